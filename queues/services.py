@@ -1,0 +1,1 @@
+"""Every write of this app: one function per operation, one transaction."""

@@ -1,0 +1,1 @@
+"""Celery tasks of this app: thin wrappers that load by id and call a service."""

@@ -1,0 +1,3 @@
+"""Staff pages of this app."""
+
+urlpatterns: list = []

@@ -1,0 +1,517 @@
+"""Admin of the registry core. State changes go through registry.services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from registry import selectors, services, tenancy
+from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline, report_domain_error
+from registry.errors import DomainError
+from registry.nik import NikError, parse_nik
+from registry.validators import normalize_phone
+from registry.models import (
+    Application,
+    CaseEvent,
+    Closure,
+    Lane,
+    NikDisclosure,
+    Notification,
+    NotificationDelivery,
+    Office,
+    Requirement,
+    Resident,
+    Role,
+    Service,
+    StaffMembership,
+    WorkingHours,
+)
+
+
+class WorkingHoursInline(OfficeScopedInline, admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+@admin.register(Office)
+class OfficeAdmin(OfficeScopedAdmin):
+    office_lookup = "id"
+    list_display = ["code", "name", "timezone", "is_active"]
+    search_fields = ["code", "name"]
+    inlines = [WorkingHoursInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "timezone", "address", "latitude", "longitude",
+                           "is_active"]}),
+        (gettext_lazy("Public contacts"), {"fields": ["website", "instagram", "facebook",
+                                                     "x_account", "youtube", "email",
+                                                     "whatsapp"]}),
+    ]
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_view_permission(request)
+        return request.user.has_perm("registry.view_office", _OfficeProxy(obj)) or \
+            request.user.has_perm("registry.change_office", _OfficeProxy(obj))
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_change_permission(request)
+        return request.user.has_perm("registry.change_office", _OfficeProxy(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and obj is not None
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser:
+            return ["code", "timezone"]
+        return []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.office_create(
+            code=obj.code, name=obj.name, timezone_name=obj.timezone, address=obj.address,
+        )
+        obj.pk = created.pk
+        obj.__dict__.update(Office.objects.filter(pk=created.pk).values()[0])
+
+
+class _OfficeProxy:
+    """Lets `has_perm(perm, obj)` check a role in an office for the Office itself."""
+
+    def __init__(self, office):
+        self.office_id = office.id
+
+
+@admin.register(Closure)
+class ClosureAdmin(OfficeScopedAdmin):
+    list_display = ["date", "reason", "created_by", "created_at"]
+    list_filter = ["date"]
+    date_hierarchy = "date"
+    fields = ["office", "date", "reason"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from registry.appointments.services import closure_declare
+
+        with transaction.atomic():
+            closure = closure_declare(office=obj.office, day=obj.date, reason=obj.reason,
+                                      by=request.user)
+        obj.pk = closure.pk
+
+
+@admin.register(Lane)
+class LaneAdmin(OfficeScopedAdmin):
+    list_display = ["letter", "name", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["letter", "name"]
+
+
+class RequirementInline(OfficeScopedInline, admin.TabularInline):
+    model = Requirement
+    extra = 0
+    fields = ["position", "code", "name", "valid_days", "how_to_obtain"]
+
+
+@admin.register(Service)
+class ServiceAdmin(OfficeScopedAdmin):
+    list_display = ["code", "name", "lane", "estimated_minutes", "needs_central",
+                    "home_delivery", "holder_in_person", "is_active"]
+    list_filter = ["lane", "home_delivery", "holder_in_person", "is_active"]
+    search_fields = ["code", "name"]
+    list_select_related = ["lane", "office"]
+    inlines = [RequirementInline]
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(OfficeScopedAdmin):
+    list_display = ["user", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user", "office"]
+    fields = ["office", "user", "role"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "user" and not request.user.is_superuser:
+            # An office administrator picks among their office's staff and staff not
+            # yet in any office (just created), never another office's staff.
+            offices = tenancy.staff_office_ids(request.user)
+            field.queryset = get_user_model().objects.filter(
+                is_superuser=False, pk__in=_assignable_user_ids(offices))
+        return field
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.PROVINCIAL_SUPERVISOR]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if obj.office_id not in tenancy.staff_office_ids(request.user):
+            raise Http404
+        with transaction.atomic():
+            if change:
+                old = StaffMembership.objects.get(pk=obj.pk)
+                services.staff_membership_revoke(membership=old)
+            membership = services.staff_membership_grant(
+                user=obj.user, office=obj.office, role=obj.role)
+        obj.pk = membership.pk
+
+    def delete_model(self, request, obj):
+        services.staff_membership_revoke(membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            services.staff_membership_revoke(membership=membership)
+
+
+def _assignable_user_ids(office_ids):
+    user_model = get_user_model()
+    unassigned = user_model.objects.filter(memberships__isnull=True).values_list("pk", flat=True)
+    own = user_model.objects.filter(memberships__office_id__in=office_ids).values_list(
+        "pk", flat=True)
+    return set(unassigned) | set(own)
+
+
+class ResidentForm(forms.ModelForm):
+    """Checks the NIK and phone with the same rules the service applies, so a mistake
+    shows on its field."""
+
+    def clean_nik(self):
+        try:
+            return parse_nik(self.cleaned_data["nik"]).nik
+        except NikError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone")
+        if not phone:
+            return ""
+        try:
+            return normalize_phone(phone)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+
+    class Meta:
+        model = Resident
+        fields = ["nik", "name", "birth_date", "sex", "phone", "email", "address",
+                  "kelurahan", "kecamatan", "latitude", "longitude", "domicile_office",
+                  "language"]
+
+
+class NikRevealForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why do you need the full NIK?"),
+                             max_length=200)
+
+
+@admin.register(Resident)
+class ResidentAdmin(admin.ModelAdmin):
+    """Residents are national records: staff see those domiciled in their office or
+    with a case file there. The NIK is masked; the full NIK is shown on request, with
+    a reason, and the viewing is recorded."""
+
+    form = ResidentForm
+    list_display = ["name", "masked_nik_display", "birth_date", "phone", "kecamatan",
+                    "kelurahan", "nik_needs_review"]
+    list_filter = ["nik_needs_review", "sex"]
+    # "=nik": a full NIK typed at the desk finds the resident; a partial one does not.
+    search_fields = ["=nik", "name", "=phone"]
+    list_select_related = ["domicile_office"]
+    actions = ["mark_nik_verified"]
+
+    @admin.display(description=gettext_lazy("NIK"))
+    def masked_nik_display(self, obj):
+        return obj.masked_nik
+
+    def get_queryset(self, request):
+        return selectors.residents_for_staff(user=request.user).select_related(
+            "domicile_office")
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None:
+            fields = [f for f in fields if f != "nik"]
+            fields.insert(0, "masked_nik_display")
+            fields += ["nik_needs_review", "nik_reviewed_by", "nik_reviewed_at",
+                       "app_registered_at", "created_at"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["masked_nik_display", "nik_needs_review", "nik_reviewed_by", "nik_reviewed_at",
+                "app_registered_at", "created_at"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "domicile_office":
+            kwargs["queryset"] = tenancy.staff_offices(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        resident = services.resident_register(
+            nik=data["nik"], name=data["name"], birth_date=data["birth_date"],
+            sex=data.get("sex") or "", phone=data.get("phone") or "",
+            email=data.get("email") or "", address=data.get("address") or "",
+            kelurahan=data.get("kelurahan") or "", kecamatan=data.get("kecamatan") or "",
+            domicile_office=data.get("domicile_office"), language=data.get("language") or "id",
+        )
+        obj.pk = resident.pk
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except DomainError as exc:
+            report_domain_error(request, exc)
+            return redirect(request.get_full_path())
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/nik/", self.admin_site.admin_view(self.reveal_nik_view),
+                 name="registry_resident_reveal_nik"),
+            *super().get_urls(),
+        ]
+
+    def reveal_nik_view(self, request, pk):
+        resident = self.get_queryset(request).filter(pk=pk).first()
+        if resident is None:
+            raise Http404
+        offices = tenancy.staff_offices(request.user)
+        office = (resident.domicile_office if resident.domicile_office in offices
+                  else offices.filter(applications__resident=resident).first())
+        if office is None or not request.user.has_perm("registry.view_full_nik",
+                                                       NikDisclosure(office=office)):
+            raise PermissionDenied
+        full_nik = None
+        form = NikRevealForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            full_nik = services.resident_nik_disclose(
+                resident=resident, office=office, user=request.user,
+                reason=form.cleaned_data["reason"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts, "resident": resident, "form": form, "full_nik": full_nik,
+            "title": _("Full NIK of %(name)s") % {"name": resident.name},
+        }
+        return render(request, "registry/admin/reveal_nik.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "reveal_nik_url": reverse("admin:registry_resident_reveal_nik",
+                                                   args=[object_id])}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=gettext_lazy("Mark the NIK as verified against documents"),
+                  permissions=["change"])
+    def mark_nik_verified(self, request, queryset):
+        count = 0
+        for resident in queryset.filter(nik_needs_review=True):
+            services.resident_nik_verify(resident=resident, by=request.user)
+            count += 1
+        messages.success(request, _("%(count)d NIK(s) marked verified.") % {"count": count})
+
+
+class CaseEventInline(OfficeScopedInline, admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "message_display", "actor", "by_resident"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+    @admin.display(description=gettext_lazy("message"))
+    def message_display(self, obj):
+        return obj.message
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ApplicationForm(forms.ModelForm):
+    note = forms.CharField(label=gettext_lazy("Add a note to the timeline"), required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    class Meta:
+        model = Application
+        fields = ["office", "resident", "service", "channel"]
+
+
+@admin.register(Application)
+class ApplicationAdmin(OfficeScopedAdmin):
+    form = ApplicationForm
+    list_display = ["number", "resident_name", "service", "channel", "status", "created_at"]
+    list_filter = ["status", "channel", "service__lane", "service"]
+    search_fields = ["number", "=resident__nik", "resident__name"]
+    list_select_related = ["resident", "service", "service__lane", "office"]
+    date_hierarchy = "created_at"
+    inlines = [CaseEventInline]
+    autocomplete_fields = ["resident"]
+
+    @admin.display(description=gettext_lazy("resident"), ordering="resident__name")
+    def resident_name(self, obj):
+        return obj.resident.name
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["status"]
+        return ["number", "office", "resident", "service", "channel", "status",
+                "rebook_until", "created_at", "closed_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["office", "resident", "service", "channel"]
+        return ["number", "office", "resident", "service", "channel", "status",
+                "rebook_until", "created_at", "closed_at", "note"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            note = form.cleaned_data.get("note")
+            if note:
+                services.application_add_note(application=obj, note=note, by=request.user)
+            return
+        created = services.application_open(
+            office=obj.office, resident=obj.resident, service=obj.service,
+            channel=obj.channel, by=request.user)
+        obj.pk = created.pk
+
+    def save_formset(self, request, form, formset, change):
+        # The timeline inline is read-only: events are written by services only.
+        return
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(OfficeScopedAdmin):
+    list_display = ["at", "application", "kind", "message_display", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["application__number"]
+    list_select_related = ["application", "actor", "office"]
+    date_hierarchy = "at"
+
+    @admin.display(description=gettext_lazy("message"))
+    def message_display(self, obj):
+        return obj.message
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class NotificationDeliveryInline(OfficeScopedInline, admin.TabularInline):
+    model = NotificationDelivery
+    extra = 0
+    can_delete = False
+    fields = ["channel", "address", "status", "attempts", "sent_at", "last_error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(OfficeScopedAdmin):
+    list_display = ["created_at", "resident", "title", "kind", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["title", "=resident__nik"]
+    list_select_related = ["resident", "office"]
+    date_hierarchy = "created_at"
+    inlines = [NotificationDeliveryInline]
+    readonly_fields = ["office", "resident", "application", "kind", "title", "body", "link",
+                       "created_at", "read_at"]
+    exclude = ["dedup_key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NikDisclosure)
+class NikDisclosureAdmin(OfficeScopedAdmin):
+    list_display = ["at", "user", "resident", "reason"]
+    list_select_related = ["user", "resident", "office"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+if admin.site.is_registered(get_user_model()):
+    admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class StaffUserAdmin(UserAdmin):
+    """Staff accounts: an office administrator sees their office's staff only."""
+
+    list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        offices = tenancy.staff_offices_with_role(request.user, Role.OFFICE_ADMIN)
+        return queryset.filter(memberships__office_id__in=offices, is_superuser=False).distinct()
+
+    def _admin_of_some_office(self, request):
+        return request.user.is_superuser or bool(
+            tenancy.staff_offices_with_role(request.user, Role.OFFICE_ADMIN))
+
+    def has_module_permission(self, request):
+        return self._admin_of_some_office(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._admin_of_some_office(request)
+
+    def has_add_permission(self, request):
+        return self._admin_of_some_office(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._admin_of_some_office(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        # Office administrators manage names and passwords; groups, permissions and
+        # superuser status follow from memberships and are not theirs to set.
+        return [(None, {"fields": ["username", "password"]}),
+                (gettext_lazy("Personal info"), {"fields": ["first_name", "last_name",
+                                                            "email"]}),
+                (gettext_lazy("Status"), {"fields": ["is_active"]})]

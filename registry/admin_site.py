@@ -1,0 +1,42 @@
+"""The one admin site of every app, in Indonesian by default, titled for the office."""
+
+from django.contrib import admin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from registry import tenancy
+from registry.calendar import office_today
+from registry.dashboard import figures_for
+
+# The index shows figures for at most this many offices; a superuser of a large
+# deployment uses the reports instead.
+INDEX_OFFICES = 6
+
+
+class EOpenAdminSite(admin.AdminSite):
+    site_title = gettext_lazy("e-Open back office")
+    index_title = gettext_lazy("Today")
+    index_template = "admin/eopen_index.html"
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        offices = []
+        if getattr(user, "is_authenticated", False):
+            offices = list(tenancy.staff_offices(user).order_by("code")[: INDEX_OFFICES + 1])
+        context["staff_offices"] = offices[:INDEX_OFFICES]
+        if len(offices) == 1:
+            context["site_header"] = _("e-Open - %(office)s") % {"office": offices[0].name}
+        else:
+            context["site_header"] = _("e-Open back office")
+        return context
+
+    def index(self, request, extra_context=None):
+        offices = list(tenancy.staff_offices(request.user).order_by("code")[:INDEX_OFFICES])
+        panels = []
+        for office in offices:
+            today = office_today(office)
+            panels.append({"office": office, "today": today,
+                           "figures": figures_for(office=office, day=today)})
+        extra_context = {**(extra_context or {}), "office_panels": panels}
+        return super().index(request, extra_context)

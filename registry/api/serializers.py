@@ -1,0 +1,174 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from registry.api.fields import OfficeDateTimeField, office_local_iso
+from registry.models import Application, Notification, Office, Requirement, Resident, Service
+
+# Every free-text input has a bound, so a huge body is refused cleanly.
+NIK_FIELD = {"max_length": 32}
+
+
+class OfficeSerializer(serializers.ModelSerializer):
+    contacts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Office
+        fields = ["code", "name", "timezone", "address", "contacts"]
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_contacts(self, office):
+        return office.contacts()
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField()
+    day = serializers.CharField()
+    opens = serializers.TimeField(format="%H:%M")
+    closes = serializers.TimeField(format="%H:%M")
+
+
+class NoticeSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    expected_back = serializers.DateTimeField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ClosureSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class OfficeDetailSerializer(OfficeSerializer):
+    opening_hours = OpeningHoursSerializer(many=True)
+    today = serializers.DateField()
+    open_today = serializers.BooleanField()
+    upcoming_closures = ClosureSerializer(many=True)
+    link_status = serializers.ChoiceField(choices=["up", "down"])
+    notice = NoticeSerializer(allow_null=True)
+
+    class Meta(OfficeSerializer.Meta):
+        fields = [*OfficeSerializer.Meta.fields, "latitude", "longitude", "opening_hours",
+                  "today", "open_today", "upcoming_closures", "link_status", "notice"]
+
+
+class RequirementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Requirement
+        fields = ["code", "name", "valid_days", "how_to_obtain"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    lane = serializers.CharField(source="lane.letter")
+    lane_name = serializers.CharField(source="lane.name")
+    requirements = RequirementSerializer(many=True)
+    steps = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = Service
+        fields = ["code", "name", "lane", "lane_name", "steps", "estimated_minutes",
+                  "requirements", "home_delivery", "holder_in_person", "needs_central"]
+
+
+class OtpRequestSerializer(serializers.Serializer):
+    nik = serializers.CharField(**NIK_FIELD)
+    phone = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False)
+    sex = serializers.ChoiceField(choices=["M", "F"], required=False)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    nik = serializers.CharField(**NIK_FIELD)
+    otp = serializers.CharField(max_length=12)
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class StaffTokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class AccessSerializer(serializers.Serializer):
+    access = serializers.CharField()
+
+
+class MeSerializer(serializers.ModelSerializer):
+    nik = serializers.CharField(source="masked_nik")
+    domicile_office = serializers.CharField(source="domicile_office.code", default=None)
+    domicile_office_name = serializers.CharField(source="domicile_office.name", default=None)
+    nik_needs_review = serializers.BooleanField()
+
+    class Meta:
+        model = Resident
+        fields = ["nik", "name", "birth_date", "sex", "phone", "email", "address", "kelurahan",
+                  "kecamatan", "domicile_office", "domicile_office_name", "language",
+                  "nik_needs_review"]
+
+
+class TokenResponseSerializer(TokenPairSerializer):
+    resident = MeSerializer()
+
+
+class OtpSentSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    office = serializers.CharField(source="office.code")
+    office_name = serializers.CharField(source="office.name")
+    service = serializers.CharField(source="service.code")
+    service_name = serializers.CharField(source="service.name")
+    status_label = serializers.CharField(source="get_status_display")
+    created_at = OfficeDateTimeField()
+    timeline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Application
+        fields = ["id", "number", "office", "office_name", "service", "service_name", "status",
+                  "status_label", "channel", "rebook_until", "created_at", "timeline"]
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
+    def get_timeline(self, application):
+        # `events` is prefetched in time order by the selector; no query per case.
+        return [
+            {"at": office_local_iso(event.at, application.office), "kind": event.kind,
+             "message": event.message}
+            for event in application.events.all()
+        ]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    at = OfficeDateTimeField(source="created_at")
+    read = serializers.SerializerMethodField()
+    application = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "at", "kind", "title", "body", "link", "read", "application"]
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_read(self, notification):
+        return notification.read_at is not None
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=500,
+        help_text=_("Mark these read; all when left out."),
+    )

@@ -1,0 +1,27 @@
+"""/api/v1/: the registry core's routes, then every app's."""
+
+from django.urls import include, path
+
+from registry.api import views
+
+urlpatterns = [
+    path("offices/", views.OfficeListView.as_view(), name="office-list"),
+    path("offices/<str:code>/", views.OfficeDetailView.as_view(), name="office-detail"),
+    path("offices/<str:code>/services/", views.OfficeServiceListView.as_view(),
+         name="office-services"),
+    path("auth/otp/", views.OtpRequestView.as_view(), name="auth-otp"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/refresh/", views.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/staff-token/", views.StaffTokenView.as_view(), name="auth-staff-token"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("applications/", views.ApplicationListView.as_view(), name="application-list"),
+    path("applications/<int:pk>/", views.ApplicationDetailView.as_view(),
+         name="application-detail"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
+    path("notifications/read/", views.NotificationMarkReadView.as_view(),
+         name="notification-read"),
+    path("", include("registry.appointments.api.urls")),
+    path("", include("queues.api.urls")),
+    path("", include("registry.deliveries.api.urls")),
+    path("", include("complaints.api.urls")),
+]

@@ -1,0 +1,220 @@
+"""The registry core's API: offices and services (public), sign-in, the resident's own
+case files and inbox. Views parse and answer; the rules are in registry.services."""
+
+from datetime import timedelta
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from registry import selectors, services
+from registry.api import serializers as s
+from registry.api.auth import (
+    RESIDENT_CLAIM,
+    IsResident,
+    tokens_for_resident,
+    tokens_for_staff,
+)
+from registry.calendar import OfficeCalendar, office_today
+from registry.errors import DomainError, NotFound, Throttled
+from registry.models import Resident, Weekday
+
+UPCOMING_CLOSURE_DAYS = 60
+
+
+def office_or_404(code: str):
+    office = selectors.office_get_public(code=code)
+    if office is None:
+        raise NotFound(_("No office has region code %(code)s.") % {"code": code[:8]},
+                       "office_not_found")
+    return office
+
+
+class OfficeListView(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    serializer_class = s.OfficeSerializer
+
+    def get_queryset(self):
+        return selectors.offices_public()
+
+
+class OfficeDetailView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=s.OfficeDetailSerializer)
+    def get(self, request, code):
+        office = office_or_404(code)
+        today = office_today(office)
+        calendar = OfficeCalendar(office, today, today + timedelta(days=UPCOMING_CLOSURE_DAYS))
+        weekday_names = dict(Weekday.choices)
+        data = {
+            **s.OfficeSerializer(office).data,
+            "latitude": office.latitude,
+            "longitude": office.longitude,
+            "opening_hours": [
+                {"weekday": day, "day": str(weekday_names[day]), "opens": hours.opens,
+                 "closes": hours.closes}
+                for day, hours in sorted(calendar.hours.items())
+            ],
+            "today": today,
+            "open_today": calendar.is_working_day(today),
+            "upcoming_closures": [
+                {"date": day, "reason": calendar.closed_reason(day)}
+                for day in _days(today, calendar.end)
+                if calendar.closed_reason(day) not in (None, "weekend")
+            ],
+            **selectors.office_link_state(office=office),
+        }
+        return Response(s.OfficeDetailSerializer(data).data)
+
+
+def _days(start, end):
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+class OfficeServiceListView(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    serializer_class = s.ServiceSerializer
+
+    def get_queryset(self):
+        return selectors.services_for_office(office=office_or_404(self.kwargs["code"]))
+
+
+class OtpRequestView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=s.OtpRequestSerializer, responses={202: s.OtpSentSerializer})
+    def post(self, request):
+        serializer = s.OtpRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        challenge = services.otp_request(
+            nik=data["nik"], phone=data["phone"], name=data.get("name", ""),
+            birth_date=data.get("birth_date"), sex=data.get("sex", ""),
+            language=request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("id", "en") else "id",
+        )
+        return Response(
+            {"detail": _("A code was sent to your phone."), "expires_at": challenge.expires_at},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=s.TokenRequestSerializer, responses=s.TokenResponseSerializer)
+    def post(self, request):
+        serializer = s.TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resident = services.otp_verify(nik=serializer.validated_data["nik"],
+                                       code=serializer.validated_data["otp"])
+        resident = Resident.objects.select_related("domicile_office").get(pk=resident.pk)
+        return Response({**tokens_for_resident(resident),
+                         "resident": s.MeSerializer(resident).data})
+
+
+class RefreshView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=s.RefreshRequestSerializer, responses=s.AccessSerializer)
+    def post(self, request):
+        serializer = s.RefreshRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            refresh = RefreshToken(serializer.validated_data["refresh"])
+        except TokenError:
+            raise DomainError(_("The refresh token is invalid or expired. Sign in again."),
+                              "token_not_valid") from None
+        if RESIDENT_CLAIM in refresh:
+            if not Resident.objects.filter(pk=refresh[RESIDENT_CLAIM]).exists():
+                raise DomainError(_("The account no longer exists."), "token_not_valid")
+        else:
+            from django.contrib.auth import get_user_model
+
+            user_id = refresh.get("user_id")
+            if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+                raise DomainError(_("The account is no longer active."), "token_not_valid")
+        return Response({"access": str(refresh.access_token)})
+
+
+class StaffTokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=s.StaffTokenRequestSerializer, responses={
+        200: s.TokenPairSerializer, 400: OpenApiResponse(description="wrong credentials"),
+        429: OpenApiResponse(description="locked out after repeated failures")})
+    def post(self, request):
+        serializer = s.StaffTokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        django_request = request._request
+        user = authenticate(request=django_request, **serializer.validated_data)
+        if getattr(django_request, "axes_locked_out", False):
+            raise Throttled(_("Too many failed sign-ins. Try again in 30 minutes or ask your "
+                              "office administrator."), "locked_out")
+        if user is None or not user.is_active:
+            raise DomainError(_("Wrong username or password."), "invalid_credentials")
+        return Response(tokens_for_staff(user))
+
+
+class MeView(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        resident = Resident.objects.select_related("domicile_office").get(
+            pk=request.user.resident.pk)
+        return Response(s.MeSerializer(resident).data)
+
+
+class ApplicationListView(generics.ListAPIView):
+    permission_classes = [IsResident]
+    serializer_class = s.ApplicationSerializer
+
+    def get_queryset(self):
+        return selectors.applications_for_resident(resident=self.request.user.resident)
+
+
+class ApplicationDetailView(generics.RetrieveAPIView):
+    """A case file of the signed-in resident; another resident's answers 404."""
+
+    permission_classes = [IsResident]
+    serializer_class = s.ApplicationSerializer
+
+    def get_queryset(self):
+        return selectors.applications_for_resident(resident=self.request.user.resident)
+
+
+class NotificationListView(generics.ListAPIView):
+    permission_classes = [IsResident]
+    serializer_class = s.NotificationSerializer
+
+    def get_queryset(self):
+        return selectors.notifications_for_resident(resident=self.request.user.resident)
+
+
+class NotificationMarkReadView(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(request=s.MarkReadSerializer, responses={200: None})
+    def post(self, request):
+        serializer = s.MarkReadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        count = services.notifications_mark_read(
+            resident=request.user.resident, ids=serializer.validated_data.get("ids"))
+        return Response({"marked": count})

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = _("Civil registry")
+    default = True
+
+
+class EOpenAdminConfig(admin_apps.AdminConfig):
+    """The one admin site of every app, titled for the staff member's office."""
+
+    default = False
+    default_site = "registry.admin_site.EOpenAdminSite"

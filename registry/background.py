@@ -1,0 +1,31 @@
+"""Handing work to Celery without ever losing it.
+
+Work is first written as a row that carries its own due time (an outbox row: a
+notification delivery, a transmission to the central server). The task is only a
+nudge: it is queued after the transaction commits, and if the broker is down at that
+moment the row stays due and the periodic sweep queues it again later.
+"""
+
+import logging
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_now(task, *args, **kwargs) -> bool:
+    """Queue `task` at once; False (and logged) when the broker cannot be reached."""
+    try:
+        # Without publish retries: a request must not hang on a broker that is down,
+        # and the sweep will queue the work again.
+        task.apply_async(args=args, kwargs=kwargs, retry=False)
+    except Exception:  # the broker's errors vary with the transport
+        logger.warning("Broker unavailable, %s%r left for the sweep", task.name, args,
+                       exc_info=True)
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Queue `task` when the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: enqueue_now(task, *args, **kwargs))

@@ -1,0 +1,631 @@
+"""The civil-registry core: offices (tenants), staff roles, residents, the service
+catalogue, case files with their timeline, notifications."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.nik import mask_nik
+
+
+class TimeZone(models.TextChoices):
+    WIB = "Asia/Jakarta", _("WIB (Asia/Jakarta)")
+    WITA = "Asia/Makassar", _("WITA (Asia/Makassar)")
+    WIT = "Asia/Jayapura", _("WIT (Asia/Jayapura)")
+
+
+class Office(models.Model):
+    """A Disdukcapil office: the tenant every office-owned row points at."""
+
+    code = models.CharField(
+        _("region code"),
+        max_length=4,
+        unique=True,
+        validators=[RegexValidator(r"^\d{4}$", _("A region code is four digits."))],
+        help_text=_("Kemendagri regency/city code, e.g. 3275 for Kota Bekasi."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    timezone = models.CharField(
+        _("time zone"), max_length=32, choices=TimeZone.choices, default=TimeZone.WIB
+    )
+    address = models.TextField(_("address"), blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    website = models.URLField(_("website"), blank=True)
+    instagram = models.CharField(_("Instagram"), max_length=100, blank=True)
+    facebook = models.CharField(_("Facebook"), max_length=100, blank=True)
+    x_account = models.CharField(_("X (Twitter)"), max_length=100, blank=True)
+    youtube = models.CharField(_("YouTube"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    whatsapp = models.CharField(_("WhatsApp centre"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("office")
+        verbose_name_plural = _("offices")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def province_code(self) -> str:
+        return self.code[:2]
+
+    def contacts(self) -> dict:
+        return {
+            "website": self.website,
+            "instagram": self.instagram,
+            "facebook": self.facebook,
+            "x": self.x_account,
+            "youtube": self.youtube,
+            "email": self.email,
+            "whatsapp": self.whatsapp,
+        }
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+DEFAULT_OPENS = time(8, 0)
+DEFAULT_CLOSES = time(15, 0)
+
+
+class WorkingHours(models.Model):
+    """The office's weekly pattern: a weekday without a row is a closed day."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("office")
+    )
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"), default=DEFAULT_OPENS)
+    closes = models.TimeField(_("closes"), default=DEFAULT_CLOSES)
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["office", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "weekday"], name="working_hours_once_a_day"),
+            models.CheckConstraint(condition=Q(opens__lt=models.F("closes")),
+                                   name="working_hours_open_before_close"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """A day the office is closed besides weekends and national holidays."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="closures", verbose_name=_("office")
+    )
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("entered by"),
+    )
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("office closure")
+        verbose_name_plural = _("office closures")
+        ordering = ["office", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "date"], name="closure_once_a_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.reason}"
+
+
+class Role(models.TextChoices):
+    """Staff roles. Each is a Django group holding that role's permissions."""
+
+    OFFICE_ADMIN = "office_admin", _("Office administrator")
+    FRONT_DESK = "front_desk", _("Front desk")
+    COUNTER_OPERATOR = "counter_operator", _("Counter operator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    COURIER = "courier", _("Courier")
+    PUBLIC_RELATIONS = "public_relations", _("Public relations")
+    PROVINCIAL_SUPERVISOR = "provincial_supervisor", _("Provincial supervisor")
+
+
+class StaffMembership(models.Model):
+    """A staff member's role in one office. A user may hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("user"),
+    )
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("office")
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        ordering = ["office", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "office", "role"], name="membership_role_once_per_office"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} - {self.get_role_display()} ({self.office.code})"
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class Resident(models.Model):
+    """A resident, identified by NIK. Residents are national, not owned by one office:
+    staff see those domiciled in their office or with a case file there."""
+
+    nik = models.CharField(_("NIK"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    birth_date = models.DateField(_("birth date"))
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    address = models.CharField(_("domicile address"), max_length=255, blank=True)
+    kelurahan = models.CharField(_("kelurahan/desa"), max_length=80, blank=True)
+    kecamatan = models.CharField(_("kecamatan"), max_length=80, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    domicile_office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, null=True, blank=True, related_name="residents",
+        verbose_name=_("domicile office"),
+    )
+    language = models.CharField(
+        _("language"), max_length=5, choices=settings.LANGUAGES, default="id"
+    )
+    # The date in the NIK disagrees with the birth date given. The NIK is kept (it is
+    # never reissued to correct a date); staff verify the documents at the visit.
+    nik_needs_review = models.BooleanField(_("NIK needs verification"), default=False)
+    nik_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("NIK verified by"),
+    )
+    nik_reviewed_at = models.DateTimeField(_("NIK verified at"), null=True, blank=True)
+    # Set when the resident first signs in to the app: they can receive push messages.
+    app_registered_at = models.DateTimeField(_("uses the app since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["name"]
+        permissions = [("view_full_nik", _("Can view a resident's full NIK"))]
+
+    def __str__(self):
+        return f"{self.name} ({self.masked_nik})"
+
+    @property
+    def masked_nik(self) -> str:
+        return mask_nik(self.nik)
+
+
+class Lane(models.Model):
+    """A queue lane of an office, named by a letter (B: biometric check, C: biodata
+    change). It is part of the catalogue because bookings and queues both use it."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="lanes", verbose_name=_("office")
+    )
+    letter = models.CharField(
+        _("letter"), max_length=1,
+        validators=[RegexValidator(r"^[A-Z]$", _("A lane is one capital letter."))],
+    )
+    name = models.CharField(_("name"), max_length=80)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("lane")
+        verbose_name_plural = _("lanes")
+        ordering = ["office", "letter"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "letter"], name="lane_letter_per_office"),
+        ]
+
+    def __str__(self):
+        return f"{self.letter} - {self.name}"
+
+
+class Service(models.Model):
+    """A service of the office's catalogue, served in one lane."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="services", verbose_name=_("office")
+    )
+    code = models.CharField(
+        _("code"), max_length=32,
+        validators=[RegexValidator(r"^[A-Z0-9_]+$", _("Use capital letters, digits and _."))],
+    )
+    name = models.CharField(_("name"), max_length=120)
+    lane = models.ForeignKey(
+        Lane, on_delete=models.PROTECT, related_name="services", verbose_name=_("lane")
+    )
+    steps = models.JSONField(
+        _("steps"), default=list, blank=True,
+        help_text=_("What the resident goes through, one step per item, in order."),
+    )
+    estimated_minutes = models.PositiveSmallIntegerField(
+        _("estimated minutes"), default=15, validators=[MinValueValidator(1)]
+    )
+    needs_central = models.BooleanField(
+        _("needs the central server"), default=True,
+        help_text=_("Data changes and card printing go through the ministry's central server."),
+    )
+    home_delivery = models.BooleanField(_("card can be delivered home"), default=False)
+    holder_in_person = models.BooleanField(
+        _("holder must collect in person"), default=False,
+        help_text=_("A fingerprint match is required at hand-over: no proxy, no delivery."),
+    )
+    produces_card = models.BooleanField(_("produces a printed card"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["office", "lane__letter", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "code"], name="service_code_per_office"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.lane.letter})"
+
+
+class Requirement(models.Model):
+    """A document a service requires, with an optional validity in days from issue."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="+", verbose_name=_("office")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="requirements", verbose_name=_("service")
+    )
+    code = models.CharField(
+        _("code"), max_length=32,
+        validators=[RegexValidator(r"^[A-Z0-9_]+$", _("Use capital letters, digits and _."))],
+    )
+    name = models.CharField(_("document"), max_length=160)
+    valid_days = models.PositiveSmallIntegerField(
+        _("valid for (days)"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Days from the date of issue; empty when the document does not expire."),
+    )
+    how_to_obtain = models.TextField(
+        _("how to obtain or renew"), blank=True,
+        help_text=_("Told to the resident when the document is missing or expired."),
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("requirement")
+        verbose_name_plural = _("requirements")
+        ordering = ["service", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "code"], name="requirement_code_per_service"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("Mobile app")
+    ASSISTED = "assisted", _("Assisted by staff")
+    WALK_IN = "walk_in", _("Walk-in")
+
+
+class ApplicationStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    READY = "ready", _("Card ready")
+    COMPLETED = "completed", _("Completed")
+    LAPSED = "lapsed", _("Lapsed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_APPLICATION_STATUSES = (
+    ApplicationStatus.OPEN,
+    ApplicationStatus.IN_PROGRESS,
+    ApplicationStatus.READY,
+)
+
+
+class Application(models.Model):
+    """A case file (permohonan): one resident request, from booking to hand-over.
+    Bookings, tickets, transmissions, deliveries and complaints point at it."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="applications", verbose_name=_("office")
+    )
+    number = models.CharField(_("number"), max_length=20, editable=False)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="applications",
+        verbose_name=_("resident"),
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="applications", verbose_name=_("service")
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ApplicationStatus.choices,
+        default=ApplicationStatus.OPEN, db_index=True,
+    )
+    # While open without a booking (after a missed visit), the last day to re-book
+    # before the case lapses; the lapse sweep reads it.
+    rebook_until = models.DateField(_("re-book until"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "number"], name="application_number"),
+        ]
+        indexes = [
+            models.Index(fields=["office", "status"]),
+            models.Index(fields=["resident", "service", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.service.name}"
+
+
+class CaseEvent(models.Model):
+    """One entry of an application's timeline. Written only by
+    `registry.services.case_event_record`; the message is rendered from `kind` and
+    `params` in the reader's language (see registry.timeline)."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="events",
+        verbose_name=_("application"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=48)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("by staff"),
+    )
+    by_resident = models.BooleanField(_("by the resident"), default=False)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["application", "at"]), models.Index(fields=["office", "at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+    @property
+    def message(self) -> str:
+        from registry.timeline import render_event
+
+        return render_event(self)
+
+
+class NikDisclosure(models.Model):
+    """A record that a staff member viewed a resident's full NIK."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="+", verbose_name=_("resident")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("staff"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("NIK disclosure")
+        verbose_name_plural = _("NIK disclosures")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user}"
+
+
+class NotificationChannel(models.TextChoices):
+    PUSH = "push", _("App")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
+
+
+class Notification(models.Model):
+    """A message to a resident. The stored row is the app inbox; each channel's
+    delivery is tracked in NotificationDelivery and sent by a Celery task."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="notifications",
+        verbose_name=_("resident"),
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("application"),
+    )
+    kind = models.CharField(_("kind"), max_length=48)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"))
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    # The same fact is told once: a sweep that runs twice finds the key taken.
+    dedup_key = models.CharField(_("deduplication key"), max_length=120, null=True, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "dedup_key"], name="notification_told_once",
+                condition=Q(dedup_key__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["resident", "-created_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class NotificationDelivery(models.Model):
+    """The sending of one notification through one channel: an outbox row, so that
+    nothing is lost if the broker is down when the notification is created."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries",
+        verbose_name=_("notification"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=NotificationChannel.choices)
+    address = models.CharField(_("address"), max_length=254, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    provider_ref = models.CharField(_("provider reference"), max_length=120, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="notification_delivery_per_channel"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="notif_delivery_due",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} {self.status}"
+
+
+class OtpChallenge(models.Model):
+    """A one-time sign-in code for a resident; only its hash is stored."""
+
+    nik = models.CharField(max_length=16, db_index=True)
+    phone = models.CharField(max_length=20, db_index=True)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{mask_nik(self.nik)} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a create request with an Idempotency-Key header, replayed
+    for the same key and body within 24 hours."""
+
+    principal = models.CharField(max_length=40)
+    key = models.CharField(max_length=128)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.principal} {self.key}"
+
+
+class Sequence(models.Model):
+    """A counter per office and scope (application numbers, ticket numbers of a lane
+    and day, complaint references). Incremented under a row lock; see
+    registry.services.sequence_next."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=64)
+    value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["office", "scope"], name="sequence_scope_per_office"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope}={self.value}"

@@ -1,0 +1,175 @@
+"""Ways to reach a resident. Every backend has the same interface:
+
+    backend.send(message: OutgoingMessage) -> str   # the provider's reference
+
+and raises TemporaryFailure (try again later) or PermanentFailure (this address
+cannot be reached). settings.NOTIFICATION_BACKENDS picks one per channel.
+"""
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from functools import cache
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("registry.notify")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    channel: str
+    address: str
+    title: str
+    body: str
+    link: str = ""
+    # Stable per delivery, so a gateway that deduplicates sends it once.
+    reference: str = ""
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+class LogBackend:
+    """Writes the whole message to the log: the default for every channel."""
+
+    def send(self, message: OutgoingMessage) -> str:
+        logger.info(
+            "notification channel=%s to=%s ref=%s title=%r body=%r link=%s",
+            message.channel, message.address, message.reference, message.title,
+            message.body, message.link,
+        )
+        return f"log:{message.reference}"
+
+
+class InboxBackend:
+    """Push to the app. The stored notification is the inbox the app reads through the
+    API, so there is nothing further to send; a push gateway would plug in here."""
+
+    def send(self, message: OutgoingMessage) -> str:
+        logger.info("notification channel=push ref=%s title=%r", message.reference, message.title)
+        return f"inbox:{message.reference}"
+
+
+class EmailBackend:
+    """E-mail through Django's mail settings (EMAIL_HOST and friends)."""
+
+    def send(self, message: OutgoingMessage) -> str:
+        body = message.body + (f"\n\n{message.link}" if message.link else "")
+        try:
+            send_mail(message.title, body, None, [message.address], fail_silently=False)
+        except OSError as exc:
+            raise TemporaryFailure(str(exc)) from exc
+        return f"email:{message.reference}"
+
+
+def _post_json(url: str, payload: dict, token: str) -> dict:
+    request = urllib.request.Request(  # noqa: S310 - the URL comes from settings
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.NOTIFY_HTTP_TIMEOUT) as response:  # noqa: S310
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 429 or exc.code >= 500:
+            raise TemporaryFailure(f"HTTP {exc.code}") from exc
+        raise PermanentFailure(f"HTTP {exc.code}: {exc.read()[:200]!r}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise TemporaryFailure(str(exc)) from exc
+
+
+class WhatsAppCloudBackend:
+    """WhatsApp Business Cloud API: a text message to the resident's number."""
+
+    def send(self, message: OutgoingMessage) -> str:
+        url = f"{settings.WHATSAPP_API_URL}/{settings.WHATSAPP_PHONE_NUMBER_ID}/messages"
+        text = f"*{message.title}*\n{message.body}" + (f"\n{message.link}" if message.link else "")
+        payload = {
+            "messaging_product": "whatsapp",
+            "to": message.address.lstrip("+"),
+            "type": "text",
+            "text": {"body": text},
+        }
+        answer = _post_json(url, payload, settings.WHATSAPP_TOKEN)
+        messages = answer.get("messages") or [{}]
+        return str(messages[0].get("id", ""))
+
+
+class SmsGatewayBackend:
+    """A generic HTTP SMS gateway: POST {to, message, reference} with a bearer token."""
+
+    def send(self, message: OutgoingMessage) -> str:
+        text = f"{message.title}: {message.body}"
+        answer = _post_json(
+            settings.SMS_GATEWAY_URL,
+            {"to": message.address, "message": text, "reference": message.reference},
+            settings.SMS_GATEWAY_TOKEN,
+        )
+        return str(answer.get("id", ""))
+
+
+class SimulatedGateway:
+    """Stands in for WhatsApp or an SMS gateway in development, demos and tests.
+
+    It keeps what it was asked to send as JSON lines in NOTIFY_SIMULATOR_DIR (one file
+    per channel), deduplicates by reference like a real gateway with idempotency keys,
+    and fails on demand: write {"fail": "temporary"} or {"fail": "permanent"} to
+    `<channel>.control.json` in that folder. Files, not memory, so a test and a
+    separate worker process see the same gateway.
+    """
+
+    def _paths(self, channel: str):
+        from pathlib import Path
+
+        folder = Path(settings.NOTIFY_SIMULATOR_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{channel}.jsonl", folder / f"{channel}.control.json"
+
+    def send(self, message: OutgoingMessage) -> str:
+        log_path, control_path = self._paths(message.channel)
+        if control_path.exists():
+            mode = json.loads(control_path.read_text() or "{}").get("fail")
+            if mode == "temporary":
+                raise TemporaryFailure("simulated gateway is down")
+            if mode == "permanent":
+                raise PermanentFailure("simulated gateway refused the address")
+        if log_path.exists():
+            for line in log_path.read_text().splitlines():
+                if json.loads(line)["reference"] == message.reference:
+                    return f"sim:{message.reference}"
+        with log_path.open("a") as handle:
+            handle.write(json.dumps(asdict(message)) + "\n")
+        return f"sim:{message.reference}"
+
+    @classmethod
+    def sent(cls, channel: str) -> list[dict]:
+        log_path, _control = cls()._paths(channel)
+        if not log_path.exists():
+            return []
+        return [json.loads(line) for line in log_path.read_text().splitlines()]
+
+    @classmethod
+    def set_failure(cls, channel: str, mode: str | None) -> None:
+        _log, control_path = cls()._paths(channel)
+        control_path.write_text(json.dumps({"fail": mode}))
+
+
+@cache
+def _backend_for(path: str):
+    return import_string(path)()
+
+
+def get_backend(channel: str):
+    return _backend_for(settings.NOTIFICATION_BACKENDS[channel])

@@ -1,0 +1,71 @@
+"""What each staff role may do in the registry core.
+
+Each app declares its own table like this one in its `roles.py`; `roles_sync`
+(registry.services) joins them into one Django group per role. A permission is
+granted in an office only to staff holding the role there (registry.auth).
+"""
+
+from registry.models import Role
+
+VIEW_CORE = [
+    "registry.view_office",
+    "registry.view_workinghours",
+    "registry.view_closure",
+    "registry.view_lane",
+    "registry.view_service",
+    "registry.view_requirement",
+    "registry.view_resident",
+    "registry.view_application",
+    "registry.view_caseevent",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.OFFICE_ADMIN: [
+        *VIEW_CORE,
+        "registry.change_office",
+        "registry.add_workinghours", "registry.change_workinghours",
+        "registry.delete_workinghours",
+        "registry.add_closure", "registry.change_closure", "registry.delete_closure",
+        "registry.add_lane", "registry.change_lane",
+        "registry.add_service", "registry.change_service",
+        "registry.add_requirement", "registry.change_requirement",
+        "registry.delete_requirement",
+        "registry.view_staffmembership", "registry.add_staffmembership",
+        "registry.change_staffmembership", "registry.delete_staffmembership",
+        "registry.view_nikdisclosure",
+        "registry.view_notification",
+    ],
+    Role.FRONT_DESK: [
+        *VIEW_CORE,
+        "registry.add_resident", "registry.change_resident", "registry.view_full_nik",
+        "registry.add_application", "registry.change_application",
+        "registry.view_notification",
+    ],
+    Role.COUNTER_OPERATOR: [
+        *VIEW_CORE,
+        "registry.change_application", "registry.view_full_nik",
+    ],
+    Role.SUPERVISOR: [
+        *VIEW_CORE,
+        "registry.add_closure", "registry.change_closure",
+        "registry.change_resident", "registry.view_full_nik",
+        "registry.change_application",
+        "registry.view_staffmembership",
+        "registry.view_nikdisclosure",
+        "registry.view_notification",
+    ],
+    Role.COURIER: [],
+    Role.PUBLIC_RELATIONS: [
+        *VIEW_CORE,
+        "registry.view_notification",
+    ],
+    Role.PROVINCIAL_SUPERVISOR: [
+        *VIEW_CORE,
+        "registry.view_staffmembership",
+        "registry.view_nikdisclosure",
+    ],
+}
+
+# Roles that work in Django admin. Couriers work from the courier page and the field
+# API only.
+ADMIN_ROLES = {role for role in Role if role != Role.COURIER}

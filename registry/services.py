@@ -1,0 +1,658 @@
+"""Every write of the registry core. One function per operation, each in one
+transaction, each recording the case event it causes."""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import date, timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from registry import tenancy
+from registry.background import enqueue_on_commit
+from registry.calendar import office_today
+from registry.errors import Conflict, DomainError, NotFound, Throttled
+from registry.models import (
+    DEFAULT_CLOSES,
+    DEFAULT_OPENS,
+    Application,
+    ApplicationStatus,
+    CaseEvent,
+    Closure,
+    DeliveryStatus,
+    Lane,
+    NikDisclosure,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    Office,
+    OtpChallenge,
+    Requirement,
+    Resident,
+    Role,
+    Sequence,
+    Service,
+    StaffMembership,
+    WorkingHours,
+)
+from registry.nik import NikError, parse_nik
+from registry.timeline import is_known_kind
+from registry.validators import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+ROLE_MODULES = [
+    "registry.roles",
+    "registry.appointments.roles",
+    "registry.deliveries.roles",
+    "queues.roles",
+    "complaints.roles",
+]
+
+
+# --- Sequences -------------------------------------------------------------
+
+
+def sequence_next(*, office: Office, scope: str) -> int:
+    """The next number of a per-office counter (1, 2, 3, ...).
+
+    Takes the counter's row lock until the caller's transaction ends, so numbers are
+    handed out one at a time and never twice; the unique constraints of the rows that
+    carry the numbers are the last line of defence.
+    """
+    with transaction.atomic():
+        Sequence.objects.bulk_create(
+            [Sequence(office=office, scope=scope, value=0)], ignore_conflicts=True
+        )
+        counter = Sequence.objects.select_for_update().get(office=office, scope=scope)
+        counter.value += 1
+        counter.save(update_fields=["value"])
+    return counter.value
+
+
+# --- Offices and staff -----------------------------------------------------
+
+
+@transaction.atomic
+def office_create(*, code: str, name: str, timezone_name: str = "Asia/Jakarta",
+                  address: str = "", **contacts) -> Office:
+    """A new office with the default week: Monday to Friday, 08:00 to 15:00."""
+    if Office.objects.filter(code=code).exists():
+        raise Conflict(_("An office with region code %(code)s exists.") % {"code": code},
+                       "office_exists")
+    office = Office(code=code, name=name, timezone=timezone_name, address=address, **contacts)
+    office.full_clean()
+    office.save()
+    WorkingHours.objects.bulk_create(
+        WorkingHours(office=office, weekday=day, opens=DEFAULT_OPENS, closes=DEFAULT_CLOSES)
+        for day in range(5)
+    )
+    return office
+
+
+@transaction.atomic
+def catalogue_seed(*, office: Office) -> list[Service]:
+    """Give an office the standard lanes and services (registry.catalogue). Existing
+    lanes, services and requirements are left as the office edited them."""
+    from registry.catalogue import STANDARD_LANES, STANDARD_SERVICES
+
+    lanes = {}
+    for letter, name in STANDARD_LANES:
+        lanes[letter], _created = Lane.objects.get_or_create(
+            office=office, letter=letter, defaults={"name": name})
+    services = []
+    for spec in STANDARD_SERVICES:
+        service, created = Service.objects.get_or_create(
+            office=office, code=spec["code"],
+            defaults={
+                "name": spec["name"], "lane": lanes[spec["lane"]], "steps": spec["steps"],
+                "estimated_minutes": spec["minutes"], "home_delivery": spec["home_delivery"],
+                "holder_in_person": spec["holder_in_person"],
+                "produces_card": spec["produces_card"], "needs_central": True,
+            },
+        )
+        if created:
+            Requirement.objects.bulk_create(
+                Requirement(office=office, service=service, code=code, name=name,
+                            valid_days=days, how_to_obtain=hint, position=position)
+                for position, (code, name, days, hint) in enumerate(spec["requirements"])
+            )
+        services.append(service)
+    return services
+
+
+@transaction.atomic
+def closure_add(*, office: Office, day: date, reason: str, by=None) -> Closure:
+    """Close the office on one day. Bookings on that day are moved by
+    registry.appointments.services.closure_declare, which calls this."""
+    if Closure.objects.filter(office=office, date=day).exists():
+        raise Conflict(_("The office is already closed on %(date)s.") % {"date": day},
+                       "closure_exists")
+    return Closure.objects.create(office=office, date=day, reason=reason, created_by=by)
+
+
+def collect_role_permissions() -> dict[str, list[str]]:
+    """The permissions of each role, joined from every app's roles.py."""
+    joined: dict[str, list[str]] = {role: [] for role in Role}
+    for module_path in ROLE_MODULES:
+        for role, perms in import_module(module_path).ROLE_PERMISSIONS.items():
+            joined[role].extend(perms)
+    return joined
+
+
+@transaction.atomic
+def roles_sync() -> dict[str, Group]:
+    """Create or update one group per role with exactly its permissions.
+
+    Raises if a listed permission does not exist, so a typo in a roles.py is caught
+    by the first test that sets up roles rather than silently granting nothing.
+    """
+    groups = {}
+    for role, perms in collect_role_permissions().items():
+        wanted = set(perms)
+        found = list(
+            Permission.objects.filter(
+                Q(*[Q(content_type__app_label=p.split(".")[0], codename=p.split(".")[1])
+                    for p in wanted], _connector=Q.OR)
+            ).select_related("content_type")
+        ) if wanted else []
+        missing = wanted - {f"{p.content_type.app_label}.{p.codename}" for p in found}
+        if missing:
+            raise ValueError(f"Role {role}: unknown permissions {sorted(missing)}")
+        group, _created = Group.objects.get_or_create(name=str(Role(role).label))
+        group.permissions.set(found)
+        groups[role] = group
+    return groups
+
+
+def _sync_user_groups(user) -> None:
+    from registry.roles import ADMIN_ROLES
+
+    roles = set(StaffMembership.objects.filter(user=user).values_list("role", flat=True))
+    names = [str(Role(role).label) for role in roles]
+    user.groups.set(Group.objects.filter(name__in=names))
+    user.is_staff = user.is_superuser or bool(roles & {str(r) for r in ADMIN_ROLES})
+    user.save(update_fields=["is_staff"])
+    tenancy.forget_memberships(user)
+
+
+@transaction.atomic
+def staff_membership_grant(*, user, office: Office, role: str, by=None) -> StaffMembership:
+    """Give `user` a role in `office`; their groups and admin access follow."""
+    if by is not None and not tenancy.staff_has_role(by, office, Role.OFFICE_ADMIN):
+        raise NotFound(_("Not found."), "not_found")
+    membership, _created = StaffMembership.objects.get_or_create(
+        user=user, office=office, role=role
+    )
+    _sync_user_groups(user)
+    return membership
+
+
+@transaction.atomic
+def staff_membership_revoke(*, membership: StaffMembership) -> None:
+    user = membership.user
+    membership.delete()
+    _sync_user_groups(user)
+
+
+# --- Residents -------------------------------------------------------------
+
+
+def _nik_or_error(nik: str):
+    try:
+        return parse_nik(nik)
+    except NikError as exc:
+        raise DomainError(exc.message, exc.code) from exc
+
+
+@transaction.atomic
+def resident_register(*, nik: str, name: str, birth_date: date, sex: str = "", phone: str = "",
+                      email: str = "", address: str = "", kelurahan: str = "",
+                      kecamatan: str = "", domicile_office: Office | None = None,
+                      language: str = "id") -> Resident:
+    """Register a resident by NIK.
+
+    The NIK must be well-formed. When its date or sex disagrees with what was given,
+    the resident is registered and flagged for staff to verify at the visit: a NIK is
+    never reissued to correct a birth date, so refusing would lock them out for good.
+    The domicile office defaults to the office of the NIK's region (its first four
+    digits) when the deployment serves it.
+    """
+    parts = _nik_or_error(nik)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Enter the resident's name."), "name_required")
+    if birth_date > timezone.localdate():
+        raise DomainError(_("The birth date is in the future."), "birth_date_future")
+    if Resident.objects.filter(nik=parts.nik).exists():
+        raise Conflict(_("A resident with this NIK is already registered."), "resident_exists")
+    if not sex:
+        sex = "F" if parts.female else "M"
+    if domicile_office is None:
+        domicile_office = Office.objects.filter(code=parts.regency).first()
+    resident = Resident.objects.create(
+        nik=parts.nik,
+        name=name,
+        birth_date=birth_date,
+        sex=sex,
+        phone=normalize_phone(phone) if phone else "",
+        email=email,
+        address=address,
+        kelurahan=kelurahan,
+        kecamatan=kecamatan,
+        domicile_office=domicile_office,
+        language=language,
+        nik_needs_review=not parts.matches_birth_date(birth_date, sex),
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_nik_verify(*, resident: Resident, by) -> Resident:
+    """Staff saw the documents: the NIK and the birth date belong together."""
+    resident.nik_needs_review = False
+    resident.nik_reviewed_by = by
+    resident.nik_reviewed_at = timezone.now()
+    resident.save(update_fields=["nik_needs_review", "nik_reviewed_by", "nik_reviewed_at"])
+    return resident
+
+
+@transaction.atomic
+def resident_nik_disclose(*, resident: Resident, office: Office, user, reason: str) -> str:
+    """The full NIK, for a staff member whose role in `office` allows it. Recorded."""
+    if not user.has_perm("registry.view_full_nik", NikDisclosure(office=office)):
+        raise NotFound(_("Not found."), "not_found")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why you need the full NIK."), "reason_required")
+    NikDisclosure.objects.create(office=office, resident=resident, user=user, reason=reason)
+    return resident.nik
+
+
+# --- Case files and their timeline -----------------------------------------
+
+
+def case_event_record(*, application: Application, kind: str, params: dict | None = None,
+                      note: str = "", actor=None, by_resident: bool = False,
+                      at=None) -> CaseEvent:
+    """Write one entry on the case timeline. Every state change of every app calls it
+    inside its own transaction, so the event exists exactly when the change does."""
+    if not is_known_kind(kind):
+        raise ValueError(f"Unknown case event kind {kind!r}; declare it in an events.py")
+    return CaseEvent.objects.create(
+        office_id=application.office_id,
+        application=application,
+        kind=kind,
+        params=params or {},
+        note=note,
+        actor=actor if getattr(actor, "pk", None) else None,
+        by_resident=by_resident,
+        at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def application_open(*, office: Office, resident: Resident, service: Service, channel: str,
+                     by=None) -> Application:
+    """Open a case file for a resident's request at an office."""
+    if service.office_id != office.id or not service.is_active:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    year = office_today(office).year
+    number = sequence_next(office=office, scope=f"application:{year}")
+    application = Application.objects.create(
+        office=office,
+        number=f"{office.code}-{year}-{number:05d}",
+        resident=resident,
+        service=service,
+        channel=channel,
+        created_by=by if getattr(by, "pk", None) else None,
+    )
+    case_event_record(
+        application=application,
+        kind="application.opened",
+        params={"number": application.number, "service": service.name, "channel": channel},
+        actor=by,
+        by_resident=channel == "app",
+    )
+    return application
+
+
+def application_set_status(*, application: Application, status: str, actor=None,
+                           note: str = "", by_resident: bool = False) -> Application:
+    """Move a case file to another status. The caller holds the transaction."""
+    old = application.status
+    if old == status:
+        return application
+    application.status = status
+    closing = status in (ApplicationStatus.COMPLETED, ApplicationStatus.LAPSED,
+                         ApplicationStatus.CANCELLED)
+    application.closed_at = timezone.now() if closing else None
+    application.save(update_fields=["status", "closed_at", "updated_at"])
+    case_event_record(
+        application=application, kind="application.status",
+        params={"old": old, "new": status}, actor=actor, note=note, by_resident=by_resident,
+    )
+    return application
+
+
+@transaction.atomic
+def application_add_note(*, application: Application, note: str, by) -> CaseEvent:
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_("Write the note."), "note_required")
+    return case_event_record(application=application, kind="application.note", note=note,
+                             actor=by)
+
+
+# --- Notifications ---------------------------------------------------------
+
+
+def notification_channels_for(resident: Resident) -> list[tuple[str, str]]:
+    """(channel, address) pairs a resident can be reached on. Every notification is
+    also stored in the app inbox, so the app channel only adds a push."""
+    channels = []
+    if resident.app_registered_at:
+        channels.append((NotificationChannel.PUSH, ""))
+    if resident.phone:
+        channels.append((NotificationChannel.WHATSAPP, resident.phone))
+    if resident.email:
+        channels.append((NotificationChannel.EMAIL, resident.email))
+    return channels
+
+
+def notification_send(*, office: Office, resident: Resident, kind: str, title, body,
+                      params: dict | None = None, application: Application | None = None,
+                      link: str = "", dedup_key: str | None = None) -> Notification | None:
+    """Tell a resident something: store it in their inbox and queue its sending on
+    each of their channels once the transaction commits.
+
+    `title` and `body` are translatable strings formatted with `params`, rendered in
+    the resident's language. With a `dedup_key` the same fact is told once: a second
+    call with the key returns None and sends nothing.
+    """
+    params = params or {}
+    with translation.override(resident.language):
+        title_text = str(title) % params if params else str(title)
+        body_text = str(body) % params if params else str(body)
+    with transaction.atomic():
+        if dedup_key:
+            try:
+                with transaction.atomic():
+                    notification = Notification.objects.create(
+                        office=office, resident=resident, application=application, kind=kind,
+                        title=title_text, body=body_text, link=link, dedup_key=dedup_key,
+                    )
+            except IntegrityError:
+                return None
+        else:
+            notification = Notification.objects.create(
+                office=office, resident=resident, application=application, kind=kind,
+                title=title_text, body=body_text, link=link,
+            )
+        deliveries = NotificationDelivery.objects.bulk_create(
+            NotificationDelivery(office=office, notification=notification, channel=channel,
+                                 address=address)
+            for channel, address in notification_channels_for(resident)
+        )
+        if application is not None:
+            case_event_record(application=application, kind="notification.sent",
+                              params={"title": title_text})
+        from registry.tasks import notification_deliver
+
+        for delivery in deliveries:
+            enqueue_on_commit(notification_deliver, delivery.id)
+    return notification
+
+
+def _backoff(attempts: int) -> timedelta:
+    # 1, 2, 4, 8, 16 ... minutes, at most an hour: gateways recover in minutes.
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def notification_deliver(*, delivery_id: int) -> NotificationDelivery | None:
+    """Send one delivery through its channel's backend, once.
+
+    Holds the delivery's row lock while sending, so two workers never send it twice;
+    a worker that dies mid-send rolls back and the row is sent again later (the
+    gateway deduplicates by the delivery's reference). Failures are retried with
+    backoff by the sweep; after NOTIFY_MAX_ATTEMPTS, or a permanent refusal, a failed
+    WhatsApp message falls back to SMS.
+    """
+    from registry.notify.backends import (
+        OutgoingMessage,
+        PermanentFailure,
+        TemporaryFailure,
+        get_backend,
+    )
+
+    with transaction.atomic():
+        delivery = (
+            NotificationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification")
+            .filter(id=delivery_id, status=DeliveryStatus.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        notification = delivery.notification
+        message = OutgoingMessage(
+            channel=delivery.channel, address=delivery.address, title=notification.title,
+            body=notification.body, link=notification.link, reference=f"n{delivery.id}",
+        )
+        delivery.attempts += 1
+        try:
+            delivery.provider_ref = get_backend(delivery.channel).send(message)[:120]
+        except TemporaryFailure as exc:
+            delivery.last_error = str(exc)[:1000]
+            if delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+                delivery.status = DeliveryStatus.FAILED
+            else:
+                delivery.next_attempt_at = timezone.now() + _backoff(delivery.attempts)
+        except PermanentFailure as exc:
+            delivery.last_error = str(exc)[:1000]
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = timezone.now()
+            delivery.last_error = ""
+        delivery.save()
+        if delivery.status == DeliveryStatus.FAILED and delivery.channel == "whatsapp":
+            _fallback_to_sms(delivery)
+    return delivery
+
+
+def _fallback_to_sms(delivery: NotificationDelivery) -> None:
+    from registry.tasks import notification_deliver as deliver_task
+
+    sms, created = NotificationDelivery.objects.get_or_create(
+        notification_id=delivery.notification_id, channel=NotificationChannel.SMS,
+        defaults={"office_id": delivery.office_id, "address": delivery.address},
+    )
+    if created:
+        enqueue_on_commit(deliver_task, sms.id)
+
+
+# Deliveries younger than this were just queued by their own transaction; the sweep
+# leaves them alone. A queued delivery is not queued again for LEASE.
+SWEEP_GRACE = timedelta(seconds=60)
+SWEEP_LEASE = timedelta(minutes=5)
+SWEEP_BATCH = 500
+
+
+def notifications_resend_pending(*, now=None) -> int:
+    """Queue again the deliveries that are due and were not sent (the broker was down,
+    a worker died, a retry is due). Bounded batches; safe to run at any time."""
+    from registry.tasks import notification_deliver as deliver_task
+
+    now = now or timezone.now()
+    queued = 0
+    with transaction.atomic():
+        due = list(
+            NotificationDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - SWEEP_GRACE)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:SWEEP_BATCH]
+        )
+        NotificationDelivery.objects.filter(id__in=due).update(next_attempt_at=now + SWEEP_LEASE)
+        for delivery_id in due:
+            enqueue_on_commit(deliver_task, delivery_id)
+            queued += 1
+    return queued
+
+
+@transaction.atomic
+def notifications_mark_read(*, resident: Resident, ids: list[int] | None = None) -> int:
+    unread = Notification.objects.filter(resident=resident, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(id__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+# --- One-time codes --------------------------------------------------------
+
+
+def _otp_hash(challenge_salt: str, code: str) -> str:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{challenge_salt}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _throttle_otp(*, nik: str, phone: str, now) -> None:
+    recent = OtpChallenge.objects.filter(created_at__gte=now - settings.OTP_WINDOW)
+    last = recent.filter(Q(nik=nik) | Q(phone=phone)).order_by("-created_at").first()
+    if last and now - last.created_at < settings.OTP_RESEND_INTERVAL:
+        wait = int((settings.OTP_RESEND_INTERVAL - (now - last.created_at)).total_seconds()) + 1
+        raise Throttled(
+            _("A code was sent moments ago. Wait %(seconds)s seconds before asking again.")
+            % {"seconds": wait},
+            "otp_too_soon", retry_after=wait,
+        )
+    for field, value in (("nik", nik), ("phone", phone)):
+        if recent.filter(**{field: value}).count() >= settings.OTP_MAX_PER_WINDOW:
+            oldest = recent.filter(**{field: value}).order_by("created_at").first()
+            wait = int((oldest.created_at + settings.OTP_WINDOW - now).total_seconds()) + 1
+            raise Throttled(
+                _("Too many codes were requested. Try again in %(minutes)s minutes.")
+                % {"minutes": max(1, wait // 60)},
+                "otp_throttled", retry_after=wait,
+            )
+
+
+def otp_request(*, nik: str, phone: str, name: str = "", birth_date: date | None = None,
+                sex: str = "", language: str = "id") -> OtpChallenge:
+    """Send a one-time sign-in code to the resident's phone.
+
+    An unknown NIK registers the resident first (name and birth date needed). A NIK
+    already registered with another phone number is refused: the code must go to the
+    phone on record, which the office updates at the counter.
+    """
+    from registry.notify.backends import (
+        OutgoingMessage,
+        PermanentFailure,
+        TemporaryFailure,
+        get_backend,
+    )
+
+    parts = _nik_or_error(nik)
+    phone = normalize_phone(phone)
+    now = timezone.now()
+    with transaction.atomic():
+        resident = Resident.objects.filter(nik=parts.nik).first()
+        if resident is None:
+            if not name or birth_date is None:
+                raise DomainError(
+                    _("This NIK is not registered yet. Also send your name and birth date "
+                      "to register."),
+                    "registration_required",
+                )
+            resident = resident_register(
+                nik=parts.nik, name=name, birth_date=birth_date, sex=sex, phone=phone,
+                language=language,
+            )
+        elif resident.phone and resident.phone != phone:
+            raise DomainError(
+                _("This phone number is not the one registered for this NIK. Use the "
+                  "registered number, or update it at the office's front desk."),
+                "phone_mismatch",
+            )
+        _throttle_otp(nik=parts.nik, phone=phone, now=now)
+        code = f"{secrets.randbelow(10**6):06d}"
+        salt = secrets.token_hex(8)
+        challenge = OtpChallenge.objects.create(
+            nik=parts.nik, phone=phone, code_hash=f"{salt}${_otp_hash(salt, code)}",
+            created_at=now, expires_at=now + settings.OTP_TTL,
+        )
+    with translation.override(resident.language):
+        message = OutgoingMessage(
+            channel=settings.OTP_CHANNEL,
+            address=phone,
+            title=str(_("e-Open sign-in code")),
+            body=str(_("Your e-Open code is %(code)s. It is valid for 5 minutes. Never "
+                       "share it with anyone, including office staff.") % {"code": code}),
+            reference=f"otp{challenge.id}",
+        )
+    try:
+        get_backend(settings.OTP_CHANNEL).send(message)
+    except (TemporaryFailure, PermanentFailure) as exc:
+        logger.warning("OTP %s could not be sent: %s", challenge.id, exc)
+        OtpChallenge.objects.filter(id=challenge.id).delete()
+        from registry.errors import Unavailable
+
+        raise Unavailable(
+            _("The code could not be sent right now. Try again in a few minutes."),
+            "otp_not_sent",
+        ) from exc
+    return challenge
+
+
+def otp_verify(*, nik: str, code: str) -> Resident:
+    """Check a one-time code and return the resident it signs in.
+
+    A wrong code counts against the challenge; after OTP_MAX_ATTEMPTS wrong codes the
+    challenge is spent and a new code must be requested.
+    """
+    parts = _nik_or_error(nik)
+    now = timezone.now()
+    code = (code or "").strip()
+    with transaction.atomic():
+        challenge = (
+            OtpChallenge.objects.select_for_update()
+            .filter(nik=parts.nik, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if challenge is None or challenge.expires_at <= now:
+            raise DomainError(_("The code has expired. Ask for a new one."), "otp_expired")
+        if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
+            raise Throttled(_("Too many wrong codes. Ask for a new code."), "otp_locked")
+        salt, expected = challenge.code_hash.split("$", 1)
+        if not (len(code) == 6 and code.isdigit()
+                and hmac.compare_digest(_otp_hash(salt, code), expected)):
+            challenge.attempts += 1
+            challenge.save(update_fields=["attempts"])
+            wrong = True
+        else:
+            wrong = False
+            challenge.used_at = now
+            challenge.save(update_fields=["used_at"])
+            resident = Resident.objects.select_for_update().get(nik=parts.nik)
+            changed = []
+            if resident.app_registered_at is None:
+                resident.app_registered_at = now
+                changed.append("app_registered_at")
+            if not resident.phone:
+                resident.phone = challenge.phone
+                changed.append("phone")
+            if changed:
+                resident.save(update_fields=changed)
+    # Raised after the block so the counted attempt is committed.
+    if wrong:
+        raise DomainError(_("The code is wrong."), "otp_wrong")
+    return resident

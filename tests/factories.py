@@ -1,0 +1,118 @@
+"""factory_boy factories. Every office-owned factory has an `office` sub-factory, and
+children take their office from their parent."""
+
+import itertools
+from datetime import date
+
+import factory
+from django.contrib.auth import get_user_model
+
+from registry import services
+from registry.models import Application, Channel, Lane, Office, Requirement, Resident, Service
+
+_nik_serial = itertools.count(1)
+
+
+def make_nik(*, regency: str = "3275", born: date = date(1990, 5, 17), female: bool = False,
+             serial: int | None = None) -> str:
+    """A well-formed NIK: region, district 01, date of birth (+40 for women), serial."""
+    day = born.day + (40 if female else 0)
+    serial = next(_nik_serial) if serial is None else serial
+    return f"{regency}01{day:02d}{born.month:02d}{born.year % 100:02d}{serial:04d}"
+
+
+class OfficeFactory(factory.django.DjangoModelFactory):
+    """An office with the default week and the standard catalogue."""
+
+    class Meta:
+        model = Office
+
+    code = factory.Sequence(lambda n: f"{3201 + n:04d}")
+    name = factory.LazyAttribute(lambda o: f"Disdukcapil {o.code}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        code, name = kwargs.pop("code"), kwargs.pop("name")
+        timezone_name = kwargs.pop("timezone", "Asia/Jakarta")
+        office = services.office_create(code=code, name=name, timezone_name=timezone_name,
+                                        **kwargs)
+        services.catalogue_seed(office=office)
+        return office
+
+
+class LaneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lane
+        django_get_or_create = ("office", "letter")
+
+    office = factory.SubFactory(OfficeFactory)
+    letter = "D"
+    name = "Loket tambahan"
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    office = factory.SubFactory(OfficeFactory)
+    code = factory.Sequence(lambda n: f"SVC_{n}")
+    name = factory.Sequence(lambda n: f"Layanan {n}")
+    lane = factory.LazyAttribute(lambda o: Lane.objects.get(office=o.office, letter="C"))
+    steps = ["Verifikasi berkas", "Pencetakan"]
+
+
+class RequirementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Requirement
+
+    service = factory.SubFactory(ServiceFactory)
+    office = factory.LazyAttribute(lambda o: o.service.office)
+    code = factory.Sequence(lambda n: f"DOC_{n}")
+    name = factory.Sequence(lambda n: f"Dokumen {n}")
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resident
+
+    class Params:
+        female = False
+
+    birth_date = date(1990, 5, 17)
+    nik = factory.LazyAttribute(
+        lambda o: make_nik(regency=o.domicile_office.code if o.domicile_office else "3275",
+                           born=o.birth_date, female=o.female))
+    name = factory.Sequence(lambda n: f"Warga {n}")
+    sex = factory.LazyAttribute(lambda o: "F" if o.female else "M")
+    phone = factory.Sequence(lambda n: f"+6281300{n:06d}")
+    domicile_office = factory.SubFactory(OfficeFactory)
+    kecamatan = "Bekasi Timur"
+    kelurahan = "Margahayu"
+    address = factory.Sequence(lambda n: f"Jl. Mawar No. {n}")
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    """A case file opened through the service, so it has its number and first event."""
+
+    class Meta:
+        model = Application
+
+    office = factory.SubFactory(OfficeFactory)
+    resident = factory.SubFactory(ResidentFactory,
+                                  domicile_office=factory.SelfAttribute("..office"))
+    service = factory.LazyAttribute(
+        lambda o: Service.objects.get(office=o.office, code="KTP_TTD_FOTO"))
+    channel = Channel.APP
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.application_open(**kwargs)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    password = factory.django.Password("pass-for-tests-1")
