@@ -13,10 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import selectors, services, tenancy
-from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline, report_domain_error
+from registry.admin_base import (
+    NotFoundNotRedirect,
+    OfficeScopedAdmin,
+    OfficeScopedInline,
+    report_domain_error,
+)
 from registry.errors import DomainError
-from registry.nik import NikError, parse_nik
-from registry.validators import normalize_phone
 from registry.models import (
     Application,
     CaseEvent,
@@ -33,6 +36,8 @@ from registry.models import (
     StaffMembership,
     WorkingHours,
 )
+from registry.nik import NikError, parse_nik
+from registry.validators import normalize_phone
 
 
 class WorkingHoursInline(OfficeScopedInline, admin.TabularInline):
@@ -218,7 +223,7 @@ class NikRevealForm(forms.Form):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
+class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
     """Residents are national records: staff see those domiciled in their office or
     with a case file there. The NIK is masked; the full NIK is shown on request, with
     a reason, and the viewing is recorded."""
@@ -363,12 +368,14 @@ class ApplicationAdmin(OfficeScopedAdmin):
     search_fields = ["number", "=resident__nik", "resident__name"]
     list_select_related = ["resident", "service", "service__lane", "office"]
     date_hierarchy = "created_at"
-    inlines = [CaseEventInline]
     autocomplete_fields = ["resident"]
 
     @admin.display(description=gettext_lazy("resident"), ordering="resident__name")
     def resident_name(self, obj):
         return obj.resident.name
+
+    def get_inlines(self, request, obj):
+        return [CaseEventInline] if obj is not None else []
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -474,7 +481,7 @@ if admin.site.is_registered(get_user_model()):
 
 
 @admin.register(get_user_model())
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(NotFoundNotRedirect, UserAdmin):
     """Staff accounts: an office administrator sees their office's staff only."""
 
     list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]

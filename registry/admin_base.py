@@ -46,6 +46,14 @@ def scoped_choices(model, request):
     return None
 
 
+class NotFoundNotRedirect:
+    """An object outside the user's offices answers 404, as in the API, instead of
+    Django's redirect to the index with a "perhaps it was deleted" message."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
+
+
 class OfficeScopedMixin:
     """Shared by model admins and inlines: scope foreign-key and many-to-many choices."""
 
@@ -62,7 +70,7 @@ class OfficeScopedMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class OfficeScopedAdmin(OfficeScopedMixin, admin.ModelAdmin):
+class OfficeScopedAdmin(NotFoundNotRedirect, OfficeScopedMixin, admin.ModelAdmin):
     """Admin of a model with an `office` foreign key (or, for Office, itself)."""
 
     office_lookup = "office_id"

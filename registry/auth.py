@@ -38,3 +38,17 @@ class OfficeRoleBackend(ModelBackend):
             # querysets that reach them are scoped by the caller.
             return super().has_perm(user_obj, perm)
         return any(role_allows(role, perm) for role in tenancy.staff_roles(user_obj, office_id))
+
+
+def lockout_response(request, response=None, credentials=None, *args, **kwargs):
+    """django-axes' answer to a locked-out sign-in: the contract's JSON on the API, a
+    page in admin."""
+    from django.http import JsonResponse
+    from django.shortcuts import render
+    from django.utils.translation import gettext as _
+
+    message = _("Too many failed sign-ins. Try again in 30 minutes or ask your office "
+                "administrator.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
+    return render(request, "registry/lockout.html", {"message": message}, status=429)

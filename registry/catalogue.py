@@ -54,8 +54,8 @@ STANDARD_SERVICES = [
             KK,
             ("SURAT_KEHILANGAN", "Surat keterangan kehilangan dari Kepolisian",
              POLICE_REPORT_DAYS,
-             "Minta di Polsek atau Polres terdekat dengan membawa KK. Surat berlaku 14 hari "
-             "sejak diterbitkan; bila sudah lewat, minta surat baru sebelum datang."),
+             ("Minta di Polsek atau Polres terdekat dengan membawa KK. Surat berlaku 14 hari "
+              "sejak diterbitkan; bila sudah lewat, minta surat baru sebelum datang.")),
         ],
     },
     {
@@ -94,8 +94,8 @@ STANDARD_SERVICES = [
             ("KK_BARU", "KK yang sudah memuat data baru", None,
              "Data di KK harus sudah diperbarui; bila belum, ajukan Perubahan KK dulu."),
             OLD_KTP,
-            ("DOK_PENDUKUNG", "Dokumen pendukung perubahan (akta, ijazah atau surat "
-             "keterangan)", None,
+            ("DOK_PENDUKUNG",
+             "Dokumen pendukung perubahan (akta, ijazah atau surat keterangan)", None,
              "Asli dokumen yang membuktikan data baru, misalnya akta perkawinan."),
         ],
     },
@@ -145,8 +145,8 @@ STANDARD_SERVICES = [
         ],
         "requirements": [
             KK,
-            ("DOK_PERISTIWA", "Dokumen peristiwa (akta kelahiran, perkawinan, kematian "
-             "atau surat pindah)", None,
+            ("DOK_PERISTIWA",
+             "Dokumen peristiwa (akta kelahiran, perkawinan, kematian atau surat pindah)", None,
              "Asli dokumen peristiwa yang mengubah susunan keluarga."),
         ],
     },

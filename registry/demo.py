@@ -9,7 +9,7 @@ from django.db import transaction
 from registry import services
 from registry.models import Office, Resident, Role
 
-DEMO_PASSWORD = "eopen-demo-2026"
+DEMO_PASSWORD = "eopen-demo-2026"  # noqa: S105 - printed for demo logins
 
 OFFICES = [
     {

@@ -438,7 +438,10 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["application", "at"]), models.Index(fields=["office", "at"])]
+        indexes = [
+            models.Index(fields=["application", "at"]),
+            models.Index(fields=["office", "at"]),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
@@ -502,7 +505,9 @@ class Notification(models.Model):
     body = models.TextField(_("message"))
     link = models.CharField(_("link"), max_length=300, blank=True)
     # The same fact is told once: a sweep that runs twice finds the key taken.
-    dedup_key = models.CharField(_("deduplication key"), max_length=120, null=True, blank=True)
+    # NULL, not "", for "no key": the unique constraint applies to keys only.
+    dedup_key = models.CharField(  # noqa: DJ001
+        _("deduplication key"), max_length=120, null=True, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 

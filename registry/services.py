@@ -237,7 +237,7 @@ def resident_register(*, nik: str, name: str, birth_date: date, sex: str = "", p
         sex = "F" if parts.female else "M"
     if domicile_office is None:
         domicile_office = Office.objects.filter(code=parts.regency).first()
-    resident = Resident.objects.create(
+    return Resident.objects.create(
         nik=parts.nik,
         name=name,
         birth_date=birth_date,
@@ -251,7 +251,6 @@ def resident_register(*, nik: str, name: str, birth_date: date, sex: str = "", p
         language=language,
         nik_needs_review=not parts.matches_birth_date(birth_date, sex),
     )
-    return resident
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ def _body_hash(request) -> str:
     data = request.data
     if hasattr(data, "lists"):  # multipart or form: files by name and size
         data = {
-            key: [getattr(v, "name", None) and f"{v.name}:{v.size}" or v for v in values]
+            key: [(getattr(v, "name", None) and f"{v.name}:{v.size}") or v for v in values]
             for key, values in data.lists()
         }
     canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)

@@ -39,17 +39,22 @@ class ClosureSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class OfficeDetailSerializer(OfficeSerializer):
+class OfficeDetailSerializer(serializers.Serializer):
+    """Built by the view from the office, its calendar and its central-link state."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+    address = serializers.CharField()
+    contacts = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
     opening_hours = OpeningHoursSerializer(many=True)
     today = serializers.DateField()
     open_today = serializers.BooleanField()
     upcoming_closures = ClosureSerializer(many=True)
     link_status = serializers.ChoiceField(choices=["up", "down"])
     notice = NoticeSerializer(allow_null=True)
-
-    class Meta(OfficeSerializer.Meta):
-        fields = [*OfficeSerializer.Meta.fields, "latitude", "longitude", "opening_hours",
-                  "today", "open_today", "upcoming_closures", "link_status", "notice"]
 
 
 class RequirementSerializer(serializers.ModelSerializer):

@@ -56,7 +56,8 @@ class OfficeDetailView(APIView):
         calendar = OfficeCalendar(office, today, today + timedelta(days=UPCOMING_CLOSURE_DAYS))
         weekday_names = dict(Weekday.choices)
         data = {
-            **s.OfficeSerializer(office).data,
+            "code": office.code, "name": office.name, "timezone": office.timezone,
+            "address": office.address, "contacts": office.contacts(),
             "latitude": office.latitude,
             "longitude": office.longitude,
             "opening_hours": [

@@ -25,7 +25,7 @@ def test_a_womans_day_has_forty_added():
         ("327501120385000", "nik_format"),  # 15 digits
         ("32750112038500011", "nik_format"),  # 17 digits
         ("32750112038500a1", "nik_format"),
-        ("３２７５０１１２０３８５０００１", "nik_format"),  # full-width digits
+        ("".join(chr(0xFF10 + int(d)) for d in "3275011203850001"), "nik_format"),  # full-width
         ("", "nik_format"),
         ("2075011203850001", "nik_province"),  # 20 is no province
         ("9975011203850001", "nik_province"),
