@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded defaults (SQLite file, broker folders, uploads).
@@ -167,8 +166,18 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # --- Internationalisation --------------------------------------------------
 # Indonesian first; English for clients that ask with Accept-Language: en.
 LANGUAGE_CODE = "id"
-LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "registry" / "locale"]
+# Each language is named in itself, as language pickers do.
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+# One catalogue per app, so each app's text is translated next to its code. Listed
+# most specific first: makemessages files a string under the first path whose folder
+# holds the source file.
+LOCALE_PATHS = [
+    BASE_DIR / "registry" / "appointments" / "locale",
+    BASE_DIR / "registry" / "deliveries" / "locale",
+    BASE_DIR / "queues" / "locale",
+    BASE_DIR / "complaints" / "locale",
+    BASE_DIR / "registry" / "locale",
+]
 USE_I18N = True
 USE_TZ = True
 # Stored times are UTC; each office's own zone is activated per request and used
@@ -205,7 +214,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not (DEBUG or TESTING))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

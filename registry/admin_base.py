@@ -74,6 +74,8 @@ class OfficeScopedAdmin(NotFoundNotRedirect, OfficeScopedMixin, admin.ModelAdmin
     """Admin of a model with an `office` foreign key (or, for Office, itself)."""
 
     office_lookup = "office_id"
+    # Django 6 assumes https for scheme-less URLs; say so now (and silence the warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -8,6 +8,9 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Civil registry")
     default = True
 
+    def ready(self):
+        from registry.api import schema  # noqa: F401 - registers the OpenAPI extension
+
 
 class EOpenAdminConfig(admin_apps.AdminConfig):
     """The one admin site of every app, titled for the staff member's office."""

@@ -302,7 +302,7 @@ class Service(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.lane.letter})"
+        return self.name
 
 
 class Requirement(models.Model):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from registry.models import Office, Role, StaffMembership
 
 _CACHE_ATTR = "_eopen_memberships"
+_ALL_CACHE_ATTR = "_eopen_all_offices"
 
 
 def _memberships(user) -> list[tuple[int, str]]:
@@ -26,18 +27,19 @@ def _memberships(user) -> list[tuple[int, str]]:
 
 
 def forget_memberships(user) -> None:
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
-
-
-def is_staff_user(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and not hasattr(user, "resident"))
+    for attr in (_CACHE_ATTR, _ALL_CACHE_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def staff_office_ids(user) -> set[int]:
     """Ids of the offices the user may see. Superusers see all."""
     if getattr(user, "is_superuser", False) and user.is_active:
-        return set(Office.objects.values_list("id", flat=True))
+        cached = getattr(user, _ALL_CACHE_ATTR, None)
+        if cached is None:
+            cached = set(Office.objects.values_list("id", flat=True))
+            setattr(user, _ALL_CACHE_ATTR, cached)
+        return cached
     return {office_id for office_id, _role in _memberships(user)}
 
 
@@ -59,7 +61,7 @@ def staff_has_role(user, office: Office | int, *roles: str) -> bool:
 
 def staff_offices_with_role(user, *roles: str) -> set[int]:
     if getattr(user, "is_superuser", False) and user.is_active:
-        return set(Office.objects.values_list("id", flat=True))
+        return staff_office_ids(user)
     wanted = set(roles)
     return {oid for oid, role in _memberships(user) if role in wanted}
 

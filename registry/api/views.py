@@ -23,7 +23,7 @@ from registry.api.auth import (
 )
 from registry.calendar import OfficeCalendar, office_today
 from registry.errors import DomainError, NotFound, Throttled
-from registry.models import Resident, Weekday
+from registry.models import Resident, Service, Weekday
 
 UPCOMING_CLOSURE_DAYS = 60
 
@@ -90,6 +90,8 @@ class OfficeServiceListView(generics.ListAPIView):
     serializer_class = s.ServiceSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Service.objects.none()
         return selectors.services_for_office(office=office_or_404(self.kwargs["code"]))
 
 
@@ -183,30 +185,42 @@ class MeView(APIView):
         return Response(s.MeSerializer(resident).data)
 
 
-class ApplicationListView(generics.ListAPIView):
+class ResidentScopedMixin:
+    """For views of the signed-in resident's own rows: `get_resident_queryset` gets
+    the resident and returns only theirs, so another resident's row answers 404."""
+
     permission_classes = [IsResident]
-    serializer_class = s.ApplicationSerializer
+
+    def get_resident_queryset(self, resident):
+        raise NotImplementedError
 
     def get_queryset(self):
-        return selectors.applications_for_resident(resident=self.request.user.resident)
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no request
+            return self.serializer_class.Meta.model.objects.none()
+        return self.get_resident_queryset(self.request.user.resident)
 
 
-class ApplicationDetailView(generics.RetrieveAPIView):
+class ApplicationListView(ResidentScopedMixin, generics.ListAPIView):
+    serializer_class = s.ApplicationSerializer
+
+    def get_resident_queryset(self, resident):
+        return selectors.applications_for_resident(resident=resident)
+
+
+class ApplicationDetailView(ResidentScopedMixin, generics.RetrieveAPIView):
     """A case file of the signed-in resident; another resident's answers 404."""
 
-    permission_classes = [IsResident]
     serializer_class = s.ApplicationSerializer
 
-    def get_queryset(self):
-        return selectors.applications_for_resident(resident=self.request.user.resident)
+    def get_resident_queryset(self, resident):
+        return selectors.applications_for_resident(resident=resident)
 
 
-class NotificationListView(generics.ListAPIView):
-    permission_classes = [IsResident]
+class NotificationListView(ResidentScopedMixin, generics.ListAPIView):
     serializer_class = s.NotificationSerializer
 
-    def get_queryset(self):
-        return selectors.notifications_for_resident(resident=self.request.user.resident)
+    def get_resident_queryset(self, resident):
+        return selectors.notifications_for_resident(resident=resident)
 
 
 class NotificationMarkReadView(APIView):
