@@ -30,7 +30,7 @@ def _admin_urls():
 def test_every_changelist_answers_without_per_row_queries(demo, client,
                                                           django_assert_max_num_queries):
     client.force_login(get_user_model().objects.get(username="admin"))
-    for model, model_admin, name in _admin_urls():
+    for _model, model_admin, name in _admin_urls():
         url = reverse(f"{name}_changelist")
         with django_assert_max_num_queries(MAX_CHANGELIST_QUERIES, info=url):
             response = client.get(url)
@@ -48,7 +48,7 @@ def test_every_changelist_answers_without_per_row_queries(demo, client,
 def test_office_staff_see_only_their_office_on_every_page(demo, client, username):
     kota = Office.objects.get(code="3275")
     client.force_login(get_user_model().objects.get(username=username))
-    for model, model_admin, name in _admin_urls():
+    for model, _model_admin, name in _admin_urls():
         response = client.get(reverse(f"{name}_changelist"))
         if response.status_code == 403:
             continue  # the role has no access to this page at all
