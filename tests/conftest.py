@@ -13,6 +13,32 @@ from tests.factories import ApplicationFactory, OfficeFactory, ResidentFactory, 
 from tests.http import HttpClient
 
 STRICT = os.environ.get("EOPEN_REQUIRE_ALL") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which(
+    "chromium-browser")
+# Flags for a root user in a sandbox with no network beyond localhost.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _on_postgres() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that need PostgreSQL, Redis or Chromium are skipped where those are
+    missing (a laptop on embedded defaults); in CI a skip fails the run (see below)."""
+    on_postgres = _on_postgres()
+    for item in items:
+        if item.get_closest_marker("postgres") and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+            item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL)"))
+        if item.get_closest_marker("browser") and not CHROMIUM:
+            item.add_marker(pytest.mark.skip(reason="needs Chromium (apt-get install "
+                                                    "chromium)"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -90,6 +116,26 @@ def http(live_server):
     client = HttpClient(live_server.url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch):
+    """A page of a real headless Chromium, and the live server's URL.
+
+    Playwright's sync API runs an event loop in this thread, so Django's guard against
+    ORM calls from async code is lifted for these tests (the test code itself is
+    synchronous)."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="id-ID")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page, live_server.url
+        context.close()
+        browser.close()
 
 
 @pytest.fixture
