@@ -341,6 +341,17 @@ def application_set_status(*, application: Application, status: str, actor=None,
     return application
 
 
+def application_visit_completed(*, application: Application, by=None) -> Application:
+    """The resident was served at the counter: the case moves on to processing.
+
+    Called by queues when a ticket is finished as served, inside its transaction. Work
+    that needs the central server (data changes, card printing) is queued here; see
+    the central-link module once it exists.
+    """
+    return application_set_status(application=application,
+                                  status=ApplicationStatus.IN_PROGRESS, actor=by)
+
+
 @transaction.atomic
 def application_add_note(*, application: Application, note: str, by) -> CaseEvent:
     note = (note or "").strip()
