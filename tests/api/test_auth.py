@@ -49,7 +49,15 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
 def test_an_unknown_nik_without_name_is_asked_to_register(http, office_a):
     response = http.post("/api/v1/auth/otp/", {"nik": make_nik(), "phone": "081277770002"})
     assert response.status_code == 400
-    assert response.json()["code"] == "registration_required"
+    assert response.json() == {
+        "detail": "NIK ini belum terdaftar. Kirim juga nama dan tanggal lahir Anda untuk "
+                  "mendaftar.",
+        "code": "registration_required",
+    }
+    english = http.post("/api/v1/auth/otp/", {"nik": make_nik(), "phone": "081277770002"},
+                        headers={"Accept-Language": "en"})
+    assert english.json()["detail"] == (
+        "This NIK is not registered yet. Also send your name and birth date to register.")
     assert not Resident.objects.exists()
 
 

@@ -40,6 +40,11 @@ def test_opening_a_case_numbers_it_and_writes_the_timeline(office_a, resident_a)
             f"Case 3275-{year}-00001 opened for Perubahan tanda tangan atau foto KTP-el "
             "(Mobile app)."
         )
+    with translation.override("id"):
+        assert event.message == (
+            f"Berkas 3275-{year}-00001 dibuka untuk Perubahan tanda tangan atau foto KTP-el "
+            "(Aplikasi)."
+        )
 
 
 def test_a_service_of_another_office_cannot_open_a_case(office_a, office_b, resident_a):
