@@ -109,10 +109,9 @@ class OtpRequestView(APIView):
             birth_date=data.get("birth_date"), sex=data.get("sex", ""),
             language=request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("id", "en") else "id",
         )
-        return Response(
-            {"detail": _("A code was sent to your phone."), "expires_at": challenge.expires_at},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        body = s.OtpSentSerializer({"detail": _("A code was sent to your phone."),
+                                    "expires_at": challenge.expires_at}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class TokenView(APIView):

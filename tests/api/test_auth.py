@@ -31,6 +31,7 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
                                                "name": "Budi Santoso",
                                                "birth_date": "1990-05-17"})
     assert response.status_code == 202, response.text
+    assert response.json()["expires_at"].endswith("+07:00")
     assert SimulatedGateway.sent("sms")[-1]["address"] == "+6281277770001"
     assert OtpChallenge.objects.get().code_hash != last_code()  # only a hash is stored
     response = http.post("/api/v1/auth/token/", {"nik": nik, "otp": last_code()})
