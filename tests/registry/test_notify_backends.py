@@ -1,0 +1,95 @@
+"""The real gateway clients, against a local HTTP server that answers like the gateway."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+
+from registry.notify.backends import (
+    EmailBackend,
+    OutgoingMessage,
+    PermanentFailure,
+    SmsGatewayBackend,
+    TemporaryFailure,
+    WhatsAppCloudBackend,
+)
+
+MESSAGE = OutgoingMessage(channel="whatsapp", address="+6281234500001", title="Kartu siap",
+                          body="KTP-el Anda sudah dicetak.", link="https://x/app/1",
+                          reference="n42")
+
+
+@pytest.fixture
+def gateway():
+    """A local HTTP server; set `.status` and `.answer`, read `.requests`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            server.requests.append({"path": self.path, "headers": dict(self.headers),
+                                    "json": json.loads(body)})
+            self.send_response(server.status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(server.answer).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.requests, server.status, server.answer = [], 200, {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+
+
+def test_whatsapp_posts_a_text_message_with_the_token(gateway, settings):
+    settings.WHATSAPP_API_URL = gateway.url
+    settings.WHATSAPP_PHONE_NUMBER_ID = "1234"
+    settings.WHATSAPP_TOKEN = "secret-token"
+    gateway.answer = {"messages": [{"id": "wamid.ABC"}]}
+    assert WhatsAppCloudBackend().send(MESSAGE) == "wamid.ABC"
+    request = gateway.requests[0]
+    assert request["path"] == "/1234/messages"
+    assert request["headers"]["Authorization"] == "Bearer secret-token"
+    assert request["json"] == {
+        "messaging_product": "whatsapp", "to": "6281234500001", "type": "text",
+        "text": {"body": "*Kartu siap*\nKTP-el Anda sudah dicetak.\nhttps://x/app/1"},
+    }
+
+
+@pytest.mark.parametrize(("status", "error"), [(500, TemporaryFailure), (429, TemporaryFailure),
+                                                (400, PermanentFailure)])
+def test_gateway_errors_are_temporary_or_permanent(gateway, settings, status, error):
+    settings.SMS_GATEWAY_URL = f"{gateway.url}/sms"
+    gateway.status = status
+    with pytest.raises(error):
+        SmsGatewayBackend().send(MESSAGE)
+
+
+def test_an_unreachable_gateway_is_a_temporary_failure(settings):
+    settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/sms"  # discard port: nothing listens
+    with pytest.raises(TemporaryFailure):
+        SmsGatewayBackend().send(MESSAGE)
+
+
+def test_sms_sends_the_reference_for_deduplication(gateway, settings):
+    settings.SMS_GATEWAY_URL = f"{gateway.url}/sms"
+    gateway.answer = {"id": "sms-9"}
+    assert SmsGatewayBackend().send(MESSAGE) == "sms-9"
+    assert gateway.requests[0]["json"] == {
+        "to": "+6281234500001", "message": "Kartu siap: KTP-el Anda sudah dicetak.",
+        "reference": "n42"}
+
+
+def test_email_goes_through_djangos_mail(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    EmailBackend().send(OutgoingMessage(channel="email", address="budi@example.org",
+                                        title="Kartu siap", body="Sudah dicetak.",
+                                        link="https://x/app/1", reference="n1"))
+    assert [(m.to, m.subject, m.body) for m in mail.outbox] == [
+        (["budi@example.org"], "Kartu siap", "Sudah dicetak.\n\nhttps://x/app/1")]
