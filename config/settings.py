@@ -315,6 +315,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.notifications_resend_pending",
         "schedule": timedelta(minutes=1),
     },
+    # The central link (registry.central): health per office, retries of transmissions
+    # that are due or whose sender died, low blank-card stock alerts not yet sent.
+    "central-link-check-all": {
+        "task": "registry.tasks.central_link_check_all",
+        "schedule": timedelta(minutes=1),
+    },
+    "central-jobs-resend-due": {
+        "task": "registry.tasks.central_jobs_resend_due",
+        "schedule": timedelta(minutes=1),
+    },
+    "card-stock-alerts-due": {
+        "task": "registry.tasks.card_stock_alerts_due",
+        "schedule": timedelta(minutes=15),
+    },
+    # Each office's morning dispatch once its dispatch time has come on a working day
+    # (registry.deliveries); the day's DispatchRun row makes it run once.
+    "deliveries-dispatch-due": {
+        "task": "deliveries.tasks.deliveries_dispatch_due",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Notifications ---------------------------------------------------------
@@ -358,3 +378,16 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Central server (registry.central) ---------------------------------------
+# The ministry's central server: the HTTP client in production, the simulator (state
+# in a SQLite file shared by web, worker and tests) in development and tests.
+CENTRAL_CLIENT = os.environ.get("CENTRAL_CLIENT",
+                                "registry.central.simulator.SimulatedCentralClient")
+CENTRAL_BASE_URL = os.environ.get("CENTRAL_BASE_URL", "")
+CENTRAL_CLIENT_ID = os.environ.get("CENTRAL_CLIENT_ID", "")
+CENTRAL_CLIENT_SECRET = os.environ.get("CENTRAL_CLIENT_SECRET", "")
+# Seconds to connect and to wait for an answer; a send holds a lease well beyond it.
+CENTRAL_TIMEOUT = float(os.environ.get("CENTRAL_TIMEOUT", "15"))
+CENTRAL_SIMULATOR_DIR = os.environ.get("CENTRAL_SIMULATOR_DIR",
+                                       str(VAR_DIR / "central-simulator"))

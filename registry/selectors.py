@@ -78,5 +78,66 @@ def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:
 
 def office_link_state(*, office: Office) -> dict:
     """The central-link status an office shows residents: `link_status` ("up" or
-    "down") and, while down, the `notice` (since, expected_back, message)."""
-    return {"link_status": "up", "notice": None}
+    "down") and, while down, the `notice` (since, expected_back, message), its times
+    ISO 8601 in the office's zone. One query."""
+    from registry.api.fields import office_local_iso
+    from registry.central.services import DEFAULT_NOTICE
+    from registry.models import CentralOutage
+
+    outage = (CentralOutage.objects.filter(office_id=office.id, ended_at__isnull=True)
+              .only("started_at", "expected_back", "message").first())
+    if outage is None:
+        return {"link_status": "up", "notice": None}
+    return {"link_status": "down", "notice": {
+        "since": office_local_iso(outage.started_at, office),
+        "expected_back": office_local_iso(outage.expected_back, office),
+        "message": outage.message or str(DEFAULT_NOTICE),
+    }}
+
+
+# --- The central link (registry.central) -------------------------------------
+
+
+def _ticket_model():
+    """queues.Ticket when it exists and points at the application, else None."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        model = apps.get_model("queues", "Ticket")
+        model._meta.get_field("application")
+    except (LookupError, FieldDoesNotExist):
+        return None
+    return model
+
+
+def outages_with_holdups(queryset):
+    """Annotate outages with how many applications (and their queue tickets) had
+    central work waiting during them: jobs created before the outage ended and not
+    done before it started. One query for the whole list."""
+    from django.db.models import F, Func, OuterRef, Subquery
+    from django.db.models.functions import Coalesce, Now
+
+    from registry.models import CentralJob
+
+    def held_jobs(ref):
+        return (CentralJob.objects.filter(
+            office_id=ref("office_id"), created_at__lt=Coalesce(ref("ended_at"), Now()))
+            .filter(Q(done_at__isnull=True) | Q(done_at__gt=ref("started_at"))))
+
+    def count(qs, field):
+        return Subquery(qs.order_by().annotate(
+            n=Func(F(field), function="COUNT", distinct=True, template="%(function)s("
+                   "DISTINCT %(expressions)s)")).values("n")[:1])
+
+    queryset = queryset.annotate(applications_held=count(held_jobs(OuterRef),
+                                                         "application_id"))
+    ticket = _ticket_model()
+    if ticket is not None:
+        def outer_outer(name):
+            return OuterRef(OuterRef(name))
+
+        tickets = ticket.objects.filter(
+            application_id__in=held_jobs(outer_outer).values("application_id"))
+        queryset = queryset.annotate(tickets_held=count(tickets, "pk"))
+    return queryset

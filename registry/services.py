@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 ROLE_MODULES = [
     "registry.roles",
+    "registry.central.roles",
     "registry.appointments.roles",
     "registry.deliveries.roles",
     "queues.roles",
@@ -345,11 +346,17 @@ def application_visit_completed(*, application: Application, by=None) -> Applica
     """The resident was served at the counter: the case moves on to processing.
 
     Called by queues when a ticket is finished as served, inside its transaction. Work
-    that needs the central server (data changes, card printing) is queued here; see
-    the central-link module once it exists.
+    that needs the central server (the data change, then the card print for services
+    that produce a card) is created here as central jobs, in the same transaction, each
+    on the timeline (registry.central.services.central_work_create).
     """
-    return application_set_status(application=application,
-                                  status=ApplicationStatus.IN_PROGRESS, actor=by)
+    from registry.central.services import central_work_create
+
+    with transaction.atomic():
+        application_set_status(application=application,
+                               status=ApplicationStatus.IN_PROGRESS, actor=by)
+        central_work_create(application=application, by=by)
+    return application
 
 
 @transaction.atomic
@@ -666,3 +673,30 @@ def otp_verify(*, nik: str, code: str) -> Resident:
     if wrong:
         raise DomainError(_("The code is wrong."), "otp_wrong")
     return resident
+
+
+# --- Many timeline entries at once (the morning dispatch) ------------------
+
+
+def case_events_record_many(*, entries: list[dict], batch_size: int = 1000) -> int:
+    """Write many timeline entries in one statement per batch: each entry has the
+    arguments of `case_event_record` (application, or application_id and office_id;
+    kind, params, note, actor, at). The
+    caller holds the transaction. Used where one operation touches thousands of cases."""
+    now = timezone.now()
+    rows = []
+    for entry in entries:
+        kind = entry["kind"]
+        if not is_known_kind(kind):
+            raise ValueError(f"Unknown case event kind {kind!r}; declare it in an events.py")
+        application = entry.get("application")
+        actor = entry.get("actor")
+        rows.append(CaseEvent(
+            office_id=entry.get("office_id") or application.office_id,
+            application_id=entry.get("application_id") or application.id, kind=kind,
+            params=entry.get("params") or {}, note=entry.get("note", ""),
+            actor=actor if getattr(actor, "pk", None) else None,
+            by_resident=entry.get("by_resident", False), at=entry.get("at") or now,
+        ))
+    CaseEvent.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 EVENT_MODULES = [
     "registry.events",
+    "registry.central.events",
     "registry.appointments.events",
     "registry.deliveries.events",
     "queues.events",

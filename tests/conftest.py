@@ -155,3 +155,19 @@ def as_staff(http):
 
     return sign_in
 
+
+
+@pytest.fixture(autouse=True)
+def _isolated_central_simulator(tmp_path, settings):
+    """The simulated central server keeps its state in the test's own folder."""
+    settings.CENTRAL_SIMULATOR_DIR = str(tmp_path / "central")
+    settings.CENTRAL_CLIENT = "registry.central.simulator.SimulatedCentralClient"
+
+
+@pytest.fixture
+def central_sim():
+    """The simulated central server: configure(office_code, down=..., latency_ms=...,
+    failure_rate=...) and received() to see what it was sent."""
+    from registry.central.simulator import SimulatedCentralClient
+
+    return SimulatedCentralClient

@@ -116,3 +116,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"staff{n}")
     password = factory.django.Password("pass-for-tests-1")
+
+
+def card_stock_for(office, on_hand: int = 100, alert_below: int = 10):
+    """Give an office blank cards (registry.central)."""
+    from registry.models import CardStock
+
+    stock, _created = CardStock.objects.update_or_create(
+        office=office, defaults={"on_hand": on_hand, "alert_below": alert_below})
+    return stock

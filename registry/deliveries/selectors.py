@@ -1,6 +1,57 @@
-"""Reads of this app that are more than a filter, always given the office."""
+"""Reads of hand-over and delivery, always given the office, the resident or the
+courier they are for."""
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from registry import tenancy
+from registry.deliveries.models import Delivery, DeliveryStatus, Handover
+from registry.models import CardStock, CentralJob, CentralJobStatus, Resident, Role
+
+
+def deliveries_for_resident(*, resident: Resident) -> QuerySet[Delivery]:
+    return (Delivery.objects.filter(application__resident=resident)
+            .select_related("office", "application").order_by("-created_at", "-id"))
+
+
+def route_for_courier(*, user, day) -> QuerySet[Delivery]:
+    """The courier's deliveries of `day`, in route order; only in offices where they
+    are a courier."""
+    return (Delivery.objects.filter(
+        courier=user, scheduled_for=day,
+        office_id__in=tenancy.staff_offices_with_role(user, Role.COURIER))
+        .select_related("office", "application__resident", "application__service",
+                        "handover__card")
+        .order_by("route_position", "id"))
+
+
+def handover_with_card(*, application) -> Handover | None:
+    return (Handover.objects.select_related("card", "application__service",
+                                            "application__resident", "application__office")
+            .filter(application=application).first())
 
 
 def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
-    """Today's figures of this app for the admin index: (label, value) pairs."""
-    return []
+    """Today's figures of printing, hand-over and delivery for the admin index."""
+    deliveries = Delivery.objects.filter(office=office).aggregate(
+        today=Count("id", filter=Q(scheduled_for=day)),
+        delivered=Count("id", filter=Q(scheduled_for=day, status=DeliveryStatus.DELIVERED)),
+        waiting=Count("id", filter=Q(status=DeliveryStatus.WAITING)),
+    )
+    stock = CardStock.objects.filter(office=office).first()
+    jobs_waiting = CentralJob.objects.filter(office=office, status__in=[
+        CentralJobStatus.PENDING, CentralJobStatus.SENDING, CentralJobStatus.WAITING_STOCK,
+        CentralJobStatus.REJECTED]).count()
+    stock_text = "-"
+    if stock is not None:
+        stock_text = str(stock.on_hand)
+        if stock.on_hand < stock.alert_below:
+            stock_text = _("%(count)s (low: below %(limit)s)") % {
+                "count": stock.on_hand, "limit": stock.alert_below}
+    return [
+        (_("Blank cards in stock"), stock_text),
+        (_("Transmissions waiting for the central server"), jobs_waiting),
+        (_("Deliveries today (delivered)"),
+         f"{deliveries['today']} ({deliveries['delivered']})"),
+        (_("Deliveries waiting for dispatch"), deliveries["waiting"]),
+    ]

@@ -1,0 +1,97 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from registry.api.fields import OfficeDateTimeField
+from registry.deliveries.models import (
+    PROXY_RELATIONS,
+    Delivery,
+    FailReason,
+    HandoverMethod,
+    Relation,
+)
+
+
+class HandoverChoiceSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=HandoverMethod.choices)
+    proxy_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    proxy_nik = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    proxy_relation = serializers.ChoiceField(choices=PROXY_RELATIONS, required=False,
+                                             allow_blank=True)
+
+
+class HandoverOptionSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    available = serializers.BooleanField()
+    code = serializers.CharField(help_text=_("Why it is not offered (empty when offered)."))
+    reason = serializers.CharField()
+
+
+class HandoverDeliverySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    scheduled_for = serializers.DateField(allow_null=True)
+
+
+class HandoverSerializer(serializers.Serializer):
+    """Built by the view from the hand-over, its card, options and active delivery."""
+
+    application = serializers.IntegerField()
+    method = serializers.CharField()
+    status = serializers.ChoiceField(choices=["waiting_card", "ready", "out_for_delivery",
+                                              "completed"])
+    receipt_code = serializers.CharField()
+    card_printed_at = serializers.CharField(allow_null=True)
+    proxy_name = serializers.CharField()
+    proxy_relation = serializers.CharField()
+    completed_at = serializers.CharField(allow_null=True)
+    received_by = serializers.CharField()
+    received_relation = serializers.CharField()
+    options = HandoverOptionSerializer(many=True)
+    delivery = HandoverDeliverySerializer(allow_null=True)
+
+
+class ResidentDeliverySerializer(serializers.ModelSerializer):
+    application = serializers.PrimaryKeyRelatedField(read_only=True)
+    office = serializers.CharField(source="office.code")
+    delivered_at = OfficeDateTimeField()
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "application", "office", "status", "scheduled_for", "delivered_at",
+                  "recipient_name", "recipient_relation", "address", "failed_attempts"]
+
+
+class FieldDeliverySerializer(serializers.ModelSerializer):
+    resident_name = serializers.CharField(source="application.resident.name")
+    resident_phone = serializers.CharField(source="application.resident.phone")
+    application_number = serializers.CharField(source="application.number")
+    receipt_code = serializers.CharField(source="handover.card.masked_receipt_code")
+    holder_in_person = serializers.BooleanField(source="application.service.holder_in_person")
+    office = serializers.CharField(source="office.code")
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "route_position", "office", "address", "kecamatan", "kelurahan",
+                  "latitude", "longitude", "resident_name", "resident_phone",
+                  "application_number", "receipt_code", "holder_in_person", "status",
+                  "scheduled_for", "failed_attempts"]
+
+
+class DeliverSerializer(serializers.Serializer):
+    recipient_name = serializers.CharField(max_length=120)
+    recipient_relation = serializers.ChoiceField(choices=Relation.choices)
+    receipt_code = serializers.CharField(max_length=20)
+    photo = serializers.FileField(max_length=200, allow_empty_file=False)
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class FailSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=FailReason.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False)
+
+
+class FieldDateSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+
