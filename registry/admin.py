@@ -410,7 +410,7 @@ class CaseEventAdmin(OfficeScopedAdmin):
     list_display = ["at", "application", "kind", "message_display", "actor"]
     list_filter = ["kind"]
     search_fields = ["application__number"]
-    list_select_related = ["application", "actor", "office"]
+    list_select_related = ["application", "application__service", "actor", "office"]
     date_hierarchy = "at"
 
     @admin.display(description=gettext_lazy("message"))

@@ -166,13 +166,13 @@ def test_a_refused_job_waits_for_staff_and_is_sent_again_as_the_same_job(
     from registry.models import Role
 
     jobs = serve(application_a)
-    mocker.patch("registry.central.simulator.SimulatedCentralClient.submit",
-                 side_effect=Rejected("HTTP 422: NIK tidak ditemukan"))
+    refuse = mocker.patch("registry.central.simulator.SimulatedCentralClient.submit",
+                          side_effect=Rejected("HTTP 422: NIK tidak ditemukan"))
     central.central_job_send(job_id=jobs[0].id)
     job = CentralJob.objects.get(pk=jobs[0].id)
     assert (job.status, job.last_error) == ("rejected", "HTTP 422: NIK tidak ditemukan")
     assert "central.job_rejected" in kinds(application_a)
-    mocker.stopall()
+    mocker.stop(refuse)
     supervisor = make_staff(application_a.office, Role.SUPERVISOR)
     central.central_job_retry(job=job, by=supervisor)
     central.central_job_send(job_id=job.id)
