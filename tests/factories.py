@@ -125,3 +125,45 @@ def card_stock_for(office, on_hand: int = 100, alert_below: int = 10):
     stock, _created = CardStock.objects.update_or_create(
         office=office, defaults={"on_hand": on_hand, "alert_below": alert_below})
     return stock
+
+
+def assigned_delivery(application, courier, day=None):
+    """Print `application`'s card, choose home delivery and dispatch it to `courier`
+    (registry.central and registry.deliveries, through their services)."""
+    from django.db import transaction
+
+    from registry.calendar import office_is_working_day, office_next_working_day, office_today
+    from registry.central import services as central
+    from registry.deliveries import services as deliveries
+    from registry.deliveries.models import Delivery
+
+    card_stock_for(application.office, on_hand=1000)
+    with transaction.atomic():
+        services.application_visit_completed(application=application)
+    for job in application.central_jobs.order_by("id"):
+        central.central_job_send(job_id=job.id)
+    deliveries.handover_choose(application=application, method="delivery")
+    office = application.office
+    if day is None:
+        day = office_today(office)
+        if not office_is_working_day(office, day):
+            day = office_next_working_day(office, day)
+    Delivery.objects.filter(application=application).update(courier=None)
+    deliveries.deliveries_dispatch(office=office, day=day)
+    delivery = Delivery.objects.get(application=application, status="assigned")
+    if delivery.courier_id != courier.id:
+        Delivery.objects.filter(pk=delivery.pk).update(courier=courier)
+        delivery.refresh_from_db()
+    return delivery
+
+
+def field_delivery_for(world: dict):
+    """For tests/api/test_bad_input.py: a delivery of the world's application assigned
+    to the world's courier, made once per world."""
+    if "field_delivery" not in world:
+        from registry.models import Role, StaffMembership
+
+        courier = StaffMembership.objects.filter(office=world["office"],
+                                                 role=Role.COURIER).first().user
+        world["field_delivery"] = assigned_delivery(world["application"], courier)
+    return world["field_delivery"]

@@ -23,6 +23,8 @@ def _path_values(world):
     return {
         r"^/api/v1/offices/\{code\}/": {"code": world["office"].code},
         r"^/api/v1/applications/\{id\}/": {"id": world["application"].id},
+        r"^/api/v1/field/deliveries/\{id\}/": {
+            "id": __import__("tests.factories", fromlist=["*"]).field_delivery_for(world).id},
         r".*": {"id": 999999, "code": "ZZZZZZ", "pk": 999999},
     }
 
