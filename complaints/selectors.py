@@ -1,6 +1,189 @@
-"""Reads of this app that are more than a filter, always given the office."""
+"""Reads of complaints that are more than a filter, always given the office, the staff
+member or the resident they are for."""
+
+import statistics
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from complaints.models import (
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintDeadline,
+    ComplaintResponse,
+    StaffAlert,
+)
+from registry import tenancy
+from registry.calendar import office_day_bounds
+from registry.models import Application, Office, Role
+
+# Who sees a confidential complainant besides the assignee, and who sees follow-up.
+COMPLAINANT_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
+FOLLOW_UP_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
+
+
+def complaints_for_staff(*, user) -> QuerySet[Complaint]:
+    return Complaint.objects.filter(office_id__in=tenancy.staff_office_ids(user))
+
+
+def complaint_get_for_staff(*, user, pk) -> Complaint | None:
+    return complaints_for_staff(user=user).select_related(
+        "office", "resident", "application", "assignee").filter(pk=pk).first()
+
+
+def complainant_visible(*, user, complaint: Complaint) -> bool:
+    """Who filed it may be seen by everyone handling it, unless it is confidential:
+    then by supervisors of its office and its assignee only."""
+    if not complaint.confidential:
+        return True
+    if complaint.assignee_id is not None and complaint.assignee_id == user.id:
+        return True
+    return tenancy.staff_has_role(user, complaint.office_id, *COMPLAINANT_ROLES)
+
+
+def follow_up_visible(*, user, office_id: int) -> bool:
+    return tenancy.staff_has_role(user, office_id, *FOLLOW_UP_ROLES)
+
+
+def complaints_for_resident(*, resident) -> QuerySet[Complaint]:
+    return (Complaint.objects.filter(resident=resident)
+            .select_related("office", "application")
+            .prefetch_related(Prefetch("responses",
+                                       queryset=ComplaintResponse.objects.order_by("at", "id")))
+            .order_by("-received_at", "-id"))
+
+
+def alerts_for_user(*, user) -> QuerySet[StaffAlert]:
+    return (StaffAlert.objects.filter(user=user, office_id__in=tenancy.staff_office_ids(user))
+            .select_related("complaint").order_by("-created_at", "-id"))
+
+
+# --- Links to other apps' records -------------------------------------------------------
+
+
+def application_by_booking_code(*, office: Office, code: str) -> Application | None:
+    from django.apps import apps
+
+    try:
+        booking = apps.get_model("appointments", "Booking")
+    except LookupError:
+        return None
+    found = booking.objects.filter(office=office, code__iexact=code.strip()).select_related(
+        "application").first()
+    return getattr(found, "application", None)
+
+
+def application_by_ticket_code(*, office: Office, code: str, day: date | None = None
+                               ) -> Application | None:
+    """A ticket code repeats every day (C-001): the ticket of `day`, or the latest."""
+    from django.apps import apps
+
+    try:
+        ticket = apps.get_model("queues", "Ticket")
+    except LookupError:
+        return None
+    tickets = ticket.objects.filter(office=office, code__iexact=code.strip(),
+                                    application__isnull=False)
+    if day is not None:
+        start, end = office_day_bounds(office, day)
+        tickets = tickets.filter(created_at__gte=start, created_at__lt=end)
+    found = tickets.select_related("application").order_by("-created_at", "-id").first()
+    return getattr(found, "application", None)
+
+
+# --- Figures -----------------------------------------------------------------------------
 
 
 def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
     """Today's figures of this app for the admin index: (label, value) pairs."""
-    return []
+    start, end = office_day_bounds(office, day)
+    open_complaints = Complaint.objects.filter(office=office, status__in=OPEN_STATUSES)
+    overdue = ComplaintDeadline.objects.filter(office=office, met_at__isnull=True,
+                                               paused=False, due_at__lt=end)
+    return [
+        (_("Complaints received today"), Complaint.objects.filter(
+            office=office, received_at__gte=start, received_at__lt=end).count()),
+        (_("Open complaints"), open_complaints.count()),
+        (_("Complaint deadlines passed"), overdue.values("complaint_id").distinct().count()),
+    ]
+
+
+def _percentile(values: list[int], fraction: float) -> float | None:
+    """The nearest-rank percentile (p90 of 10 values is the 9th smallest)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(fraction * 100) * len(ordered) // 100))
+    return float(ordered[rank - 1])
+
+
+def report(*, office_ids, date_from: date, date_to: date) -> dict:
+    """The complaint report over complaints received from `date_from` to `date_to`
+    (inclusive, each office's own days), for the given offices: counts by channel,
+    category, status and office; time to first response and to resolution in working
+    hours (median and p90, net of time waiting for the complainant); the share of
+    deadlines met on time; and the count per month."""
+    offices = list(Office.objects.filter(id__in=office_ids).order_by("code"))
+    window = Q()
+    for office in offices:
+        start, _end = office_day_bounds(office, date_from)
+        _start, end = office_day_bounds(office, date_to)
+        window |= Q(office=office, received_at__gte=start, received_at__lt=end)
+    complaints = Complaint.objects.filter(window) if offices else Complaint.objects.none()
+
+    def counts(field, choices=None):
+        labels = dict(choices) if choices else {}
+        rows = complaints.values(field).annotate(n=Count("id")).order_by(field)
+        return [(str(labels.get(row[field], row[field])), row["n"]) for row in rows]
+
+    from complaints.models import Category, ComplaintChannel, ComplaintStatus
+
+    office_names = {office.id: office.name for office in offices}
+    by_office = [(office_names[row["office"]], row["n"]) for row in
+                 complaints.values("office").annotate(n=Count("id")).order_by("office")]
+    first = list(complaints.exclude(first_response_minutes=None)
+                 .values_list("first_response_minutes", flat=True))
+    resolution = list(complaints.exclude(resolution_minutes=None)
+                      .values_list("resolution_minutes", flat=True))
+    deadlines = ComplaintDeadline.objects.filter(complaint__in=complaints,
+                                                 met_at__isnull=False)
+    met = deadlines.count()
+    on_time = sum(1 for due, at in deadlines.values_list("due_at", "met_at") if at <= due)
+    by_month: dict[str, int] = {}
+    for received, zone in complaints.values_list("received_at", "office__timezone"):
+        key = f"{received.astimezone(ZoneInfo(zone)):%Y-%m}"
+        by_month[key] = by_month.get(key, 0) + 1
+    months = _month_range(date_from, date_to)
+
+    def hours(values, fraction=None):
+        if not values:
+            return None
+        value = statistics.median(values) if fraction is None else _percentile(values, fraction)
+        return round(value / 60, 1)
+
+    return {
+        "offices": offices,
+        "total": complaints.count(),
+        "by_channel": counts("channel", ComplaintChannel.choices),
+        "by_category": counts("category", Category.choices),
+        "by_status": counts("status", ComplaintStatus.choices),
+        "by_office": by_office,
+        "first_response_hours": {"median": hours(first), "p90": hours(first, 0.9),
+                                 "count": len(first)},
+        "resolution_hours": {"median": hours(resolution), "p90": hours(resolution, 0.9),
+                             "count": len(resolution)},
+        "deadlines_met": met,
+        "deadlines_on_time": on_time,
+        "share_within_deadline": round(100 * on_time / met, 1) if met else None,
+        "by_month": [(month, by_month.get(month, 0)) for month in months],
+    }
+
+
+def _month_range(date_from: date, date_to: date) -> list[str]:
+    months, day = [], date_from.replace(day=1)
+    while day <= date_to and len(months) < 120:
+        months.append(f"{day:%Y-%m}")
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months

@@ -335,6 +335,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deliveries.tasks.deliveries_dispatch_due",
         "schedule": timedelta(minutes=5),
     },
+    # Complaint deadlines (complaints): warn the assignee before, the supervisors after;
+    # each deadline row records its alerts, so a doubled beat alerts once.
+    "complaint-deadlines-sweep": {
+        "task": "complaints.tasks.complaint_deadlines_sweep",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Notifications ---------------------------------------------------------
@@ -391,3 +397,9 @@ CENTRAL_CLIENT_SECRET = os.environ.get("CENTRAL_CLIENT_SECRET", "")
 CENTRAL_TIMEOUT = float(os.environ.get("CENTRAL_TIMEOUT", "15"))
 CENTRAL_SIMULATOR_DIR = os.environ.get("CENTRAL_SIMULATOR_DIR",
                                        str(VAR_DIR / "central-simulator"))
+# Publishing to a Redis broker that is down fails at once instead of retrying for about
+# six seconds inside a web request; the work is a row already, and the outbox sweeps
+# queue it again when the broker is back (registry.background). The worker's own
+# consumer keeps reconnecting (broker_connection_retry).
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "max_retries": 0}

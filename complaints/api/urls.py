@@ -1,3 +1,11 @@
-"""API routes of this app, included under /api/v1/ by registry.api.urls."""
+"""API routes of complaints, included under /api/v1/ by registry.api.urls."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from complaints.api import views
+
+urlpatterns = [
+    path("complaints/", views.ComplaintListCreateView.as_view(), name="complaint-list"),
+    path("complaints/<int:pk>/", views.ComplaintDetailView.as_view(),
+         name="complaint-detail"),
+]

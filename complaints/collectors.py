@@ -1,0 +1,381 @@
+"""The chronology's sources: one small collector per kind of record.
+
+Each collector reads one app's records about the complaint's case and returns facts:
+a moment, a sentence in plain Indonesian (the chronology is written in the office's
+language whatever the reader's), and the records the sentence rests on. Collectors
+also say which case-event kinds they state, so that the case timeline, read last,
+adds only what no collector covered: a source whose collector does not exist yet is
+still told, in the words of its own timeline.
+
+The queries here read other apps' models directly when those apps offer no selector
+for the read; they never write.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.apps import apps
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from registry.calendar import OfficeCalendar, office_zone
+from registry.models import Application, CaseEvent, Office
+
+
+@dataclass(frozen=True)
+class Source:
+    """A record a point of the chronology rests on. `label` names the record without
+    naming any person, so it can be printed in the public statement."""
+
+    type: str
+    id: int
+    label: str
+
+    def as_dict(self) -> dict:
+        return {"type": self.type, "id": self.id, "label": self.label}
+
+
+@dataclass
+class Fact:
+    at: datetime
+    text: str
+    sources: list[Source]
+    # Among facts at the same moment, the lower comes first.
+    order: int = 50
+
+
+@dataclass
+class CaseContext:
+    """What the collectors share: the case, its office and zone, its timeline, the
+    periods the resident was at the office or waited on the central server (read by
+    the outage collector), and the names of other people met in the records (kept out
+    of anything published)."""
+
+    office: Office
+    application: Application | None
+    complaint: object
+    events: list[CaseEvent] = field(default_factory=list)
+    presence: list[tuple[datetime, datetime]] = field(default_factory=list)
+    waiting: list[tuple[datetime, datetime]] = field(default_factory=list)
+    covered_kinds: set[str] = field(default_factory=set)
+    covered_event_ids: set[int] = field(default_factory=set)
+    private_terms: set[str] = field(default_factory=set)
+
+    @property
+    def zone(self):
+        return office_zone(self.office)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+
+# --- Wording -----------------------------------------------------------------------
+
+
+def day_text(moment: datetime | date, ctx: CaseContext) -> str:
+    """Jumat, 1 Juli 2022 (in the active language, Indonesian for the chronology)."""
+    if isinstance(moment, datetime):
+        moment = ctx.local(moment).date()
+    return formats.date_format(moment, "l, j F Y")
+
+
+def time_text(moment: datetime, ctx: CaseContext) -> str:
+    """09.00 WIB: the way Indonesian offices write a time."""
+    local = ctx.local(moment)
+    return f"{local:%H.%M} {local.tzname() or ''}".strip()
+
+
+def when_text(moment: datetime, ctx: CaseContext) -> str:
+    return _("%(day)s at %(time)s") % {"day": day_text(moment, ctx),
+                                       "time": time_text(moment, ctx)}
+
+
+def span_text(start: datetime, end: datetime | None, ctx: CaseContext) -> str:
+    """From 09.00 to 13.00 WIB on one day; with the days when it spans several."""
+    if end is None:
+        return _("from %(start)s, not yet over") % {"start": when_text(start, ctx)}
+    if ctx.local(start).date() == ctx.local(end).date():
+        return _("%(day)s from %(start)s to %(end)s") % {
+            "day": day_text(start, ctx), "start": f"{ctx.local(start):%H.%M}",
+            "end": time_text(end, ctx)}
+    return _("from %(start)s to %(end)s") % {"start": when_text(start, ctx),
+                                             "end": when_text(end, ctx)}
+
+
+def closed_days_text(first: date, last: date, ctx: CaseContext) -> str:
+    """The days between `first` and `last` (inclusive) the office was closed, with why;
+    empty when it was open throughout."""
+    if last < first:
+        return ""
+    calendar = OfficeCalendar(ctx.office, first, last)
+    parts = []
+    day = first
+    while day <= last:
+        reason = calendar.closed_reason(day)
+        if reason is not None:
+            why = _("weekend") if reason == "weekend" else reason
+            parts.append(_("%(day)s (%(why)s)") % {"day": day_text(day, ctx), "why": why})
+        day += timedelta(days=1)
+    return ", ".join(parts)
+
+
+def _model(label: str, name: str):
+    try:
+        return apps.get_model(label, name)
+    except LookupError:
+        return None
+
+
+# --- The complaint itself ----------------------------------------------------------
+
+
+def collect_complaint(ctx: CaseContext) -> list[Fact]:
+    complaint = ctx.complaint
+    if complaint is None:
+        return []
+    channel = complaint.get_channel_display()
+    moment = complaint.posted_at or complaint.received_at
+    if complaint.channel == "in_person":
+        text = _("On %(when)s the resident complained in person at the office.")
+    elif complaint.channel == "app":
+        text = _("On %(when)s the resident filed a complaint in the e-Open app.")
+    else:
+        text = _("On %(when)s the resident posted a complaint on %(channel)s.")
+    text = text % {"when": when_text(moment, ctx), "channel": channel}
+    if complaint.posted_at and complaint.received_at - complaint.posted_at > timedelta(
+            minutes=1):
+        text += " " + _("The office logged it on %(when)s.") % {
+            "when": when_text(complaint.received_at, ctx)}
+    return [Fact(moment, text, [Source("complaint", complaint.id, complaint.reference)], 90)]
+
+
+# --- The case timeline (registry.CaseEvent), read last --------------------------------
+
+# Kinds never told in a chronology: notices to the resident repeat facts already told,
+# and staff notes are internal.
+SKIPPED_KINDS = {"notification.sent", "application.note"}
+SKIPPED_PREFIXES = ("complaint.",)
+
+
+def collect_case_events(ctx: CaseContext) -> list[Fact]:
+    facts = []
+    for event in ctx.events:
+        if event.id in ctx.covered_event_ids or event.kind in SKIPPED_KINDS:
+            continue
+        if event.kind.startswith(SKIPPED_PREFIXES):
+            continue
+        if any(event.kind == kind or (kind.endswith(".") and event.kind.startswith(kind))
+               for kind in ctx.covered_kinds):
+            continue
+        message = str(event.message)
+        text = _("On %(when)s: %(message)s") % {"when": when_text(event.at, ctx),
+                                                 "message": message}
+        facts.append(Fact(event.at, text, [Source("case_event", event.id,
+                                                  _("case timeline #%(id)s") % {
+                                                      "id": event.id})], 40))
+    return facts
+
+
+def collect_case_opened(ctx: CaseContext) -> list[Fact]:
+    """The case file's opening, told with its service."""
+    application = ctx.application
+    ctx.covered_kinds.add("application.opened")
+    via = {"app": _("through the e-Open app"), "assisted": _("with the help of staff"),
+           "walk_in": _("at the office")}.get(application.channel, application.channel)
+    text = _("On %(when)s case %(number)s (%(service)s) was opened %(via)s.") % {
+        "when": when_text(application.created_at, ctx), "number": application.number,
+        "service": application.service.name, "via": via}
+    return [Fact(application.created_at, text,
+                 [Source("application", application.id, application.number)], 10)]
+
+
+# --- The central link: transmissions, outages, printing (registry.central) ----------
+
+
+def collect_central(ctx: CaseContext) -> list[Fact]:
+    from registry.models import (
+        AttemptOutcome,
+        Card,
+        CentralJob,
+        CentralJobAttempt,
+        CentralJobKind,
+        CentralJobStatus,
+    )
+
+    ctx.covered_kinds.update({"central.", "card."})
+    facts = []
+    jobs = list(CentralJob.objects.filter(application=ctx.application).order_by("id"))
+    attempts = {}
+    for attempt in CentralJobAttempt.objects.filter(job__in=jobs).order_by("job", "number"):
+        attempts.setdefault(attempt.job_id, []).append(attempt)
+    for job in jobs:
+        label = _("central job %(kind)s #%(id)s") % {"kind": job.get_kind_display(),
+                                                      "id": job.id}
+        source = Source("central_job", job.id, label)
+        is_print = job.kind == CentralJobKind.CARD_PRINT
+        if not is_print:
+            facts.append(Fact(job.created_at, _(
+                "On %(when)s, after the counter, the data change was queued for the "
+                "ministry's central server.") % {"when": when_text(job.created_at, ctx)},
+                [source], 60))
+        failed = [a for a in attempts.get(job.id, []) if a.outcome == AttemptOutcome.LINK_DOWN]
+        if failed and not is_print:
+            facts.append(Fact(failed[0].started_at, _(
+                "From %(start)s to %(end)s, %(count)s sending attempt(s) failed because the "
+                "link to the central server was down; the data waited and was sent again "
+                "automatically.") % {"start": when_text(failed[0].started_at, ctx),
+                                     "end": when_text(failed[-1].started_at, ctx),
+                                     "count": len(failed)}, [source], 61))
+        end = job.done_at or None
+        ctx.waiting.append((job.created_at, end or job.created_at + timedelta(days=1)))
+        if job.status == CentralJobStatus.DONE and not is_print:
+            facts.append(Fact(job.done_at, _(
+                "On %(when)s the central server accepted the data change.") % {
+                "when": when_text(job.done_at, ctx)}, [source], 62))
+        if job.status == CentralJobStatus.REJECTED:
+            facts.append(Fact(job.created_at, _(
+                "The central server refused the %(kind)s; staff had to check the case.") % {
+                "kind": job.get_kind_display().lower()}, [source], 63))
+    card = Card.objects.filter(application=ctx.application).first()
+    if card is not None and card.printed_at is not None:
+        facts.append(Fact(card.printed_at, _("On %(when)s the KTP-el was printed.") % {
+            "when": when_text(card.printed_at, ctx)},
+            [Source("card", card.id, _("card, receipt %(code)s") % {
+                "code": card.masked_receipt_code})], 70))
+    return facts
+
+
+def collect_outages(ctx: CaseContext) -> list[Fact]:
+    """Outages of the office's central link that overlapped the resident's time at the
+    office or the time their case waited on the central server."""
+    from registry.models import CentralOutage
+
+    windows = ctx.presence + ctx.waiting
+    if not windows:
+        return []
+    start = min(w[0] for w in windows)
+    end = max(w[1] for w in windows)
+    outages = CentralOutage.objects.filter(office=ctx.office, started_at__lt=end).exclude(
+        ended_at__lt=start).order_by("started_at")
+    facts = []
+    for outage in outages:
+        over = outage.ended_at or end
+        if not any(outage.started_at < w_end and over > w_start for w_start, w_end in windows):
+            continue
+        at_office = any(outage.started_at < w_end and over > w_start
+                        for w_start, w_end in ctx.presence)
+        text = _("%(span)s the link from the office to the ministry's central server "
+                 "was down, so data could not be sent and cards could not be "
+                 "printed.") % {"span": span_text(outage.started_at, outage.ended_at, ctx)}
+        text = text[:1].upper() + text[1:]
+        if at_office:
+            text += " " + _("The resident was at the office during this outage.")
+        text += " " + _("The work waiting on the link was sent automatically when it "
+                        "returned.")
+        label = _("outage %(span)s") % {"span": span_text(outage.started_at, outage.ended_at,
+                                                           ctx)}
+        facts.append(Fact(outage.started_at, text, [Source("outage", outage.id, label)], 55))
+    return facts
+
+
+# --- Hand-over and delivery (registry.deliveries) ----------------------------------
+
+
+def relation_text(relation: str, ctx: CaseContext) -> str:
+    """The recipient as the holder's relation, never by name: istri pemohon."""
+    from registry.deliveries.models import Relation
+
+    resident = ctx.application.resident
+    if relation == Relation.SELF:
+        return _("the resident himself or herself")
+    if relation == Relation.SPOUSE:
+        if resident.sex == "M":
+            return _("the resident's wife")
+        if resident.sex == "F":
+            return _("the resident's husband")
+    label = str(dict(Relation.choices).get(relation, relation)).lower()
+    return _("the resident's %(relation)s") % {"relation": label}
+
+
+def collect_deliveries(ctx: CaseContext) -> list[Fact]:
+    from registry.deliveries.models import (
+        AttemptOutcome,
+        Delivery,
+        DeliveryAttempt,
+        Handover,
+        HandoverMethod,
+    )
+
+    ctx.covered_kinds.update({"handover.", "delivery."})
+    facts = []
+    handover = Handover.objects.filter(application=ctx.application).select_related(
+        "card").first()
+    if handover is None:
+        return facts
+    hand_source = Source("handover", handover.id, _("hand-over #%(id)s") % {"id": handover.id})
+    if handover.chosen_at is not None:
+        method = {HandoverMethod.DELIVERY: _("home delivery of the card"),
+                  HandoverMethod.PROXY: _("collection of the card by a proxy"),
+                  HandoverMethod.PICKUP: _("collecting the card at the office")}[handover.method]
+        facts.append(Fact(handover.chosen_at, _("On %(when)s the resident chose %(method)s.") % {
+            "when": when_text(handover.chosen_at, ctx), "method": method}, [hand_source], 72))
+        if handover.proxy_name:
+            ctx.private_terms.add(handover.proxy_name)
+            ctx.private_terms.add(handover.proxy_nik)
+    printed = handover.card.printed_at
+    deliveries = list(Delivery.objects.filter(application=ctx.application).order_by("id"))
+    attempts = list(DeliveryAttempt.objects.filter(delivery__in=deliveries).order_by(
+        "delivery", "number"))
+    for attempt in attempts:
+        source = Source("delivery", attempt.delivery_id,
+                        _("delivery #%(id)s, attempt %(number)s") % {
+                            "id": attempt.delivery_id, "number": attempt.number})
+        if attempt.recipient_name and attempt.recipient_relation != "self":
+            ctx.private_terms.add(attempt.recipient_name)
+        if attempt.outcome == AttemptOutcome.DELIVERED:
+            text = _("On %(when)s the KTP-el was delivered to the resident's home and "
+                     "received by %(recipient)s, who gave the receipt code; a photo and the "
+                     "place of the hand-over were recorded.") % {
+                "when": when_text(attempt.at, ctx),
+                "recipient": relation_text(attempt.recipient_relation, ctx)}
+            if printed is not None:
+                closed = closed_days_text(ctx.local(printed).date() + timedelta(days=1),
+                                          ctx.local(attempt.at).date() - timedelta(days=1),
+                                          ctx)
+                if closed:
+                    text += " " + _("The office was closed on %(days)s, so the card went "
+                                    "out on the next working day.") % {"days": closed}
+            facts.append(Fact(attempt.at, text, [source, hand_source], 80))
+        else:
+            facts.append(Fact(attempt.at, _(
+                "On %(when)s the courier could not deliver the card: %(reason)s.") % {
+                "when": when_text(attempt.at, ctx),
+                "reason": attempt.get_reason_display().lower()}, [source], 79))
+    if handover.completed_at is not None and not any(
+            a.outcome == AttemptOutcome.DELIVERED for a in attempts):
+        if handover.collected_relation != "self" and handover.collected_by_name:
+            ctx.private_terms.add(handover.collected_by_name)
+            ctx.private_terms.add(handover.collected_by_nik)
+        facts.append(Fact(handover.completed_at, _(
+            "On %(when)s the KTP-el was handed over at the office to %(recipient)s, who "
+            "gave the receipt code.") % {
+            "when": when_text(handover.completed_at, ctx),
+            "recipient": relation_text(handover.collected_relation, ctx)}, [hand_source], 80))
+    return facts
+
+
+# --- Bookings (registry.appointments) and queues (queues) ---------------------------
+# Added as those apps' models land; until then their case events are told by the
+# case timeline collector above.
+
+CASE_COLLECTORS = [
+    collect_case_opened,
+    collect_central,
+    collect_deliveries,
+]
+# Run after the case collectors: they read what those found (presence, waiting).
+LATE_COLLECTORS = [
+    collect_outages,
+    collect_complaint,
+    collect_case_events,
+]
