@@ -14,6 +14,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import app
 from registry import services
 from registry.central import services as central
 from registry.deliveries.models import Handover
@@ -91,16 +92,18 @@ def test_link_down_with_50_jobs_waiting_then_back_every_job_sent_once(
 
 def test_worker_killed_mid_send_nothing_lost_nothing_twice(office_a, central_sim,
                                                            worker_env, tmp_path):
-    card_stock_for(office_a, on_hand=10, alert_below=0)
+    card_stock_for(office_a, on_hand=0, alert_below=0)
     application = ApplicationFactory(office=office_a)
     with real_worker(tmp_path, extra_env=worker_env) as worker:
         serve(application)
-        data_job, print_job = CentralJob.objects.filter(application=application).order_by("id")
-        wait_for(lambda: CentralJob.objects.get(pk=data_job.pk).status == "done",
-                 timeout=60, message="the data change was not sent")
+        _data_job, print_job = CentralJob.objects.filter(application=application).order_by("id")
+        wait_for(lambda: CentralJob.objects.get(pk=print_job.pk).status == "waiting_stock",
+                 timeout=60, message="the print did not wait for stock")
         # The central server answers slowly; the worker dies while waiting for it, after
         # the central server has done the print.
         central_sim.configure(office_a.code, latency_ms=20_000)
+        with transaction.atomic():
+            central.card_stock_receive(office=office_a, quantity=10)
         serve(ApplicationFactory(office=office_a))  # more work on the queue behind it
         wait_for(lambda: any(r["job_id"] == str(print_job.key)
                              for r in central_sim.received()),
@@ -176,6 +179,10 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
     try:
         with real_worker(tmp_path, concurrency=2,
                          extra_env={**worker_env, "REDIS_URL": redis.url}):
+            # As settings do for a Redis broker: a publish fails at once when it is down
+            # (set before the first publish opens this process's connection).
+            app.conf.broker_transport_options = {**app.conf.broker_transport_options,
+                                                 "max_retries": 0}
             before = [ApplicationFactory(office=office_a) for _i in range(3)]
             for application in before:
                 serve(application)
@@ -186,11 +193,13 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
             during = [ApplicationFactory(office=office_a) for _i in range(3)]
             slowest = 0.0
             while time.monotonic() - stopped_at < 60:
-                started = time.monotonic()
                 for application in during:
                     if not CentralJob.objects.filter(application=application).exists():
+                        started = time.monotonic()
                         serve(application)  # cards go to print while the broker is down
+                        slowest = max(slowest, time.monotonic() - started)
                         break
+                started = time.monotonic()
                 client = as_resident(before[0].resident)
                 answers = [
                     http.get(f"/api/v1/offices/{office_a.code}/").status_code,
@@ -202,7 +211,7 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
                 assert answers == [200, 200, 200, 200]
                 slowest = max(slowest, time.monotonic() - started)
                 time.sleep(5)
-            assert slowest < 5, f"an API call took {slowest:.1f} s while Redis was down"
+            assert slowest < 2, f"a request took {slowest:.1f} s while Redis was down"
             assert CentralJob.objects.filter(status="pending").count() == 3
 
             redis.start()  # empty: whatever was queued before the stop is gone too
