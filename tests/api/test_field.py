@@ -29,10 +29,9 @@ def route(office_a, make_staff):
 
 
 def form(delivery, **change):
-    data = {"recipient_name": "Siti Rahmawati", "recipient_relation": "spouse",
+    return {"recipient_name": "Siti Rahmawati", "recipient_relation": "spouse",
             "receipt_code": delivery.handover.card.receipt_code, "latitude": "-6.2381",
             "longitude": "107.0102", **change}
-    return data
 
 
 def test_the_courier_gets_the_days_route_with_masked_codes(route, as_staff, client,
@@ -57,7 +56,7 @@ def test_the_courier_gets_the_days_route_with_masked_codes(route, as_staff, clie
 
 def test_others_see_nothing_of_the_route(route, as_staff, as_resident, make_staff, office_a,
                                          office_b):
-    courier, deliveries = route
+    _courier, deliveries = route
     day = deliveries[0].scheduled_for.isoformat()
     colleague = make_staff(office_a, Role.COURIER, username="kurir-lain")
     elsewhere = make_staff(office_b, Role.COURIER, username="kurir-kab")
@@ -125,7 +124,7 @@ def test_delivered_with_photo_and_place_then_the_photo_is_for_office_staff_only(
         200, "image/jpeg", b"\xff\xd8")
     theirs = session_for("spv-kab", "pw-kab-123").get(f"{http.base_url}{photo_url}")
     assert theirs.status_code == 404
-    anonymous = requests.get(f"{http.base_url}{photo_url}", allow_redirects=False)
+    anonymous = requests.get(f"{http.base_url}{photo_url}", allow_redirects=False, timeout=30)
     assert anonymous.status_code == 302
 
 

@@ -1,7 +1,7 @@
 """The link's health, its outages and what residents are told; retries that never lose
 or duplicate work."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest

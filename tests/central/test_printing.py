@@ -4,7 +4,10 @@ sent in order, the card printed from stock, the resident told with the receipt c
 import re
 
 import pytest
+
 from registry.central import services as central
+from registry.deliveries.models import Handover
+from registry.errors import DomainError
 from registry.models import (
     ApplicationStatus,
     Card,
@@ -14,7 +17,6 @@ from registry.models import (
     CentralJobStatus,
     Notification,
 )
-from registry.deliveries.models import Handover
 from tests.factories import card_stock_for
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +155,7 @@ def test_low_stock_alerts_the_supervisors_once(application_a, queued, make_staff
 def test_stock_refuses_bad_quantities_and_changes_nothing(office_a):
     card_stock_for(office_a, on_hand=7)
     for quantity in (0, -3, 100_001):
-        with pytest.raises(Exception) as error:
+        with pytest.raises(DomainError) as error:
             central.card_stock_receive(office=office_a, quantity=quantity)
         assert error.value.code == "quantity_invalid"
     assert CardStock.objects.get(office=office_a).on_hand == 7

@@ -295,7 +295,7 @@ def test_two_dispatches_at_once_assign_each_card_once(printed, office_a, make_st
     def run():
         try:
             services.deliveries_dispatch(office=office_a, day=MONDAY)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
