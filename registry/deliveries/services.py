@@ -469,10 +469,9 @@ def deliveries_dispatch_due(*, now=None) -> list[int]:
                          if hasattr(office, "delivery_settings") else DEFAULT_DISPATCH_TIME)
         if local_now.time() < dispatch_time or not office_is_working_day(office, today):
             continue
+        # The morning's run is recorded even when there was nothing to assign, so a card
+        # printed in the afternoon waits for the next working morning.
         if DispatchRun.objects.filter(office=office, day=today).exists():
-            continue
-        if not Delivery.objects.filter(office=office, status__in=[
-                DeliveryStatus.WAITING, DeliveryStatus.ASSIGNED]).exists():
             continue
         enqueue_on_commit(dispatch_task, office.id, today.isoformat())
         queued.append(office.id)
