@@ -180,6 +180,11 @@ def collect_case_opened(ctx: CaseContext) -> list[Fact]:
     """The case file's opening, told with its service."""
     application = ctx.application
     ctx.covered_kinds.add("application.opened")
+    # Status changes repeat what the other points tell; a lapse or a cancellation is
+    # a fact of its own and stays.
+    ctx.covered_event_ids.update(
+        event.id for event in ctx.events if event.kind == "application.status"
+        and event.params.get("new") not in ("lapsed", "cancelled"))
     via = {"app": _("through the e-Open app"), "assisted": _("with the help of staff"),
            "walk_in": _("at the office")}.get(application.channel, application.channel)
     text = _("On %(when)s case %(number)s (%(service)s) was opened %(via)s.") % {
@@ -219,9 +224,14 @@ def collect_central(ctx: CaseContext) -> list[Fact]:
                 "ministry's central server.") % {"when": when_text(job.created_at, ctx)},
                 [source], 60))
         failed = [a for a in attempts.get(job.id, []) if a.outcome == AttemptOutcome.LINK_DOWN]
-        if failed and not is_print:
+        if len(failed) == 1 and not is_print:
             facts.append(Fact(failed[0].started_at, _(
-                "From %(start)s to %(end)s, %(count)s sending attempt(s) failed because the "
+                "On %(when)s sending the data to the central server failed because the link "
+                "was down; the data waited and was sent again automatically.") % {
+                "when": when_text(failed[0].started_at, ctx)}, [source], 61))
+        elif failed and not is_print:
+            facts.append(Fact(failed[0].started_at, _(
+                "From %(start)s to %(end)s, %(count)s sending attempts failed because the "
                 "link to the central server was down; the data waited and was sent again "
                 "automatically.") % {"start": when_text(failed[0].started_at, ctx),
                                      "end": when_text(failed[-1].started_at, ctx),

@@ -18,9 +18,10 @@ import re
 from datetime import date, datetime
 from urllib.parse import parse_qsl, urlsplit
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from complaints import chronology as chronology_module
@@ -840,8 +841,11 @@ def _alert(deadline: ComplaintDeadline, users, kind: str, now: datetime) -> int:
         message = _("%(reference)s: %(deadline)s is due at %(due)s.")
     else:
         message = _("%(reference)s: %(deadline)s was due at %(due)s and is overdue.")
-    text = str(message % {"reference": complaint.reference,
-                          "deadline": deadline.get_kind_display().lower(), "due": due})
+    # Stored once for every reader, so written in the office's language.
+    with translation.override(django_settings.LANGUAGE_CODE):
+        text = str(message % {"reference": complaint.reference,
+                              "deadline": str(deadline.get_kind_display()).lower(),
+                              "due": due})
     alerts = StaffAlert.objects.bulk_create(
         [StaffAlert(office_id=deadline.office_id, complaint=complaint, deadline=deadline,
                     user=user, kind=kind, message=text[:400], created_at=now)

@@ -1,0 +1,132 @@
+"""The Kota Bekasi case of DESIGN.md (2022), replayed through the apps' own services at
+the moments it happened (time-machine), so that its records are the ones those apps
+write. Each stage is a function; the end-to-end test runs them all, the chronology
+tests run the stages whose apps exist.
+
+Times are WIB. 31 May: booking in the app; the appointed day is missed and it lapses.
+29 June: re-booked for Friday 1 July. 1 July: ticket C-001, B-014 of lane B called at
+07:55 before him, C-001 called at 08:00; the counter finishes at 09:10 while the link
+to the central server is down from 09:00 to 13:00; the data and the print go through
+after 13:00. He chooses home delivery; the office is closed on the weekend, and the
+card is delivered to his wife on Monday 4 July at 10:15. That evening he posts on
+Instagram; humas logs it on Tuesday morning.
+"""
+
+import io
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from registry import services
+from registry.central import services as central
+from registry.central.simulator import SimulatedCentralClient
+from registry.models import Channel, OutageDetection, Resident, Service
+
+WIB = ZoneInfo("Asia/Jakarta")
+BUDI_NIK = "3275011203850001"
+SITI_NIK = "3275014507880002"
+MONDAY = date(2022, 7, 4)
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=WIB)
+
+
+def travel(*args):
+    return time_machine.travel(at(*args), tick=False)
+
+
+def residents(office):
+    budi = Resident.objects.filter(nik=BUDI_NIK).first() or services.resident_register(
+        nik=BUDI_NIK, name="Budi Santoso", birth_date=date(1985, 3, 12), sex="M",
+        phone="081234500001", address="Jl. Melati No. 7 RT 03/RW 05", kecamatan="Bekasi Timur",
+        kelurahan="Margahayu", domicile_office=office)
+    siti = Resident.objects.filter(nik=SITI_NIK).first() or services.resident_register(
+        nik=SITI_NIK, name="Siti Rahmawati", birth_date=date(1988, 7, 5), sex="F",
+        phone="081234500002", address="Jl. Melati No. 7 RT 03/RW 05",
+        kecamatan="Bekasi Timur", kelurahan="Margahayu", domicile_office=office)
+    return budi, siti
+
+
+def open_case(office, budi):
+    """The case file of his signature change, opened when he first booked in the app."""
+    service = Service.objects.get(office=office, code="KTP_TTD_FOTO")
+    with travel(2022, 5, 31, 19, 40):
+        return services.application_open(office=office, resident=budi, service=service,
+                                          channel=Channel.APP)
+
+
+def counter_done_during_outage(application, *, operator):
+    """1 July: the link fails its health checks from 09:00 (the outage opens at the
+    first failure); the counter finishes at 09:10 and the data change cannot be sent;
+    at 13:00 the link answers again and the waiting work goes through."""
+    office = application.office
+    SimulatedCentralClient.configure(office.code, down=True)
+    with travel(2022, 7, 1, 9, 0):
+        central.central_link_check(office_id=office.id)
+    with travel(2022, 7, 1, 9, 1):
+        central.central_link_check(office_id=office.id)
+    with travel(2022, 7, 1, 9, 10):
+        with transaction.atomic():
+            services.application_visit_completed(application=application, by=operator)
+        for job in application.central_jobs.filter(status="pending"):
+            central.central_job_send(job_id=job.id)
+    SimulatedCentralClient.configure(office.code, down=False)
+    with travel(2022, 7, 1, 13, 0):
+        central.central_link_record_success(office=office,
+                                            detection=OutageDetection.HEALTH_CHECK,
+                                            checked=True)
+    with travel(2022, 7, 1, 13, 1):
+        job = application.central_jobs.get(kind="data_change")
+        central.central_job_send(job_id=job.id)
+    with travel(2022, 7, 1, 13, 2):
+        job = application.central_jobs.get(kind="card_print")
+        central.central_job_send(job_id=job.id)
+
+
+def home_delivery_to_spouse(application, *, courier):
+    """He chooses home delivery after he left; dispatch is on Monday (the office is
+    closed on the weekend) and his wife receives the card at 10:15."""
+    from registry.deliveries import services as deliveries
+    from registry.deliveries.models import Delivery
+
+    with travel(2022, 7, 1, 14, 0):
+        deliveries.handover_choose(application=application, method="delivery",
+                                   by_resident=True)
+    with travel(2022, 7, 4, 7, 0):
+        deliveries.deliveries_dispatch(office=application.office, day=MONDAY)
+    delivery = Delivery.objects.get(application=application, status="assigned")
+    with travel(2022, 7, 4, 10, 15):
+        deliveries.delivery_deliver(
+            delivery_id=delivery.id, courier=courier, recipient_name="Siti Rahmawati",
+            recipient_relation="spouse", receipt_code=application.card.receipt_code,
+            photo=_photo(), latitude="-6.238100", longitude="107.010200")
+    return delivery
+
+
+def _photo():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 210, 220)).save(buffer, format="JPEG")
+    return SimpleUploadedFile("proof.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+POST_TEXT = ("Sudah tiga hari cuti cuma buat ganti tanda tangan KTP. Ada orang tanpa nomor "
+             "antrean dipanggil duluan, server pusat mati seharian, KTP malah diantar ke "
+             "rumah waktu saya kerja. @ridwankamil tolong! #disdukcapilbekasi")
+POST_LINK = "https://www.instagram.com/p/CfBudiKTP22/"
+
+
+def instagram_post_logged(office, *, humas):
+    """Monday 19:05 he posts; humas logs it on Tuesday at 08:15 and links it by NIK."""
+    from complaints import services as complaints
+
+    with travel(2022, 7, 5, 8, 15):
+        return complaints.complaint_log(
+            office=office, by=humas, channel="instagram", link=POST_LINK,
+            handle="@budi.santoso85", posted_at=at(2022, 7, 4, 19, 5), text=POST_TEXT,
+            category="queue_fairness", link_by="nik", link_value=BUDI_NIK, assignee=humas)
