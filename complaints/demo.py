@@ -65,8 +65,8 @@ def seed(*, offices: dict, stdout=None) -> None:
             services.chronology_generate(complaint=budi_post, by=humas)
             services.complaint_acknowledge(
                 complaint=budi_post, channel="instagram", by=humas,
-                text=f"Terima kasih Pak Budi, laporan Anda ({budi_post.reference}) sedang kami tangani; "
-                     "kronologi lengkap akan kami sampaikan.")
+                text=f"Terima kasih Pak Budi, laporan Anda ({budi_post.reference}) sedang "
+                     "kami tangani; kronologi lengkap akan kami sampaikan.")
         _log(kota, humas, key_link="", channel="lapor", lapor_tracking_id="4451230",
              text="Petugas loket meminta uang untuk mempercepat pencetakan KTP.",
              category="staff_conduct", confidential=True, complainant_name="Pelapor LAPOR!",
