@@ -95,7 +95,7 @@ def span_text(start: datetime, end: datetime | None, ctx: CaseContext) -> str:
     if end is None:
         return _("from %(start)s, not yet over") % {"start": when_text(start, ctx)}
     if ctx.local(start).date() == ctx.local(end).date():
-        return _("%(day)s from %(start)s to %(end)s") % {
+        return _("on %(day)s from %(start)s to %(end)s") % {
             "day": day_text(start, ctx), "start": f"{ctx.local(start):%H.%M}",
             "end": time_text(end, ctx)}
     return _("from %(start)s to %(end)s") % {"start": when_text(start, ctx),
@@ -116,7 +116,10 @@ def closed_days_text(first: date, last: date, ctx: CaseContext) -> str:
             why = _("weekend") if reason == "weekend" else reason
             parts.append(_("%(day)s (%(why)s)") % {"day": day_text(day, ctx), "why": why})
         day += timedelta(days=1)
-    return ", ".join(parts)
+    if len(parts) > 1:
+        return _("%(first)s and %(last)s") % {"first": ", ".join(parts[:-1]),
+                                             "last": parts[-1]}
+    return "".join(parts)
 
 
 def _model(label: str, name: str):
@@ -282,8 +285,7 @@ def collect_outages(ctx: CaseContext) -> list[Fact]:
             text += " " + _("The resident was at the office during this outage.")
         text += " " + _("The work waiting on the link was sent automatically when it "
                         "returned.")
-        label = _("outage %(span)s") % {"span": span_text(outage.started_at, outage.ended_at,
-                                                           ctx)}
+        label = _("outage of %(start)s") % {"start": f"{ctx.local(outage.started_at):%d-%m-%Y %H.%M}"}
         facts.append(Fact(outage.started_at, text, [Source("outage", outage.id, label)], 55))
     return facts
 

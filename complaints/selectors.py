@@ -187,3 +187,28 @@ def _month_range(date_from: date, date_to: date) -> list[str]:
         months.append(f"{day:%Y-%m}")
         day = (day + timedelta(days=32)).replace(day=1)
     return months
+
+
+def resident_names_in(text: str, *, exclude_id: int | None = None) -> set[str]:
+    """Names of registered residents (other than `exclude_id`) that appear in `text`:
+    every run of two to four capitalised words is looked up, in one query."""
+    import re
+
+    from django.db.models.functions import Lower
+
+    from registry.models import Resident
+
+    words = re.findall(r"[A-Z][a-zA-Z'.-]+|\S+", text or "")
+    candidates = set()
+    for start in range(len(words)):
+        for length in (2, 3, 4):
+            run = words[start:start + length]
+            if len(run) == length and all(w[:1].isupper() for w in run):
+                candidates.add(" ".join(w.strip(".,;:()") for w in run).lower())
+    if not candidates:
+        return set()
+    found = (Resident.objects.annotate(lower_name=Lower("name"))
+             .filter(lower_name__in=list(candidates)[:2000]))
+    if exclude_id is not None:
+        found = found.exclude(id=exclude_id)
+    return set(found.values_list("name", flat=True))

@@ -547,7 +547,10 @@ def template_render(*, template: ResponseTemplate, complaint: Complaint) -> str:
 
 
 def _public_text(complaint: Complaint, text: str) -> tuple[str, int]:
-    terms = chronology_module.private_terms(complaint)
+    from complaints.selectors import resident_names_in
+
+    terms = chronology_module.private_terms(complaint) if complaint.application_id else set()
+    terms |= resident_names_in(text, exclude_id=complaint.resident_id)
     return redact(text, private_terms=terms)
 
 
@@ -739,10 +742,13 @@ def chronology_publish(*, chronology: Chronology, by) -> Chronology:
     chronology = _editable(chronology)
     complaint = chronology.complaint
     _check_handler(complaint, by)
+    from complaints.selectors import resident_names_in
+
     terms = chronology_module.private_terms(complaint)
     points = []
     for point in chronology.points:
-        text, _count = redact(point["text"], private_terms=terms)
+        names = resident_names_in(point["text"], exclude_id=complaint.resident_id)
+        text, _count = redact(point["text"], private_terms=terms | names)
         points.append({**point, "text": text})
     Chronology.objects.filter(complaint=complaint, status=ChronologyStatus.PUBLISHED).update(
         status=ChronologyStatus.SUPERSEDED)

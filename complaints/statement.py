@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from complaints import chronology as assembler
 from complaints.models import ChronologyStatus
 from complaints.redaction import redact
+from complaints.selectors import resident_names_in
 from registry.calendar import office_zone
 
 STATEMENT_LANGUAGE = "id"
@@ -21,7 +22,8 @@ def statement_data(complaint) -> dict:
     terms = assembler.private_terms(complaint) if complaint.application_id else set()
 
     def clean(text):
-        return redact(text, private_terms=terms)[0]
+        names = resident_names_in(text, exclude_id=complaint.resident_id)
+        return redact(text, private_terms=terms | names)[0]
 
     zone = office_zone(complaint.office)
     chronology = (complaint.chronologies.filter(status=ChronologyStatus.PUBLISHED).first()

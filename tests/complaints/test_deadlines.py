@@ -70,7 +70,7 @@ def test_the_sweep_warns_the_assignee_then_alerts_the_supervisors_once(
     assert overdue.user == supervisor_a
     # The supervisor has an e-mail address: the e-mail is queued after commit.
     assert len(callbacks) == 1
-    assert services.deadlines_sweep(now=wib(2022, 7, 8, 9, 0)) == 0
+    assert services.deadlines_sweep(now=wib(2022, 7, 7, 10, 0)) == 0
     assert StaffAlert.objects.count() == 2
 
 
