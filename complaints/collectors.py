@@ -285,7 +285,8 @@ def collect_outages(ctx: CaseContext) -> list[Fact]:
             text += " " + _("The resident was at the office during this outage.")
         text += " " + _("The work waiting on the link was sent automatically when it "
                         "returned.")
-        label = _("outage of %(start)s") % {"start": f"{ctx.local(outage.started_at):%d-%m-%Y %H.%M}"}
+        start = f"{ctx.local(outage.started_at):%d-%m-%Y %H.%M}"
+        label = _("outage of %(start)s") % {"start": start}
         facts.append(Fact(outage.started_at, text, [Source("outage", outage.id, label)], 55))
     return facts
 

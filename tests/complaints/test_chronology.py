@@ -15,24 +15,24 @@ from tests.factories import ResidentFactory, card_stock_for
 pytestmark = pytest.mark.django_db
 
 EXPECTED = [
-    "Pada Selasa, 31 Mei 2022 pukul 19.40 WIB, berkas 3275-2022-00001 (Perubahan tanda "
-    "tangan atau foto KTP-el) dibuka melalui aplikasi e-Open.",
-    "Pada Jumat, 1 Juli 2022 pukul 09.00 sampai 13.00 WIB, jaringan kantor ke server pusat "
+    ("Pada Selasa, 31 Mei 2022 pukul 19.40 WIB, berkas 3275-2022-00001 (Perubahan tanda "
+    "tangan atau foto KTP-el) dibuka melalui aplikasi e-Open."),
+    ("Pada Jumat, 1 Juli 2022 pukul 09.00 sampai 13.00 WIB, jaringan kantor ke server pusat "
     "Kemendagri terputus, sehingga data tidak dapat dikirim dan KTP-el tidak dapat dicetak. "
-    "Pekerjaan yang tertunda dikirim otomatis setelah jaringan pulih.",
-    "Pada Jumat, 1 Juli 2022 pukul 09.10 WIB, setelah pelayanan di loket, perubahan data "
-    "diantrekan untuk dikirim ke server pusat Kemendagri.",
-    "Pada Jumat, 1 Juli 2022 pukul 09.10 WIB, pengiriman data ke server pusat gagal karena "
-    "jaringan terputus; data menunggu dan dikirim ulang secara otomatis.",
+    "Pekerjaan yang tertunda dikirim otomatis setelah jaringan pulih."),
+    ("Pada Jumat, 1 Juli 2022 pukul 09.10 WIB, setelah pelayanan di loket, perubahan data "
+    "diantrekan untuk dikirim ke server pusat Kemendagri."),
+    ("Pada Jumat, 1 Juli 2022 pukul 09.10 WIB, pengiriman data ke server pusat gagal karena "
+    "jaringan terputus; data menunggu dan dikirim ulang secara otomatis."),
     "Pada Jumat, 1 Juli 2022 pukul 13.01 WIB, server pusat menerima perubahan data.",
     "Pada Jumat, 1 Juli 2022 pukul 13.02 WIB, KTP-el dicetak.",
     "Pada Jumat, 1 Juli 2022 pukul 14.00 WIB, pemohon memilih pengantaran KTP-el ke rumah.",
-    "Pada Senin, 4 Juli 2022 pukul 10.15 WIB, KTP-el diantar ke rumah pemohon dan diterima "
+    ("Pada Senin, 4 Juli 2022 pukul 10.15 WIB, KTP-el diantar ke rumah pemohon dan diterima "
     "oleh istri pemohon dengan menyebutkan kode tanda terima; foto dan lokasi serah terima "
     "tercatat. Kantor tutup pada Sabtu, 2 Juli 2022 (akhir pekan) dan Minggu, 3 Juli 2022 "
-    "(akhir pekan), sehingga KTP-el diantar pada hari kerja berikutnya.",
-    "Pada Senin, 4 Juli 2022 pukul 19.05 WIB, pemohon mengunggah pengaduan di Instagram. "
-    "Kantor mencatatnya pada Selasa, 5 Juli 2022 pukul 08.15 WIB.",
+    "(akhir pekan), sehingga KTP-el diantar pada hari kerja berikutnya."),
+    ("Pada Senin, 4 Juli 2022 pukul 19.05 WIB, pemohon mengunggah pengaduan di Instagram. "
+    "Kantor mencatatnya pada Selasa, 5 Juli 2022 pukul 08.15 WIB."),
 ]
 
 
