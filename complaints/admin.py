@@ -320,6 +320,9 @@ class ComplaintAdmin(OfficeScopedAdmin):
         else:
             today = office_today(offices.first())
             chosen, date_from, date_to = list(office_ids), today - timedelta(days=365), today
+            if not request.GET:
+                form = ReportForm(initial={"date_from": date_from, "date_to": date_to},
+                                  offices=offices)
         figures = selectors.report(office_ids=chosen, date_from=date_from, date_to=date_to)
         peak = max([n for _m, n in figures["by_month"]] or [0]) or 1
         bars = []

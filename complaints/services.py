@@ -189,7 +189,8 @@ def _create(*, office: Office, channel: str, text: str, category: str, by=None,
         office=office, reference=_reference(office), channel=channel, link=link.strip(),
         handle=handle.strip(), lapor_tracking_id=lapor_tracking_id.strip(), source_key=key,
         posted_at=posted_at, received_at=received_at, text=text, category=category,
-        confidential=confidential, complainant_name=complainant_name.strip(),
+        confidential=confidential,
+        complainant_name=complainant_name.strip() or (resident.name if resident else ""),
         resident=resident, application=application, link_method=link_method,
         assignee=assignee, logged_by=by if getattr(by, "pk", None) else None, created_at=now)
     try:

@@ -31,6 +31,15 @@ class ComplaintSerializer(serializers.ModelSerializer):
     office = serializers.CharField(source="office.code")
     office_name = serializers.CharField(source="office.name")
     application = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Plain strings in the schema: "status" and "channel" name other choice sets in
+    # other apps' serializers, and one enum name per field keeps the schema unambiguous.
+    status = serializers.CharField(help_text=_(
+        "received, in_progress, waiting, responded or resolved"))
+    channel = serializers.CharField(help_text=_(
+        "instagram, x, facebook, youtube, email, whatsapp, lapor, in_person or app"))
+    category = serializers.CharField(help_text=_(
+        "queue_fairness, waiting_time, staff_conduct, requirements, central_outage, "
+        "delivery or other"))
     status_label = serializers.CharField(source="get_status_display")
     category_label = serializers.CharField(source="get_category_display")
     channel_label = serializers.CharField(source="get_channel_display")
