@@ -609,7 +609,7 @@ class CentralOutageAdmin(OfficeScopedAdmin):
         created = central.central_outage_declare(
             office=obj.office, cause=obj.cause, message=obj.message,
             expected_back=obj.expected_back, by=request.user)
-        obj.pk = created.pk
+        obj.pk, obj.started_at = created.pk, created.started_at
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

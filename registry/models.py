@@ -710,7 +710,9 @@ class CentralOutage(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.office.code} {self.started_at:%Y-%m-%d %H:%M}"
+        if self.started_at is None:
+            return f"{self.office_id}"
+        return f"{self.office_id} {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class CentralJobKind(models.TextChoices):
