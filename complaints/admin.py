@@ -114,7 +114,8 @@ class ComplaintAdmin(OfficeScopedAdmin):
     list_display = ["reference", "received_at", "channel", "category", "status",
                     "assignee", "next_due"]
     list_filter = ["status", "channel", "category", "confidential"]
-    search_fields = ["reference", "link", "lapor_tracking_id", "handle"]
+    # Not by handle or name: that would tell who filed a confidential complaint.
+    search_fields = ["reference", "link", "lapor_tracking_id"]
     list_select_related = ["assignee", "office"]
     date_hierarchy = "received_at"
     form = ComplaintLogForm
@@ -184,12 +185,12 @@ class ComplaintAdmin(OfficeScopedAdmin):
                                                                              "title")
         show_follow_up = selectors.follow_up_visible(user=user, office_id=complaint.office_id)
         suggested = templates.filter(category=complaint.category).first()
+        visible = selectors.complainant_visible(user=user, complaint=complaint)
         return {
             **self.admin_site.each_context(request), "opts": self.opts,
             "title": complaint.reference, "complaint": complaint,
             "original": complaint,
-            "complainant_visible": selectors.complainant_visible(user=user,
-                                                                 complaint=complaint),
+            "complainant_visible": visible,
             "can_change": self.has_change_permission(request, complaint),
             "deadlines": complaint.deadlines.order_by("due_at"),
             "pauses": complaint.pauses.all(),
@@ -202,10 +203,12 @@ class ComplaintAdmin(OfficeScopedAdmin):
             "sources": [{"key": f"{kind}:{pk}", "label": label}
                         for (kind, pk), label in sources.items()],
             "templates": [{"id": t.id, "title": t.title, "category": t.get_category_display(),
-                           "text": services.template_render(template=t, complaint=complaint)}
+                           "text": services.template_render(template=t, complaint=complaint,
+                                                            with_name=visible)}
                           for t in templates],
             "suggested_text": (services.template_render(template=suggested,
-                                                        complaint=complaint)
+                                                        complaint=complaint,
+                                                        with_name=visible)
                                if suggested else ""),
             "show_follow_up": show_follow_up,
             "follow_ups": (complaint.follow_ups.select_related("staff_member", "decided_by")

@@ -200,10 +200,10 @@ def _create(*, office: Office, channel: str, text: str, category: str, by=None,
         _duplicate_check(office, channel, key)  # the race's loser learns which one
         raise
     _deadlines_open(complaint)
-    if application is not None:
-        case_event_record(application=application, kind="complaint.received",
-                          params={"reference": complaint.reference}, actor=by,
-                          by_resident=channel == ComplaintChannel.APP)
+    if not ResponseTemplate.objects.filter(office=office).exists():
+        templates_seed(office=office)
+    _case_event(complaint, "complaint.received", by,
+                by_resident=channel == ComplaintChannel.APP)
     if resident is not None:
         notification_send(
             office=office, resident=resident, kind="complaint.received",
@@ -348,10 +348,19 @@ def complaint_link_case(*, complaint: Complaint, method: str, value: str, by,
         complaint.complainant_name = resident.name
     complaint.save(update_fields=["resident", "application", "link_method",
                                   "complainant_name"])
-    if application is not None and changed:
-        case_event_record(application=application, kind="complaint.linked",
-                          params={"reference": complaint.reference}, actor=by)
+    if changed:
+        _case_event(complaint, "complaint.linked", by)
     return complaint
+
+
+def _case_event(complaint: Complaint, kind: str, by, *, by_resident: bool = False) -> None:
+    """Tell the case timeline about the complaint. A confidential complaint is not
+    written there: every staff member who reads the case would see who complained."""
+    if complaint.application_id is None or complaint.confidential:
+        return
+    case_event_record(application=complaint.application, kind=kind,
+                      params={"reference": complaint.reference}, actor=by,
+                      by_resident=by_resident)
 
 
 def _lock(complaint: Complaint) -> Complaint:
@@ -535,12 +544,14 @@ def complaint_resume(*, complaint: Complaint, by, at: datetime | None = None) ->
 # --- Responses -----------------------------------------------------------------------
 
 
-def template_render(*, template: ResponseTemplate, complaint: Complaint) -> str:
-    """A template's text for this complaint: {reference}, {name}, {office}, {date}."""
+def template_render(*, template: ResponseTemplate, complaint: Complaint,
+                    with_name: bool = True) -> str:
+    """A template's text for this complaint: {reference}, {name}, {office}, {date}.
+    Without the name for a reader who may not see who complained."""
     from django.utils import formats
 
     values = {"reference": complaint.reference,
-              "name": complaint.complainant_name or "Bapak/Ibu",
+              "name": (with_name and complaint.complainant_name) or "Bapak/Ibu",
               "office": complaint.office.name,
               "date": formats.date_format(office_today(complaint.office), "j F Y")}
     return re.sub(r"\{(reference|name|office|date)\}", lambda m: values[m.group(1)],
@@ -638,9 +649,7 @@ def complaint_respond(*, complaint: Complaint, text: str, channel: str, by,
         complaint.status = ComplaintStatus.RESPONDED
     complaint.save(update_fields=["acknowledged_at", "first_response_minutes",
                                   "responded_at", "status"])
-    if complaint.application is not None:
-        case_event_record(application=complaint.application, kind="complaint.responded",
-                          params={"reference": complaint.reference}, actor=by)
+    _case_event(complaint, "complaint.responded", by)
     _tell_resident(complaint, response, _("Response to your complaint"))
     return response
 
@@ -667,9 +676,7 @@ def complaint_resolve(*, complaint: Complaint, text: str, channel: str, by,
     complaint.save(update_fields=["acknowledged_at", "first_response_minutes", "responded_at",
                                   "resolved_at", "resolution_minutes", "status"])
     _meet(complaint, DeadlineKind.values, now)
-    if complaint.application is not None:
-        case_event_record(application=complaint.application, kind="complaint.resolved",
-                          params={"reference": complaint.reference}, actor=by)
+    _case_event(complaint, "complaint.resolved", by)
     _tell_resident(complaint, response, _("Your complaint is resolved"))
     return response
 

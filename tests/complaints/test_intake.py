@@ -141,3 +141,27 @@ def test_a_resident_files_about_their_own_case(application_a, application_b, off
     with pytest.raises(NotFound):
         services.complaint_file(resident=application_a.resident, office=office_a,
                                 text="x", application=application_b)
+
+
+def test_a_confidential_complaint_is_not_written_on_the_case_timeline(log_complaint,
+                                                                      application_a):
+    log_complaint(channel="lapor", link="", lapor_tracking_id="1", confidential=True,
+                  link_by="application", link_value=application_a.number)
+    assert not CaseEvent.objects.filter(application=application_a,
+                                        kind__startswith="complaint.").exists()
+
+
+def test_attachments_are_checked_by_their_content(log_complaint):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    complaint = log_complaint()
+    fake = SimpleUploadedFile("shot.png", b"<script>alert(1)</script>", "image/png")
+    with pytest.raises(DomainError) as refused:
+        services.attachment_add(complaint=complaint, upload=fake)
+    assert refused.value.code == "file_type"
+    pdf = SimpleUploadedFile("bukti.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n",
+                             "application/pdf")
+    attachment = services.attachment_add(complaint=complaint, upload=pdf)
+    assert (attachment.content_type, attachment.file.name.endswith(".pdf")) == (
+        "application/pdf", True)
+    assert complaint.attachments.count() == 1
