@@ -106,7 +106,9 @@ class DeliveryAdmin(OfficeScopedAdmin):
     list_display = ["scheduled_for", "route_position", "application", "resident_name",
                     "kecamatan", "kelurahan", "courier", "status", "failed_attempts",
                     "delivered_at", "recipient_name", "recipient_relation"]
-    list_filter = ["status", "scheduled_for", "courier", "kecamatan"]
+    # Only couriers with deliveries in the list: never another office's staff names.
+    list_filter = ["status", "scheduled_for", ("courier", admin.RelatedOnlyFieldListFilter),
+                   "kecamatan"]
     search_fields = ["application__number", "application__resident__name", "recipient_name",
                      "address"]
     list_select_related = ["application", "application__resident", "application__service",

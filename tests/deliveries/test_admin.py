@@ -125,3 +125,25 @@ def test_photos_are_not_served_to_other_offices_or_other_roles(printed, make_sta
         assert client.get(url).status_code == status, user.username
     client.logout()
     assert client.get(url).status_code == 302
+
+
+def test_the_admin_index_shows_stock_and_deliveries(printed, make_staff, client, office_a):
+    printed(method="delivery")
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Stok blangko KTP-el" in html
+    assert "Pengantaran menunggu jadwal" in html
+
+
+def test_the_courier_filter_lists_only_this_offices_couriers(printed, make_staff, client,
+                                                             office_a, office_b, courier_a):
+    printed(method="delivery")
+    services.deliveries_dispatch(office=office_a, day=MONDAY)
+    elsewhere = printed(office=office_b, method="delivery")
+    make_staff(office_b, Role.COURIER, username="kurir-kabupaten")
+    services.deliveries_dispatch(office=office_b, day=MONDAY)
+    assert Delivery.objects.get(application=elsewhere).status == "assigned"
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    html = client.get(reverse("admin:deliveries_delivery_changelist")).content.decode()
+    assert "kurir-a" in html
+    assert "kurir-kabupaten" not in html
