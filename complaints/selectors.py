@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.models import (
@@ -101,7 +102,8 @@ def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
     start, end = office_day_bounds(office, day)
     open_complaints = Complaint.objects.filter(office=office, status__in=OPEN_STATUSES)
     overdue = ComplaintDeadline.objects.filter(office=office, met_at__isnull=True,
-                                               paused=False, due_at__lt=end)
+                                               paused=False,
+                                               due_at__lt=min(end, timezone.now()))
     return [
         (_("Complaints received today"), Complaint.objects.filter(
             office=office, received_at__gte=start, received_at__lt=end).count()),

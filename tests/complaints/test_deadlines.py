@@ -120,3 +120,18 @@ def test_responding_on_time_meets_the_deadlines_and_reports_working_minutes(
     assert complaint.resolution_minutes == 33 * 60
     assert {d.kind: d.within for d in complaint.deadlines.all()} == {
         "acknowledge": True, "respond": True, "resolve": True, "update": True}
+
+
+def test_the_admin_index_counts_todays_complaints_and_passed_deadlines(log_complaint,
+                                                                       office_a):
+    from datetime import date
+
+    from complaints.selectors import dashboard_figures
+
+    with time_machine.travel(wib(2022, 7, 4, 9, 0), tick=False):
+        log_complaint()
+        log_complaint()
+    with time_machine.travel(wib(2022, 7, 7, 10, 0), tick=False):
+        log_complaint()
+        figures = dashboard_figures(office=office_a, day=date(2022, 7, 7))
+    assert [value for _label, value in figures] == [1, 3, 2]
