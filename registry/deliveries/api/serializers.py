@@ -36,8 +36,9 @@ class HandoverSerializer(serializers.Serializer):
 
     application = serializers.IntegerField()
     method = serializers.CharField()
-    status = serializers.ChoiceField(choices=["waiting_card", "ready", "out_for_delivery",
-                                              "completed"])
+    # Plain strings in the schema: "status" names other choice sets in other apps.
+    status = serializers.CharField(help_text=_(
+        "waiting_card, ready, out_for_delivery or completed"))
     receipt_code = serializers.CharField()
     card_printed_at = serializers.CharField(allow_null=True)
     proxy_name = serializers.CharField()
@@ -49,8 +50,13 @@ class HandoverSerializer(serializers.Serializer):
     delivery = HandoverDeliverySerializer(allow_null=True)
 
 
+DELIVERY_STATUS_HELP = _("waiting, assigned (out for delivery), delivered, returned (to "
+                         "pick-up at the office) or cancelled")
+
+
 class ResidentDeliverySerializer(serializers.ModelSerializer):
     application = serializers.PrimaryKeyRelatedField(read_only=True)
+    status = serializers.CharField(help_text=DELIVERY_STATUS_HELP)
     office = serializers.CharField(source="office.code")
     delivered_at = OfficeDateTimeField()
 
@@ -67,6 +73,7 @@ class FieldDeliverySerializer(serializers.ModelSerializer):
     receipt_code = serializers.CharField(source="handover.card.masked_receipt_code")
     holder_in_person = serializers.BooleanField(source="application.service.holder_in_person")
     office = serializers.CharField(source="office.code")
+    status = serializers.CharField(help_text=DELIVERY_STATUS_HELP)
 
     class Meta:
         model = Delivery
