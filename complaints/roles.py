@@ -22,7 +22,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                         "complaints.change_complaintsettings",
                         "complaints.view_responsetemplate", "complaints.add_responsetemplate",
                         "complaints.change_responsetemplate"],
-    Role.FRONT_DESK: ["complaints.add_complaint"],
+    Role.FRONT_DESK: ["complaints.view_complaint", "complaints.add_complaint"],
     Role.COUNTER_OPERATOR: [],
     Role.SUPERVISOR: [*HANDLE, "complaints.view_complainant",
                       "complaints.view_stafffollowup", "complaints.add_stafffollowup",
