@@ -165,3 +165,35 @@ def test_attachments_are_checked_by_their_content(log_complaint):
     assert (attachment.content_type, attachment.file.name.endswith(".pdf")) == (
         "application/pdf", True)
     assert complaint.attachments.count() == 1
+
+
+@pytest.mark.parametrize(("link", "key"), [
+    ("https://youtu.be/abc123", "youtube.com/watch?v=abc123"),
+    ("https://m.youtube.com/watch?v=abc123&t=42s", "youtube.com/watch?v=abc123"),
+    ("https://web.facebook.com/permalink.php?story_fbid=9&id=1&ref=share",
+     "facebook.com/permalink.php?id=1&story_fbid=9"),
+    ("instagram.com/p/Cf1//", "instagram.com/p/Cf1"),
+    ("@Budi.Santoso85", "budi.santoso85"),
+])
+def test_links_are_compared_without_tracking_noise(link, key):
+    assert services.source_key(channel="youtube", link=link) == key
+
+
+def test_handling_is_for_this_offices_public_relations_and_supervisors(
+        log_complaint, humas_b, supervisor_b, make_staff, office_a):
+    complaint = log_complaint()
+    front_desk = make_staff(office_a, Role.FRONT_DESK)
+    for user in (humas_b, supervisor_b, front_desk):
+        with pytest.raises(NotFound):
+            services.complaint_acknowledge(complaint=complaint, text="x", channel="instagram",
+                                           by=user)
+        with pytest.raises(NotFound):
+            services.chronology_generate(complaint=complaint, by=user)
+    assert complaint.responses.count() == 0
+    assert complaint.chronologies.count() == 0
+
+
+def test_a_chronology_needs_the_case(log_complaint, humas_a):
+    with pytest.raises(DomainError) as refused:
+        services.chronology_generate(complaint=log_complaint(), by=humas_a)
+    assert refused.value.code == "case_not_linked"
