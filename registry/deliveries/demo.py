@@ -15,7 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from registry import services as registry_services
-from registry.calendar import office_is_working_day, office_local, office_today
+from registry.calendar import (
+    office_is_working_day,
+    office_local,
+    office_next_working_day,
+    office_today,
+)
 from registry.central import services as central
 from registry.deliveries import services
 from registry.deliveries.models import Delivery, DeliveryStatus
@@ -75,9 +80,11 @@ def seed(*, offices: dict, stdout=None) -> None:
     _printed_case(kota, "3275030808000004", "KTP_UBAH_DATA")
     if courier is None:
         return
+    # Today's route, or the next working day's on a weekend or holiday (the courier
+    # page opens it with ?date=).
     day = office_today(kota)
     if not office_is_working_day(kota, day):
-        return
+        day = office_next_working_day(kota, day)
     services.deliveries_dispatch(office=kota, day=day)
     delivery = Delivery.objects.get(application=rina, status=DeliveryStatus.ASSIGNED)
     services.delivery_deliver(
