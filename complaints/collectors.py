@@ -378,8 +378,131 @@ def collect_deliveries(ctx: CaseContext) -> list[Fact]:
 
 
 # --- Bookings (registry.appointments) and queues (queues) ---------------------------
-# Added as those apps' models land; until then their case events are told by the
-# case timeline collector above.
+# The wording of their facts, from plain records. The adapters that read those apps'
+# models into these records are added as the models land; until then their case
+# events are told by the case timeline collector above.
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    id: int
+    code: str
+    created_at: datetime
+    slot_start: datetime
+    assisted: bool = False
+    expired_at: datetime | None = None
+    checked_in_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A call of a ticket to a counter."""
+
+    id: int
+    ticket_code: str
+    lane: str
+    lane_name: str
+    counter: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    id: int
+    code: str
+    lane: str
+    lane_name: str
+    issued_at: datetime
+    calls: tuple[CallRecord, ...] = ()
+    finished_at: datetime | None = None
+
+
+def booking_facts(ctx: CaseContext, bookings: list[BookingRecord]) -> list[Fact]:
+    """Each booking made (a re-booking after a lapsed one says so), its lapse, the
+    check-in."""
+    facts = []
+    lapsed_before = False
+    for booking in sorted(bookings, key=lambda b: (b.created_at, b.id)):
+        source = Source("booking", booking.id, _("booking %(code)s") % {"code": booking.code})
+        values = {"when": when_text(booking.created_at, ctx),
+                  "slot": when_text(booking.slot_start, ctx), "code": booking.code}
+        if lapsed_before:
+            text = _("On %(when)s the resident booked again, for %(slot)s (booking %(code)s).")
+        elif booking.assisted:
+            text = _("On %(when)s staff booked a visit for the resident, for %(slot)s "
+                     "(booking %(code)s).")
+        else:
+            text = _("On %(when)s the resident booked a visit in the e-Open app for %(slot)s "
+                     "(booking %(code)s).")
+        facts.append(Fact(booking.created_at, text % values, [source], 20))
+        if booking.expired_at is not None:
+            lapsed_before = True
+            facts.append(Fact(booking.expired_at, _(
+                "The resident did not come on %(day)s; booking %(code)s expired "
+                "automatically on %(when)s and the resident was told.") % {
+                "day": day_text(booking.slot_start, ctx), "code": booking.code,
+                "when": when_text(booking.expired_at, ctx)}, [source], 21))
+        if booking.cancelled_at is not None:
+            facts.append(Fact(booking.cancelled_at, _(
+                "On %(when)s booking %(code)s was cancelled.") % {
+                "when": when_text(booking.cancelled_at, ctx), "code": booking.code},
+                [source], 21))
+        if booking.checked_in_at is not None:
+            facts.append(Fact(booking.checked_in_at, _(
+                "On %(when)s the resident checked in at the office with booking %(code)s.") % {
+                "when": when_text(booking.checked_in_at, ctx), "code": booking.code},
+                [source], 25))
+    return facts
+
+
+def lane_text(lane: str, lane_name: str) -> str:
+    return _("lane %(lane)s (%(name)s)") % {"lane": lane, "name": lane_name}
+
+
+def queue_facts(ctx: CaseContext, ticket: TicketRecord, other_calls: list[CallRecord],
+                *, other_people: tuple[str, ...] = ()) -> list[Fact]:
+    """The resident's ticket and its calls, and the tickets of other lanes called while
+    the resident waited: each lane has its own queue, so a number of another lane
+    called first did not jump the resident's queue. The other tickets' holders are
+    never named (their names are kept for the redaction)."""
+    ctx.private_terms.update(other_people)
+    ticket_source = Source("ticket", ticket.id, _("ticket %(code)s") % {"code": ticket.code})
+    own_lane = lane_text(ticket.lane, ticket.lane_name)
+    facts = [Fact(ticket.issued_at, _(
+        "On %(when)s the resident took queue ticket %(code)s in %(lane)s.") % {
+        "when": when_text(ticket.issued_at, ctx), "code": ticket.code, "lane": own_lane},
+        [ticket_source], 30)]
+    first_call = min((c.at for c in ticket.calls), default=None)
+    waited_until = first_call or ticket.finished_at
+    for call in sorted(other_calls, key=lambda c: (c.at, c.id)):
+        if call.lane == ticket.lane or call.at < ticket.issued_at:
+            continue
+        if waited_until is not None and call.at > waited_until:
+            continue
+        facts.append(Fact(call.at, _(
+            "On %(when)s number %(code)s of %(lane)s was called to counter %(counter)s. "
+            "That is another lane with its own queue, not the resident's %(own)s, where "
+            "%(own_code)s was waiting.") % {
+            "when": when_text(call.at, ctx), "code": call.ticket_code,
+            "lane": lane_text(call.lane, call.lane_name), "counter": call.counter,
+            "own": own_lane, "own_code": ticket.code},
+            [Source("call", call.id, _("call of %(code)s, %(lane)s, counter %(counter)s") % {
+                "code": call.ticket_code, "lane": call.lane, "counter": call.counter})], 31))
+    for number, call in enumerate(sorted(ticket.calls, key=lambda c: (c.at, c.id)), start=1):
+        text = (_("On %(when)s the resident's number %(code)s was called to counter "
+                  "%(counter)s.") if number == 1 else
+                _("On %(when)s number %(code)s was called again, to counter %(counter)s."))
+        facts.append(Fact(call.at, text % {"when": when_text(call.at, ctx),
+                                           "code": ticket.code, "counter": call.counter},
+                          [Source("call", call.id,
+                                  _("call of %(code)s, %(lane)s, counter %(counter)s") % {
+                                      "code": ticket.code, "lane": ticket.lane,
+                                      "counter": call.counter})], 32))
+    end = ticket.finished_at or (waited_until or ticket.issued_at) + timedelta(hours=2)
+    ctx.presence.append((ticket.issued_at, end))
+    return facts
+
 
 CASE_COLLECTORS = [
     collect_case_opened,

@@ -154,7 +154,8 @@ def booking_lapsed_then_rebooked(office, budi, application) -> str | None:
     if missing:
         return f"registry.appointments: no {', '.join(missing)} service yet"
     return ("registry.appointments: its models exist now; wire this stage to its booking, "
-            "expiry and re-booking services")
+            "expiry and re-booking services, and add the adapter that reads bookings into "
+            "complaints.collectors.BookingRecord")
 
 
 def queue_day(office, application) -> str | None:
@@ -168,4 +169,5 @@ def queue_day(office, application) -> str | None:
         return ("queues: no Ticket model yet, so ticket C-001, the call of B-014 from lane "
                 "B at 07:55 and of C-001 from lane C at 08:00 cannot be recorded")
     return ("queues: its models exist now; wire this stage to its ticket and call services, "
-            "and add the tickets-and-calls collector")
+            "and add the adapter that reads tickets and calls into "
+            "complaints.collectors.TicketRecord and CallRecord")
