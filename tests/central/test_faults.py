@@ -56,6 +56,11 @@ def all_done(office) -> bool:
         status=CentralJobStatus.DONE).exists()
 
 
+def messages_sent() -> bool:
+    """Every notification went out: the worker is idle and stops at once."""
+    return not NotificationDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+
+
 def test_link_down_with_50_jobs_waiting_then_back_every_job_sent_once(
         office_a, central_sim, worker_env, tmp_path):
     card_stock_for(office_a, on_hand=100, alert_below=0)
@@ -75,6 +80,7 @@ def test_link_down_with_50_jobs_waiting_then_back_every_job_sent_once(
         assert central.central_link_check(office_id=office_a.id) is True  # as beat would
         wait_for(lambda: all_done(office_a), timeout=120,
                  message="the waiting jobs were not all sent")
+        wait_for(messages_sent, timeout=120, message="the notifications were not sent")
 
     received = central_sim.received()
     assert len(received) == 50
@@ -121,6 +127,7 @@ def test_worker_killed_mid_send_nothing_lost_nothing_twice(office_a, central_sim
         central.central_jobs_resend_due()
         wait_for(lambda: all_done(office_a), timeout=90,
                  message="the interrupted job was not finished")
+        wait_for(messages_sent, timeout=120, message="the notifications were not sent")
 
     print_job.refresh_from_db()
     assert print_job.attempts == 2
