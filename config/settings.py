@@ -341,6 +341,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "complaints.tasks.complaint_deadlines_sweep",
         "schedule": timedelta(minutes=5),
     },
+    # The end of each office's day (queues): tickets past their own sweep time are closed
+    # as no-shows; each closed ticket is marked, so a doubled beat closes nothing twice.
+    "queues-tickets-close-due": {
+        "task": "queues.tasks.tickets_close_due",
+        "schedule": timedelta(minutes=10),
+    },
 }
 
 # --- Notifications ---------------------------------------------------------

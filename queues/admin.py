@@ -1,1 +1,203 @@
-"""Admin of this app."""
+"""Admin of the queues: counters and their lanes, the queue settings, tickets by day,
+lane, counter, operator and status with their history, and the statistics per day and
+lane. Tickets change only at the kiosk, the front desk and the counters."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from queues import selectors
+from queues.models import Counter, CounterLane, QueueSettings, Ticket, TicketEvent
+from queues.views import STATISTICS, offices_with_perm
+from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline
+from registry.calendar import office_today
+from registry.models import Office
+
+# A statistics page covers at most this many days: a quarter.
+STATISTICS_MAX_DAYS = 92
+
+
+class CounterLaneFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        counter = self.instance
+        office_id = counter.office_id
+        lanes = []
+        for form in self.forms:
+            if not getattr(form, "cleaned_data", None) or form.cleaned_data.get("DELETE"):
+                continue
+            lane = form.cleaned_data.get("lane")
+            if lane is not None and office_id is not None and lane.office_id != office_id:
+                raise ValidationError(_("Lane %(lane)s is not one of this office's.")
+                                      % {"lane": lane})
+            lanes.append(lane)
+        if not lanes:
+            raise ValidationError(_("A counter serves at least one lane."))
+
+
+class CounterLaneInline(OfficeScopedInline, admin.TabularInline):
+    model = CounterLane
+    formset = CounterLaneFormSet
+    extra = 1
+    fields = ["position", "lane"]
+    ordering = ["position"]
+
+
+@admin.register(Counter)
+class CounterAdmin(OfficeScopedAdmin):
+    """Counters and the lanes each serves, in order (1 first)."""
+
+    list_display = ["name", "number", "lane_order", "is_active", "state", "operator"]
+    list_filter = ["is_active", "state"]
+    list_select_related = ["office", "operator"]
+    fields = ["office", "number", "name", "is_active", "state", "state_since", "operator",
+              "pause_reason"]
+    readonly_fields = ["state", "state_since", "operator", "pause_reason"]
+    inlines = [CounterLaneInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lane_order__lane")
+
+    @admin.display(description=gettext_lazy("lanes, in order"))
+    def lane_order(self, obj):
+        return ", ".join(row.lane.letter for row in obj.lane_order.all())
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "office"] if obj is not None else fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # counters are kept for the history; take one out of use instead
+
+
+@admin.register(QueueSettings)
+class QueueSettingsAdmin(OfficeScopedAdmin):
+    list_display = ["office", "ahead_cap", "fairness_wait_minutes", "notify_ahead",
+                    "end_of_day_grace_minutes", "estimate_history_days"]
+    fields = list_display
+    list_select_related = ["office"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["office"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TicketEventInline(OfficeScopedInline, admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "lane", "counter", "actor", "reason", "ahead_of_turn", "outcome",
+              "to_lane", "note", "wait_seconds", "service_seconds"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("lane", "counter", "actor",
+                                                            "to_lane")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StatisticsForm(forms.Form):
+    office = forms.ModelChoiceField(label=gettext_lazy("office"), queryset=Office.objects.none())
+    date_from = forms.DateField(label=gettext_lazy("from"),
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("to"),
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and not (start <= end <= start + timedelta(days=STATISTICS_MAX_DAYS)):
+            raise forms.ValidationError(
+                _("Choose a range of at most %(days)s days, the start before the end.")
+                % {"days": STATISTICS_MAX_DAYS})
+        return data
+
+
+@admin.register(Ticket)
+class TicketAdmin(OfficeScopedAdmin):
+    """Tickets by day, lane, counter, operator and status, each with its history."""
+
+    list_display = ["code", "day", "lane", "service", "source", "priority", "status",
+                    "outcome", "counter", "operator", "issued_at", "called_at", "finished_at",
+                    "resident_name"]
+    list_filter = ["day", ("lane", admin.RelatedOnlyFieldListFilter),
+                   ("counter", admin.RelatedOnlyFieldListFilter),
+                   ("operator", admin.RelatedOnlyFieldListFilter), "status", "source",
+                   "priority", "outcome"]
+    search_fields = ["code", "application__number", "resident__name"]
+    list_select_related = ["office", "lane", "service", "counter", "operator", "resident"]
+    date_hierarchy = "day"
+    inlines = [TicketEventInline]
+    change_list_template = "admin/queues/ticket/change_list.html"
+    fields = ["office", "day", "code", "lane", "service", "source", "priority", "band",
+              "order_at", "resident", "application", "status", "counter", "operator",
+              "issued_at", "queued_at", "first_called_at", "called_at", "call_reason",
+              "call_count", "started_at", "finished_at", "outcome", "outcome_reason",
+              "outcome_note", "transferred_from", "sweep_due_at", "closed_at"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("resident"))
+    def resident_name(self, obj):
+        return obj.resident.name if obj.resident_id else "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("statistics/", self.admin_site.admin_view(self.statistics_view),
+                 name="queues_ticket_statistics"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "can_see_statistics": bool(offices_with_perm(request.user,
+                                                                      STATISTICS))}
+        return super().changelist_view(request, extra_context)
+
+    def statistics_view(self, request):
+        """Per day and lane: served, no-shows, waiting and service time (median, p90),
+        for one office the user may see figures of."""
+        offices = offices_with_perm(request.user, STATISTICS)
+        if not offices:
+            raise PermissionDenied
+        default = next((o for o in offices if o.code == request.GET.get("office")), offices[0])
+        today = office_today(default)
+        initial = {"office": default, "date_from": today - timedelta(days=6), "date_to": today}
+        form = StatisticsForm(request.GET if "date_from" in request.GET else None,
+                              initial=initial)
+        form.fields["office"].queryset = Office.objects.filter(
+            id__in=[o.id for o in offices]).order_by("code")
+        rows, office = [], default
+        if form.is_bound and form.is_valid():
+            office = form.cleaned_data["office"]
+            rows = selectors.lane_day_statistics(
+                office=office, date_from=form.cleaned_data["date_from"],
+                date_to=form.cleaned_data["date_to"])
+        elif not form.is_bound:
+            rows = selectors.lane_day_statistics(office=default, date_from=initial["date_from"],
+                                                 date_to=initial["date_to"])
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "rows": rows, "office": office, "title": _("Queue statistics")}
+        return render(request, "admin/queues/ticket/statistics.html", context)

@@ -1,6 +1,79 @@
-"""Demo data of this app, run by `manage.py load_demo` after the registry's. Safe to
-run again: it creates only what is missing."""
+"""Demo data of the queues, run by `manage.py load_demo` after the registry's. Safe to
+run again: it creates only what is missing.
+
+Kota Bekasi gets five counters serving lanes A, B and C in different orders, and a
+morning under way (walk-ins waiting, a priority ticket, one served, one being served,
+one no-show, one called); Kabupaten Bekasi gets three counters and a quiet queue. The
+board is at /queues/board/3275/ and /queues/board/3216/.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from queues import services
+from queues.models import Counter, Ticket
+from registry.calendar import office_today
+from registry.models import Lane, Resident, Service
+
+COUNTERS = {
+    "kota": [(1, "AC"), (2, "BA"), (3, "BC"), (4, "CB"), (5, "CA")],
+    "kab": [(1, "ABC"), (2, "BC"), (3, "CA")],
+}
+
+# (service code, priority) in the order the residents arrive.
+WALK_INS = {
+    "kota": [("KK_UBAH", ""), ("KTP_BARU", ""), ("KTP_HILANG", ""), ("KTP_BARU", ""),
+             ("KTP_TTD_FOTO", ""), ("KTP_BARU", "pregnant"), ("KK_UBAH", ""),
+             ("KTP_HILANG", "elderly"), ("KTP_BARU", ""), ("KTP_TTD_FOTO", ""),
+             ("KTP_BARU", ""), ("KK_UBAH", ""), ("KTP_HILANG", "")],
+    "kab": [("KTP_BARU", ""), ("KTP_TTD_FOTO", ""), ("KK_UBAH", "")],
+}
+
+
+def _service(office, code):
+    found = Service.objects.select_related("lane").filter(office=office, code=code).first()
+    return found or Service.objects.select_related("lane").filter(office=office).first()
 
 
 def seed(*, offices: dict, stdout=None) -> None:
     """`offices` maps the demo prefixes ("kota", "kab") to their Office."""
+    for prefix, office in offices.items():
+        with transaction.atomic():
+            services.queue_settings_for(office)
+            lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
+            for number, letters in COUNTERS[prefix]:
+                if not Counter.objects.filter(office=office, number=number).exists():
+                    services.counter_create(office=office, number=number,
+                                            lanes=[lanes[x] for x in letters if x in lanes])
+        if Ticket.objects.filter(office=office, day=office_today(office)).exists():
+            continue
+        frontdesk = get_user_model().objects.filter(username=f"{prefix}.frontdesk").first()
+        for code, priority in WALK_INS[prefix]:
+            services.ticket_issue_walk_in(office=office, service=_service(office, code),
+                                          priority=priority, by=frontdesk)
+        if prefix == "kota":
+            _morning_under_way(office)
+
+
+def _morning_under_way(office) -> None:
+    operator = get_user_model().objects.filter(username="kota.operator").first()
+    counters = {c.number: c for c in Counter.objects.filter(office=office)}
+    residents = list(Resident.objects.filter(nik__startswith="3275").order_by("nik"))
+    # Loket 2 serves lane B first: the pregnant resident's priority ticket, served.
+    ticket = services.ticket_call_next(counter=counters[2], by=operator)
+    if ticket is not None:
+        services.ticket_start(counter=counters[2], by=operator)
+        if len(residents) > 2:
+            services.ticket_identify(counter=counters[2], resident=residents[2], by=operator)
+            services.ticket_finish(counter=counters[2], by=operator, outcome="served")
+        else:
+            services.ticket_finish(counter=counters[2], by=operator, outcome="not_served",
+                                   reason="resident_left")
+    # Loket 3: the next in lane B did not come.
+    if services.ticket_call_next(counter=counters[3], by=operator) is not None:
+        services.ticket_no_show(counter=counters[3], by=operator)
+    # Loket 4 serves lane C first: the elderly resident, being served now.
+    if services.ticket_call_next(counter=counters[4], by=operator) is not None:
+        services.ticket_start(counter=counters[4], by=operator)
+    # Loket 1: lane A's first walk-in, called.
+    services.ticket_call_next(counter=counters[1], by=operator)

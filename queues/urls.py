@@ -1,3 +1,18 @@
-"""Staff pages of this app."""
+"""Pages of the queues, under /queues/: the kiosk and check-in (front desk), the counter
+workstation (operators), and the public display board."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from queues import views
+
+app_name = "queues"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("kiosk/", views.kiosk, name="kiosk"),
+    path("kiosk/tickets/<int:pk>/", views.kiosk_ticket, name="kiosk-ticket"),
+    path("counters/", views.counters, name="counters"),
+    path("counters/<int:pk>/", views.counter_page, name="counter"),
+    path("counters/<int:pk>/<slug:action>/", views.counter_action, name="counter-action"),
+    path("board/<str:code>/", views.board_page, name="board"),
+]

@@ -1,6 +1,369 @@
-"""Staff pages of this app."""
+"""Pages of the queues: the walk-in kiosk and the front desk's check-in (front-desk
+accounts: a kiosk device is signed in as one), the counter workstation (counter
+operators), and the public display board. Views parse and answer; the rules are in
+queues.services."""
+
+import uuid
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from queues import estimates, selectors, services
+from queues.models import (
+    ACTIVE_STATUSES,
+    OUT_OF_ORDER_REASONS,
+    Band,
+    CallReason,
+    Counter,
+    CounterLane,
+    CounterState,
+    NotServedReason,
+    Outcome,
+    Priority,
+    Ticket,
+    TicketStatus,
+)
+from registry import services as registry_services
+from registry import tenancy
+from registry.calendar import office_today
+from registry.errors import DomainError
+from registry.models import Lane, Office, Resident, Role, Service
+from registry.nik import NikError, parse_nik
+
+ISSUE = "queues.issue_ticket"
+OPERATE = "queues.operate_counter"
+STATISTICS = "queues.view_queue_statistics"
+# Tickets listed beside the counter's own, per lane.
+WAITING_LISTED = 12
 
 
 def staff_links(*, office, roles) -> list[tuple[str, str]]:
     """(label, url) pairs for the staff start page, for this user's roles in `office`."""
-    return []
+    links = []
+    suffix = f"?office={office.code}"
+    if roles & {Role.FRONT_DESK, Role.SUPERVISOR, Role.OFFICE_ADMIN}:
+        links.append((_("Ticket kiosk"), reverse("queues:kiosk") + suffix))
+    if roles & {Role.COUNTER_OPERATOR, Role.SUPERVISOR}:
+        links.append((_("Counter workstation"), reverse("queues:counters") + suffix))
+    if roles & {Role.SUPERVISOR, Role.OFFICE_ADMIN, Role.PUBLIC_RELATIONS,
+                Role.PROVINCIAL_SUPERVISOR}:
+        links.append((_("Queue statistics"),
+                      reverse("admin:queues_ticket_statistics") + suffix))
+    if roles:
+        links.append((_("Display board"), reverse("queues:board", args=[office.code])))
+    return links
+
+
+# --- Offices and permissions -------------------------------------------------------
+
+
+def offices_with_perm(user, perm: str) -> list[Office]:
+    """The offices where the user's roles grant `perm`, by code."""
+    ids = [oid for oid in tenancy.staff_office_ids(user)
+           if user.has_perm(perm, Ticket(office_id=oid))]
+    return list(Office.objects.filter(id__in=ids).order_by("code"))
+
+
+def _office_for(request, perm: str) -> tuple[Office, list[Office]]:
+    offices = offices_with_perm(request.user, perm)
+    if not offices:
+        raise PermissionDenied
+    code = request.POST.get("office") or request.GET.get("office")
+    chosen = next((o for o in offices if o.code == code), offices[0])
+    return chosen, offices
+
+
+def _error(request, exc: DomainError) -> None:
+    if exc.status == 404:
+        raise Http404 from exc
+    messages.error(request, str(exc.message))
+
+
+# --- The kiosk ---------------------------------------------------------------------
+
+
+class WalkInForm(forms.Form):
+    service = forms.CharField(max_length=32)
+    priority = forms.ChoiceField(choices=[("", ""), *Priority.choices], required=False)
+    issue_key = forms.CharField(max_length=64, required=False)
+
+
+def _lane_outlook(office: Office) -> dict[int, dict]:
+    state = selectors.queue_state(office=office)
+    estimate = selectors.queue_estimates(state)
+    return {lane.id: {"waiting": len(state.waiting.get(lane.id, [])),
+                      "minutes": estimates.to_minutes(estimate.new_ticket.get(lane.id))}
+            for lane in state.lanes}
+
+
+@login_required
+def kiosk(request):
+    """The walk-in kiosk: choose the service, optionally a priority category, take a
+    number. A kiosk device is signed in with a front-desk account of its office."""
+    office, offices = _office_for(request, ISSUE)
+    if request.method == "POST":
+        form = WalkInForm(request.POST)
+        if form.is_valid():
+            service = Service.objects.select_related("lane").filter(
+                office=office, code=form.cleaned_data["service"], is_active=True).first()
+            if service is None:
+                messages.error(request, _("Choose a service."))
+            else:
+                try:
+                    ticket = services.ticket_issue_walk_in(
+                        office=office, service=service,
+                        priority=form.cleaned_data["priority"], by=request.user,
+                        issue_key=form.cleaned_data["issue_key"] or None)
+                except DomainError as exc:
+                    _error(request, exc)
+                else:
+                    return redirect("queues:kiosk-ticket", pk=ticket.pk)
+        else:
+            messages.error(request, _("Choose a service."))
+        return redirect(reverse("queues:kiosk") + f"?office={office.code}")
+    outlook = _lane_outlook(office)
+    lanes = []
+    for lane in Lane.objects.filter(office=office, is_active=True).order_by("letter"):
+        lane_services = list(Service.objects.filter(office=office, lane=lane,
+                                                           is_active=True).order_by("name"))
+        if lane_services:
+            lanes.append({"lane": lane, "services": lane_services, **outlook.get(lane.id, {})})
+    return render(request, "queues/kiosk.html", {
+        "office": office, "offices": offices, "lanes": lanes,
+        "priorities": Priority.choices, "issue_key": uuid.uuid4().hex,
+    })
+
+
+@login_required
+def kiosk_ticket(request, pk):
+    """The ticket just taken, to print or to photograph."""
+    office_ids = [o.id for o in offices_with_perm(request.user, ISSUE)]
+    ticket = tenancy.get_for_office_or_404(
+        Ticket.objects.select_related("office", "lane", "service"), office_ids=office_ids,
+        pk=pk)
+    state = selectors.queue_state(office=ticket.office)
+    estimate = selectors.queue_estimates(state)
+    position = selectors.ticket_position(state, ticket)
+    return render(request, "queues/kiosk_ticket.html", {
+        "ticket": ticket, "office": ticket.office,
+        "ahead": None if position is None else max(position - 1, 0),
+        "minutes": estimates.to_minutes(estimate.tickets.get(ticket.pk)),
+    })
+
+
+# --- The counter workstation -------------------------------------------------------
+
+
+def _counter_or_404(request, pk) -> Counter:
+    office_ids = [o.id for o in offices_with_perm(request.user, OPERATE)]
+    if not office_ids:
+        raise PermissionDenied
+    return tenancy.get_for_office_or_404(
+        Counter.objects.select_related("office", "operator"), office_ids=office_ids, pk=pk,
+        is_active=True)
+
+
+@login_required
+def counters(request):
+    """Choose the counter to work at."""
+    office, offices = _office_for(request, OPERATE)
+    rows = list(Counter.objects.filter(office=office, is_active=True)
+                .select_related("operator").order_by("number"))
+    lanes = {}
+    for row in CounterLane.objects.filter(office=office).select_related("lane").order_by(
+            "counter_id", "position"):
+        lanes.setdefault(row.counter_id, []).append(row.lane)
+    for counter in rows:
+        counter.lane_list = lanes.get(counter.pk, [])
+    return render(request, "queues/counters.html", {"office": office, "offices": offices,
+                                                    "counters": rows})
+
+
+@login_required
+def counter_page(request, pk):
+    """The operator's workstation: the ticket at the counter, its history, the waiting
+    tickets of the counter's lanes, and every action."""
+    counter = _counter_or_404(request, pk)
+    office = counter.office
+    day = office_today(office)
+    lane_order = list(CounterLane.objects.filter(counter=counter).select_related("lane")
+                      .order_by("position"))
+    lanes = [row.lane for row in lane_order]
+    current = (Ticket.objects.filter(counter=counter, status__in=ACTIVE_STATUSES)
+               .select_related("lane", "service", "resident", "application",
+                               "transferred_from").first())
+    history = []
+    if current is not None:
+        history = list(current.events.select_related("lane", "counter", "to_lane", "actor")
+                       .order_by("at", "id"))
+    waiting = {lane.id: [] for lane in lanes}
+    for ticket in (Ticket.objects.filter(office=office, day=day, status=TicketStatus.WAITING,
+                                         lane__in=lanes)
+                   .select_related("lane", "service").order_by("lane_id", "band", "order_at",
+                                                                 "id")):
+        waiting[ticket.lane_id].append(ticket)
+    missed = list(Ticket.objects.filter(office=office, day=day, status=TicketStatus.NO_SHOW,
+                                        closed_at__isnull=True, lane__in=lanes)
+                  .select_related("lane").order_by("called_at", "id"))
+    other_lanes = Lane.objects.filter(office=office, is_active=True).order_by("letter")
+    if current is not None:
+        other_lanes = other_lanes.exclude(pk=current.lane_id)
+    return render(request, "queues/counter.html", {
+        "counter": counter, "office": office, "lanes": lanes,
+        "lane_columns": [{"lane": lane, "tickets": waiting[lane.id][:WAITING_LISTED],
+                          "count": len(waiting[lane.id])} for lane in lanes],
+        "current": current, "history": history, "missed": missed,
+        "other_lanes": list(other_lanes), "now": day,
+        "out_of_order_reasons": [(r.value, r.label) for r in OUT_OF_ORDER_REASONS],
+        "outcomes": [(Outcome.SERVED, Outcome.SERVED.label),
+                     (Outcome.PARTLY_SERVED, Outcome.PARTLY_SERVED.label),
+                     (Outcome.NOT_SERVED, Outcome.NOT_SERVED.label)],
+        "not_served_reasons": NotServedReason.choices,
+        "bands": dict(Band.choices), "call_reasons": dict(CallReason.choices),
+        "states": CounterState,
+    })
+
+
+class ActionForm(forms.Form):
+    ticket = forms.IntegerField(required=False, min_value=1)
+    reason = forms.CharField(max_length=40, required=False)
+    outcome = forms.CharField(max_length=20, required=False)
+    note = forms.CharField(max_length=300, required=False)
+    lane = forms.CharField(max_length=1, required=False)
+    nik = forms.CharField(max_length=32, required=False)
+    name = forms.CharField(max_length=120, required=False)
+    birth_date = forms.DateField(required=False)
+
+
+def _identify(counter: Counter, data: dict, by) -> str:
+    nik = (data.get("nik") or "").strip()
+    try:
+        nik = parse_nik(nik).nik
+    except NikError as exc:
+        raise DomainError(exc.message, exc.code) from exc
+    with transaction.atomic():
+        resident = Resident.objects.filter(nik=nik).first()
+        if resident is None:
+            if not data.get("name") or not data.get("birth_date"):
+                raise DomainError(_("This NIK is not registered yet: also enter the name and "
+                                    "birth date from the KTP or KK."), "registration_required")
+            resident = registry_services.resident_register(
+                nik=nik, name=data["name"], birth_date=data["birth_date"],
+                domicile_office=None)
+        ticket = services.ticket_identify(counter=counter, resident=resident, by=by,
+                                          ticket_id=data.get("ticket"))
+    return _("Ticket %(code)s: %(name)s, case %(number)s.") % {
+        "code": ticket.code, "name": resident.name, "number": ticket.application.number}
+
+
+def _run_action(counter: Counter, action: str, data: dict, by) -> str:
+    ticket_id = data.get("ticket")
+    if action == "open":
+        services.counter_open(counter=counter, by=by)
+        return _("%(counter)s is open.") % {"counter": counter.name}
+    if action == "pause":
+        services.counter_pause(counter=counter, by=by, reason=data.get("note", ""))
+        return _("%(counter)s is paused.") % {"counter": counter.name}
+    if action == "close":
+        services.counter_close(counter=counter, by=by)
+        return _("%(counter)s is closed.") % {"counter": counter.name}
+    if action == "call-next":
+        ticket = services.ticket_call_next(counter=counter, by=by)
+        if ticket is None:
+            return _("Nobody is waiting in this counter's lanes.")
+        return _("Called %(code)s.") % {"code": ticket.code}
+    if action == "call":
+        if not ticket_id:
+            raise DomainError(_("Choose the ticket to call."), "ticket_required")
+        ticket = services.ticket_call(counter=counter, ticket_id=ticket_id,
+                                      reason=data.get("reason", ""), by=by)
+        return _("Called %(code)s out of order.") % {"code": ticket.code}
+    if action == "recall":
+        ticket = services.ticket_recall(counter=counter, by=by, ticket_id=ticket_id)
+        return _("Called %(code)s again.") % {"code": ticket.code}
+    if action == "start":
+        ticket = services.ticket_start(counter=counter, by=by, ticket_id=ticket_id)
+        return _("Serving %(code)s.") % {"code": ticket.code}
+    if action == "finish":
+        ticket = services.ticket_finish(counter=counter, by=by, ticket_id=ticket_id,
+                                        outcome=data.get("outcome", ""),
+                                        reason=data.get("reason", ""),
+                                        note=data.get("note", ""))
+        return _("%(code)s finished: %(outcome)s.") % {"code": ticket.code,
+                                                        "outcome": ticket.get_outcome_display()}
+    if action == "no-show":
+        ticket = services.ticket_no_show(counter=counter, by=by, ticket_id=ticket_id)
+        return _("%(code)s marked as no-show.") % {"code": ticket.code}
+    if action == "transfer":
+        lane = Lane.objects.filter(office=counter.office, letter=data.get("lane", "")).first()
+        if lane is None:
+            raise DomainError(_("Choose the lane to transfer to."), "lane_required")
+        ticket = services.ticket_transfer(counter=counter, to_lane=lane, by=by,
+                                          note=data.get("note", ""), ticket_id=ticket_id)
+        return _("%(code)s transferred to lane %(lane)s.") % {"code": ticket.code,
+                                                              "lane": lane.letter}
+    if action == "identify":
+        return _identify(counter, data, by)
+    raise Http404
+
+
+@login_required
+@require_POST
+def counter_action(request, pk, action):
+    counter = _counter_or_404(request, pk)
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+    else:
+        try:
+            text = _run_action(counter, action, form.cleaned_data, request.user)
+        except DomainError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, text)
+    return redirect("queues:counter", pk=counter.pk)
+
+
+# --- The display board -------------------------------------------------------------
+
+
+def board_page(request, code):
+    """The public display board of an office (no sign-in): it reads the board API every
+    second and redraws without reloading. Indonesian unless ?lang=en."""
+    office = Office.objects.filter(code=code[:8], is_active=True).first()
+    if office is None:
+        raise Http404
+    language = request.GET.get("lang") if request.GET.get("lang") in ("id", "en") else "id"
+    with translation.override(language):
+        data = selectors.board(office=office)
+        response = render(request, "queues/board.html", {
+            "office": office, "board": data, "language": language,
+            "api_url": reverse("office-board", args=[office.code]),
+            "labels": {
+                "now_serving": _("Now serving"), "next": _("Next"), "nobody": _("Nobody"),
+                "waiting": _("waiting"), "about": _("estimated wait about"),
+                "minutes": _("min"), "no_counter": _("no counter open yet"),
+                "link_down": _("The connection to the central server (Kemendagri) is down"),
+                "since": _("since"), "expected": _("expected back"),
+            },
+            "today": date.fromisoformat(data["date"]),
+        })
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@login_required
+def index(request):
+    """The queue pages this user may open."""
+    return redirect("registry:staff-home")

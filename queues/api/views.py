@@ -1,0 +1,59 @@
+"""The queues API: the display board of an office (public, no token) and the signed-in
+resident's tickets of today. Views parse and answer; reads are in queues.selectors."""
+
+import json
+
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.utils.translation import get_language
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from queues import selectors
+from queues.api import serializers as s
+from queues.services import BOARD_CACHE_KEY
+from registry.api.auth import IsResident
+from registry.api.views import office_or_404
+
+# Every board screen and app polls this: one computation per second per office and
+# language at most. Each change to the queue drops the cached answer when it commits
+# (queues.services._board_changed), so the cache never delays a call.
+BOARD_CACHE_SECONDS = 1
+
+
+class BoardView(APIView):
+    """The display board of an office, as its big screen shows it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=s.BoardSerializer)
+    def get(self, request, code):
+        language = (get_language() or "id")[:2]
+        key = BOARD_CACHE_KEY.format(code=code[:8], language=language)
+        body = cache.get(key)
+        if body is None:
+            office = office_or_404(code)
+            body = json.dumps(selectors.board(office=office), cls=DjangoJSONEncoder,
+                              ensure_ascii=False).encode()
+            cache.set(key, body, BOARD_CACHE_SECONDS)
+        response = HttpResponse(body, content_type="application/json")
+        response["Cache-Control"] = "no-cache"
+        response["Content-Language"] = language
+        return response
+
+
+class TicketListView(generics.ListAPIView):
+    """The signed-in resident's tickets of today, with their place in the lane and the
+    estimated wait."""
+
+    permission_classes = [IsResident]
+    serializer_class = s.TicketSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return []
+        return selectors.tickets_for_resident_today(resident=self.request.user.resident)

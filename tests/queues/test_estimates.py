@@ -1,0 +1,107 @@
+"""Waiting estimates: the counter time per ticket from observed times, and the replay
+of the calling policy over the queue."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from queues import estimates, selectors, services
+from queues.estimates import CounterState, lane_cycle_seconds, simulate, to_minutes
+from tests.queues.conftest import lanes_of, walk_in
+
+WIB = ZoneInfo("Asia/Jakarta")
+FRIDAY = datetime(2022, 7, 1, 8, 0, tzinfo=WIB)
+
+
+def test_with_nothing_observed_the_catalogue_estimate_is_used():
+    assert lane_cycle_seconds(prior_seconds=900, today=[], earlier=[]) == 900
+    assert lane_cycle_seconds(prior_seconds=0, today=[], earlier=[]) == estimates.DEFAULT_CYCLE
+
+
+def test_observations_outweigh_the_catalogue_and_today_weighs_double():
+    # (3 * 900 + 2 * (300 + 300) + 1 * 600) / (3 + 4 + 1) = 562.5
+    assert lane_cycle_seconds(prior_seconds=900, today=[300, 300], earlier=[600]) == 562.5
+
+
+def test_outliers_are_clipped():
+    # 10 s counts as 30 s; 5 hours as 4 x 600 s.
+    assert lane_cycle_seconds(prior_seconds=600, today=[10], earlier=[18000]) == (
+        (3 * 600 + 2 * 30 + 2400) / 6)
+
+
+def test_one_counter_one_lane_calls_one_after_another():
+    waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b", "c"]},
+                     cycle={1: 600})
+    assert waits == {"a": 0, "b": 600, "c": 1200}
+
+
+def test_a_busy_counter_finishes_its_ticket_first():
+    waits = simulate(counters=[CounterState(lane_ids=(1,), busy_lane_id=1, busy_elapsed=200)],
+                     queues={1: ["a", "b"]}, cycle={1: 600})
+    assert waits == {"a": 400, "b": 1000}
+    # A ticket served longer than expected still takes a share of the mean.
+    late = simulate(counters=[CounterState(lane_ids=(1,), busy_lane_id=1, busy_elapsed=900)],
+                    queues={1: ["a"]}, cycle={1: 600})
+    assert late == {"a": 180}
+
+
+def test_counters_take_their_first_lane_first():
+    counters = [CounterState(lane_ids=(1,)), CounterState(lane_ids=(2, 1))]
+    waits = simulate(counters=counters, queues={1: ["a1", "a2", "a3"], 2: ["b1"]},
+                     cycle={1: 600, 2: 300})
+    # Counter 2 serves b1 first (0-300), then helps lane 1 from 300 on.
+    assert waits == {"a1": 0, "b1": 0, "a2": 300, "a3": 600}
+
+
+def test_tickets_of_a_lane_nobody_serves_have_no_estimate():
+    waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a"], 2: ["b"]},
+                     cycle={1: 600, 2: 600})
+    assert waits == {"a": 0}
+    assert to_minutes(None) is None
+    assert [to_minutes(s) for s in (0, 1, 60, 61, 599.9)] == [0, 1, 1, 2, 10]
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(FRIDAY, tick=False) as traveller:
+        yield traveller
+
+
+def test_the_office_estimates_learn_from_todays_service_times(office_a, counter_factory,
+                                                              operator, clock):
+    counter = counter_factory("C")
+    lane_c = lanes_of(office_a)["C"]
+    # KTP_TTD_FOTO and the other lane C services: the catalogue's mean.
+    prior = selectors.lane_cycles(office=office_a, lane_ids=[lane_c.id], use_cache=False)
+    for _n in range(3):
+        walk_in(office_a)
+    for _n in range(2):
+        services.ticket_call_next(counter=counter, by=operator)
+        services.ticket_start(counter=counter, by=operator)
+        clock.shift(timedelta(minutes=4))
+        services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+                               reason="resident_left")
+    learned = selectors.lane_cycles(office=office_a, lane_ids=[lane_c.id], use_cache=False)
+    assert learned[lane_c.id] == (3 * prior[lane_c.id] + 2 * 240 * 2) / 7
+    state = selectors.queue_state(office=office_a)
+    state.cycle = learned
+    estimate = selectors.queue_estimates(state)
+    third = state.waiting[lane_c.id][0][0]
+    assert estimate.tickets == {third: 0}
+    assert estimate.new_ticket[lane_c.id] == learned[lane_c.id]
+    assert estimate.counters_open[lane_c.id] == 1
+
+
+def test_before_any_counter_opens_all_counters_are_assumed(office_a, counter_factory, clock):
+    counter_factory("C")
+    counter_factory("C")
+    lane_c = lanes_of(office_a)["C"]
+    for _n in range(3):
+        walk_in(office_a)
+    state = selectors.queue_state(office=office_a)
+    estimate = selectors.queue_estimates(state)
+    cycle = state.cycle[lane_c.id]
+    assert sorted(estimate.tickets.values()) == [0, 0, cycle]
+    assert estimate.counters_open[lane_c.id] == 0

@@ -1,0 +1,80 @@
+"""The end-of-day sweep: tickets past their sweep time are closed (waiting and called as
+no-shows, served ones without an outcome); it is idempotent and in batches."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from queues import services, tasks
+from queues.models import Ticket, TicketEvent
+from tests.queues.conftest import walk_in
+
+WIB = ZoneInfo("Asia/Jakarta")
+FRIDAY = datetime(2022, 7, 1, 8, 0, tzinfo=WIB)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(FRIDAY, tick=False) as traveller:
+        yield traveller
+
+
+def test_the_sweep_closes_the_day(office_a, office_b, counter_factory, operator, clock):
+    serving_counter = counter_factory("C", number=1)
+    called_counter = counter_factory("B", number=2)
+    missed_counter = counter_factory("A", number=3)
+    for lane in "CCBA":
+        walk_in(office_a, lane)
+    walk_in(office_b)
+    services.ticket_call_next(counter=serving_counter, by=operator)   # C-001
+    services.ticket_start(counter=serving_counter, by=operator)
+    services.ticket_call_next(counter=called_counter, by=operator)    # B-001
+    services.ticket_call_next(counter=missed_counter, by=operator)    # A-001
+    services.ticket_no_show(counter=missed_counter, by=operator)
+    clock.move_to(datetime(2022, 7, 1, 16, 59, tzinfo=WIB))
+    assert services.tickets_close_due() == 0
+    clock.move_to(datetime(2022, 7, 1, 17, 0, tzinfo=WIB))
+    assert services.tickets_close_due(batch=3) == 3
+    assert services.tickets_close_due(batch=3) == 2
+    assert services.tickets_close_due() == 0
+    assert {(t.office.code, t.code, t.status, t.outcome)
+            for t in Ticket.objects.select_related("office")} == {
+        ("3275", "C-001", "done", "unrecorded"), ("3275", "C-002", "no_show", ""),
+        ("3275", "B-001", "no_show", ""), ("3275", "A-001", "no_show", ""),
+        ("3216", "C-001", "no_show", "")}
+    assert sorted(TicketEvent.objects.filter(reason="end_of_day").values_list(
+        "ticket__code", "kind")) == [("B-001", "no_show"), ("C-001", "no_show"),
+                                     ("C-002", "no_show")]
+    assert TicketEvent.objects.filter(kind="closed").count() == 1
+    # Counters are free the next day.
+    clock.move_to(datetime(2022, 7, 4, 8, 0, tzinfo=WIB))
+    walk_in(office_a)
+    assert services.ticket_call_next(counter=serving_counter, by=operator).code == "C-001"
+
+
+def test_the_task_runs_batches_until_nothing_is_due(office_a, clock, monkeypatch):
+    for _n in range(5):
+        walk_in(office_a)
+    monkeypatch.setattr(services, "SWEEP_BATCH", 2)
+    clock.move_to(datetime(2022, 7, 2, 0, 0, tzinfo=WIB))
+    real = services.tickets_close_due
+    monkeypatch.setattr(services, "tickets_close_due", lambda: real(batch=2))
+    assert tasks.tickets_close_due() == 5
+    assert tasks.tickets_close_due() == 0
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"no_show"}
+    assert TicketEvent.objects.filter(kind="no_show").count() == 5
+
+
+def test_a_ticket_finished_in_the_day_is_not_touched(office_a, counter_factory, operator,
+                                                     clock):
+    counter = counter_factory("C")
+    walk_in(office_a)
+    services.ticket_call_next(counter=counter, by=operator)
+    services.ticket_start(counter=counter, by=operator)
+    services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+                           reason="resident_left")
+    clock.shift(timedelta(days=1))
+    assert services.tickets_close_due() == 0
+    assert Ticket.objects.get().outcome == "not_served"
