@@ -1,0 +1,117 @@
+"""GET /api/v1/offices/{code}/board/: the display board's data, public, over real HTTP."""
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from queues import services
+from registry.models import CentralOutage, Role
+from tests.queues.conftest import lanes_of, walk_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def kota_morning(office_a, office_b, make_staff):
+    """Kota Bekasi: Loket 2 serves B then A, Loket 5 serves C; B-001 called at Loket 2,
+    C-001 (elderly) being served at Loket 5, B-002, C-002 and A-001 waiting. Kabupaten
+    Bekasi has its own C-001 waiting."""
+    operator = make_staff(office_a, Role.COUNTER_OPERATOR)
+    lanes = lanes_of(office_a)
+    loket2 = services.counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
+    loket5 = services.counter_create(office=office_a, number=5, lanes=[lanes["C"]])
+    walk_in(office_a, "B")
+    walk_in(office_a, "C", priority="elderly")
+    walk_in(office_a, "B")
+    walk_in(office_a, "C")
+    walk_in(office_a, "A")
+    walk_in(office_b, "C")
+    services.ticket_call_next(counter=loket2, by=operator)
+    services.ticket_call_next(counter=loket5, by=operator)
+    services.ticket_start(counter=loket5, by=operator)
+    return {"operator": operator, "loket2": loket2, "loket5": loket5}
+
+
+def test_the_board_says_who_is_called_where_and_why(http, kota_morning):
+    response = http.get("/api/v1/offices/3275/board/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert (body["office"], body["link_status"], body["notice"]) == (
+        {"code": "3275", "name": "Disdukcapil Kota Bekasi"}, "up", None)
+    lanes = {lane["lane"]: lane for lane in body["lanes"]}
+    assert [lane["lane"] for lane in body["lanes"]] == ["A", "B", "C"]
+    assert [(x["ticket"], x["counter"], x["status"], x["reason"], x["reason_text"])
+            for x in lanes["B"]["now_serving"]] == [
+        ("B-001", "Loket 2", "called", "next", "Nomor berikutnya")]
+    assert [(x["ticket"], x["counter"], x["status"], x["reason_text"])
+            for x in lanes["C"]["now_serving"]] == [
+        ("C-001", "Loket 5", "serving", "Prioritas: Lansia")]
+    assert [(lane["name"], lane["next"], lane["waiting"], lane["counters_open"])
+            for lane in body["lanes"]] == [
+        ("Layanan KK dan umum", ["A-001"], 1, 1), ("Cek biometrik", ["B-002"], 1, 1),
+        ("Perubahan biodata", ["C-002"], 1, 1)]
+    assert all(isinstance(lane["estimated_wait_minutes"], int) for lane in body["lanes"])
+    assert [(c["text"], c["lane"], c["reason_text"]) for c in body["recent_calls"]] == [
+        ("C-001 ke Loket 5 - Perubahan biodata", "C", "Prioritas: Lansia"),
+        ("B-001 ke Loket 2 - Cek biometrik", "B", "Nomor berikutnya"),
+    ]
+    assert body["recent_calls"][0]["called_at"].endswith("+07:00")
+
+
+def test_each_office_sees_its_own_board(http, kota_morning):
+    body = http.get("/api/v1/offices/3216/board/").json()
+    assert body["office"]["code"] == "3216"
+    assert [(lane["lane"], lane["now_serving"], lane["next"]) for lane in body["lanes"]] == [
+        ("A", [], []), ("B", [], []), ("C", [], ["C-001"])]
+    assert body["recent_calls"] == []
+
+
+def test_a_call_shows_at_once_despite_the_cache(http, kota_morning):
+    assert http.get("/api/v1/offices/3275/board/").json()["lanes"][0]["now_serving"] == []
+    services.ticket_no_show(counter=kota_morning["loket2"], by=kota_morning["operator"])
+    services.ticket_call_next(counter=kota_morning["loket2"], by=kota_morning["operator"])
+    body = http.get("/api/v1/offices/3275/board/").json()
+    assert body["recent_calls"][0]["text"] == "B-002 ke Loket 2 - Cek biometrik"
+
+
+def test_the_board_in_english_on_request(http, kota_morning):
+    body = http.get("/api/v1/offices/3275/board/", headers={"Accept-Language": "en"}).json()
+    assert body["recent_calls"][1]["text"] == "B-001 to Loket 2 - Cek biometrik"
+    assert body["recent_calls"][0]["reason_text"] == "Priority: Elderly"
+
+
+def test_the_board_shows_the_central_link_notice(http, kota_morning):
+    CentralOutage.objects.create(office_id=kota_morning["loket2"].office_id,
+                                 started_at=timezone.now(), detection="staff",
+                                 message="Jaringan ke pusat terputus, perkiraan pulih 13.00.")
+    cache.clear()
+    body = http.get("/api/v1/offices/3275/board/").json()
+    assert body["link_status"] == "down"
+    assert body["notice"]["message"] == "Jaringan ke pusat terputus, perkiraan pulih 13.00."
+
+
+def test_unknown_office_is_404_in_the_contract_shape(http, office_a):
+    response = http.get("/api/v1/offices/9999/board/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Tidak ada kantor dengan kode wilayah 9999.",
+                               "code": "office_not_found"}
+
+
+def test_the_board_costs_a_bounded_number_of_queries(client, kota_morning,
+                                                     django_assert_max_num_queries):
+    for _n in range(20):
+        walk_in(kota_morning["loket2"].office, "C")
+    cache.clear()
+    with django_assert_max_num_queries(12):
+        response = client.get("/api/v1/offices/3275/board/")
+    assert response.status_code == 200
+    with django_assert_max_num_queries(0):
+        assert client.get("/api/v1/offices/3275/board/").status_code == 200

@@ -1,0 +1,90 @@
+"""GET /api/v1/tickets/: the resident's tickets today with position and estimated wait,
+over real HTTP."""
+
+import pytest
+from django.core.cache import cache
+
+from queues import services
+from queues.models import Ticket
+from registry.models import Role
+from registry.services import application_open
+from tests.queues.conftest import lanes_of, walk_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def held_by(ticket, resident):
+    application = application_open(office=ticket.office, resident=resident,
+                                   service=ticket.service, channel="app")
+    Ticket.objects.filter(pk=ticket.pk).update(resident=resident, application=application)
+    return ticket
+
+
+def test_a_resident_sees_their_tickets_with_position_and_wait(
+        as_resident, office_a, office_b, resident_a, resident_b, make_staff):
+    operator = make_staff(office_a, Role.COUNTER_OPERATOR)
+    lanes = lanes_of(office_a)
+    counter = services.counter_create(office=office_a, number=1, lanes=[lanes["C"]])
+    walk_in(office_a)
+    walk_in(office_a)
+    mine = held_by(walk_in(office_a), resident_a)
+    theirs = held_by(walk_in(office_a), resident_b)
+    elsewhere = held_by(walk_in(office_b, "B"), resident_a)
+    services.ticket_call_next(counter=counter, by=operator)
+    response = as_resident(resident_a).get("/api/v1/tickets/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    rows = {(row["office"], row["code"]): row for row in body["results"]}
+    assert set(rows) == {("3275", "C-003"), ("3216", "B-001")}
+    kota = rows[("3275", "C-003")]
+    assert (kota["lane"], kota["lane_name"], kota["status"], kota["position"], kota["counter"],
+            kota["service"]) == ("C", "Perubahan biodata", "waiting", 2, None, "KTP_TTD_FOTO")
+    assert isinstance(kota["estimated_wait_minutes"], int)
+    assert kota["estimated_wait_minutes"] > 0
+    assert kota["issued_at"].endswith("+07:00")
+    assert (rows[("3216", "B-001")]["position"], rows[("3216", "B-001")]["status"]) == (
+        1, "waiting")
+    other = as_resident(resident_b).get("/api/v1/tickets/").json()
+    assert [(row["office"], row["code"], row["position"]) for row in other["results"]] == [
+        ("3275", "C-004", 3)]
+    assert mine.pk != theirs.pk != elsewhere.pk
+
+
+def test_a_called_ticket_says_where_to_go(as_resident, office_a, resident_a, make_staff):
+    operator = make_staff(office_a, Role.COUNTER_OPERATOR)
+    counter = services.counter_create(office=office_a, number=3,
+                                      lanes=[lanes_of(office_a)["C"]])
+    held_by(walk_in(office_a), resident_a)
+    services.ticket_call_next(counter=counter, by=operator)
+    row = as_resident(resident_a).get("/api/v1/tickets/").json()["results"][0]
+    assert (row["status"], row["position"], row["estimated_wait_minutes"], row["counter"]) == (
+        "called", 0, 0, "Loket 3")
+
+
+def test_only_residents_may_ask(http, as_staff, office_a, make_staff):
+    assert http.get("/api/v1/tickets/").status_code == 401
+    staff = as_staff(make_staff(office_a, Role.COUNTER_OPERATOR))
+    response = staff.get("/api/v1/tickets/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+
+
+def test_the_list_costs_a_bounded_number_of_queries(client, office_a, office_b, resident_a,
+                                                    django_assert_max_num_queries):
+    from registry.api.auth import tokens_for_resident
+
+    for office in (office_a, office_b):
+        for _n in range(3):
+            held_by(walk_in(office), resident_a)
+    token = tokens_for_resident(resident_a)["access"]
+    with django_assert_max_num_queries(30):
+        response = client.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["count"] == 6

@@ -1,0 +1,124 @@
+"""Admin of the queues: counters and their lane order, tickets by day, lane, counter,
+operator and status, and the statistics per day and lane, each office to itself."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from queues import services
+from queues.models import Counter, CounterLane, Ticket
+from registry.models import Role
+from tests.queues.conftest import lanes_of, walk_in
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def a_day_at(office, operator, counter):
+    with time_machine.travel(datetime(2022, 7, 1, 8, 0, tzinfo=WIB), tick=False) as clock:
+        walk_in(office)
+        walk_in(office)
+        clock.shift(timedelta(minutes=6))
+        services.ticket_call_next(counter=counter, by=operator)
+        services.ticket_start(counter=counter, by=operator)
+        clock.shift(timedelta(minutes=9))
+        services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+                               reason="missing_documents")
+        services.ticket_call_next(counter=counter, by=operator)
+        services.ticket_no_show(counter=counter, by=operator)
+
+
+@pytest.fixture
+def two_offices_day(office_a, office_b, make_staff, counter_factory):
+    for office in (office_a, office_b):
+        operator = make_staff(office, Role.COUNTER_OPERATOR)
+        a_day_at(office, operator, counter_factory("C", office=office))
+
+
+def stats_url(**params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("admin:queues_ticket_statistics") + (f"?{query}" if query else "")
+
+
+def test_a_supervisor_sees_their_offices_figures(client, office_a, office_b, make_staff,
+                                                 two_offices_day):
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    response = client.get(stats_url(office=office_a.pk, date_from="2022-07-01",
+                                    date_to="2022-07-01"))
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [(r["lane"].letter, r["issued"], r["not_served"], r["no_shows"], r["wait_median"],
+             r["service_median"]) for r in rows] == [("C", 2, 1, 1, 10.5, 9.0)]
+    assert list(response.context["form"].fields["office"].queryset) == [office_a]
+    # Another office's figures are not offered.
+    other = client.get(stats_url(office=office_b.pk, date_from="2022-07-01",
+                                 date_to="2022-07-01"))
+    assert other.context["rows"] == []
+    assert "office" in other.context["form"].errors
+
+
+def test_a_provincial_supervisor_chooses_the_office(client, office_a, office_b, make_staff,
+                                                    two_offices_day):
+    user = make_staff(office_a, Role.PROVINCIAL_SUPERVISOR)
+    from registry.services import staff_membership_grant
+
+    staff_membership_grant(user=user, office=office_b, role=Role.PROVINCIAL_SUPERVISOR)
+    client.force_login(user)
+    response = client.get(stats_url(office=office_b.pk, date_from="2022-06-30",
+                                    date_to="2022-07-02"))
+    assert response.context["office"] == office_b
+    assert len(response.context["rows"]) == 1
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.COUNTER_OPERATOR])
+def test_statistics_are_for_supervisors(client, office_a, make_staff, role):
+    client.force_login(make_staff(office_a, role))
+    assert client.get(stats_url()).status_code == 403
+
+
+def test_a_range_too_long_is_refused(client, office_a, make_staff):
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    response = client.get(stats_url(office=office_a.pk, date_from="2022-01-01",
+                                    date_to="2022-12-31"))
+    assert response.context["rows"] == []
+    assert response.context["form"].non_field_errors() == [
+        "Pilih rentang paling lama 92 hari, tanggal awal sebelum tanggal akhir."]
+
+
+def test_an_office_admin_sets_up_a_counter_with_its_lane_order(client, office_a, office_b,
+                                                               make_staff):
+    client.force_login(make_staff(office_a, Role.OFFICE_ADMIN))
+    lanes, foreign = lanes_of(office_a), lanes_of(office_b)
+    form = {"office": office_a.pk, "number": 7, "name": "Loket 7", "is_active": "on",
+            "lane_order-TOTAL_FORMS": 2, "lane_order-INITIAL_FORMS": 0,
+            "lane_order-0-position": 1, "lane_order-0-lane": lanes["C"].pk,
+            "lane_order-1-position": 2, "lane_order-1-lane": foreign["A"].pk}
+    refused = client.post(reverse("admin:queues_counter_add"), form)
+    assert refused.status_code == 200
+    assert not Counter.objects.filter(number=7).exists()
+    form["lane_order-1-lane"] = lanes["A"].pk
+    response = client.post(reverse("admin:queues_counter_add"), form)
+    assert response.status_code == 302
+    counter = Counter.objects.get(office=office_a, number=7)
+    assert list(CounterLane.objects.filter(counter=counter).order_by("position")
+                .values_list("lane__letter", flat=True)) == ["C", "A"]
+
+
+def test_tickets_are_listed_per_office_and_filter_by_lane_and_status(
+        client, office_a, office_b, make_staff, two_offices_day, django_assert_max_num_queries):
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    with django_assert_max_num_queries(25):
+        response = client.get(reverse("admin:queues_ticket_changelist"))
+    assert response.status_code == 200
+    assert sorted((t.office_id, t.code) for t in response.context["cl"].result_list) == [
+        (office_a.pk, "C-001"), (office_a.pk, "C-002")]
+    lane = lanes_of(office_a)["C"]
+    filtered = client.get(reverse("admin:queues_ticket_changelist")
+                          + f"?status__exact=no_show&lane__id__exact={lane.pk}")
+    assert [t.code for t in filtered.context["cl"].result_list] == ["C-002"]
+    ticket = response.context["cl"].result_list[0]
+    assert client.get(reverse("admin:queues_ticket_change", args=[ticket.pk])).status_code == 200
+    other = Ticket.objects.filter(office=office_b).first()
+    assert client.get(reverse("admin:queues_ticket_change", args=[other.pk])).status_code == 404

@@ -1,0 +1,184 @@
+"""The kiosk, the counter workstation and the board pages: who may open them, and what
+their forms do. (Browser tests in tests/e2e drive them in Chromium.)"""
+
+import pytest
+from django.urls import reverse
+
+from queues import services
+from queues.models import Counter, Ticket
+from registry.models import Role
+from tests.factories import make_nik
+from tests.queues.conftest import lanes_of, walk_in
+
+
+@pytest.fixture
+def kota_counter(office_a):
+    lanes = lanes_of(office_a)
+    return services.counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def test_the_kiosk_issues_a_ticket_and_shows_it(client, office_a, office_b, make_staff):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    page = client.get(reverse("queues:kiosk"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'value="KTP_BARU"' in body
+    assert "Cek biometrik" in body
+    key = page.context["issue_key"]
+    response = client.post(reverse("queues:kiosk"), {"service": "KTP_BARU",
+                                                     "priority": "pregnant", "issue_key": key})
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("queues:kiosk-ticket", args=[ticket.pk])
+    assert (ticket.office, ticket.code, ticket.priority) == (office_a, "B-001", "pregnant")
+    again = client.post(reverse("queues:kiosk"), {"service": "KTP_BARU", "priority": "pregnant",
+                                                  "issue_key": key})
+    assert again["Location"] == response["Location"]
+    assert Ticket.objects.count() == 1
+    slip = client.get(response["Location"])
+    assert slip.status_code == 200
+    assert slip.context["ahead"] == 0
+    assert "B-001" in slip.content.decode()
+
+
+def test_the_kiosk_refuses_another_offices_service_and_ticket(client, office_a, office_b,
+                                                              make_staff):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    other = walk_in(office_b)
+    assert client.get(reverse("queues:kiosk-ticket", args=[other.pk])).status_code == 404
+    response = client.post(reverse("queues:kiosk"), {"service": "NOPE", "office": "3216"},
+                           follow=True)
+    assert messages_of(response) == ["Pilih layanan."]
+    assert Ticket.objects.filter(office=office_a).count() == 0
+
+
+@pytest.mark.parametrize("role", [Role.COUNTER_OPERATOR, Role.COURIER, Role.PUBLIC_RELATIONS])
+def test_the_kiosk_is_for_the_front_desk(client, office_a, make_staff, role):
+    client.force_login(make_staff(office_a, role))
+    assert client.get(reverse("queues:kiosk")).status_code == 403
+
+
+def test_pages_need_a_login(client, office_a, kota_counter):
+    for url in (reverse("queues:kiosk"), reverse("queues:counters"),
+                reverse("queues:counter", args=[kota_counter.pk])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+
+def test_an_operator_works_at_a_counter_of_their_office(client, office_a, office_b,
+                                                        make_staff, kota_counter):
+    operator = make_staff(office_a, Role.COUNTER_OPERATOR)
+    client.force_login(operator)
+    listing = client.get(reverse("queues:counters"))
+    assert [c.name for c in listing.context["counters"]] == ["Loket 2"]
+    walk_in(office_a, "A")
+    walk_in(office_a, "B")
+    page = client.get(reverse("queues:counter", args=[kota_counter.pk]))
+    assert [(c["lane"].letter, [t.code for t in c["tickets"]]) for c in
+            page.context["lane_columns"]] == [("B", ["B-001"]), ("A", ["A-001"])]
+    action = reverse("queues:counter-action", args=[kota_counter.pk, "call-next"])
+    response = client.post(action, follow=True)
+    assert messages_of(response) == ["B-001 dipanggil."]
+    current = response.context["current"]
+    assert (current.code, current.status) == ("B-001", "called")
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, "start"]),
+                           {"ticket": current.pk}, follow=True)
+    assert messages_of(response) == ["Melayani B-001."]
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, "finish"]),
+                           {"ticket": current.pk, "outcome": "served"}, follow=True)
+    assert messages_of(response) == [
+        ("Identifikasi pemohon (NIK) sebelum menyelesaikan nomor B-001, agar kunjungan ini "
+        "tercatat di berkas permohonannya.")]
+    nik = make_nik(regency="3275")
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, "identify"]),
+                           {"ticket": current.pk, "nik": nik}, follow=True)
+    assert messages_of(response) == [
+        "NIK ini belum terdaftar: isi juga nama dan tanggal lahir dari KTP atau KK."]
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, "identify"]),
+                           {"ticket": current.pk, "nik": nik, "name": "Sri Wahyuni",
+                            "birth_date": "1990-05-17"}, follow=True)
+    ticket = Ticket.objects.select_related("application", "resident").get(pk=current.pk)
+    assert messages_of(response) == [
+        f"Nomor B-001: Sri Wahyuni, permohonan {ticket.application.number}."]
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, "finish"]),
+                           {"ticket": current.pk, "outcome": "served"}, follow=True)
+    assert messages_of(response) == ["B-001 selesai: Terlayani."]
+    assert ticket.resident.nik == nik
+
+
+def test_counter_actions_of_another_office_answer_404(client, office_a, office_b, make_staff,
+                                                      kota_counter):
+    client.force_login(make_staff(office_b, Role.COUNTER_OPERATOR))
+    walk_in(office_a, "B")
+    assert client.get(reverse("queues:counter", args=[kota_counter.pk])).status_code == 404
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk,
+                                                                  "call-next"]))
+    assert response.status_code == 404
+    assert Ticket.objects.get().status == "waiting"
+
+
+def test_the_front_desk_does_not_work_counters(client, office_a, make_staff, kota_counter):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    assert client.get(reverse("queues:counters")).status_code == 403
+    assert client.post(reverse("queues:counter-action",
+                               args=[kota_counter.pk, "call-next"])).status_code == 403
+
+
+def test_an_unknown_action_is_404(client, office_a, make_staff, kota_counter):
+    client.force_login(make_staff(office_a, Role.COUNTER_OPERATOR))
+    url = reverse("queues:counter-action", args=[kota_counter.pk, "explode"])
+    assert client.post(url).status_code == 404
+    assert client.get(reverse("queues:counter-action",
+                              args=[kota_counter.pk, "call-next"])).status_code == 405
+
+
+def test_out_of_order_and_transfer_through_the_page(client, office_a, make_staff, kota_counter):
+    client.force_login(make_staff(office_a, Role.COUNTER_OPERATOR))
+    walk_in(office_a, "B")
+    second = walk_in(office_a, "B")
+    url = reverse("queues:counter-action", args=[kota_counter.pk, "call"])
+    response = client.post(url, {"ticket": second.pk}, follow=True)
+    assert messages_of(response) == ["Pilih alasan nomor ini dipanggil di luar urutan."]
+    response = client.post(url, {"ticket": second.pk, "reason": "family"}, follow=True)
+    assert messages_of(response) == ["B-002 dipanggil di luar urutan."]
+    response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, "transfer"]),
+                           {"ticket": second.pk, "lane": "C", "note": "Ubah biodata"},
+                           follow=True)
+    assert messages_of(response) == ["B-002 dialihkan ke jalur C."]
+    assert Ticket.objects.get(pk=second.pk).lane.letter == "C"
+
+
+def test_pause_and_resume_through_the_page(client, office_a, make_staff, kota_counter):
+    client.force_login(make_staff(office_a, Role.COUNTER_OPERATOR))
+    for action, expected, state in (("open", "Loket 2 dibuka.", "open"),
+                                    ("pause", "Loket 2 dijeda.", "paused"),
+                                    ("open", "Loket 2 dibuka.", "open"),
+                                    ("close", "Loket 2 ditutup.", "closed")):
+        response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, action]),
+                               {"note": "Istirahat siang"}, follow=True)
+        assert messages_of(response) == [expected]
+        assert Counter.objects.get(pk=kota_counter.pk).state == state
+
+
+def test_the_board_page_is_public(client, office_a, kota_counter):
+    walk_in(office_a, "B")
+    response = client.get(reverse("queues:board", args=["3275"]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Disdukcapil Kota Bekasi" in body
+    assert '"next": ["B-001"]' in body
+    assert 'data-api="/api/v1/offices/3275/board/"' in body
+    assert client.get(reverse("queues:board", args=["9999"])).status_code == 404
+
+
+def test_staff_links_by_role(client, office_a, make_staff):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    body = client.get(reverse("registry:staff-home")).content.decode()
+    assert "/queues/kiosk/?office=3275" in body
+    assert "/queues/counters/" not in body
+    assert "/queues/board/3275/" in body
