@@ -1,0 +1,141 @@
+"""Concurrency on PostgreSQL with real threads: ticket codes are never handed out
+twice; counters calling next in the same instant never get the same ticket; one
+counter's double click calls one ticket."""
+
+import threading
+from collections import Counter as Tally
+
+import pytest
+from django.db import connection
+
+from queues import services
+from queues.models import Ticket, TicketEvent
+from registry.errors import Conflict
+from tests.queues.conftest import walk_in
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(target, count):
+    barrier = threading.Barrier(count)
+    results, errors = [None] * count, []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+def test_ticket_codes_are_never_duplicated(office_a, office_b):
+    lanes = ["C"] * 16 + ["B"] * 8
+
+    def issue(index):
+        office = office_b if index % 6 == 5 else office_a
+        return (office.code, walk_in(office, lanes[index]).code)
+
+    results, errors = _race(issue, len(lanes))
+    assert errors == []
+    assert len(set(results)) == len(lanes)
+    for office in (office_a, office_b):
+        for lane in "BC":
+            numbers = sorted(int(code[2:]) for code_office, code in results
+                             if code_office == office.code and code[0] == lane)
+            assert numbers == list(range(1, len(numbers) + 1))
+    assert Ticket.objects.count() == len(lanes)
+
+
+def test_two_counters_calling_at_once_never_get_the_same_ticket(office_a, counter_factory,
+                                                                operator):
+    counters = [counter_factory("C"), counter_factory("BC")]
+    for _round in range(15):
+        walk_in(office_a)
+        walk_in(office_a)
+
+        def call(index):
+            return services.ticket_call_next(counter=counters[index], by=operator)
+
+        results, errors = _race(call, 2)
+        assert errors == []
+        assert results[0].pk != results[1].pk
+        for counter, ticket in zip(counters, results, strict=True):
+            services.ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
+    calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id", flat=True))
+    assert len(calls) == 30
+    assert set(calls.values()) == {1}
+    assert set(Ticket.objects.values_list("status", flat=True)) == {"no_show"}
+
+
+def test_ten_counters_at_once_take_ten_different_tickets(office_a, counter_factory, operator):
+    counters = [counter_factory("CB" if n % 2 else "C") for n in range(10)]
+    for _n in range(10):
+        walk_in(office_a)
+    for _n in range(3):
+        walk_in(office_a, "B")
+
+    def call(index):
+        return services.ticket_call_next(counter=counters[index], by=operator)
+
+    results, errors = _race(call, 10)
+    assert errors == []
+    assert len({t.pk for t in results}) == 10
+    assert Ticket.objects.filter(status="called").count() == 10
+    assert sorted(Ticket.objects.filter(status="called").values_list("counter_id", flat=True)
+                  ) == sorted(c.pk for c in counters)
+    assert {t.lane.letter for t in results} == {"C"}
+
+
+def test_a_double_click_at_one_counter_calls_one_ticket(office_a, counter_factory, operator):
+    counter = counter_factory("C")
+    for _n in range(3):
+        walk_in(office_a)
+
+    def call(index):
+        return services.ticket_call_next(counter=counter, by=operator)
+
+    results, errors = _race(call, 3)
+    assert len([r for r in results if r is not None]) == 1
+    assert [e.code for e in errors] == ["counter_busy", "counter_busy"]
+    assert all(isinstance(e, Conflict) for e in errors)
+    assert list(Ticket.objects.order_by("code").values_list("status", flat=True)) == [
+        "called", "waiting", "waiting"]
+
+
+def test_the_sweep_and_a_call_at_once_touch_each_ticket_once(office_a, counter_factory,
+                                                             operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    counter = counter_factory("C")
+    for _n in range(6):
+        walk_in(office_a)
+    Ticket.objects.update(sweep_due_at=timezone.now() - timedelta(minutes=1))
+
+    def work(index):
+        if index == 0:
+            return services.ticket_call_next(counter=counter, by=operator)
+        return services.tickets_close_due()
+
+    results, errors = _race(work, 3)
+    assert errors == []
+    no_shows = Tally(TicketEvent.objects.filter(kind="no_show").values_list("ticket__code",
+                                                                            flat=True))
+    assert set(no_shows.values()) == {1}
+    assert sum(results[1:]) == Ticket.objects.filter(closed_at__isnull=False).count()
+    statuses = Tally(Ticket.objects.values_list("status", flat=True))
+    if results[0] is None:
+        assert statuses == {"no_show": 6}
+    else:
+        # The called ticket is closed by one sweep if it ran after the call committed.
+        assert statuses in ({"no_show": 5, "called": 1}, {"no_show": 6})
