@@ -278,12 +278,14 @@ if TESTING and "CELERY_BROKER_URL" not in os.environ:
     # both sides at a real broker through CELERY_BROKER_URL (tests/worker.py).
     CELERY_BROKER_URL = "memory://"
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables; kombu's default is ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
@@ -340,6 +342,26 @@ CELERY_BEAT_SCHEDULE = {
     "complaint-deadlines-sweep": {
         "task": "complaints.tasks.complaint_deadlines_sweep",
         "schedule": timedelta(minutes=5),
+    },
+    # Appointments (registry.appointments): bookings whose day ended without a check-in
+    # expire; open cases past their re-booking limit lapse; reminders whose hour has come
+    # go out; slots are made ahead over each booking window. Each row carries its due
+    # time or its sent mark, so a doubled beat expires, lapses and reminds once.
+    "appointments-bookings-expire-due": {
+        "task": "appointments.tasks.bookings_expire_due",
+        "schedule": timedelta(minutes=5),
+    },
+    "appointments-applications-lapse-due": {
+        "task": "appointments.tasks.applications_lapse_due",
+        "schedule": timedelta(minutes=30),
+    },
+    "appointments-bookings-remind-due": {
+        "task": "appointments.tasks.bookings_remind_due",
+        "schedule": timedelta(minutes=5),
+    },
+    "appointments-slots-ensure-all": {
+        "task": "appointments.tasks.slots_ensure_all",
+        "schedule": timedelta(hours=1),
     },
     # The end of each office's day (queues): tickets past their own sweep time are closed
     # as no-shows; each closed ticket is marked, so a doubled beat closes nothing twice.
@@ -409,3 +431,9 @@ CENTRAL_SIMULATOR_DIR = os.environ.get("CENTRAL_SIMULATOR_DIR",
 # consumer keeps reconnecting (broker_connection_retry).
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "max_retries": 0}
+
+# --- Queues (queues) -----------------------------------------------------------
+# Seconds the display board's answer is cached per office and language. Every queue
+# change drops it when it commits, so this only bounds the work of the screens and apps
+# polling it; 0 turns the cache off (the board benchmark measures both).
+QUEUES_BOARD_CACHE_SECONDS = int(os.environ.get("QUEUES_BOARD_CACHE_SECONDS", "1"))

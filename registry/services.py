@@ -700,3 +700,71 @@ def case_events_record_many(*, entries: list[dict], batch_size: int = 1000) -> i
         ))
     CaseEvent.objects.bulk_create(rows, batch_size=batch_size)
     return len(rows)
+
+
+# --- Many notifications at once (sweeps over thousands of bookings) ------------------
+
+NOTIFY_TASK_CHUNK = 200
+
+
+def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> int:
+    """Tell many residents at once, as `notification_send` tells one: an inbox entry,
+    one delivery row per channel, a timeline entry per case, and the sending queued
+    after commit in tasks of NOTIFY_TASK_CHUNK deliveries.
+
+    Each entry has `office_id`, `resident` (a Resident, or a dict with id, language,
+    phone, email, app_registered_at), `kind`, `title`, `body`, `params`, and optional
+    `application_id`, `link`, `dedup_key`. Texts are rendered once per language. The
+    caller holds the transaction and makes sure each fact is sent once (a sweep locks
+    its rows); a repeated dedup key fails the whole batch rather than being skipped.
+    """
+    from registry.tasks import notifications_deliver_many
+
+    rendered: dict[tuple[int, str], str] = {}
+
+    def render(text, language, params):
+        # Entries of one sweep share their (lazy) texts: translate each once per language.
+        key = (id(text), language)
+        if key not in rendered:
+            with translation.override(language):
+                rendered[key] = str(text)
+        return rendered[key] % params if params else rendered[key]
+
+    notifications, residents = [], []
+    for entry in entries:
+        resident = entry["resident"]
+        info = resident if isinstance(resident, dict) else {
+            "id": resident.id, "language": resident.language, "phone": resident.phone,
+            "email": resident.email, "app_registered_at": resident.app_registered_at}
+        language = info.get("language") or "id"
+        params = entry.get("params") or {}
+        notifications.append(Notification(
+            office_id=entry["office_id"], resident_id=info["id"],
+            application_id=entry.get("application_id"), kind=entry["kind"],
+            title=render(entry["title"], language, params)[:200],
+            body=render(entry["body"], language, params), link=entry.get("link", ""),
+            dedup_key=entry.get("dedup_key")))
+        residents.append(info)
+    Notification.objects.bulk_create(notifications, batch_size=batch_size)
+    deliveries = []
+    for notification, info in zip(notifications, residents, strict=True):
+        channels = []
+        if info.get("app_registered_at"):
+            channels.append((NotificationChannel.PUSH, ""))
+        if info.get("phone"):
+            channels.append((NotificationChannel.WHATSAPP, info["phone"]))
+        if info.get("email"):
+            channels.append((NotificationChannel.EMAIL, info["email"]))
+        deliveries.extend(
+            NotificationDelivery(office_id=notification.office_id, notification=notification,
+                                 channel=channel, address=address)
+            for channel, address in channels)
+    NotificationDelivery.objects.bulk_create(deliveries, batch_size=batch_size)
+    case_events_record_many(entries=[
+        {"office_id": n.office_id, "application_id": n.application_id,
+         "kind": "notification.sent", "params": {"title": n.title}}
+        for n in notifications if n.application_id], batch_size=batch_size)
+    ids = [delivery.id for delivery in deliveries]
+    for start in range(0, len(ids), NOTIFY_TASK_CHUNK):
+        enqueue_on_commit(notifications_deliver_many, ids[start:start + NOTIFY_TASK_CHUNK])
+    return len(notifications)

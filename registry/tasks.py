@@ -12,6 +12,14 @@ def notification_deliver(delivery_id: int) -> None:
     services.notification_deliver(delivery_id=delivery_id)
 
 
+@shared_task(name="registry.tasks.notifications_deliver_many")
+def notifications_deliver_many(delivery_ids: list[int]) -> None:
+    # One message for many deliveries (a sweep telling thousands of residents); each
+    # delivery is still its own transaction and its own retry row.
+    for delivery_id in delivery_ids:
+        services.notification_deliver(delivery_id=delivery_id)
+
+
 @shared_task(name="registry.tasks.notifications_resend_pending")
 def notifications_resend_pending() -> int:
     return services.notifications_resend_pending()

@@ -38,11 +38,12 @@ def broker_for(tmp_path: Path) -> tuple[str, dict]:
     if redis_url:
         return redis_url, {"visibility_timeout": 3600}
     folder = tmp_path / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return "filesystem://", {"data_folder_in": str(folder / "queue"),
                              "data_folder_out": str(folder / "queue"),
-                             "processed_folder": str(folder / "processed")}
+                             "processed_folder": str(folder / "processed"),
+                             "control_folder": str(folder / "control")}
 
 
 def _drop_connections():

@@ -1,3 +1,31 @@
-"""Case event kinds of this app (see registry.timeline)."""
+"""Case event kinds of appointments (see registry.timeline)."""
 
-EVENT_KINDS: dict = {}
+from django.utils.translation import gettext_lazy as _
+
+
+def _checked_in(params):
+    if params.get("on_time"):
+        return _("Checked in with booking %(code)s, on time.") % params
+    return _("Checked in with booking %(code)s, after the slot's end.") % params
+
+
+EVENT_KINDS = {
+    "booking.created": _("Booked %(code)s: %(service)s on %(date)s, %(start)s-%(end)s, "
+                         "lane %(lane)s."),
+    "booking.cancelled": _("Booking %(code)s for %(date)s cancelled by the resident."),
+    "booking.cancelled_by_office": _("Booking %(code)s for %(date)s cancelled by the office: "
+                                     "%(reason)s."),
+    "booking.cancelled_by_closure": _("Booking %(code)s for %(date)s cancelled: the office is "
+                                      "closed (%(reason)s). Offered: %(offers)s."),
+    "booking.rescheduled": _("Booking %(code)s moved from %(old_date)s %(old_start)s to "
+                             "%(date)s %(start)s."),
+    "booking.checked_in": _checked_in,
+    "booking.done": _("Booking %(code)s used: the resident was served."),
+    "booking.expired": _("Booking %(code)s for %(date)s at %(start)s expired without a "
+                         "check-in; re-booking possible until %(until)s."),
+    "booking.lapsed": _("No new booking by %(until)s: the case lapsed."),
+    "booking.document_sent": _("%(document)s sent ahead for booking %(code)s."),
+    "booking.document_accepted": _("%(document)s of booking %(code)s accepted by the "
+                                   "front desk."),
+    "booking.document_rejected": _("%(document)s of booking %(code)s rejected: %(reason)s."),
+}

@@ -1,15 +1,911 @@
-"""Every write of the appointments app: one function per operation, one transaction."""
+"""Every write of the appointments app: one function per operation, one transaction.
 
-from datetime import date
+Capacity: a slot's `booked` counter moves only through a conditional UPDATE
+(`booked < capacity`), which the database serialises on the slot's row; the check
+constraint `slot_not_overbooked` is the last line of defence. One active booking per
+resident and service is a partial unique constraint. Bookings are locked with
+`lock_objects.bookings_for_update` before any change of status.
+"""
 
-from django.db import transaction
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registry import services as registry_services
-from registry.models import Closure, Office
+from registry.appointments import lock_objects
+from registry.appointments.models import (
+    AppointmentSettings,
+    Booking,
+    BookingChannel,
+    BookingDocument,
+    BookingStatus,
+    DocumentReview,
+    LaneSchedule,
+    Slot,
+)
+from registry.calendar import (
+    OfficeCalendar,
+    office_day_bounds,
+    office_local,
+    office_now,
+    office_today,
+)
+from registry.errors import Conflict, DomainError, NotFound
+from registry.models import (
+    Application,
+    ApplicationStatus,
+    Channel,
+    Closure,
+    Lane,
+    Office,
+    Requirement,
+    Resident,
+    Service,
+)
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+CODE_LENGTH = 8
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+SWEEP_BATCH = 5000
+NEXT_FREE_SLOTS_OFFERED = 3
+DEFAULT_REBOOK_DAYS = 30
 
 
-@transaction.atomic
+# --- Settings and slots ------------------------------------------------------------
+
+
+def appointment_settings_for(office: Office) -> AppointmentSettings:
+    settings, _created = AppointmentSettings.objects.get_or_create(office=office)
+    return settings
+
+
+def lane_schedule_for(lane: Lane) -> LaneSchedule:
+    schedule, _created = LaneSchedule.objects.get_or_create(
+        lane=lane, defaults={"office_id": lane.office_id})
+    return schedule
+
+
+def bookable_range(*, office: Office, now: datetime | None = None) -> tuple[date, date]:
+    """The first and last day residents may book now: from tomorrow (or today while
+    same-day booking is open) to the end of the booking window."""
+    settings = appointment_settings_for(office)
+    local = (now or timezone.now()).astimezone(office_now(office).tzinfo)
+    today = local.date()
+    first = today
+    if settings.same_day_until is None or local.time() >= settings.same_day_until:
+        first = today + timedelta(days=1)
+    return first, today + timedelta(days=settings.booking_window_days)
+
+
+def slots_ensure(*, office: Office, start: date, end: date) -> int:
+    """Make the slots of every lane on every working day from `start` to `end` that do
+    not exist yet; existing slots (and their bookings) are left as they are. Safe to
+    run at any time and in parallel: the unique constraint drops duplicates."""
+    calendar = OfficeCalendar(office, start, end)
+    schedules = [lane_schedule_for(lane) for lane in
+                 Lane.objects.filter(office=office, is_active=True).order_by("letter")]
+    rows = []
+    for day in calendar.working_days():
+        hours = calendar.hours_on(day)
+        for schedule in schedules:
+            if schedule.capacity == 0:
+                continue
+            length = timedelta(minutes=schedule.slot_minutes)
+            begin = office_local(office, day, hours.opens)
+            close = office_local(office, day, hours.closes)
+            while begin + length <= close:
+                finish = begin + length
+                rows.append(Slot(office=office, lane_id=schedule.lane_id, date=day,
+                                 start=begin.time(), end=finish.time(), starts_at=begin,
+                                 ends_at=finish, capacity=schedule.capacity))
+                begin = finish
+    Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return len(rows)
+
+
+def slots_ensure_all(*, now: datetime | None = None) -> int:
+    """The daily top-up: every active office's slots over its booking window."""
+    made = 0
+    for office in Office.objects.filter(is_active=True):
+        first, last = bookable_range(office=office, now=now)
+        made += slots_ensure(office=office, start=first - timedelta(days=1), end=last)
+    return made
+
+
+def _slot_refusal(*, office: Office, service: Service, slot: Slot, now: datetime):
+    """Why `slot` cannot be booked for `service` now, or None."""
+    if slot.office_id != office.id or slot.lane_id != service.lane_id:
+        return NotFound(_("This slot does not exist for this service."), "slot_not_found")
+    first, last = bookable_range(office=office, now=now)
+    if slot.is_closed or not first <= slot.date <= last or slot.starts_at <= now:
+        return DomainError(_("This slot can no longer be booked; choose another."),
+                           "slot_not_bookable")
+    return None
+
+
+# --- Requirement pre-check ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclaredDocument:
+    requirement: Requirement
+    issued_on: date | None
+
+
+def requirement_last_valid_day(requirement: Requirement, issued_on: date) -> date:
+    """A document valid N days from issue is valid on the day of issue and the N-1
+    days after it."""
+    return issued_on + timedelta(days=requirement.valid_days - 1)
+
+
+def requirement_problems(*, service: Service, visit_date: date, today: date,
+                         documents: list[DeclaredDocument]) -> list[dict]:
+    """Every requirement of `service` that stops a visit on `visit_date` from
+    succeeding: `missing`, `expired` (already, today) or `expires_before_visit`. Each
+    problem has a message in the current language saying what to do."""
+    declared = {doc.requirement.id: doc for doc in documents}
+    problems = []
+    for requirement in service.requirements.all():
+        doc = declared.get(requirement.id)
+        hint = requirement.how_to_obtain
+        if doc is None:
+            message = _("%(document)s is missing.") % {"document": requirement.name}
+            code = "missing"
+        elif requirement.valid_days and doc.issued_on is None:
+            message = _("%(document)s is valid for %(days)s days: give its date of issue.") % {
+                "document": requirement.name, "days": requirement.valid_days}
+            code = "missing"
+        elif requirement.valid_days:
+            last = requirement_last_valid_day(requirement, doc.issued_on)
+            if last < today:
+                code = "expired"
+                message = _("%(document)s expired on %(date)s.") % {
+                    "document": requirement.name, "date": _date(last)}
+            elif last < visit_date:
+                code = "expires_before_visit"
+                message = _("%(document)s is valid until %(date)s, before your visit on "
+                            "%(visit)s.") % {"document": requirement.name,
+                                             "date": _date(last), "visit": _date(visit_date)}
+            else:
+                continue
+        else:
+            continue
+        if hint:
+            message = f"{message} {hint}"
+        problems.append({"requirement": requirement.code, "code": code, "message": message})
+    return problems
+
+
+def documents_declare(*, service: Service, documents: list[dict]) -> list[DeclaredDocument]:
+    """Turn `[{requirement: CODE, issued_on}]` into declared documents of `service`,
+    refusing unknown codes, repeats and dates of issue in the future."""
+    by_code = {r.code: r for r in service.requirements.all()}
+    today = office_today(service.office)
+    seen, declared = set(), []
+    for doc in documents:
+        code = str(doc.get("requirement", ""))
+        requirement = by_code.get(code)
+        if requirement is None:
+            raise DomainError(_("%(code)s is not a requirement of this service.")
+                              % {"code": code[:40]}, "requirement_unknown")
+        if code in seen:
+            raise DomainError(_("%(document)s is listed twice.") % {"document": requirement.name},
+                              "requirement_repeated")
+        seen.add(code)
+        issued_on = doc.get("issued_on")
+        if issued_on is not None and issued_on > today:
+            raise DomainError(_("The date of issue of %(document)s is in the future.")
+                              % {"document": requirement.name}, "issued_on_future")
+        declared.append(DeclaredDocument(requirement, issued_on))
+    return declared
+
+
+def requirement_check(*, office: Office, service: Service, visit_date: date,
+                      documents: list[dict]) -> list[dict]:
+    """The pre-check of POST /requirement-checks/: the problems, empty when none."""
+    if service.office_id != office.id or not service.is_active:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    today = office_today(office)
+    if visit_date < today:
+        raise DomainError(_("The visit date is in the past."), "visit_date_past")
+    return requirement_problems(service=service, visit_date=visit_date, today=today,
+                                documents=documents_declare(service=service,
+                                                            documents=documents))
+
+
+def _raise_problems(problems: list[dict]) -> None:
+    if problems:
+        raise DomainError(_("Some requirements are not met; see the problems."),
+                          "requirements_not_met", extra={"problems": problems})
+
+
+# --- Booking -------------------------------------------------------------------------
+
+
+def _date(day: date) -> str:
+    from django.utils.formats import date_format
+
+    return date_format(day, "j F Y")
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+
+
+def _take_place(slot: Slot) -> None:
+    """One place of `slot`, or Conflict slot_full. The UPDATE locks the slot's row
+    until the caller's transaction ends."""
+    taken = (Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity"), is_closed=False)
+             .update(booked=F("booked") + 1))
+    if not taken:
+        raise Conflict(_("This slot is full; choose another."), "slot_full")
+
+
+def _free_place(slot_id: int) -> None:
+    Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def _application_for(*, office, resident, service, channel, by) -> Application:
+    """The resident's open case for this service waiting for a booking (after a missed
+    visit or an office cancellation), or a new one."""
+    application = (Application.objects.select_for_update(of=("self",))
+                   .filter(office=office, resident=resident, service=service,
+                           status=ApplicationStatus.OPEN)
+                   .exclude(bookings__status__in=[BookingStatus.BOOKED,
+                                                  BookingStatus.CHECKED_IN])
+                   .order_by("-created_at").first())
+    if application is None:
+        return registry_services.application_open(
+            office=office, resident=resident, service=service,
+            channel=Channel.ASSISTED if channel == BookingChannel.ASSISTED else Channel.APP,
+            by=by)
+    if application.rebook_until is not None:
+        application.rebook_until = None
+        application.save(update_fields=["rebook_until", "updated_at"])
+    return application
+
+
+def _slot_params(booking: Booking) -> dict:
+    slot = booking.slot
+    return {"code": booking.code, "date": _date(slot.date), "start": f"{slot.start:%H:%M}",
+            "end": f"{slot.end:%H:%M}", "lane": slot.lane.letter, "lane_name": slot.lane.name,
+            "service": booking.service.name}
+
+
+def _requirements_text(service: Service) -> str:
+    return "; ".join(r.name for r in service.requirements.all())
+
+
+def booking_link(booking: Booking) -> str:
+    return reverse("booking-detail", kwargs={"code": booking.code})
+
+
+def booking_create(*, office: Office, resident: Resident, service: Service, slot: Slot,
+                   documents: list[dict], channel: str = BookingChannel.APP, by=None,
+                   now: datetime | None = None) -> Booking:
+    """Book a place: the requirements are checked for the slot's day, one place is
+    taken, and the booking opens (or continues) the resident's case.
+
+    Refuses with slot_full or active_booking_exists (409), or the requirement problems
+    (400), changing nothing.
+    """
+    now = now or timezone.now()
+    if service.office_id != office.id or not service.is_active:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    refusal = _slot_refusal(office=office, service=service, slot=slot, now=now)
+    if refusal:
+        raise refusal
+    declared = documents_declare(service=service, documents=documents)
+    _raise_problems(requirement_problems(service=service, visit_date=slot.date,
+                                         today=office_today(office), documents=declared))
+    active = Conflict(_("You already have an active booking for this service; cancel or "
+                        "reschedule it instead."), "active_booking_exists")
+    if Booking.objects.filter(resident=resident, service=service,
+                              status__in=[BookingStatus.BOOKED,
+                                          BookingStatus.CHECKED_IN]).exists():
+        raise active
+    try:
+        with transaction.atomic():
+            _take_place(slot)
+            application = _application_for(office=office, resident=resident,
+                                           service=service, channel=channel, by=by)
+            booking = _booking_insert(office=office, resident=resident, service=service,
+                                      application=application, slot=slot, channel=channel,
+                                      by=by, now=now)
+            BookingDocument.objects.bulk_create(
+                BookingDocument(office=office, booking=booking, requirement=doc.requirement,
+                                issued_on=doc.issued_on) for doc in declared)
+            params = _slot_params(booking)
+            registry_services.case_event_record(
+                application=application, kind="booking.created",
+                params={**params, "channel": channel}, actor=by,
+                by_resident=channel == BookingChannel.APP)
+            registry_services.notification_send(
+                office=office, resident=resident, kind="booking.created",
+                title=_("Booking %(code)s confirmed"),
+                body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                       "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
+                       "the kiosk."),
+                params={**params, "requirements": _requirements_text(service)},
+                application=application, link=booking_link(booking))
+    except IntegrityError as error:
+        if "one_active_booking_per_service" in str(error) or "resident_id" in str(error):
+            raise active from None
+        raise
+    return booking
+
+
+def _booking_insert(*, office, resident, service, application, slot, channel, by, now):
+    """Insert the booking with a fresh code; a code collision (one in a billion) is
+    retried inside its own savepoint."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(
+                    office=office, code=_new_code(), resident=resident, service=service,
+                    application=application, slot=slot, day=slot.date,
+                    expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
+                    created_by=by if getattr(by, "pk", None) else None, created_at=now)
+        except IntegrityError as error:
+            if "code" not in str(error):
+                raise
+    raise RuntimeError("No free booking code after 5 tries")
+
+
+def booking_get_by_code(*, office: Office, code: str) -> Booking:
+    """The office's booking with this code (any case, spaces ignored); the same
+    NotFound for an unknown code and another office's."""
+    code = "".join(str(code or "").split()).upper()[:CODE_LENGTH + 4]
+    booking = (Booking.objects.select_related("slot", "slot__lane", "service", "resident",
+                                              "application")
+               .filter(office=office, code=code).first())
+    if booking is None:
+        raise NotFound(_("No booking with code %(code)s at this office.") % {"code": code},
+                       "booking_not_found")
+    return booking
+
+
+def _lock(booking: Booking) -> Booking:
+    return (lock_objects.bookings_for_update()
+            .select_related("slot", "slot__lane", "service", "resident", "application",
+                            "office")
+            .get(pk=booking.pk))
+
+
+def booking_change_deadline(booking: Booking) -> datetime:
+    hours = appointment_settings_for(booking.office).change_cutoff_hours
+    return booking.slot.starts_at - timedelta(hours=hours)
+
+
+def booking_cancel(*, booking: Booking, by=None, reason: str = "",
+                   now: datetime | None = None) -> Booking:
+    """Cancel a booking and free its place.
+
+    By the resident (`by` None): up to the office's cutoff before the slot, and the
+    case is closed as cancelled. By staff: at any time before the visit, with a reason
+    the resident is told; the case stays open for a new booking.
+    """
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    by_staff = getattr(by, "pk", None) is not None
+    if by_staff and not reason:
+        raise DomainError(_("Give the reason; the resident is told."), "reason_required")
+    with transaction.atomic():
+        booking = _lock(booking)
+        if booking.status != BookingStatus.BOOKED:
+            raise Conflict(_("Only a booking not yet used can be cancelled."),
+                           "booking_not_cancellable")
+        if not by_staff and now > booking_change_deadline(booking):
+            raise Conflict(_("Bookings can be cancelled until %(hours)s hours before the "
+                             "slot; it is too late now.")
+                           % {"hours": appointment_settings_for(booking.office)
+                              .change_cutoff_hours}, "change_window_closed")
+        _close_booking(booking, status=BookingStatus.CANCELLED, now=now,
+                       cancelled_by=by if by_staff else None, reason=reason)
+        params = {**_slot_params(booking), "reason": reason}
+        registry_services.case_event_record(
+            application=booking.application,
+            kind="booking.cancelled_by_office" if by_staff else "booking.cancelled",
+            params=params, actor=by, by_resident=not by_staff)
+        if by_staff:
+            _keep_open_for_rebooking(booking, now=now)
+            registry_services.notification_send(
+                office=booking.office, resident=booking.resident,
+                kind="booking.cancelled_by_office",
+                title=_("Booking %(code)s cancelled by the office"),
+                body=_("Your visit on %(date)s at %(start)s is cancelled: %(reason)s. "
+                       "Please book another time in the app; your case stays open."),
+                params=params, application=booking.application, link=booking_link(booking))
+        else:
+            registry_services.application_set_status(
+                application=booking.application, status=ApplicationStatus.CANCELLED,
+                by_resident=True)
+    return booking
+
+
+def _close_booking(booking: Booking, *, status: str, now: datetime, cancelled_by=None,
+                   reason: str = "") -> None:
+    booking.status = status
+    fields = ["status"]
+    if status == BookingStatus.CANCELLED:
+        booking.cancelled_at, booking.cancelled_by = now, cancelled_by
+        booking.cancel_reason = reason[:300]
+        fields += ["cancelled_at", "cancelled_by", "cancel_reason"]
+    elif status == BookingStatus.EXPIRED:
+        booking.expired_at = now
+        fields.append("expired_at")
+    booking.save(update_fields=fields)
+    _free_place(booking.slot_id)
+
+
+def _keep_open_for_rebooking(booking: Booking, *, now: datetime) -> None:
+    days = appointment_settings_for(booking.office).rebook_days
+    application = booking.application
+    application.rebook_until = now.astimezone(office_now(booking.office).tzinfo).date() + \
+        timedelta(days=days)
+    application.save(update_fields=["rebook_until", "updated_at"])
+
+
+def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
+                       now: datetime | None = None) -> Booking:
+    """Move a booking to another slot of the same service: the new place is taken
+    first, and the old one is freed only then, in one transaction; when the new slot
+    is full nothing changes."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        if booking.status != BookingStatus.BOOKED:
+            raise Conflict(_("Only a booking not yet used can be rescheduled."),
+                           "booking_not_reschedulable")
+        if getattr(by, "pk", None) is None and now > booking_change_deadline(booking):
+            raise Conflict(_("Bookings can be rescheduled until %(hours)s hours before the "
+                             "slot; it is too late now.")
+                           % {"hours": appointment_settings_for(booking.office)
+                              .change_cutoff_hours}, "change_window_closed")
+        if slot.pk == booking.slot_id:
+            raise DomainError(_("This is already the booking's slot."), "same_slot")
+        refusal = _slot_refusal(office=booking.office, service=booking.service, slot=slot,
+                                now=now)
+        if refusal:
+            raise refusal
+        declared = [DeclaredDocument(doc.requirement, doc.issued_on)
+                    for doc in booking.documents.select_related("requirement")]
+        _raise_problems(requirement_problems(service=booking.service, visit_date=slot.date,
+                                             today=office_today(booking.office),
+                                             documents=declared))
+        before = _slot_params(booking)
+        _take_place(slot)
+        _free_place(booking.slot_id)
+        booking.slot, booking.day = slot, slot.date
+        booking.expires_at = office_day_bounds(booking.office, slot.date)[1]
+        booking.reminded_day_before_at = booking.reminded_morning_at = None
+        booking.save(update_fields=["slot", "day", "expires_at", "reminded_day_before_at",
+                                    "reminded_morning_at"])
+        params = {**_slot_params(booking), "old_date": before["date"],
+                  "old_start": before["start"]}
+        registry_services.case_event_record(
+            application=booking.application, kind="booking.rescheduled", params=params,
+            actor=by, by_resident=getattr(by, "pk", None) is None)
+        registry_services.notification_send(
+            office=booking.office, resident=booking.resident, kind="booking.rescheduled",
+            title=_("Booking %(code)s moved"),
+            body=_("Your visit is now on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                   "(%(lane_name)s)."),
+            params=params, application=booking.application, link=booking_link(booking))
+    return booking
+
+
+# --- At the office (called by queues) --------------------------------------------------
+
+
+def booking_check_in(*, booking: Booking, by=None, now: datetime | None = None) -> bool:
+    """The resident arrived with their booking: checked in, True when on time (by the
+    slot's end), False when late. Only on the slot's day, only once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        today = now.astimezone(office_now(booking.office).tzinfo).date()
+        if booking.status == BookingStatus.CHECKED_IN:
+            raise Conflict(_("Booking %(code)s is already checked in.") % {"code": booking.code},
+                           "booking_already_checked_in")
+        if booking.status != BookingStatus.BOOKED:
+            raise DomainError(_("Booking %(code)s is %(status)s and cannot be used.") % {
+                "code": booking.code, "status": booking.get_status_display().lower()},
+                "booking_not_usable")
+        if booking.day != today:
+            raise DomainError(_("Booking %(code)s is for %(date)s, not today.") % {
+                "code": booking.code, "date": _date(booking.day)}, "booking_other_day")
+        on_time = now <= booking.slot.ends_at
+        booking.status, booking.checked_in_at = BookingStatus.CHECKED_IN, now
+        booking.save(update_fields=["status", "checked_in_at"])
+        registry_services.case_event_record(
+            application=booking.application, kind="booking.checked_in",
+            params={**_slot_params(booking), "on_time": on_time}, actor=by, at=now)
+    return on_time
+
+
+def booking_complete(*, booking: Booking, by=None, now: datetime | None = None) -> Booking:
+    """The checked-in resident was served."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        if booking.status != BookingStatus.CHECKED_IN:
+            return booking
+        booking.status, booking.finished_at = BookingStatus.DONE, now
+        booking.save(update_fields=["status", "finished_at"])
+        registry_services.case_event_record(application=booking.application,
+                                            kind="booking.done",
+                                            params={"code": booking.code}, actor=by, at=now)
+    return booking
+
+
+def booking_missed(*, booking: Booking, now: datetime | None = None) -> Booking:
+    """A checked-in resident was not there when called (their ticket ended as a
+    no-show): the booking expires as a missed visit does."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        if booking.status not in (BookingStatus.BOOKED, BookingStatus.CHECKED_IN):
+            return booking
+        booking.status, booking.expired_at = BookingStatus.EXPIRED, now
+        booking.save(update_fields=["status", "expired_at"])
+        _expire_followup([_expiry_row(booking)], now=now)
+    return booking
+
+
+# --- Documents ------------------------------------------------------------------------
+
+
+def booking_document_upload(*, booking: Booking, requirement_code: str, upload,
+                            issued_on: date | None = None) -> BookingDocument:
+    """Attach a photo or PDF of one requirement; it awaits the front desk's review.
+    PDF, JPEG or PNG by content (not by name), at most 2 MB."""
+    import filetype
+
+    if booking.status != BookingStatus.BOOKED:
+        raise Conflict(_("Documents can be sent only for a booking not yet used."),
+                       "booking_not_open")
+    requirement = booking.service.requirements.filter(code=str(requirement_code)[:32]).first()
+    if requirement is None:
+        raise DomainError(_("%(code)s is not a requirement of this service.")
+                          % {"code": str(requirement_code)[:40]}, "requirement_unknown")
+    if upload is None or not upload.size:
+        raise DomainError(_("Attach the file."), "file_required")
+    if upload.size > MAX_DOCUMENT_BYTES:
+        raise DomainError(_("The file is larger than 2 MB; send a smaller photo or PDF."),
+                          "file_too_large")
+    head = upload.read(262)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in DOCUMENT_TYPES:
+        raise DomainError(_("Send a PDF, JPEG or PNG file."), "file_type_not_allowed")
+    if issued_on is not None and issued_on > office_today(booking.office):
+        raise DomainError(_("The date of issue of %(document)s is in the future.")
+                          % {"document": requirement.name}, "issued_on_future")
+    now = timezone.now()
+    with transaction.atomic():
+        booking = _lock(booking)
+        document, _created = BookingDocument.objects.select_for_update().get_or_create(
+            booking=booking, requirement=requirement, defaults={"office": booking.office})
+        old_file = document.file.name if document.file else ""
+        document.content_type, document.size, document.uploaded_at = kind.mime, upload.size, now
+        if issued_on is not None:
+            document.issued_on = issued_on
+        document.review, document.reviewed_by, document.reviewed_at = (
+            DocumentReview.PENDING, None, None)
+        document.reject_reason = ""
+        document.file.save("upload", upload, save=False)
+        document.save()
+        registry_services.case_event_record(
+            application=booking.application, kind="booking.document_sent",
+            params={"code": booking.code, "document": requirement.name}, by_resident=True)
+        if old_file:
+            storage = document.file.storage
+            transaction.on_commit(lambda: storage.delete(old_file))
+    return document
+
+
+def booking_document_review(*, document: BookingDocument, accept: bool, reason: str = "",
+                            by) -> BookingDocument:
+    """The front desk accepts or rejects a document sent ahead; a rejection reaches the
+    resident at once with the reason and what to bring instead."""
+    reason = (reason or "").strip()
+    if not accept and not reason:
+        raise DomainError(_("Give the reason for rejecting; the resident is told."),
+                          "reason_required")
+    with transaction.atomic():
+        document = (BookingDocument.objects.select_for_update(of=("self",))
+                    .select_related("booking", "booking__resident", "booking__application",
+                                    "booking__office", "requirement")
+                    .get(pk=document.pk))
+        if document.review != DocumentReview.PENDING:
+            raise Conflict(_("This document was already reviewed."), "document_reviewed")
+        document.review = DocumentReview.ACCEPTED if accept else DocumentReview.REJECTED
+        document.reviewed_by, document.reviewed_at = by, timezone.now()
+        document.reject_reason = "" if accept else reason[:300]
+        document.save(update_fields=["review", "reviewed_by", "reviewed_at", "reject_reason"])
+        booking = document.booking
+        params = {"code": booking.code, "document": document.requirement.name,
+                  "reason": reason, "hint": document.requirement.how_to_obtain}
+        registry_services.case_event_record(
+            application=booking.application,
+            kind="booking.document_accepted" if accept else "booking.document_rejected",
+            params=params, actor=by)
+        if not accept:
+            registry_services.notification_send(
+                office=booking.office, resident=booking.resident,
+                kind="booking.document_rejected",
+                title=_("%(document)s needs attention"),
+                body=_("The office checked the %(document)s you sent for booking %(code)s "
+                       "and cannot accept it: %(reason)s. Bring a valid one instead. "
+                       "%(hint)s"),
+                params=params, application=booking.application, link=booking_link(booking))
+    return document
+
+
+# --- Closures ---------------------------------------------------------------------------
+
+
 def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closure:
-    """Close the office on `day`. Residents booked on that day are told and offered
-    the next free slots (to be completed with bookings)."""
-    return registry_services.closure_add(office=office, day=day, reason=reason, by=by)
+    """Close the office on `day`. Its slots close, and every resident booked that day
+    is told, with the next free slots of their service, and keeps an open case to
+    re-book: nobody is moved silently."""
+    now = timezone.now()
+    with transaction.atomic():
+        closure = registry_services.closure_add(office=office, day=day, reason=reason, by=by)
+        Slot.objects.filter(office=office, date=day).update(is_closed=True)
+        for booking in (lock_objects.bookings_for_update()
+                        .filter(office=office, day=day, status=BookingStatus.BOOKED)
+                        .select_related("slot", "slot__lane", "service", "resident",
+                                        "application", "office").order_by("pk")):
+            booking.status = BookingStatus.CANCELLED
+            booking.cancelled_at, booking.cancelled_by = now, by if getattr(by, "pk", None) \
+                else None
+            booking.cancel_reason = reason[:300]
+            booking.save(update_fields=["status", "cancelled_at", "cancelled_by",
+                                        "cancel_reason"])
+            Slot.objects.filter(pk=booking.slot_id).update(booked=F("booked") - 1)
+            _keep_open_for_rebooking(booking, now=now)
+            offers = _next_free_slots(office=office, service=booking.service, after=day,
+                                      now=now)
+            params = {**_slot_params(booking), "reason": reason,
+                      "offers": "; ".join(f"{_date(s.date)} {s.start:%H:%M}" for s in offers)
+                      or str(_("none in the booking window yet"))}
+            registry_services.case_event_record(
+                application=booking.application, kind="booking.cancelled_by_closure",
+                params=params, actor=by)
+            registry_services.notification_send(
+                office=office, resident=booking.resident, kind="booking.cancelled_by_closure",
+                title=_("The office is closed on %(date)s"),
+                body=_("Your booking %(code)s on %(date)s at %(start)s is cancelled because "
+                       "the office is closed (%(reason)s). Next free times: %(offers)s. "
+                       "Re-book in the app; your case stays open."),
+                params=params, application=booking.application, link=booking_link(booking))
+    return closure
+
+
+def _next_free_slots(*, office: Office, service: Service, after: date,
+                     now: datetime) -> list[Slot]:
+    first, last = bookable_range(office=office, now=now)
+    start = max(first, after + timedelta(days=1))
+    slots_ensure(office=office, start=start, end=last)
+    return list(Slot.objects.filter(office=office, lane_id=service.lane_id, date__gte=start,
+                                    date__lte=last, is_closed=False, starts_at__gt=now,
+                                    booked__lt=F("capacity"))
+                .order_by("starts_at")[:NEXT_FREE_SLOTS_OFFERED])
+
+
+# --- Expiry, lapse and reminders (the sweeps) ---------------------------------------------
+
+_EXPIRY_FIELDS = ("id", "office_id", "application_id", "code", "day", "slot__start",
+                  "service__name", "office__timezone", "resident_id", "resident__language",
+                  "resident__phone", "resident__email", "resident__app_registered_at")
+
+
+def _expiry_row(booking: Booking) -> dict:
+    resident = booking.resident
+    return {"id": booking.id, "office_id": booking.office_id,
+            "application_id": booking.application_id, "code": booking.code,
+            "day": booking.day, "slot__start": booking.slot.start,
+            "service__name": booking.service.name, "office__timezone": booking.office.timezone,
+            "resident_id": resident.id, "resident__language": resident.language,
+            "resident__phone": resident.phone, "resident__email": resident.email,
+            "resident__app_registered_at": resident.app_registered_at}
+
+
+def _expire_followup(rows: list[dict], *, now: datetime) -> None:
+    """For expired bookings: free no place (the day is over), keep each case open for
+    re-booking until the office's limit, write the timeline and tell each resident.
+    A fixed number of queries whatever the number of rows."""
+    rebook_days = dict(AppointmentSettings.objects.filter(
+        office_id__in={row["office_id"] for row in rows})
+        .values_list("office_id", "rebook_days"))
+    until_by_office = {}
+    for row in rows:
+        office_id = row["office_id"]
+        if office_id not in until_by_office:
+            local_today = now.astimezone(ZoneInfo(row["office__timezone"])).date()
+            until_by_office[office_id] = local_today + timedelta(
+                days=rebook_days.get(office_id, DEFAULT_REBOOK_DAYS))
+    for office_id, until in until_by_office.items():
+        # Only cases still open and waiting: one that moved on keeps its status.
+        Application.objects.filter(
+            office_id=office_id, status=ApplicationStatus.OPEN,
+            pk__in=[row["application_id"] for row in rows if row["office_id"] == office_id],
+        ).update(rebook_until=until, updated_at=now)
+    events, notes = [], []
+    for row in rows:
+        until = until_by_office[row["office_id"]]
+        params = {"code": row["code"], "date": _date(row["day"]),
+                  "start": f"{row['slot__start']:%H:%M}", "service": row["service__name"],
+                  "until": _date(until)}
+        events.append({"office_id": row["office_id"], "application_id": row["application_id"],
+                       "kind": "booking.expired", "params": params, "at": now})
+        notes.append({
+            "office_id": row["office_id"], "application_id": row["application_id"],
+            "resident": {"id": row["resident_id"], "language": row["resident__language"],
+                         "phone": row["resident__phone"], "email": row["resident__email"],
+                         "app_registered_at": row["resident__app_registered_at"]},
+            "kind": "booking.expired", "title": EXPIRED_TITLE, "body": EXPIRED_BODY,
+            "params": params, "link": reverse("booking-list"),
+            "dedup_key": f"booking:{row['id']}:expired"})
+    registry_services.case_events_record_many(entries=events, batch_size=2000)
+    registry_services.notifications_send_many(entries=notes)
+
+
+EXPIRED_TITLE = _("Booking %(code)s has expired")
+EXPIRED_BODY = _("You did not check in for %(service)s on %(date)s at %(start)s, so the "
+                 "booking has expired. Your case stays open: re-book in the app by %(until)s "
+                 "and nothing needs to be filled in again.")
+
+
+def bookings_expire_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Expire every booking whose day has ended (in its office's zone) without a
+    check-in, in batches of `batch`: status expired, a timeline event, a message with
+    the reason and how to re-book. Rows are claimed with a conditional UPDATE carrying
+    a token, so two sweeps at once never take the same booking; running it again
+    finds nothing."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            token = uuid.uuid4().hex
+            ids = list(lock_objects.bookings_for_update(skip_locked=True)
+                       .filter(status=BookingStatus.BOOKED, expires_at__lte=now)
+                       .order_by("expires_at", "id").values_list("id", flat=True)[:batch])
+            if not ids:
+                return total
+            Booking.objects.filter(pk__in=ids, status=BookingStatus.BOOKED).update(
+                status=BookingStatus.EXPIRED, expired_at=now, sweep_token=token)
+            rows = list(Booking.objects.filter(sweep_token=token).values(*_EXPIRY_FIELDS))
+            _expire_followup(rows, now=now)
+            total += len(rows)
+        if len(ids) < batch:
+            return total
+
+
+LAPSED_TITLE = _("Your case %(number)s has lapsed")
+LAPSED_BODY = _("No new booking was made for %(service)s by %(until)s, so the case is "
+                "closed. You can start again at any time in the app.")
+
+
+def applications_lapse_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Close the cases whose re-booking time has passed without a new booking: status
+    lapsed, a timeline event and a message. Per office, in its own zone."""
+    now = now or timezone.now()
+    total = 0
+    for office in Office.objects.filter(is_active=True):
+        today = now.astimezone(office_now(office).tzinfo).date()
+        while True:
+            with transaction.atomic():
+                due = list(Application.objects.select_for_update(skip_locked=True,
+                                                                 of=("self",))
+                           .filter(office=office, status=ApplicationStatus.OPEN,
+                                   rebook_until__lt=today)
+                           .exclude(bookings__status__in=[BookingStatus.BOOKED,
+                                                          BookingStatus.CHECKED_IN])
+                           .select_related("resident", "service")
+                           .order_by("id")[:batch])
+                if not due:
+                    break
+                Application.objects.filter(pk__in=[a.pk for a in due]).update(
+                    status=ApplicationStatus.LAPSED, closed_at=now, updated_at=now)
+                events, notes = [], []
+                for application in due:
+                    params = {"number": application.number, "service": application.service.name,
+                              "until": _date(application.rebook_until)}
+                    events += [
+                        {"application": application, "kind": "application.status", "at": now,
+                         "params": {"old": ApplicationStatus.OPEN,
+                                    "new": ApplicationStatus.LAPSED}},
+                        {"application": application, "kind": "booking.lapsed", "at": now,
+                         "params": params}]
+                    notes.append({"office_id": office.id, "application_id": application.id,
+                                  "resident": application.resident, "kind": "booking.lapsed",
+                                  "title": LAPSED_TITLE, "body": LAPSED_BODY,
+                                  "params": params,
+                                  "dedup_key": f"application:{application.id}:lapsed"})
+                registry_services.case_events_record_many(entries=events)
+                registry_services.notifications_send_many(entries=notes)
+                total += len(due)
+            if len(due) < batch:
+                break
+    return total
+
+
+REMINDER_TITLE = _("Reminder: your visit on %(date)s")
+REMINDER_BODY = _("%(service)s at %(office)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                  "(%(lane_name)s). Booking code %(code)s. Bring: %(requirements)s.")
+
+
+def bookings_remind_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Send the day-before reminder (from the office's hour the day before) and the
+    morning reminder (from its hour on the day, before the slot), each once: what to
+    bring, and any requirement that will have expired by the visit."""
+    now = now or timezone.now()
+    sent = 0
+    for settings in AppointmentSettings.objects.filter(office__is_active=True) \
+            .select_related("office"):
+        office = settings.office
+        local = now.astimezone(office_now(office).tzinfo)
+        today = local.date()
+        plans = []
+        if local.time() >= settings.reminder_day_before_at:
+            plans.append(("reminded_day_before_at", today + timedelta(days=1)))
+        if local.time() >= settings.reminder_morning_at:
+            plans.append(("reminded_morning_at", today))
+        for field, day in plans:
+            sent += _remind(office=office, day=day, field=field, now=now, batch=batch)
+    return sent
+
+
+def _remind(*, office: Office, day: date, field: str, now: datetime, batch: int) -> int:
+    sent = 0
+    while True:
+        with transaction.atomic():
+            due = list(lock_objects.bookings_for_update(skip_locked=True)
+                       .filter(office=office, day=day, status=BookingStatus.BOOKED,
+                               **{f"{field}__isnull": True}, slot__starts_at__gt=now)
+                       .select_related("slot", "slot__lane", "service", "resident")
+                       .prefetch_related("service__requirements",
+                                         "documents__requirement")
+                       .order_by("id")[:batch])
+            if not due:
+                return sent
+            Booking.objects.filter(pk__in=[b.pk for b in due]).update(**{field: now})
+            notes = []
+            for booking in due:
+                declared = [DeclaredDocument(doc.requirement, doc.issued_on)
+                            for doc in booking.documents.all()]
+                problems = [p for p in requirement_problems(
+                    service=booking.service, visit_date=booking.day, today=day,
+                    documents=declared) if p["code"] != "missing"]
+                params = {**_slot_params(booking), "office": office.name,
+                          "requirements": _requirements_text(booking.service)}
+                body = REMINDER_BODY
+                if problems:
+                    params["problems"] = " ".join(p["message"] for p in problems)
+                    body = WARNED_REMINDER_BODY
+                notes.append({"office_id": office.id, "application_id": booking.application_id,
+                              "resident": booking.resident, "kind": "booking.reminder",
+                              "title": REMINDER_TITLE, "body": body, "params": params,
+                              "link": booking_link(booking),
+                              "dedup_key": f"booking:{booking.pk}:{field}:{booking.day}"})
+            registry_services.notifications_send_many(entries=notes)
+            sent += len(due)
+        if len(due) < batch:
+            return sent
+
+
+WARNED_REMINDER_BODY = _("%(service)s at %(office)s on %(date)s, %(start)s-%(end)s, lane "
+                         "%(lane)s (%(lane_name)s). Booking code %(code)s. Bring: "
+                         "%(requirements)s. Warning: %(problems)s")

@@ -1,0 +1,133 @@
+"""Shapes of the appointments API. Input serializers check types and sizes only; the
+rules (windows, capacity, requirements) are in registry.appointments.services."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from registry.api.fields import OfficeDateTimeField
+from registry.appointments.models import Booking, BookingDocument, Slot
+
+
+class DeclaredDocumentSerializer(serializers.Serializer):
+    requirement = serializers.CharField(max_length=32)
+    issued_on = serializers.DateField(required=False, allow_null=True)
+
+
+class RequirementCheckInSerializer(serializers.Serializer):
+    office = serializers.CharField(max_length=8, help_text=_("Region code of the office."))
+    service = serializers.CharField(max_length=32)
+    visit_date = serializers.DateField()
+    documents = DeclaredDocumentSerializer(many=True, required=False, default=list,
+                                           max_length=50)
+
+
+class ProblemSerializer(serializers.Serializer):
+    requirement = serializers.CharField()
+    code = serializers.ChoiceField(choices=["missing", "expired", "expires_before_visit"])
+    message = serializers.CharField()
+
+
+class RequirementCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    problems = ProblemSerializer(many=True)
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    service = serializers.CharField(max_length=32)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    start = OfficeDateTimeField(source="starts_at", office_path="office")
+    end = OfficeDateTimeField(source="ends_at", office_path="office")
+    lane = serializers.CharField(source="lane.letter", read_only=True)
+    remaining = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Slot
+        fields = ["id", "date", "start", "end", "lane", "remaining"]
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    office = serializers.CharField(max_length=8)
+    service = serializers.CharField(max_length=32)
+    slot = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    documents = DeclaredDocumentSerializer(many=True, required=False, default=list,
+                                           max_length=50)
+
+
+class RescheduleSerializer(serializers.Serializer):
+    slot = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    requirement = serializers.CharField(max_length=32)
+    file = serializers.FileField(max_length=200, allow_empty_file=False)
+    issued_on = serializers.DateField(required=False, allow_null=True)
+
+
+class BookingDocumentSerializer(serializers.ModelSerializer):
+    requirement = serializers.CharField(source="requirement.code", read_only=True)
+    name = serializers.CharField(source="requirement.name", read_only=True)
+    valid_days = serializers.IntegerField(source="requirement.valid_days", read_only=True)
+    sent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BookingDocument
+        fields = ["requirement", "name", "valid_days", "issued_on", "sent", "review",
+                  "reject_reason"]
+
+    def get_sent(self, document) -> bool:
+        return bool(document.file)
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    office = serializers.CharField(source="office.code", read_only=True)
+    service = serializers.CharField(source="service.code", read_only=True)
+    service_name = serializers.CharField(source="service.name", read_only=True)
+    slot = SlotSerializer(read_only=True)
+    application = serializers.IntegerField(source="application_id", read_only=True)
+    created_at = OfficeDateTimeField()
+    checked_in_at = OfficeDateTimeField()
+    cancel_reason = serializers.CharField(read_only=True)
+    can_change_until = serializers.SerializerMethodField()
+    qr = serializers.SerializerMethodField()
+    calendar = serializers.SerializerMethodField()
+    requirements = serializers.SerializerMethodField()
+    documents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = ["code", "status", "office", "service", "service_name", "slot", "application",
+                  "channel", "created_at", "checked_in_at", "cancel_reason",
+                  "can_change_until", "qr", "calendar", "requirements", "documents"]
+
+    def get_can_change_until(self, booking) -> str | None:
+        from registry.api.fields import office_local_iso
+        from registry.appointments.services import booking_change_deadline
+
+        if booking.status != "booked":
+            return None
+        return office_local_iso(booking_change_deadline(booking), booking.office)
+
+    def get_qr(self, booking) -> str:
+        """The booking code as a QR image (SVG data URI) for the kiosk's scanner."""
+        from registry.appointments.documents import booking_qr_data_uri
+
+        return booking_qr_data_uri(booking.code)
+
+    def get_calendar(self, booking) -> str:
+        request = self.context.get("request")
+        from django.urls import reverse
+
+        url = reverse("booking-calendar", kwargs={"code": booking.code})
+        return request.build_absolute_uri(url) if request else url
+
+    def get_requirements(self, booking) -> list[dict]:
+        return [{"code": r.code, "name": r.name, "valid_days": r.valid_days,
+                 "how_to_obtain": r.how_to_obtain}
+                for r in booking.service.requirements.all()]
+
+    def get_documents(self, booking) -> list[dict]:
+        return BookingDocumentSerializer(booking.documents.all(), many=True).data

@@ -1,0 +1,190 @@
+"""The appointments API: bookable slots (public), the requirement pre-check, and the
+resident's bookings. Views parse and answer; the rules are in the services."""
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.api.auth import IsResident
+from registry.api.idempotency import IdempotentCreateMixin
+from registry.api.views import ResidentScopedMixin, office_or_404
+from registry.appointments import selectors, services
+from registry.appointments.api import serializers as s
+from registry.appointments.documents import booking_ics
+from registry.appointments.models import Slot
+from registry.errors import NotFound
+from registry.models import Service
+
+
+def _service_or_404(office, code: str) -> Service:
+    service = (Service.objects.select_related("lane", "office")
+               .prefetch_related("requirements")
+               .filter(office=office, code=str(code)[:32], is_active=True).first())
+    if service is None:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    return service
+
+
+class SlotListView(generics.ListAPIView):
+    """Bookable slots of one service, with the places left."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    serializer_class = s.SlotSerializer
+
+    @extend_schema(parameters=[
+        OpenApiParameter("service", str, required=True),
+        OpenApiParameter("date_from", str, description="YYYY-MM-DD"),
+        OpenApiParameter("date_to", str, description="YYYY-MM-DD"),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Slot.objects.none()
+        office = office_or_404(self.kwargs["code"])
+        params = s.SlotQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        service = _service_or_404(office, params.validated_data["service"])
+        return (selectors.slots_bookable(office=office, service=service,
+                                         date_from=params.validated_data.get("date_from"),
+                                         date_to=params.validated_data.get("date_to"))
+                .select_related("office", "lane"))
+
+
+def _office_and_service(data):
+    office = office_or_404(data["office"])
+    return office, _service_or_404(office, data["service"])
+
+
+class RequirementCheckView(APIView):
+    permission_classes = [IsResident]
+
+    @extend_schema(request=s.RequirementCheckInSerializer,
+                   responses=s.RequirementCheckSerializer)
+    def post(self, request):
+        serializer = s.RequirementCheckInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        office, service = _office_and_service(data)
+        problems = services.requirement_check(office=office, service=service,
+                                              visit_date=data["visit_date"],
+                                              documents=data["documents"])
+        return Response({"ok": not problems, "problems": problems})
+
+
+@extend_schema_view(post=extend_schema(
+    request=s.BookingCreateSerializer,
+    responses={201: s.BookingSerializer,
+               400: OpenApiResponse(description="requirements_not_met, with problems"),
+               409: OpenApiResponse(description="slot_full, active_booking_exists")},
+    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)]))
+class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
+                            generics.ListCreateAPIView):
+    """GET: the signed-in resident's bookings. POST: book a slot."""
+
+    serializer_class = s.BookingSerializer
+
+    def get_resident_queryset(self, resident):
+        return (selectors.bookings_for_resident(resident=resident)
+                .prefetch_related("service__requirements", "documents__requirement"))
+
+    def create(self, request, *args, **kwargs):
+        serializer = s.BookingCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        office, service = _office_and_service(data)
+        slot = Slot.objects.select_related("lane").filter(pk=data["slot"],
+                                                          office=office).first()
+        if slot is None:
+            raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
+        booking = services.booking_create(
+            office=office, resident=request.user.resident, service=service, slot=slot,
+            documents=data["documents"])
+        booking = self.get_queryset().get(pk=booking.pk)
+        body = s.BookingSerializer(booking, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ResidentBookingMixin:
+    permission_classes = [IsResident]
+
+    def booking(self, request, code):
+        booking = selectors.booking_for_resident(resident=request.user.resident, code=code)
+        if booking is None:
+            raise NotFound(_("Not found."), "not_found")
+        return booking
+
+    def answer(self, request, booking):
+        booking = (selectors.bookings_for_resident(resident=request.user.resident)
+                   .prefetch_related("service__requirements", "documents__requirement")
+                   .get(pk=booking.pk))
+        return Response(s.BookingSerializer(booking, context={"request": request}).data)
+
+
+class BookingDetailView(ResidentBookingMixin, APIView):
+    @extend_schema(responses=s.BookingSerializer)
+    def get(self, request, code):
+        return self.answer(request, self.booking(request, code))
+
+
+class BookingCancelView(ResidentBookingMixin, APIView):
+    @extend_schema(request=None, responses=s.BookingSerializer)
+    def post(self, request, code):
+        booking = services.booking_cancel(booking=self.booking(request, code))
+        return self.answer(request, booking)
+
+
+class BookingRescheduleView(ResidentBookingMixin, APIView):
+    @extend_schema(request=s.RescheduleSerializer, responses=s.BookingSerializer)
+    def post(self, request, code):
+        booking = self.booking(request, code)
+        serializer = s.RescheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        slot = Slot.objects.select_related("lane").filter(
+            pk=serializer.validated_data["slot"], office_id=booking.office_id).first()
+        if slot is None:
+            raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
+        booking = services.booking_reschedule(booking=booking, slot=slot)
+        return self.answer(request, booking)
+
+
+class BookingDocumentView(ResidentBookingMixin, APIView):
+    """Send a photo or PDF of one requirement ahead of the visit."""
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request={"multipart/form-data": s.DocumentUploadSerializer},
+                   responses=s.BookingSerializer)
+    def post(self, request, code):
+        booking = self.booking(request, code)
+        serializer = s.DocumentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.booking_document_upload(booking=booking, requirement_code=data["requirement"],
+                                         upload=data["file"],
+                                         issued_on=data.get("issued_on"))
+        return self.answer(request, booking)
+
+
+class BookingCalendarView(ResidentBookingMixin, APIView):
+    """The booking as a calendar file (text/calendar)."""
+
+    @extend_schema(responses={(200, "text/calendar"): OpenApiResponse(description="ICS")})
+    def get(self, request, code):
+        booking = self.booking(request, code)
+        response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="booking-{booking.code}.ics"'
+        return response
+

@@ -1,0 +1,14 @@
+"""The select_for_update querysets of appointments, in one place.
+
+Bookings are locked alone (`of=("self",)`), ordered by primary key where several are
+taken, so two transactions never wait on each other in opposite orders. A slot's row
+is locked by the conditional UPDATE that takes or frees a place.
+"""
+
+from django.db.models import QuerySet
+
+from registry.appointments.models import Booking
+
+
+def bookings_for_update(*, skip_locked: bool = False) -> QuerySet[Booking]:
+    return Booking.objects.select_for_update(of=("self",), skip_locked=skip_locked)

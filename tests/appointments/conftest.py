@@ -1,0 +1,45 @@
+"""Appointments tests run at a fixed moment: Monday 29 June 2026, 09:00 in Kota Bekasi
+(WIB), so slots, windows and sweeps are exact."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from registry.appointments import services
+from registry.appointments.models import Slot
+from registry.models import Service
+
+WIB = ZoneInfo("Asia/Jakarta")
+MONDAY = date(2026, 6, 29)
+NOW = datetime(2026, 6, 29, 9, 0, tzinfo=WIB)
+
+
+@pytest.fixture
+def clock():
+    """The test's clock, moved with clock.move_to(datetime)."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def lost_card(office_a):
+    """KTP-el hilang: lane C, KK and a police loss report valid 14 days."""
+    return Service.objects.select_related("lane").get(office=office_a, code="KTP_HILANG")
+
+
+@pytest.fixture
+def slot_on(clock):
+    """slot_on(service, day, "08:00") -> that slot of the service's lane (made if needed)."""
+
+    def find(service, day, start="08:00"):
+        services.slots_ensure(office=service.office, start=day, end=day)
+        return Slot.objects.get(lane=service.lane, date=day, start=start)
+
+    return find
+
+
+def docs_ok(issued_on=date(2026, 6, 25)):
+    """Declared documents of KTP_HILANG that pass the check for a visit this week."""
+    return [{"requirement": "KK"}, {"requirement": "SURAT_KEHILANGAN", "issued_on": issued_on}]
