@@ -864,11 +864,13 @@ def bookings_remind_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH
         if local.time() >= settings.reminder_morning_at:
             plans.append(("reminded_morning_at", today))
         for field, day in plans:
-            sent += _remind(office=office, day=day, field=field, now=now, batch=batch)
+            sent += _remind(office=office, day=day, field=field, now=now, today=today,
+                            batch=batch)
     return sent
 
 
-def _remind(*, office: Office, day: date, field: str, now: datetime, batch: int) -> int:
+def _remind(*, office: Office, day: date, field: str, now: datetime, today: date,
+            batch: int) -> int:
     sent = 0
     while True:
         with transaction.atomic():
@@ -887,7 +889,7 @@ def _remind(*, office: Office, day: date, field: str, now: datetime, batch: int)
                 declared = [DeclaredDocument(doc.requirement, doc.issued_on)
                             for doc in booking.documents.all()]
                 problems = [p for p in requirement_problems(
-                    service=booking.service, visit_date=booking.day, today=day,
+                    service=booking.service, visit_date=booking.day, today=today,
                     documents=declared) if p["code"] != "missing"]
                 params = {**_slot_params(booking), "office": office.name,
                           "requirements": _requirements_text(booking.service)}

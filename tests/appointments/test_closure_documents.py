@@ -1,0 +1,112 @@
+from datetime import date
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from registry.appointments import selectors, services
+from registry.appointments.models import Booking, DocumentReview, Slot
+from registry.errors import Conflict, DomainError
+from registry.models import Application, ApplicationStatus, CaseEvent, Closure, Notification
+from tests.appointments.conftest import docs_ok
+
+WEDNESDAY = date(2026, 7, 1)
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+       b"\x00\x00\x00\x00IEND\xaeB`\x82")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def book(resident, service, slot):
+    return services.booking_create(office=service.office, resident=resident, service=service,
+                                   slot=slot, documents=docs_ok())
+
+
+def test_a_sudden_closure_tells_everyone_booked_and_offers_next_free_slots(
+        office_a, resident_a, lost_card, slot_on, make_staff):
+    admin = make_staff(office_a, "office_admin")
+    slot = slot_on(lost_card, WEDNESDAY, "08:00")
+    booking = book(resident_a, lost_card, slot)
+    # The two first slots of Thursday are full; the first free ones are offered.
+    for start in ("08:00", "08:30"):
+        Slot.objects.filter(pk=slot_on(lost_card, date(2026, 7, 2), start).pk).update(booked=4)
+    services.closure_declare(office=office_a, day=WEDNESDAY, reason="Pemadaman listrik",
+                             by=admin)
+    assert Closure.objects.filter(office=office_a, date=WEDNESDAY).exists()
+    booking.refresh_from_db()
+    slot.refresh_from_db()
+    assert (booking.status, booking.cancel_reason, slot.booked, slot.is_closed) == \
+        ("cancelled", "Pemadaman listrik", 0, True)
+    application = Application.objects.get(pk=booking.application_id)
+    assert (application.status, application.rebook_until) == \
+        (ApplicationStatus.OPEN, date(2026, 7, 29))
+    note = Notification.objects.filter(resident=resident_a).latest("id")
+    assert note.title == "Kantor tutup pada 1 Juli 2026"
+    assert ("Waktu kosong berikutnya: 2 Juli 2026 09:00; 2 Juli 2026 09:30; 2 Juli 2026 "
+            "10:00.") in note.body
+    assert CaseEvent.objects.filter(application=application,
+                                    kind="booking.cancelled_by_closure").count() == 1
+    assert not selectors.slots_bookable(office=office_a, service=lost_card,
+                                        date_from=WEDNESDAY, date_to=WEDNESDAY).exists()
+
+
+def test_upload_checks_type_by_content_and_size(office_a, resident_a, lost_card, slot_on):
+    booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
+    fake = SimpleUploadedFile("laporan.pdf", b"MZ\x90\x00 not a pdf at all",
+                              content_type="application/pdf")
+    with pytest.raises(DomainError) as error:
+        services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+                                         upload=fake)
+    assert error.value.code == "file_type_not_allowed"
+    big = SimpleUploadedFile("big.png", PNG + b"\0" * (2 * 1024 * 1024),
+                             content_type="image/png")
+    with pytest.raises(DomainError) as error:
+        services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+                                         upload=big)
+    assert error.value.code == "file_too_large"
+    with pytest.raises(DomainError) as error:
+        services.booking_document_upload(booking=booking, requirement_code="PASPOR",
+                                         upload=SimpleUploadedFile("x.png", PNG))
+    assert error.value.code == "requirement_unknown"
+    assert not booking.documents.exclude(file="").exists()
+
+    # Named .jpg but a PDF inside: accepted as what it is.
+    document = services.booking_document_upload(
+        booking=booking, requirement_code="SURAT_KEHILANGAN",
+        upload=SimpleUploadedFile("foto.jpg", PDF, content_type="image/jpeg"))
+    assert (document.content_type, document.review, document.size) == \
+        ("application/pdf", DocumentReview.PENDING, len(PDF))
+    assert document.file.name.endswith(".pdf")
+    assert list(selectors.documents_awaiting_review(office=office_a)) == [document]
+
+
+def test_review_accept_or_reject_with_reason_tells_the_resident(office_a, office_b, resident_a,
+                                                               lost_card, slot_on, make_staff):
+    desk = make_staff(office_a, "front_desk")
+    booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
+    kk = services.booking_document_upload(booking=booking, requirement_code="KK",
+                                          upload=SimpleUploadedFile("kk.png", PNG))
+    report = services.booking_document_upload(booking=booking,
+                                              requirement_code="SURAT_KEHILANGAN",
+                                              upload=SimpleUploadedFile("lap.pdf", PDF))
+    assert not selectors.documents_awaiting_review(office=office_b).exists()
+    services.booking_document_review(document=kk, accept=True, by=desk)
+    with pytest.raises(DomainError):
+        services.booking_document_review(document=report, accept=False, reason="", by=desk)
+    services.booking_document_review(document=report, accept=False,
+                                     reason="Nama pada surat tidak sesuai KTP", by=desk)
+    with pytest.raises(Conflict):
+        services.booking_document_review(document=report, accept=True, by=desk)
+    report.refresh_from_db()
+    assert (report.review, report.reject_reason, report.reviewed_by) == \
+        (DocumentReview.REJECTED, "Nama pada surat tidak sesuai KTP", desk)
+    note = Notification.objects.get(resident=resident_a, kind="booking.document_rejected")
+    assert note.title == "Surat keterangan kehilangan dari Kepolisian perlu diperbaiki"
+    assert "tidak bisa menerimanya: Nama pada surat tidak sesuai KTP. Bawalah dokumen" in \
+        note.body
+    assert "Minta di Polsek atau Polres terdekat" in note.body
+    assert not selectors.documents_awaiting_review(office=office_a).exists()
+    # A new file after a rejection is reviewed again.
+    services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+                                     upload=SimpleUploadedFile("lap2.pdf", PDF))
+    assert selectors.documents_awaiting_review(office=office_a).count() == 1
+    assert Booking.objects.get(pk=booking.pk).status == "booked"
