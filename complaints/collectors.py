@@ -504,8 +504,30 @@ def queue_facts(ctx: CaseContext, ticket: TicketRecord, other_calls: list[CallRe
     return facts
 
 
+def collect_bookings(ctx: CaseContext) -> list[Fact]:
+    """The case's bookings (registry.appointments) read into BookingRecords; their case
+    events are then told by these points, not again from the timeline."""
+    booking_model = _model("appointments", "Booking")
+    if booking_model is None:
+        return []
+    rows = list(booking_model.objects.filter(application=ctx.application)
+                .select_related("slot").order_by("created_at", "id"))
+    if not rows:
+        return []
+    ctx.covered_kinds.update({"booking.created", "booking.expired", "booking.checked_in",
+                              "booking.cancelled"})
+    records = [BookingRecord(
+        id=row.id, code=row.code, created_at=row.created_at, slot_start=row.slot.starts_at,
+        assisted=row.channel == "assisted", expired_at=row.expired_at,
+        checked_in_at=row.checked_in_at,
+        cancelled_at=row.cancelled_at if row.status == "cancelled" else None)
+        for row in rows]
+    return booking_facts(ctx, records)
+
+
 CASE_COLLECTORS = [
     collect_case_opened,
+    collect_bookings,
     collect_central,
     collect_deliveries,
 ]

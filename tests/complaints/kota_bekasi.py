@@ -139,23 +139,30 @@ def instagram_post_logged(office, *, humas):
 
 
 def booking_lapsed_then_rebooked(office, budi, application) -> str | None:
-    """31 May: booked in the app; the appointed day is missed and the booking lapses.
-    29 June: re-booked for Friday 1 July (registry.appointments)."""
-    from django.apps import apps
-
-    try:
-        apps.get_model("appointments", "Booking")
-    except LookupError:
-        return ("registry.appointments: no Booking model yet, so the booking of 31 May, "
-                "its expiry and the re-booking of 29 June for 1 July cannot be recorded")
+    """31 May: booked in the app for Wednesday 8 June; the day is missed and the
+    booking expires that night. 29 June: re-booked for Friday 1 July 08:00, continuing
+    the same case (registry.appointments)."""
     from registry.appointments import services as appointments
+    from registry.appointments.models import Slot
 
-    missing = [name for name in ("booking_create",) if not hasattr(appointments, name)]
-    if missing:
-        return f"registry.appointments: no {', '.join(missing)} service yet"
-    return ("registry.appointments: its models exist now; wire this stage to its booking, "
-            "expiry and re-booking services, and add the adapter that reads bookings into "
-            "complaints.collectors.BookingRecord")
+    def slot(day, start):
+        appointments.slots_ensure(office=office, start=day, end=day)
+        return Slot.objects.get(office=office, lane=application.service.lane, date=day,
+                                start=start)
+
+    documents = [{"requirement": "KK"}, {"requirement": "KTP_LAMA"}]
+    with travel(2022, 5, 31, 19, 40):
+        appointments.booking_create(office=office, resident=budi, service=application.service,
+                                    slot=slot(date(2022, 6, 8), "09:00"), documents=documents)
+    with travel(2022, 6, 9, 0, 5):
+        appointments.bookings_expire_due()
+    with travel(2022, 6, 29, 20, 5):
+        booking = appointments.booking_create(
+            office=office, resident=budi, service=application.service,
+            slot=slot(date(2022, 7, 1), "08:00"), documents=documents)
+    if booking.application_id != application.id:
+        return "registry.appointments: the re-booking did not continue the case"
+    return None
 
 
 def queue_day(office, application) -> str | None:
