@@ -30,7 +30,7 @@ run: setup
 	@echo "  API docs:  http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Staff:     http://$(HOST):$(PORT)/staff/"
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	DJANGO_DEBUG=1 $(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 \
 		--schedule=var/celerybeat-schedule & \
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
