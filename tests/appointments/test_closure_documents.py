@@ -110,3 +110,19 @@ def test_review_accept_or_reject_with_reason_tells_the_resident(office_a, office
                                      upload=SimpleUploadedFile("lap2.pdf", PDF))
     assert selectors.documents_awaiting_review(office=office_a).count() == 1
     assert Booking.objects.get(pk=booking.pk).status == "booked"
+
+
+def test_a_closure_entered_in_admin_tells_the_booked_residents(client, office_a, resident_a,
+                                                                lost_card, slot_on,
+                                                                make_staff):
+    from django.urls import reverse
+
+    booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
+    client.force_login(make_staff(office_a, "office_admin"))
+    answer = client.post(reverse("admin:registry_closure_add"), {
+        "office": office_a.pk, "date": "2026-07-01", "reason": "Banjir"})
+    assert answer.status_code == 302
+    booking.refresh_from_db()
+    assert (booking.status, booking.cancel_reason) == ("cancelled", "Banjir")
+    assert Notification.objects.filter(resident=resident_a,
+                                       kind="booking.cancelled_by_closure").count() == 1
