@@ -51,6 +51,8 @@ VIEW_SLOTS = "appointments.view_slot"
 # good for one working day at the desk.
 RESIDENT_TOKEN_SALT = "appointments.assisted-resident"  # noqa: S105 - a salt, not a secret
 RESIDENT_TOKEN_MAX_AGE = 10 * 3600
+# Days of free times shown unfolded on the booking step; the rest of the window folds.
+OPEN_DAYS = 3
 
 
 def staff_links(*, office, roles) -> list[tuple[str, str]]:
@@ -176,8 +178,12 @@ def assisted_booking(request):
                                            context)
         if response is not None:
             return response
-    context["slot_days"] = _slot_days(office, service)
-    context["chosen_slot"] = form["slot"].value() if form.is_bound else None
+    chosen = str(form["slot"].value() or "") if form.is_bound else ""
+    days = _slot_days(office, service)
+    for number, row in enumerate(days):
+        # The first days are open; later ones fold away unless the chosen time is there.
+        row["open"] = number < OPEN_DAYS or any(str(s.pk) == chosen for s in row["slots"])
+    context.update(slot_days=days, chosen_slot=chosen or None)
     return render(request, "appointments/assisted.html", context)
 
 
