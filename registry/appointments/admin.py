@@ -115,7 +115,7 @@ class BookingAdmin(OfficeScopedAdmin):
     told) and books for residents without a phone from the assisted booking page."""
 
     list_display = ["code", "day", "time", "lane", "service", "resident_name", "status",
-                    "channel", "documents_waiting", "case"]
+                    "documents_waiting", "case"]
     list_filter = [VisitDayFilter, ("slot__lane", admin.RelatedOnlyFieldListFilter),
                    ("service", admin.RelatedOnlyFieldListFilter), "status", "channel"]
     search_fields = ["=code", "application__number", "resident__name", "=resident__nik"]
@@ -385,8 +385,8 @@ class BookingDocumentAdmin(OfficeScopedAdmin):
     actions = ["accept", "reject_with_reason"]
     change_form_template = "admin/appointments/bookingdocument/change_form.html"
     fields = ["booking_link", "resident_name", "visit_day", "requirement", "issued_on",
-              "file_link", "content_type", "size", "uploaded_at", "review", "reviewed_by",
-              "reviewed_at", "reject_reason"]
+              "file_link", "preview", "content_type", "size", "uploaded_at", "review",
+              "reviewed_by", "reviewed_at", "reject_reason"]
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("booking"), ordering="booking__code")
@@ -400,7 +400,7 @@ class BookingDocumentAdmin(OfficeScopedAdmin):
 
     @admin.display(description=gettext_lazy("visit day"), ordering="booking__day")
     def visit_day(self, obj):
-        return obj.booking.day
+        return _day(obj.booking.day)
 
     @admin.display(description=gettext_lazy("resident"))
     def resident_name(self, obj):
@@ -412,6 +412,14 @@ class BookingDocumentAdmin(OfficeScopedAdmin):
             return "-"
         url = reverse("appointments:document-file", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("open"))
+
+    @admin.display(description=gettext_lazy("preview"))
+    def preview(self, obj):
+        if not obj.file or not obj.content_type.startswith("image/"):
+            return "-"
+        url = reverse("appointments:document-file", args=[obj.pk])
+        return format_html('<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="" '
+                           'style="max-width:480px;max-height:360px"></a>', url)
 
     def has_add_permission(self, request):
         return False
