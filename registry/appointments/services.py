@@ -483,6 +483,10 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
                                              today=office_today(booking.office),
                                              documents=declared))
         before = _slot_params(booking)
+        # Both slots' rows in primary-key order before taking and freeing: two residents
+        # swapping slots at once then wait for each other instead of deadlocking.
+        list(Slot.objects.select_for_update().filter(pk__in=[booking.slot_id, slot.pk])
+             .order_by("pk").values_list("pk", flat=True))
         _take_place(slot)
         _free_place(booking.slot_id)
         booking.slot, booking.day = slot, slot.date
