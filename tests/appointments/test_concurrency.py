@@ -1,0 +1,248 @@
+"""Concurrency on PostgreSQL with real threads: residents racing for the last places of
+a slot get exactly those places; one resident racing himself gets one booking; a
+reschedule racing a booking for the last place never takes both; two residents swapping
+slots at once never deadlock; sweeps running at once expire and lapse each case once
+and tell each resident once."""
+
+import threading
+from collections import Counter as Tally
+from datetime import date, datetime
+
+import pytest
+from django.db import connection
+
+from registry.appointments import services
+from registry.appointments.models import Booking, BookingStatus, Slot
+from registry.errors import Conflict
+from registry.models import (
+    Application,
+    ApplicationStatus,
+    CaseEvent,
+    Notification,
+    NotificationDelivery,
+    Service,
+)
+from tests.appointments.conftest import WIB, docs_ok
+from tests.factories import ResidentFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+WEDNESDAY = date(2026, 7, 1)
+THURSDAY = date(2026, 7, 2)
+ROUNDS = 10
+TIMES = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "13:00",
+         "13:30"]
+
+
+def _race(target, count):
+    """Run target(0..count-1) in `count` threads released together; each thread has
+    its own database connection. Returns (results by index, exceptions raised)."""
+    barrier = threading.Barrier(count)
+    results, errors = [None] * count, []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+def book(resident, service, slot):
+    return services.booking_create(office=service.office, resident=resident, service=service,
+                                   slot=slot, documents=docs_ok())
+
+
+def fresh(slot):
+    """A copy of the slot for one thread, as a request would load it."""
+    return Slot.objects.select_related("lane").get(pk=slot.pk)
+
+
+def codes(errors):
+    assert all(isinstance(e, Conflict) for e in errors), errors
+    return Tally(e.code for e in errors)
+
+
+def test_residents_racing_for_the_last_places_get_exactly_those_places(
+        office_a, lost_card, slot_on):
+    slot = slot_on(lost_card, WEDNESDAY, "08:00")
+    Slot.objects.filter(pk=slot.pk).update(capacity=8)
+    slot.refresh_from_db()
+    earlier = [book(ResidentFactory(domicile_office=office_a), lost_card, slot)
+               for _i in range(3)]
+    residents = [ResidentFactory(domicile_office=office_a) for _i in range(24)]
+    copies = [fresh(slot) for _r in residents]
+    applications_before = Application.objects.count()
+    notes_before = Notification.objects.count()
+
+    results, errors = _race(lambda i: book(residents[i], lost_card, copies[i]), len(residents))
+
+    winners = [b for b in results if b is not None]
+    assert len(winners) == 5
+    assert codes(errors) == {"slot_full": 19}
+    slot.refresh_from_db()
+    assert (slot.capacity, slot.booked) == (8, 8)
+    assert Booking.objects.filter(slot=slot, status=BookingStatus.BOOKED).count() == 8
+    assert set(Booking.objects.filter(slot=slot).values_list("resident_id", flat=True)) == \
+        {b.resident_id for b in earlier + winners}
+    # The refused residents have nothing: no case, no message.
+    losers = [r for r, b in zip(residents, results, strict=True) if b is None]
+    assert Application.objects.filter(resident__in=losers).count() == 0
+    assert Notification.objects.filter(resident__in=losers).count() == 0
+    assert Application.objects.count() == applications_before + 5
+    assert Notification.objects.count() == notes_before + 5
+    assert len({b.application.number for b in winners}) == 5
+
+
+def test_one_resident_racing_two_bookings_of_a_service_gets_one(office_a, resident_a,
+                                                                  lost_card, slot_on):
+    slots = [slot_on(lost_card, WEDNESDAY, "08:00"), slot_on(lost_card, THURSDAY, "10:00")]
+    copies = [fresh(slots[i % 2]) for i in range(4)]
+
+    results, errors = _race(lambda i: book(resident_a, lost_card, copies[i]), 4)
+
+    [booking] = [b for b in results if b is not None]
+    assert codes(errors) == {"active_booking_exists": 3}
+    assert Booking.objects.filter(resident=resident_a).count() == 1
+    assert sorted(Slot.objects.filter(pk__in=[s.pk for s in slots])
+                  .values_list("pk", "booked")) == sorted(
+        (s.pk, 1 if s.pk == booking.slot_id else 0) for s in slots)
+    assert list(Application.objects.filter(resident=resident_a).values_list("pk", flat=True)) \
+        == [booking.application_id]
+    assert CaseEvent.objects.filter(kind="booking.created").count() == 1
+    assert Notification.objects.filter(resident=resident_a).count() == 1
+
+
+def test_a_reschedule_racing_a_booking_for_the_last_place_never_takes_both(
+        office_a, lost_card, slot_on):
+    outcomes = Tally()
+    for round_ in range(8):
+        old = slot_on(lost_card, WEDNESDAY, TIMES[round_])
+        target = slot_on(lost_card, THURSDAY, TIMES[round_])
+        # One place left in the target slot.
+        book(ResidentFactory(domicile_office=office_a), lost_card, target)
+        Slot.objects.filter(pk=target.pk).update(capacity=2)
+        mover = book(ResidentFactory(domicile_office=office_a), lost_card, old)
+        newcomer = ResidentFactory(domicile_office=office_a)
+        copies = [fresh(target), fresh(target)]
+
+        def act(index, mover=mover, newcomer=newcomer, copies=copies):
+            if index == 0:
+                return services.booking_reschedule(booking=Booking.objects.get(pk=mover.pk),
+                                                   slot=copies[0])
+            return book(newcomer, lost_card, copies[1])
+
+        results, errors = _race(act, 2)
+
+        assert codes(errors) == {"slot_full": 1}
+        old.refresh_from_db()
+        target.refresh_from_db()
+        mover.refresh_from_db()
+        assert target.booked == 2
+        assert Booking.objects.filter(slot=target, status=BookingStatus.BOOKED).count() == 2
+        if results[0] is not None:  # the reschedule took the place: the old one is free
+            outcomes["rescheduled"] += 1
+            assert (mover.slot_id, mover.day, old.booked) == (target.pk, THURSDAY, 0)
+            assert not Booking.objects.filter(resident=newcomer).exists()
+            assert not Application.objects.filter(resident=newcomer).exists()
+        else:  # the newcomer took it: the mover keeps the old place, untouched
+            outcomes["booked"] += 1
+            assert (mover.slot_id, mover.day, old.booked) == (old.pk, WEDNESDAY, 1)
+            assert not CaseEvent.objects.filter(application_id=mover.application_id,
+                                                kind="booking.rescheduled").exists()
+            assert Booking.objects.get(resident=newcomer).slot_id == target.pk
+    assert sum(outcomes.values()) == 8
+
+
+def test_two_residents_swapping_slots_at_once_neither_deadlock_nor_overbook(
+        office_a, lost_card, slot_on):
+    for round_ in range(ROUNDS):
+        first = slot_on(lost_card, WEDNESDAY, TIMES[round_])
+        second = slot_on(lost_card, THURSDAY, TIMES[round_])
+        bookings = [book(ResidentFactory(domicile_office=office_a), lost_card, first),
+                    book(ResidentFactory(domicile_office=office_a), lost_card, second)]
+        targets = [fresh(second), fresh(first)]
+
+        results, errors = _race(lambda i, bookings=bookings, targets=targets:
+                                services.booking_reschedule(
+                                    booking=Booking.objects.get(pk=bookings[i].pk),
+                                    slot=targets[i]), 2)
+
+        assert errors == []
+        assert [b.slot_id for b in results] == [second.pk, first.pk]
+        assert sorted(Slot.objects.filter(pk__in=[first.pk, second.pk])
+                      .values_list("booked", flat=True)) == [1, 1]
+
+
+def _bookings_in_two_offices(office_a, office_b, slot_on, per_office):
+    made = []
+    for office in (office_a, office_b):
+        service = Service.objects.select_related("lane").get(office=office, code="KTP_HILANG")
+        for n in range(per_office):
+            slot = slot_on(service, WEDNESDAY, TIMES[n // 4])
+            made.append(book(ResidentFactory(domicile_office=office), service, slot))
+    return made
+
+
+def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
+        office_a, office_b, slot_on):
+    made = _bookings_in_two_offices(office_a, office_b, slot_on, 20)
+    after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
+
+    # Small batches, so the sweeps interleave over many transactions.
+    results, errors = _race(lambda _i: services.bookings_expire_due(now=after_the_day,
+                                                                    batch=3), 4)
+
+    assert errors == []
+    assert sum(results) == 40
+    assert set(Booking.objects.values_list("status", flat=True)) == {BookingStatus.EXPIRED}
+    assert set(Booking.objects.values_list("expired_at", flat=True)) == {after_the_day}
+    notes = Notification.objects.filter(kind="booking.expired")
+    assert sorted(notes.values_list("dedup_key", flat=True)) == sorted(
+        f"booking:{b.pk}:expired" for b in made)
+    assert sorted(notes.values_list("resident_id", flat=True)) == sorted(
+        b.resident_id for b in made)
+    # Each resident has a phone (WhatsApp) and nothing else: one delivery each.
+    assert NotificationDelivery.objects.filter(notification__kind="booking.expired").count() \
+        == 40
+    events = Tally(CaseEvent.objects.filter(kind="booking.expired")
+                   .values_list("application_id", flat=True))
+    assert events == {b.application_id: 1 for b in made}
+    assert set(Application.objects.values_list("status", "rebook_until")) == {
+        (ApplicationStatus.OPEN, date(2026, 8, 1))}
+    # Each expired booking was taken by exactly one run of a sweep.
+    assert Booking.objects.filter(sweep_token="").count() == 0
+    assert services.bookings_expire_due(now=after_the_day) == 0
+
+
+def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
+        office_a, office_b, slot_on):
+    made = _bookings_in_two_offices(office_a, office_b, slot_on, 12)
+    services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
+    after_the_limit = datetime(2026, 8, 2, 0, 30, tzinfo=WIB)
+
+    results, errors = _race(lambda _i: services.applications_lapse_due(now=after_the_limit,
+                                                                        batch=2), 4)
+
+    assert errors == []
+    assert sum(results) == 24
+    assert set(Application.objects.values_list("status", flat=True)) == {
+        ApplicationStatus.LAPSED}
+    notes = Notification.objects.filter(kind="booking.lapsed")
+    assert sorted(notes.values_list("dedup_key", flat=True)) == sorted(
+        f"application:{b.application_id}:lapsed" for b in made)
+    assert NotificationDelivery.objects.filter(notification__kind="booking.lapsed").count() \
+        == 24
+    assert Tally(CaseEvent.objects.filter(kind="booking.lapsed")
+                 .values_list("application_id", flat=True)) == {
+        b.application_id: 1 for b in made}
+    assert services.applications_lapse_due(now=after_the_limit) == 0
