@@ -16,7 +16,6 @@ from queues.models import (
     CALL_KINDS,
     OUT_OF_ORDER_REASONS,
     CallReason,
-    Counter,
     CounterLane,
     CounterState,
     Outcome,
@@ -60,33 +59,39 @@ class QueueState:
 
 
 def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
+    """Four queries: lanes, today's open tickets, counters with their lanes, and the
+    observed service times (cached a minute)."""
     now = now or timezone.now()
     day = office_today(office)
     lanes = list(Lane.objects.filter(office=office, is_active=True).order_by("letter"))
     waiting: dict[int, list[tuple[int, str]]] = {lane.id: [] for lane in lanes}
-    for pk, lane_id, code in (Ticket.objects.filter(office=office, day=day,
-                                                    status=TicketStatus.WAITING)
-                              .order_by("lane_id", *policy.LANE_ORDER)
-                              .values_list("id", "lane_id", "code")):
-        waiting.setdefault(lane_id, []).append((pk, code))
-    active = list(Ticket.objects.filter(office=office, day=day, status__in=ACTIVE_STATUSES)
-                  .order_by("called_at", "id")
-                  .values("id", "code", "lane_id", "counter_id", "status", "called_at",
-                          "first_called_at", "call_reason", "priority",
-                          "transferred_from__letter"))
+    active = []
+    for (pk, lane_id, code, status, counter_id, called_at, first_called_at, reason, priority,
+         from_lane) in (Ticket.objects.filter(
+            office=office, day=day, status__in=[TicketStatus.WAITING, *ACTIVE_STATUSES])
+            .order_by("lane_id", *policy.LANE_ORDER)
+            .values_list("id", "lane_id", "code", "status", "counter_id", "called_at",
+                         "first_called_at", "call_reason", "priority",
+                         "transferred_from__letter")):
+        if status == TicketStatus.WAITING:
+            waiting.setdefault(lane_id, []).append((pk, code))
+        else:
+            active.append({"id": pk, "code": code, "lane_id": lane_id, "counter_id": counter_id,
+                           "status": status, "called_at": called_at,
+                           "first_called_at": first_called_at, "call_reason": reason,
+                           "priority": priority, "transferred_from__letter": from_lane})
+    active.sort(key=lambda row: (row["called_at"], row["id"]))
     start_of_day = office_day_bounds(office, day)[0]
-    counters = {
-        row["id"]: {"name": row["name"], "number": row["number"], "state": row["state"],
-                    "open": row["state"] == CounterState.OPEN
-                    and row["state_since"] >= start_of_day, "lane_ids": []}
-        for row in Counter.objects.filter(office=office, is_active=True)
-        .values("id", "name", "number", "state", "state_since")
-    }
-    for counter_id, lane_id in (CounterLane.objects.filter(office=office)
-                                .order_by("counter_id", "position")
-                                .values_list("counter_id", "lane_id")):
-        if counter_id in counters:
-            counters[counter_id]["lane_ids"].append(lane_id)
+    counters: dict[int, dict] = {}
+    for counter_id, lane_id, name, number, state, since in (
+            CounterLane.objects.filter(office=office, counter__is_active=True)
+            .order_by("counter_id", "position")
+            .values_list("counter_id", "lane_id", "counter__name", "counter__number",
+                         "counter__state", "counter__state_since")):
+        counter = counters.setdefault(counter_id, {
+            "name": name, "number": number, "state": state,
+            "open": state == CounterState.OPEN and since >= start_of_day, "lane_ids": []})
+        counter["lane_ids"].append(lane_id)
     return QueueState(office=office, day=day, now=now, lanes=lanes, waiting=waiting,
                       active=active, counters=counters,
                       cycle=lane_cycles(office=office, lane_ids=[lane.id for lane in lanes]))
@@ -236,20 +241,23 @@ def board(*, office: Office, now: datetime | None = None) -> dict:
             "counters_open": estimate.counters_open.get(lane.id, 0),
         })
     recent = []
-    for event in (TicketEvent.objects.filter(office=office, day=state.day, kind__in=CALL_KINDS)
-                  .select_related("ticket", "ticket__transferred_from", "counter", "lane")
-                  .order_by("-at", "-id")[:RECENT_CALLS]):
-        lane = lanes_by_id.get(event.lane_id, event.lane)
-        counter = event.counter.name if event.counter_id else ""
+    for (code, priority, from_lane, counter, lane_id, at, reason) in (
+            TicketEvent.objects.filter(office=office, day=state.day, kind__in=CALL_KINDS)
+            .order_by("-at", "-id")
+            .values_list("ticket__code", "ticket__priority", "ticket__transferred_from__letter",
+                         "counter__name", "lane_id", "at", "reason")[:RECENT_CALLS]):
+        if lane_id not in lanes_by_id:  # a lane taken out of use since the call
+            lanes_by_id[lane_id] = Lane.objects.get(pk=lane_id)
+        lane = lanes_by_id[lane_id]
+        counter = counter or ""
         recent.append({
-            "ticket": event.ticket.code, "counter": counter, "lane": lane.letter,
-            "lane_name": lane.name, "called_at": office_local_iso(event.at, office),
-            "reason": event.reason,
-            "reason_text": call_reason_text(
-                event.reason, priority=event.ticket.priority,
-                from_lane=getattr(event.ticket.transferred_from, "letter", "")),
-            "out_of_order": event.reason in OUT_OF_ORDER_REASONS,
-            "text": call_line(ticket=event.ticket.code, counter=counter, lane_name=lane.name),
+            "ticket": code, "counter": counter, "lane": lane.letter,
+            "lane_name": lane.name, "called_at": office_local_iso(at, office),
+            "reason": reason,
+            "reason_text": call_reason_text(reason, priority=priority,
+                                            from_lane=from_lane or ""),
+            "out_of_order": reason in OUT_OF_ORDER_REASONS,
+            "text": call_line(ticket=code, counter=counter, lane_name=lane.name),
         })
     return {
         "office": {"code": office.code, "name": office.name},

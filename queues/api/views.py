@@ -3,6 +3,7 @@ resident's tickets of today. Views parse and answer; reads are in queues.selecto
 
 import json
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
@@ -19,9 +20,9 @@ from registry.api.auth import IsResident
 from registry.api.views import office_or_404
 
 # Every board screen and app polls this: one computation per second per office and
-# language at most. Each change to the queue drops the cached answer when it commits
-# (queues.services._board_changed), so the cache never delays a call.
-BOARD_CACHE_SECONDS = 1
+# language at most (settings.QUEUES_BOARD_CACHE_SECONDS). Each change to the queue drops
+# the cached answer when it commits (queues.services._board_changed), so the cache
+# never delays a call.
 
 
 class BoardView(APIView):
@@ -34,12 +35,14 @@ class BoardView(APIView):
     def get(self, request, code):
         language = (get_language() or "id")[:2]
         key = BOARD_CACHE_KEY.format(code=code[:8], language=language)
-        body = cache.get(key)
+        seconds = settings.QUEUES_BOARD_CACHE_SECONDS
+        body = cache.get(key) if seconds else None
         if body is None:
             office = office_or_404(code)
             body = json.dumps(selectors.board(office=office), cls=DjangoJSONEncoder,
                               ensure_ascii=False).encode()
-            cache.set(key, body, BOARD_CACHE_SECONDS)
+            if seconds:
+                cache.set(key, body, seconds)
         response = HttpResponse(body, content_type="application/json")
         response["Cache-Control"] = "no-cache"
         response["Content-Language"] = language

@@ -1,0 +1,191 @@
+"""Latency of "call next" with 10 counters pressing it at the same instant, on
+PostgreSQL.
+
+    DATABASE_URL=postgres://eopen:eopen@127.0.0.1:5432/eopen_queues \\
+    REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python -m tests.benchmarks.queues_call_next [--rounds 60] [--http]
+
+It creates its own test database (dropped at the end) with a Kota Bekasi morning
+(tests/benchmarks/queues_common.py) plus five more counters (ten in all, each serving
+two or three of lanes A, B and C in its own order) and enough waiting tickets. Each
+round, ten threads (one per counter, each with its own database connection) wait at a
+barrier and call `ticket_call_next` together; each call is timed; then each counter
+marks its ticket a no-show (not timed). It checks no ticket was called twice, and
+reports the median, p95 and maximum latency over all calls.
+
+With --http the same rounds go through the counter page on gunicorn (4 sync workers):
+ten signed-in operators POST ".../call-next/" at once; the time is until the answer
+(a redirect back to the page) arrives.
+"""
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import threading
+import time
+from collections import Counter as Tally
+
+from tests.benchmarks import queues_common as common
+
+EXTRA_COUNTERS = [(6, "ABC"), (7, "CAB"), (8, "BCA"), (9, "AB"), (10, "CB")]
+
+
+def percentile(values, q):
+    from queues.selectors import percentile as pct
+
+    return pct(values, q)
+
+
+def setup(rounds: int):
+    from queues import services
+    from registry.models import Lane, Service
+
+    office, counters, users = common.build_office(waiting=0)
+    lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
+    counters += [services.counter_create(office=office, number=n,
+                                         lanes=[lanes[x] for x in letters])
+                 for n, letters in EXTRA_COUNTERS]
+    services_by_lane = {s.lane.letter: s for s in Service.objects.filter(
+        office=office, code__in=common.SERVICE_OF_LANE.values()).select_related("lane")}
+    for n in range(rounds * 10 + 30):
+        services.ticket_issue_walk_in(office=office, service=services_by_lane["ABC"[n % 3]])
+    return office, counters, users
+
+
+def run_service_rounds(counters, users, rounds):
+    from django.db import connection
+
+    from queues import services
+
+    latencies, called = [], []
+    barrier = threading.Barrier(len(counters))
+    lock = threading.Lock()
+
+    def operator(index):
+        counter, user = counters[index], users[index]
+        try:
+            for _round in range(rounds):
+                barrier.wait()
+                started = time.perf_counter()
+                ticket = services.ticket_call_next(counter=counter, by=user)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    called.append(ticket.pk if ticket else None)
+                barrier.wait()
+                if ticket is not None:
+                    services.ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=operator, args=(i,)) for i in range(len(counters))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, called
+
+
+def run_http_rounds(database, counters, users, rounds):
+    import re
+
+    import requests
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from tests.benchmarks.queues_board import _free_port, start_gunicorn
+
+    port = _free_port()
+    server = start_gunicorn(database, port, 4, 1)
+    base = f"http://127.0.0.1:{port}"
+    clients = []
+    try:
+        for counter, user in zip(counters, users, strict=True):
+            store = SessionStore()
+            store[SESSION_KEY] = str(user.pk)
+            store[BACKEND_SESSION_KEY] = "registry.auth.OfficeRoleBackend"
+            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            store.create()
+            session = requests.Session()
+            session.cookies.set("sessionid", store.session_key)
+            page = session.get(f"{base}/queues/counters/{counter.pk}/")
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+            clients.append((session, f"{base}/queues/counters/{counter.pk}/", token))
+        latencies, failures = [], []
+        barrier = threading.Barrier(len(clients))
+        lock = threading.Lock()
+
+        def operator(index):
+            session, url, token = clients[index]
+            for _round in range(rounds):
+                barrier.wait()
+                started = time.perf_counter()
+                answer = session.post(url + "call-next/", data={"csrfmiddlewaretoken": token},
+                                      allow_redirects=False)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    if answer.status_code != 302:
+                        failures.append(answer.status_code)
+                barrier.wait()
+                page = session.get(url)
+                ticket = re.search(r'data-ticket="(\d+)"', page.text)
+                if ticket:
+                    session.post(url + "no-show/", data={"csrfmiddlewaretoken": token,
+                                                         "ticket": ticket.group(1)},
+                                 allow_redirects=False)
+
+        threads = [threading.Thread(target=operator, args=(i,)) for i in range(len(clients))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            print(f"  {len(failures)} calls did not answer 302: {Tally(failures)}")
+        return latencies
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def report(label, latencies):
+    ms = [x * 1000 for x in latencies]
+    print(f"{label}: {len(ms)} calls, median {statistics.median(ms):.1f} ms, "
+          f"p95 {percentile(ms, 95):.1f} ms, max {max(ms):.1f} ms")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--http", action="store_true")
+    args = parser.parse_args()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("Set DATABASE_URL to a PostgreSQL database: the figure is for PostgreSQL.")
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+    with common.bench_database("callnext") as database:
+        from queues.models import Ticket, TicketEvent
+
+        office, counters, users = setup(args.rounds * (2 if args.http else 1))
+        # Warm the connections and caches of each thread once.
+        run_service_rounds(counters, users, 1)
+        latencies, called = run_service_rounds(counters, users, args.rounds)
+        taken = [pk for pk in called if pk is not None]
+        calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id",
+                                                                            flat=True))
+        assert len(taken) == len(set(taken)), "a ticket was called by two counters"
+        assert max(calls.values()) == 1, "a ticket was called twice"
+        print(f"10 counters, {args.rounds} rounds; {len(taken)} tickets called, none twice; "
+              f"{Ticket.objects.filter(office=office, status='waiting').count()} still waiting")
+        report("call next (service, 10 at once)", latencies)
+        if args.http:
+            report("call next (HTTP POST on gunicorn, 10 at once)",
+                   run_http_rounds(database, counters, users, args.rounds))
+        print(f"machine: {common.machine()}")
+
+
+if __name__ == "__main__":
+    main()
