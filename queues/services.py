@@ -316,22 +316,29 @@ def _counter_lane_ids(counter: Counter) -> list[int]:
 def _claim_in_lane(*, office: Office, lane_id: int, day, now: datetime,
                    settings: QueueSettings) -> tuple[Ticket, bool] | None:
     """The lane's next ticket by the policy, its row locked (SKIP LOCKED), and whether
-    the fairness cap chose it."""
+    the fairness cap chose it.
+
+    The conditions are on the locked rows themselves, never in a subquery: when another
+    counter's call commits while this statement runs, PostgreSQL re-checks them on the
+    row's new version and passes over the ticket just called. (A `pk IN (subquery)`
+    would be re-checked against the statement's old snapshot and hand the same ticket
+    to both counters' claims.)"""
     waiting = Ticket.objects.filter(office=office, lane_id=lane_id, day=day,
                                     status=TicketStatus.WAITING)
     recent = list(TicketEvent.objects.filter(
         office=office, lane_id=lane_id, day=day, kind=TicketEventKind.CALLED)
         .order_by("-at", "-id").values_list("ahead_of_turn", flat=True)[:settings.ahead_cap])
-    claim = lock_objects.tickets_for_update(skip_locked=True).select_related("lane", "service")
+    claim = (lock_objects.tickets_for_update(skip_locked=True).select_related("lane", "service")
+             .filter(office=office, lane_id=lane_id, day=day, status=TicketStatus.WAITING))
     if policy.cap_reached(recent, settings.ahead_cap) and waiting.filter(
             band__lt=Band.IN_TURN).exists():
         longest = claim.filter(
-            pk__in=waiting.filter(band=Band.IN_TURN).values("pk"),
+            band=Band.IN_TURN,
             order_at__lte=now - timedelta(minutes=settings.fairness_wait_minutes),
         ).order_by(*policy.FAIRNESS_ORDER).first()
         if longest is not None:
             return longest, True
-    ticket = claim.filter(pk__in=waiting.values("pk")).order_by(*policy.LANE_ORDER).first()
+    ticket = claim.order_by(*policy.LANE_ORDER).first()
     return (ticket, False) if ticket is not None else None
 
 

@@ -2,7 +2,7 @@
 trivial JSON view (/healthz) served by the same server.
 
     DATABASE_URL=postgres://eopen:eopen@127.0.0.1:5432/eopen_queues \\
-    REDIS_URL=redis://127.0.0.1:6379/0 \\
+    REDIS_URL=redis://127.0.0.1:6379/4 \\
         .venv/bin/python -m tests.benchmarks.queues_board [--seconds 8] [--runs 3]
         [--workers 4] [--clients 16] [--writes 1]
 

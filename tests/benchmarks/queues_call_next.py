@@ -2,7 +2,7 @@
 PostgreSQL.
 
     DATABASE_URL=postgres://eopen:eopen@127.0.0.1:5432/eopen_queues \\
-    REDIS_URL=redis://127.0.0.1:6379/0 \\
+    REDIS_URL=redis://127.0.0.1:6379/4 \\
         .venv/bin/python -m tests.benchmarks.queues_call_next [--rounds 60] [--http]
 
 It creates its own test database (dropped at the end) with a Kota Bekasi morning
@@ -59,7 +59,7 @@ def run_service_rounds(counters, users, rounds):
 
     from queues import services
 
-    latencies, called = [], []
+    latencies, called, errors = [], [], []
     barrier = threading.Barrier(len(counters))
     lock = threading.Lock()
 
@@ -77,6 +77,11 @@ def run_service_rounds(counters, users, rounds):
                 barrier.wait()
                 if ticket is not None:
                     services.ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
+        except threading.BrokenBarrierError:
+            pass  # another operator failed; its error is reported
+        except Exception as exc:  # reported below, and the others stop
+            errors.append(exc)
+            barrier.abort()
         finally:
             connection.close()
 
@@ -85,6 +90,8 @@ def run_service_rounds(counters, users, rounds):
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise RuntimeError(f"call next failed: {errors!r}")
     return latencies, called
 
 

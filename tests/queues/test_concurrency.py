@@ -95,6 +95,32 @@ def test_ten_counters_at_once_take_ten_different_tickets(office_a, counter_facto
     assert {t.lane.letter for t in results} == {"C"}
 
 
+def test_rounds_of_ten_counters_calling_at_once_never_fail_or_repeat(office_a,
+                                                                    counter_factory,
+                                                                    operator):
+    """A call that commits while another counter's claim is reading must not hand the
+    same ticket to the second counter (its claim re-checks the ticket's status on the
+    row it locks) nor make it fail: the second counter takes the next ticket."""
+    counters = [counter_factory(("CB", "BC")[n % 2]) for n in range(10)]
+    for n in range(130):
+        walk_in(office_a, "CB"[n % 2], priority="elderly" if n % 7 == 0 else "")
+    called = []
+    for _round in range(12):
+        def call(index):
+            return services.ticket_call_next(counter=counters[index], by=operator)
+
+        results, errors = _race(call, 10)
+        assert errors == []
+        assert None not in results
+        called += [t.pk for t in results]
+        for counter, ticket in zip(counters, results, strict=True):
+            services.ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
+    assert len(called) == len(set(called)) == 120
+    calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id", flat=True))
+    assert set(calls.values()) == {1}
+    assert Ticket.objects.filter(status="waiting").count() == 10
+
+
 def test_a_double_click_at_one_counter_calls_one_ticket(office_a, counter_factory, operator):
     counter = counter_factory("C")
     for _n in range(3):
