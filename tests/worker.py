@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -96,11 +96,23 @@ class Worker:
         raise TimeoutError(f"The worker did not start:\n{self.log()}")
 
     def kill(self, sig=signal.SIGKILL):
-        """Stop the worker and its pool processes; SIGKILL is a crash."""
+        """Stop the worker and its pool processes; SIGKILL is a crash.
+
+        Any other signal goes to the main process alone, which stops its pool itself:
+        sent to the pool processes too, one can die holding the pool's queue lock and
+        leave the main process waiting for that lock for ever (billiard's
+        _help_stuff_finish). Whatever is left after 30 s is killed."""
         try:
-            os.killpg(self.process.pid, sig)
+            if sig == signal.SIGKILL:
+                os.killpg(self.process.pid, sig)
+            else:
+                os.kill(self.process.pid, sig)
         except ProcessLookupError:
             return
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=30)
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def restart(self):
