@@ -525,9 +525,48 @@ def collect_bookings(ctx: CaseContext) -> list[Fact]:
     return booking_facts(ctx, records)
 
 
+def collect_queue(ctx: CaseContext) -> list[Fact]:
+    """The case's tickets (queues) with their calls, and the calls of other lanes the
+    same day, read into TicketRecords and CallRecords. The other tickets' holders are
+    never named."""
+    ticket_model = _model("queues", "Ticket")
+    if ticket_model is None:
+        return []
+    event_model = apps.get_model("queues", "TicketEvent")
+    call_kinds = ("called", "recalled")
+    tickets = list(ticket_model.objects.filter(application=ctx.application)
+                   .select_related("lane").order_by("issued_at", "id"))
+    if not tickets:
+        return []
+    ctx.covered_kinds.update({"queue.", "booking.checked_in", "booking.done"})
+
+    def call_record(event) -> CallRecord:
+        return CallRecord(id=event.id, ticket_code=event.ticket.code, lane=event.lane.letter,
+                          lane_name=event.lane.name,
+                          counter=str(event.counter.number) if event.counter_id else "",
+                          at=event.at)
+
+    facts = []
+    for ticket in tickets:
+        day_calls = list(event_model.objects.filter(office=ctx.office, day=ticket.day,
+                                                    kind__in=call_kinds)
+                         .select_related("ticket", "ticket__resident", "lane", "counter")
+                         .order_by("at", "id"))
+        own = tuple(call_record(e) for e in day_calls if e.ticket_id == ticket.id)
+        others = [e for e in day_calls if e.ticket_id != ticket.id]
+        record = TicketRecord(id=ticket.id, code=ticket.code, lane=ticket.lane.letter,
+                              lane_name=ticket.lane.name, issued_at=ticket.issued_at,
+                              calls=own, finished_at=ticket.finished_at)
+        people = tuple({e.ticket.resident.name for e in others if e.ticket.resident_id})
+        facts.extend(queue_facts(ctx, record, [call_record(e) for e in others],
+                                 other_people=people))
+    return facts
+
+
 CASE_COLLECTORS = [
     collect_case_opened,
     collect_bookings,
+    collect_queue,
     collect_central,
     collect_deliveries,
 ]

@@ -70,8 +70,7 @@ def counter_done_during_outage(application, *, operator):
     with travel(2022, 7, 1, 9, 1):
         central.central_link_check(office_id=office.id)
     with travel(2022, 7, 1, 9, 10):
-        with transaction.atomic():
-            services.application_visit_completed(application=application, by=operator)
+        _counter_finishes(application, operator)
         for job in application.central_jobs.filter(status="pending"):
             central.central_job_send(job_id=job.id)
     SimulatedCentralClient.configure(office.code, down=False)
@@ -85,6 +84,20 @@ def counter_done_during_outage(application, *, operator):
     with travel(2022, 7, 1, 13, 2):
         job = application.central_jobs.get(kind="card_print")
         central.central_job_send(job_id=job.id)
+
+
+def _counter_finishes(application, operator):
+    """The counter finishes his ticket as served, which moves the case on; without a
+    queue day replayed, the case is moved on directly."""
+    from queues import services as queues
+    from queues.models import Ticket
+
+    ticket = Ticket.objects.filter(application=application, status="serving").first()
+    if ticket is None:
+        with transaction.atomic():
+            services.application_visit_completed(application=application, by=operator)
+        return
+    queues.ticket_finish(counter=ticket.counter, by=operator, outcome="served")
 
 
 def home_delivery_to_spouse(application, *, courier):
@@ -165,16 +178,39 @@ def booking_lapsed_then_rebooked(office, budi, application) -> str | None:
     return None
 
 
-def queue_day(office, application) -> str | None:
-    """1 July: check-in and ticket C-001 (lane C); B-014 of lane B called at counter 2
-    at 07:55, C-001 called at counter 5 at 08:00 (queues)."""
-    from django.apps import apps
+def queue_day(office, application, *, operator) -> str | None:
+    """1 July: lane B's counter 2 has served its first thirteen numbers by 07:30, when he
+    checks in with his booking and gets C-001 (lane C); B-014, taken at 07:40, is called
+    to counter 2 at 07:55; C-001 is called to counter 5 at 08:00 and service starts
+    (queues, with the booking's check-in through registry.appointments)."""
+    from queues import services as queues
+    from registry.models import Lane
 
-    try:
-        apps.get_model("queues", "Ticket")
-    except LookupError:
-        return ("queues: no Ticket model yet, so ticket C-001, the call of B-014 from lane "
-                "B at 07:55 and of C-001 from lane C at 08:00 cannot be recorded")
-    return ("queues: its models exist now; wire this stage to its ticket and call services, "
-            "and add the adapter that reads tickets and calls into "
-            "complaints.collectors.TicketRecord and CallRecord")
+    lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
+    biometric = Service.objects.get(office=office, code="KTP_BARU")
+    booking = application.bookings.get(status="booked")
+    with travel(2022, 7, 1, 6, 50):
+        counter_b = queues.counter_create(office=office, number=2, lanes=[lanes["B"]])
+        counter_c = queues.counter_create(office=office, number=5, lanes=[lanes["C"]])
+        queues.counter_open(counter=counter_b, by=operator)
+        queues.counter_open(counter=counter_c, by=operator)
+    for minute in range(13):
+        with travel(2022, 7, 1, 7, minute):
+            queues.ticket_issue_walk_in(office=office, service=biometric)
+        with travel(2022, 7, 1, 7, 14 + minute):
+            queues.ticket_call_next(counter=counter_b, by=operator)
+            queues.ticket_no_show(counter=counter_b, by=operator)
+    with travel(2022, 7, 1, 7, 30):
+        ticket = queues.ticket_check_in(office=office, booking_code=booking.code)
+    with travel(2022, 7, 1, 7, 40):
+        other = queues.ticket_issue_walk_in(office=office, service=biometric)
+    with travel(2022, 7, 1, 7, 55):
+        called_b = queues.ticket_call_next(counter=counter_b, by=operator)
+    with travel(2022, 7, 1, 8, 0):
+        called_c = queues.ticket_call_next(counter=counter_c, by=operator)
+    with travel(2022, 7, 1, 8, 1):
+        queues.ticket_start(counter=counter_c, by=operator)
+    codes = (ticket.code, other.code, called_b and called_b.code, called_c and called_c.code)
+    if codes != ("C-001", "B-014", "B-014", "C-001"):
+        return f"queues: the day gave tickets {codes}, not C-001 and B-014 as on 1 July"
+    return None

@@ -56,7 +56,7 @@ def test_the_kota_bekasi_complaint_replayed_with_its_records(
     waiting = []
     application = kb.open_case(office_a, budi)
     waiting.append(kb.booking_lapsed_then_rebooked(office_a, budi, application))
-    waiting.append(kb.queue_day(office_a, application))
+    waiting.append(kb.queue_day(office_a, application, operator=operator))
     kb.counter_done_during_outage(application, operator=operator)
     kb.home_delivery_to_spouse(application, courier=courier)
     complaint = kb.instagram_post_logged(office_a, humas=humas)
