@@ -2,9 +2,10 @@
 run again: it creates only what is missing.
 
 Kota Bekasi gets five counters serving lanes A, B and C in different orders, and a
-morning under way (walk-ins waiting, a priority ticket, one served, one being served,
-one no-show, one called); Kabupaten Bekasi gets three counters and a quiet queue. The
-board is at /queues/board/3275/ and /queues/board/3216/.
+morning under way (walk-ins waiting, a priority ticket, the bookings checked in by the
+appointments demo, one served, one being served, one no-show, one called); Kabupaten
+Bekasi gets three counters and a quiet queue. The board is at /queues/board/3275/ and
+/queues/board/3216/.
 """
 
 from django.contrib.auth import get_user_model
@@ -51,8 +52,19 @@ def seed(*, offices: dict, stdout=None) -> None:
         for code, priority in WALK_INS[prefix]:
             services.ticket_issue_walk_in(office=office, service=_service(office, code),
                                           priority=priority, by=frontdesk)
+        _checked_in_bookings(office, frontdesk)
         if prefix == "kota":
             _morning_under_way(office)
+
+
+def _checked_in_bookings(office, frontdesk) -> None:
+    """Today's bookings the appointments demo checked in get their tickets."""
+    from registry.appointments.models import Booking, BookingStatus
+
+    for booking in (Booking.objects.filter(office=office, day=office_today(office),
+                                           status=BookingStatus.CHECKED_IN,
+                                           ticket__isnull=True).order_by("checked_in_at")):
+        services.ticket_check_in(office=office, booking_code=booking.code, by=frontdesk)
 
 
 def _morning_under_way(office) -> None:

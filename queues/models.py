@@ -205,7 +205,8 @@ class Ticket(models.Model):
     """A resident's place in a lane's queue for one day.
 
     `order_at` is the time the ticket is ordered by within its band: the issue time
-    (kept when transferred to another lane), or the slot's start for an on-time booking.
+    (kept when transferred to another lane), or the slot's start for a booking checked
+    in by the end of its slot (queues.policy).
     """
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+",
@@ -228,6 +229,10 @@ class Ticket(models.Model):
     application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True,
                                     blank=True, related_name="tickets",
                                     verbose_name=_("application"))
+    # The booking checked in with this ticket (one ticket per booking).
+    booking = models.OneToOneField("appointments.Booking", on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="ticket",
+                                   verbose_name=_("booking"))
     status = models.CharField(_("status"), max_length=8, choices=TicketStatus.choices,
                               default=TicketStatus.WAITING)
     counter = models.ForeignKey(Counter, on_delete=models.PROTECT, null=True, blank=True,

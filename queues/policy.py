@@ -7,9 +7,12 @@ its two numbers (the fairness cap) are office settings (QueueSettings).
 2. Within a lane, tickets are called by band, then by time:
      band 0  priority: elderly, disability, pregnant, with a baby (chosen at the kiosk),
              by issue time;
-     band 1  bookings checked in within their slot, by the slot's start;
+     band 1  bookings checked in by the end of their slot, by the slot's start;
      band 2  everyone else (walk-ins, late bookings), first come first served by issue
              time.
+   A booking checked in before its slot has begun waits in band 2 as if it had come at
+   its slot's start (walk-ins who came earlier go first) and moves to band 1 when the
+   slot begins: an early arrival is not served ahead of the hall before its time.
    A ticket transferred from another lane keeps its original issue time, so it does
    not go to the back of the new lane's queue.
 3. Fairness cap: a call of band 0 or 1 while a band-2 ticket is waiting in the lane is
@@ -30,12 +33,38 @@ most the number of simultaneous calls. They never get the same ticket: the claim
 the ticket row and skips rows locked by the other (queues.services.ticket_call_next).
 """
 
+from datetime import datetime
+
+from django.db.models import Case, F, PositiveSmallIntegerField, Q, Value, When
+
 from queues.models import Band, CallReason
 
-# The order of waiting tickets within a lane (an index covers it).
-LANE_ORDER = ("band", "order_at", "id")
 # The order in which the fairness cap picks: the in-turn ticket issued first.
 FAIRNESS_ORDER = ("order_at", "id")
+
+
+def effective_band(*, band: int, order_at: datetime, now: datetime) -> int:
+    """The band a waiting ticket is called in at `now` (rule 2)."""
+    if band == Band.BOOKING_ON_TIME and order_at > now:
+        return Band.IN_TURN
+    return band
+
+
+def lane_order(now: datetime) -> list:
+    """`order_by` arguments putting a lane's waiting tickets in calling order at `now`."""
+    band = Case(When(band=Band.BOOKING_ON_TIME, order_at__gt=now, then=Value(Band.IN_TURN)),
+                default=F("band"), output_field=PositiveSmallIntegerField())
+    return [band.asc(), F("order_at").asc(), F("id").asc()]
+
+
+def in_turn_q(now: datetime) -> Q:
+    """Waiting tickets called in band 2 at `now`."""
+    return Q(band=Band.IN_TURN) | Q(band=Band.BOOKING_ON_TIME, order_at__gt=now)
+
+
+def sort_key(*, band: int, order_at: datetime, pk: int, now: datetime) -> tuple:
+    """The same order in Python."""
+    return (effective_band(band=band, order_at=order_at, now=now), order_at, pk)
 
 
 def band_for(*, priority: str, booking_on_time: bool) -> int:

@@ -69,7 +69,7 @@ def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
     for (pk, lane_id, code, status, counter_id, called_at, first_called_at, reason, priority,
          from_lane) in (Ticket.objects.filter(
             office=office, day=day, status__in=[TicketStatus.WAITING, *ACTIVE_STATUSES])
-            .order_by("lane_id", *policy.LANE_ORDER)
+            .order_by("lane_id", *policy.lane_order(now))
             .values_list("id", "lane_id", "code", "status", "counter_id", "called_at",
                          "first_called_at", "call_reason", "priority",
                          "transferred_from__letter")):
@@ -296,6 +296,25 @@ def tickets_for_resident_today(*, resident: Resident) -> list[dict]:
         rows.append({"ticket": ticket, "position": ticket_position(state, ticket),
                      "estimated_wait_minutes": wait})
     return rows
+
+
+# --- Bookings at the front desk -----------------------------------------------------
+
+
+def bookings_today(*, office: Office) -> list:
+    """Today's bookings of the office by slot, each with its ticket if checked in here
+    (`booking.ticket`, or None); one query."""
+    from registry.appointments.models import Booking
+
+    bookings = list(Booking.objects.filter(office=office, day=office_today(office))
+                    .select_related("slot", "service__lane", "resident", "ticket")
+                    .order_by("slot__starts_at", "code"))
+    for booking in bookings:
+        try:
+            booking.queue_ticket = booking.ticket
+        except Ticket.DoesNotExist:
+            booking.queue_ticket = None
+    return bookings
 
 
 # --- Statistics --------------------------------------------------------------------

@@ -6,6 +6,7 @@ Locks: see queues.lock_objects (the counter, then the ticket).
 """
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -248,7 +249,7 @@ def _ticket_create(*, office: Office, service: Service, source: str, priority: s
                    booking_on_time: bool = False, order_at: datetime | None = None,
                    resident: Resident | None = None,
                    application: Application | None = None, issue_key: str | None = None,
-                   now: datetime) -> Ticket:
+                   booking=None, now: datetime) -> Ticket:
     """A new ticket with the lane's next number of the day. The number's counter row
     (registry.Sequence) stays locked until the caller's transaction ends."""
     lane = service.lane
@@ -264,8 +265,8 @@ def _ticket_create(*, office: Office, service: Service, source: str, priority: s
         service=service, source=source, priority=priority,
         band=policy.band_for(priority=priority, booking_on_time=booking_on_time),
         order_at=order_at or now, resident=resident, application=application,
-        issued_at=now, queued_at=now, sweep_due_at=_sweep_due_at(office, settings, now),
-        issue_key=issue_key)
+        booking=booking, issued_at=now, queued_at=now,
+        sweep_due_at=_sweep_due_at(office, settings, now), issue_key=issue_key)
 
 
 def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = "", by=None,
@@ -305,6 +306,80 @@ def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = ""
     return ticket
 
 
+# A booking code: 8 characters of the appointments' alphabet (no 0/O, 1/I/L).
+_BOOKING_CODE = re.compile(r"[2-9A-HJKMNP-Z]{8}")
+
+
+def booking_code_from_scan(text: str) -> str:
+    """The booking code in what was typed or scanned: the code itself in any case and
+    with spaces, or a QR's text holding it (a link ending in the code, "EOPEN:CODE").
+    Unrecognised text is returned as typed, cleaned, so the not-found message shows
+    it."""
+    cleaned = "".join(str(text or "").split()).upper()[:200]
+    if _BOOKING_CODE.fullmatch(cleaned):
+        return cleaned
+    found = [token for token in re.split(r"[^0-9A-Z]+", cleaned)
+             if _BOOKING_CODE.fullmatch(token)]
+    return found[-1] if found else cleaned[:12]
+
+
+def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str = ""
+                    ) -> Ticket:
+    """Check in a booking by its code (typed, or a QR scanned at the kiosk or the front
+    desk) and issue its ticket in the lane of the booking's service, with the booking's
+    resident and case.
+
+    The booking is checked in (registry.appointments.services.booking_check_in: only on
+    the slot's day, only a booking not used yet) in the same transaction. Checked in by
+    the end of its slot, the ticket is in the bookings' band ordered by the slot's start
+    (queues.policy); later, it queues with the walk-ins from now. Checking in again
+    returns the same ticket. Another office's code answers the same NotFound as an
+    unknown one.
+
+    Locks the booking's row first, so two check-ins of one booking at once give one
+    ticket."""
+    from registry.appointments import lock_objects as booking_locks
+    from registry.appointments import services as appointments
+    from registry.appointments.models import BookingStatus
+
+    if priority and priority not in Priority.values:
+        raise DomainError(_("Unknown priority category."), "priority_invalid")
+    booking = appointments.booking_get_by_code(office=office,
+                                               code=booking_code_from_scan(booking_code))
+    existing = Ticket.objects.filter(booking=booking).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        booking = (booking_locks.bookings_for_update()
+                   .select_related("slot", "service__lane", "resident", "application")
+                   .get(pk=booking.pk))
+        existing = Ticket.objects.filter(booking=booking).first()
+        if existing is not None:
+            return existing
+        lane = booking.service.lane
+        if not lane.is_active:
+            raise DomainError(_("Lane %(lane)s is closed today.") % {"lane": lane.letter},
+                              "lane_closed")
+        now = timezone.now()
+        if booking.status == BookingStatus.CHECKED_IN:
+            # Checked in without a ticket (by the appointments' own pages): the ticket
+            # follows the time of that check-in.
+            on_time = booking.checked_in_at <= booking.slot.ends_at
+        else:
+            on_time = appointments.booking_check_in(booking=booking, by=by, now=now)
+        ticket = _ticket_create(
+            office=office, service=booking.service, source=TicketSource.BOOKING,
+            priority=priority, booking_on_time=on_time,
+            order_at=booking.slot.starts_at if on_time else now, resident=booking.resident,
+            application=booking.application, booking=booking, now=now)
+        _record(ticket, TicketEventKind.CHECKED_IN, at=now, by=by,
+                reason=priority or ("on_time" if on_time else "late"),
+                timeline_extra={"booking": booking.code, "on_time": on_time,
+                                "priority": priority})
+        _board_changed(office)
+    return ticket
+
+
 # --- Calling -----------------------------------------------------------------------
 
 
@@ -330,31 +405,33 @@ def _claim_in_lane(*, office: Office, lane_id: int, day, now: datetime,
         .order_by("-at", "-id").values_list("ahead_of_turn", flat=True)[:settings.ahead_cap])
     claim = (lock_objects.tickets_for_update(skip_locked=True).select_related("lane", "service")
              .filter(office=office, lane_id=lane_id, day=day, status=TicketStatus.WAITING))
-    if policy.cap_reached(recent, settings.ahead_cap) and waiting.filter(
-            band__lt=Band.IN_TURN).exists():
+    if policy.cap_reached(recent, settings.ahead_cap) and waiting.exclude(
+            policy.in_turn_q(now)).exists():
         longest = claim.filter(
-            band=Band.IN_TURN,
+            policy.in_turn_q(now),
             order_at__lte=now - timedelta(minutes=settings.fairness_wait_minutes),
         ).order_by(*policy.FAIRNESS_ORDER).first()
         if longest is not None:
             return longest, True
-    ticket = claim.order_by(*policy.LANE_ORDER).first()
+    ticket = claim.order_by(*policy.lane_order(now)).first()
     return (ticket, False) if ticket is not None else None
 
 
-def _passes_over_in_turn(ticket: Ticket) -> bool:
-    """Would calling `ticket` pass over a walk-in (band 2) waiting before it?"""
-    others = Ticket.objects.filter(office_id=ticket.office_id, lane_id=ticket.lane_id,
-                                   day=ticket.day, status=TicketStatus.WAITING,
-                                   band=Band.IN_TURN).exclude(pk=ticket.pk)
-    if ticket.band != Band.IN_TURN:
+def _passes_over_in_turn(ticket: Ticket, now: datetime) -> bool:
+    """Would calling `ticket` now pass over a ticket waiting in turn (band 2) before
+    it?"""
+    others = (Ticket.objects.filter(office_id=ticket.office_id, lane_id=ticket.lane_id,
+                                    day=ticket.day, status=TicketStatus.WAITING)
+              .filter(policy.in_turn_q(now)).exclude(pk=ticket.pk))
+    if policy.effective_band(band=ticket.band, order_at=ticket.order_at, now=now) \
+            != Band.IN_TURN:
         return others.exists()
     return others.filter(Q(order_at__lt=ticket.order_at)
                          | Q(order_at=ticket.order_at, pk__lt=ticket.pk)).exists()
 
 
 def _mark_called(ticket: Ticket, *, counter: Counter, by, reason: str, ahead_of_turn: bool,
-                 now: datetime) -> None:
+                 now: datetime, settings: QueueSettings | None = None) -> None:
     first_in_lane = ticket.call_count == 0
     changes = {"status": TicketStatus.CALLED, "counter": counter, "operator": _actor(by),
                "called_at": now, "call_reason": reason, "call_count": ticket.call_count + 1}
@@ -365,7 +442,7 @@ def _mark_called(ticket: Ticket, *, counter: Counter, by, reason: str, ahead_of_
             ahead_of_turn=ahead_of_turn,
             wait_seconds=_seconds(now, ticket.queued_at) if first_in_lane else None)
     _notify_called(ticket, counter)
-    _notify_nearly_turn(ticket.office, ticket.lane, ticket.day)
+    _notify_nearly_turn(counter.office, ticket.lane, ticket.day, settings=settings)
     _board_changed(counter.office)
 
 
@@ -394,12 +471,13 @@ def ticket_call_next(*, counter: Counter, by) -> Ticket | None:
         else:
             return None
         ticket, forced = claimed
-        reason = policy.call_reason(band=ticket.band,
+        band = policy.effective_band(band=ticket.band, order_at=ticket.order_at, now=now)
+        reason = policy.call_reason(band=band,
                                     transferred=ticket.transferred_from_id is not None,
                                     forced_by_fairness=forced)
-        ahead = ticket.band != Band.IN_TURN and _passes_over_in_turn(ticket)
+        ahead = band != Band.IN_TURN and _passes_over_in_turn(ticket, now)
         _mark_called(ticket, counter=counter, by=by, reason=reason, ahead_of_turn=ahead,
-                     now=now)
+                     now=now, settings=settings)
     return ticket
 
 
@@ -427,7 +505,7 @@ def ticket_call(*, counter: Counter, ticket_id: int, reason: str, by) -> Ticket:
         _ensure_idle(counter)
         now = timezone.now()
         _ensure_open(counter, by, now)
-        ahead = ticket.status == TicketStatus.WAITING and _passes_over_in_turn(ticket)
+        ahead = ticket.status == TicketStatus.WAITING and _passes_over_in_turn(ticket, now)
         _mark_called(ticket, counter=counter, by=by, reason=reason, ahead_of_turn=ahead,
                      now=now)
     return ticket
@@ -604,7 +682,23 @@ def ticket_identify(*, counter: Counter, resident: Resident, by,
 
 
 def _booking_finished(ticket: Ticket, *, by) -> None:
-    """Placeholder for the booking follow-up, wired when bookings exist."""
+    """The checked-in booking's visit happened (whatever its outcome): the booking is
+    done, so the resident may book this service again if needed."""
+    if ticket.booking_id is None:
+        return
+    from registry.appointments import services as appointments
+
+    appointments.booking_complete(booking=ticket.booking, by=_actor(by))
+
+
+def _booking_no_show(ticket: Ticket, now: datetime) -> None:
+    """The checked-in resident's ticket ended as a no-show: the booking expires as a
+    missed day does (the resident is told and may re-book)."""
+    if ticket.booking_id is None:
+        return
+    from registry.appointments import services as appointments
+
+    appointments.booking_missed(booking=ticket.booking, now=now)
 
 
 # --- Notifications -----------------------------------------------------------------
@@ -622,13 +716,14 @@ def _notify_called(ticket: Ticket, counter: Counter) -> None:
         application=ticket.application)
 
 
-def _notify_nearly_turn(office: Office, lane: Lane, day) -> None:
+def _notify_nearly_turn(office: Office, lane: Lane, day,
+                        settings: QueueSettings | None = None) -> None:
     """Residents with `notify_ahead` or fewer tickets ahead of them in the lane are told
     once per lane; the dedup key keeps it once even if two calls race."""
-    settings = queue_settings_for(office)
+    settings = settings or queue_settings_for(office)
     head = list(Ticket.objects.filter(office=office, lane=lane, day=day,
                                       status=TicketStatus.WAITING)
-                .order_by(*policy.LANE_ORDER)
+                .order_by(*policy.lane_order(timezone.now()))
                 .values_list("id", "resident_id", "ahead_told")[:settings.notify_ahead + 1])
     to_tell = {pk: ahead for ahead, (pk, resident_id, told) in enumerate(head)
                if resident_id is not None and not told}
@@ -664,11 +759,9 @@ def _close_at_end_of_day(ticket: Ticket, now: datetime) -> None:
     else:
         _transition(ticket, [ticket.status], closed_at=now)
     if ticket.status == TicketStatus.NO_SHOW:
-        _booking_no_show(ticket)
-
-
-def _booking_no_show(ticket: Ticket) -> None:
-    """Placeholder for the booking follow-up, wired when bookings exist."""
+        _booking_no_show(ticket, now)
+    elif ticket.outcome == Outcome.UNRECORDED:
+        _booking_finished(ticket, by=None)
 
 
 def tickets_close_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
@@ -681,7 +774,7 @@ def tickets_close_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) 
     with transaction.atomic():
         due = list(lock_objects.tickets_for_update(skip_locked=True)
                    .filter(closed_at__isnull=True, sweep_due_at__lte=now)
-                   .select_related("office", "lane", "counter", "application")
+                   .select_related("office", "lane", "counter", "application", "booking")
                    .order_by("sweep_due_at", "id")[:batch])
         offices = {}
         for ticket in due:

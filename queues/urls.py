@@ -1,4 +1,4 @@
-"""Pages of the queues, under /queues/: the kiosk and check-in (front desk), the counter
+"""Pages of the queues, under /queues/: the kiosk and the booking check-in (front desk), the counter
 workstation (operators), and the public display board."""
 
 from django.urls import path
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/tickets/<int:pk>/", views.kiosk_ticket, name="kiosk-ticket"),
+    path("check-in/", views.check_in, name="check-in"),
     path("counters/", views.counters, name="counters"),
     path("counters/<int:pk>/", views.counter_page, name="counter"),
     path("counters/<int:pk>/<slug:action>/", views.counter_action, name="counter-action"),

@@ -14,11 +14,11 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from queues import estimates, selectors, services
+from queues import estimates, policy, selectors, services
 from queues.models import (
     ACTIVE_STATUSES,
     OUT_OF_ORDER_REASONS,
@@ -53,6 +53,7 @@ def staff_links(*, office, roles) -> list[tuple[str, str]]:
     suffix = f"?office={office.code}"
     if roles & {Role.FRONT_DESK, Role.SUPERVISOR, Role.OFFICE_ADMIN}:
         links.append((_("Ticket kiosk"), reverse("queues:kiosk") + suffix))
+        links.append((_("Booking check-in"), reverse("queues:check-in") + suffix))
     if roles & {Role.COUNTER_OPERATOR, Role.SUPERVISOR}:
         links.append((_("Counter workstation"), reverse("queues:counters") + suffix))
     if roles & {Role.SUPERVISOR, Role.OFFICE_ADMIN, Role.PUBLIC_RELATIONS,
@@ -109,7 +110,8 @@ def _lane_outlook(office: Office) -> dict[int, dict]:
 @login_required
 def kiosk(request):
     """The walk-in kiosk: choose the service, optionally a priority category, take a
-    number. A kiosk device is signed in with a front-desk account of its office."""
+    number; or check in a booking by its code or QR (queues:check-in). A kiosk device is
+    signed in with a front-desk account of its office."""
     office, offices = _office_for(request, ISSUE)
     if request.method == "POST":
         form = WalkInForm(request.POST)
@@ -131,6 +133,10 @@ def kiosk(request):
         else:
             messages.error(request, _("Choose a service."))
         return redirect(reverse("queues:kiosk") + f"?office={office.code}")
+    return _kiosk_page(request, office, offices)
+
+
+def _kiosk_page(request, office: Office, offices: list[Office], status: int = 200):
     outlook = _lane_outlook(office)
     lanes = []
     for lane in Lane.objects.filter(office=office, is_active=True).order_by("letter"):
@@ -141,7 +147,53 @@ def kiosk(request):
     return render(request, "queues/kiosk.html", {
         "office": office, "offices": offices, "lanes": lanes,
         "priorities": Priority.choices, "issue_key": uuid.uuid4().hex,
-    })
+        "checkin_enabled": True,
+    }, status=status)
+
+
+# --- Booking check-in (front desk and kiosk) ----------------------------------------
+
+
+class CheckInForm(forms.Form):
+    # What the QR scanner types is taken as it comes; the code is found in it.
+    code = forms.CharField(max_length=200)
+    priority = forms.ChoiceField(choices=[("", ""), *Priority.choices], required=False)
+    from_kiosk = forms.BooleanField(required=False)
+
+
+@login_required
+def check_in(request):
+    """The front desk's check-in: a booking's code typed or its QR scanned gives the
+    resident's ticket (queues.services.ticket_check_in); today's bookings of the office
+    are listed below with their tickets. The kiosk's check-in form posts here too.
+
+    A refused check-in shows the page again with the reason, answered with the error's
+    status (404 for a code unknown at this office)."""
+    office, offices = _office_for(request, ISSUE)
+    status = 200
+    from_kiosk = request.POST.get("from_kiosk") == "1"
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            try:
+                ticket = services.ticket_check_in(
+                    office=office, booking_code=form.cleaned_data["code"], by=request.user,
+                    priority=form.cleaned_data["priority"])
+            except DomainError as exc:
+                messages.error(request, str(exc.message))
+                status = exc.status
+            else:
+                url = reverse("queues:kiosk-ticket", args=[ticket.pk])
+                return redirect(url if from_kiosk else f"{url}?back=check-in")
+        else:
+            messages.error(request, _("Type the booking code or scan its QR code."))
+            status = 400
+        if from_kiosk:
+            return _kiosk_page(request, office, offices, status=status)
+    return render(request, "queues/check_in.html", {
+        "office": office, "offices": offices, "priorities": Priority.choices,
+        "bookings": selectors.bookings_today(office=office),
+    }, status=status)
 
 
 @login_required
@@ -149,15 +201,20 @@ def kiosk_ticket(request, pk):
     """The ticket just taken, to print or to photograph."""
     office_ids = [o.id for o in offices_with_perm(request.user, ISSUE)]
     ticket = tenancy.get_for_office_or_404(
-        Ticket.objects.select_related("office", "lane", "service"), office_ids=office_ids,
-        pk=pk)
+        Ticket.objects.select_related("office", "lane", "service", "booking__slot"),
+        office_ids=office_ids, pk=pk)
     state = selectors.queue_state(office=ticket.office)
     estimate = selectors.queue_estimates(state)
     position = selectors.ticket_position(state, ticket)
+    back = reverse("queues:kiosk")
+    if request.GET.get("back") == "check-in":
+        back = reverse("queues:check-in")
     return render(request, "queues/kiosk_ticket.html", {
         "ticket": ticket, "office": ticket.office,
         "ahead": None if position is None else max(position - 1, 0),
         "minutes": estimates.to_minutes(estimate.tickets.get(ticket.pk)),
+        "booking_on_time": ticket.band == Band.BOOKING_ON_TIME,
+        "back": f"{back}?office={ticket.office.code}",
     })
 
 
@@ -201,7 +258,7 @@ def counter_page(request, pk):
     lanes = [row.lane for row in lane_order]
     current = (Ticket.objects.filter(counter=counter, status__in=ACTIVE_STATUSES)
                .select_related("lane", "service", "resident", "application",
-                               "transferred_from").first())
+                               "transferred_from", "booking").first())
     history = []
     if current is not None:
         history = list(current.events.select_related("lane", "counter", "to_lane", "actor")
@@ -209,8 +266,8 @@ def counter_page(request, pk):
     waiting = {lane.id: [] for lane in lanes}
     for ticket in (Ticket.objects.filter(office=office, day=day, status=TicketStatus.WAITING,
                                          lane__in=lanes)
-                   .select_related("lane", "service").order_by("lane_id", "band", "order_at",
-                                                                 "id")):
+                   .select_related("lane", "service")
+                   .order_by("lane_id", *policy.lane_order(timezone.now()))):
         waiting[ticket.lane_id].append(ticket)
     missed = list(Ticket.objects.filter(office=office, day=day, status=TicketStatus.NO_SHOW,
                                         closed_at__isnull=True, lane__in=lanes)

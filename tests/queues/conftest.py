@@ -1,10 +1,20 @@
-"""Fixtures of the queue tests: counters at both offices, operators, and the clock."""
+"""Fixtures of the queue tests: counters at both offices, operators, walk-ins and
+bookings."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
 
 from queues import services
 from registry.models import Lane, Role, Service
+
+WIB = ZoneInfo("Asia/Jakarta")
+# Bookings are made on a Friday for the Monday (and Tuesday) after.
+MONDAY = date(2026, 6, 29)
+TUESDAY = date(2026, 6, 30)
+BOOKED_ON = datetime(2026, 6, 26, 10, 0, tzinfo=WIB)
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +66,32 @@ def operator(make_staff, office_a):
 @pytest.fixture
 def operator_b(make_staff, office_b):
     return make_staff(office_b, Role.COUNTER_OPERATOR, username="operator-b")
+
+
+def at(hour, minute=0, day=MONDAY):
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=WIB)
+
+
+@pytest.fixture
+def ktp_photo(office_a):
+    """KTP_TTD_FOTO: lane C (Perubahan biodata)."""
+    return service_of(office_a, "KTP_TTD_FOTO")
+
+
+def book(service, day=MONDAY, start="08:00", resident=None):
+    """A booking of `service` made at BOOKED_ON (the clock must allow it), by a new
+    resident unless one is given, with every document it needs declared."""
+    from registry.appointments import services as appointments
+    from registry.appointments.models import Slot
+    from tests.factories import ResidentFactory
+
+    appointments.slots_ensure(office=service.office, start=day, end=day)
+    slot = Slot.objects.get(lane=service.lane, date=day, start=start)
+    documents = [{"requirement": r.code,
+                  **({"issued_on": BOOKED_ON.date() - timedelta(days=3)} if r.valid_days
+                     else {})}
+                 for r in service.requirements.all()]
+    return appointments.booking_create(
+        office=service.office, resident=resident or ResidentFactory(
+            domicile_office=service.office),
+        service=service, slot=slot, documents=documents, now=BOOKED_ON)

@@ -165,3 +165,31 @@ def test_the_sweep_and_a_call_at_once_touch_each_ticket_once(office_a, counter_f
     else:
         # The called ticket is closed by one sweep if it ran after the call committed.
         assert statuses in ({"no_show": 5, "called": 1}, {"no_show": 6})
+
+
+def test_one_booking_checked_in_at_the_kiosk_and_the_desk_at_once_gets_one_ticket(
+        office_a, ktp_photo):
+    import time_machine
+
+    from queues.models import TicketSource
+    from registry.appointments.models import BookingStatus
+    from tests.queues.conftest import BOOKED_ON, at, book
+
+    with time_machine.travel(BOOKED_ON, tick=False) as clock:
+        bookings = [book(ktp_photo) for _n in range(3)]
+        clock.move_to(at(8, 0))
+
+        def check_in(index):
+            booking = bookings[index // 4]
+            return services.ticket_check_in(office=office_a, booking_code=booking.code).pk
+
+        results, errors = _race(check_in, 12)
+    assert errors == []
+    assert len(set(results)) == 3
+    assert Ticket.objects.filter(source=TicketSource.BOOKING).count() == 3
+    assert sorted(Ticket.objects.values_list("code", flat=True)) == ["C-001", "C-002", "C-003"]
+    assert TicketEvent.objects.filter(kind="checked_in").count() == 3
+    for booking in bookings:
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CHECKED_IN
+        assert Ticket.objects.get(booking=booking).pk in results

@@ -2,13 +2,22 @@
 their forms do. (Browser tests in tests/e2e drive them in Chromium.)"""
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from queues import services
 from queues.models import Counter, Ticket
 from registry.models import Role
 from tests.factories import make_nik
-from tests.queues.conftest import lanes_of, walk_in
+from tests.queues.conftest import (
+    BOOKED_ON,
+    TUESDAY,
+    at,
+    book,
+    lanes_of,
+    service_of,
+    walk_in,
+)
 
 
 @pytest.fixture
@@ -63,7 +72,7 @@ def test_the_kiosk_is_for_the_front_desk(client, office_a, make_staff, role):
 
 
 def test_pages_need_a_login(client, office_a, kota_counter):
-    for url in (reverse("queues:kiosk"), reverse("queues:counters"),
+    for url in (reverse("queues:kiosk"), reverse("queues:check-in"), reverse("queues:counters"),
                 reverse("queues:counter", args=[kota_counter.pk])):
         response = client.get(url)
         assert response.status_code == 302
@@ -180,5 +189,87 @@ def test_staff_links_by_role(client, office_a, make_staff):
     client.force_login(make_staff(office_a, Role.FRONT_DESK))
     body = client.get(reverse("registry:staff-home")).content.decode()
     assert "/queues/kiosk/?office=3275" in body
+    assert "/queues/check-in/?office=3275" in body
     assert "/queues/counters/" not in body
     assert "/queues/board/3275/" in body
+
+
+# --- Booking check-in ---------------------------------------------------------------
+
+
+@pytest.fixture
+def booked(office_a, office_b, ktp_photo):
+    """Monday 08:10: a booking of office_a at 08:00, one of office_b, one for Tuesday."""
+    with time_machine.travel(BOOKED_ON, tick=False) as clock:
+        bookings = {"today": book(ktp_photo, start="08:00"),
+                    "tuesday": book(ktp_photo, day=TUESDAY),
+                    "other": book(service_of(office_b, "KTP_TTD_FOTO"))}
+        clock.move_to(at(8, 10))
+        yield bookings
+
+
+def test_the_front_desk_checks_a_booking_in_by_its_code(client, office_a, make_staff,
+                                                        booked):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    page = client.get(reverse("queues:check-in"))
+    assert page.status_code == 200
+    assert [b.code for b in page.context["bookings"]] == [booked["today"].code]
+    assert f'id="booking-{booked["today"].code}"' in page.content.decode()
+    response = client.post(reverse("queues:check-in"),
+                           {"code": f"eopen:{booked['today'].code.lower()}"})
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == (reverse("queues:kiosk-ticket", args=[ticket.pk])
+                                    + "?back=check-in")
+    assert (ticket.code, ticket.booking) == ("C-001", booked["today"])
+    slip = client.get(response["Location"]).content.decode()
+    assert f"Pemesanan {booked['today'].code} sudah lapor hadir." in slip
+    assert 'href="/queues/check-in/?office=3275"' in slip
+    listed = client.get(reverse("queues:check-in")).content.decode()
+    assert ">C-001</a> (Menunggu)" in listed
+    # The same code again: the same ticket.
+    again = client.post(reverse("queues:check-in"), {"code": booked["today"].code})
+    assert again["Location"] == response["Location"]
+    assert Ticket.objects.count() == 1
+
+
+def test_check_in_refusals_show_why_and_change_nothing(client, office_a, make_staff, booked):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    other = client.post(reverse("queues:check-in"), {"code": booked["other"].code})
+    assert other.status_code == 404
+    assert [booked["other"].code in m for m in messages_of(other)] == [True]
+    tuesday = client.post(reverse("queues:check-in"), {"code": booked["tuesday"].code})
+    assert tuesday.status_code == 400
+    assert booked["tuesday"].code in messages_of(tuesday)[0]
+    empty = client.post(reverse("queues:check-in"), {"code": ""})
+    assert empty.status_code == 400
+    assert messages_of(empty) == ["Ketik kode pemesanan atau pindai kode QR-nya."]
+    assert not Ticket.objects.exists()
+    for booking in booked.values():
+        booking.refresh_from_db()
+        assert booking.status == "booked"
+
+
+def test_the_kiosk_checks_a_booking_in(client, office_a, make_staff, booked):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    kiosk = client.get(reverse("queues:kiosk")).content.decode()
+    assert 'id="kiosk-checkin"' in kiosk
+    response = client.post(reverse("queues:check-in"),
+                           {"code": booked["today"].code, "from_kiosk": "1"})
+    ticket = Ticket.objects.get()
+    assert response["Location"] == reverse("queues:kiosk-ticket", args=[ticket.pk])
+    refused = client.post(reverse("queues:check-in"),
+                          {"code": booked["other"].code, "from_kiosk": "1"})
+    assert refused.status_code == 404
+    assert 'id="kiosk-checkin"' in refused.content.decode()
+    assert [booked["other"].code in m for m in messages_of(refused)] == [True]
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", [Role.COUNTER_OPERATOR, Role.COURIER])
+def test_check_in_is_for_the_front_desk(client, office_a, make_staff, booked, role):
+    client.force_login(make_staff(office_a, role))
+    assert client.get(reverse("queues:check-in")).status_code == 403
+    assert client.post(reverse("queues:check-in"),
+                       {"code": booked["today"].code}).status_code == 403
+    assert not Ticket.objects.exists()
