@@ -4,12 +4,10 @@ reschedule racing a booking for the last place never takes both; two residents s
 slots at once never deadlock; sweeps running at once expire and lapse each case once
 and tell each resident once."""
 
-import threading
 from collections import Counter as Tally
 from datetime import date, datetime
 
 import pytest
-from django.db import connection
 
 from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
@@ -23,6 +21,7 @@ from registry.models import (
     Service,
 )
 from tests.appointments.conftest import WIB, docs_ok
+from tests.concurrency import race
 from tests.factories import ResidentFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -32,29 +31,6 @@ THURSDAY = date(2026, 7, 2)
 ROUNDS = 10
 TIMES = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "13:00",
          "13:30"]
-
-
-def _race(target, count):
-    """Run target(0..count-1) in `count` threads released together; each thread has
-    its own database connection. Returns (results by index, exceptions raised)."""
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def book(resident, service, slot):
@@ -84,7 +60,7 @@ def test_residents_racing_for_the_last_places_get_exactly_those_places(
     applications_before = Application.objects.count()
     notes_before = Notification.objects.count()
 
-    results, errors = _race(lambda i: book(residents[i], lost_card, copies[i]), len(residents))
+    results, errors = race(lambda i: book(residents[i], lost_card, copies[i]), len(residents))
 
     winners = [b for b in results if b is not None]
     assert len(winners) == 5
@@ -108,7 +84,7 @@ def test_one_resident_racing_two_bookings_of_a_service_gets_one(office_a, reside
     slots = [slot_on(lost_card, WEDNESDAY, "08:00"), slot_on(lost_card, THURSDAY, "10:00")]
     copies = [fresh(slots[i % 2]) for i in range(4)]
 
-    results, errors = _race(lambda i: book(resident_a, lost_card, copies[i]), 4)
+    results, errors = race(lambda i: book(resident_a, lost_card, copies[i]), 4)
 
     [booking] = [b for b in results if b is not None]
     assert codes(errors) == {"active_booking_exists": 3}
@@ -141,7 +117,7 @@ def test_a_reschedule_racing_a_booking_for_the_last_place_never_takes_both(
                                                    slot=copies[0])
             return book(newcomer, lost_card, copies[1])
 
-        results, errors = _race(act, 2)
+        results, errors = race(act, 2)
 
         assert codes(errors) == {"slot_full": 1}
         old.refresh_from_db()
@@ -172,7 +148,7 @@ def test_two_residents_swapping_slots_at_once_neither_deadlock_nor_overbook(
                     book(ResidentFactory(domicile_office=office_a), lost_card, second)]
         targets = [fresh(second), fresh(first)]
 
-        results, errors = _race(lambda i, bookings=bookings, targets=targets:
+        results, errors = race(lambda i, bookings=bookings, targets=targets:
                                 services.booking_reschedule(
                                     booking=Booking.objects.get(pk=bookings[i].pk),
                                     slot=targets[i]), 2)
@@ -199,7 +175,7 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
     after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
 
     # Small batches, so the sweeps interleave over many transactions.
-    results, errors = _race(lambda _i: services.bookings_expire_due(now=after_the_day,
+    results, errors = race(lambda _i: services.bookings_expire_due(now=after_the_day,
                                                                     batch=3), 4)
 
     assert errors == []
@@ -230,7 +206,7 @@ def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
     services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
     after_the_limit = datetime(2026, 8, 2, 0, 30, tzinfo=WIB)
 
-    results, errors = _race(lambda _i: services.applications_lapse_due(now=after_the_limit,
+    results, errors = race(lambda _i: services.applications_lapse_due(now=after_the_limit,
                                                                         batch=2), 4)
 
     assert errors == []
