@@ -746,12 +746,20 @@ def _expire_followup(rows: list[dict], *, now: datetime) -> None:
             office_id=office_id, status=ApplicationStatus.OPEN,
             pk__in=[row["application_id"] for row in rows if row["office_id"] == office_id],
         ).update(rebook_until=until, updated_at=now)
+    # A sweep's rows share a few days and one link: each is formatted once, not per row.
+    dates, link = {}, reverse("booking-list")
+
+    def day_text(day: date) -> str:
+        if day not in dates:
+            dates[day] = _date(day)
+        return dates[day]
+
     events, notes = [], []
     for row in rows:
         until = until_by_office[row["office_id"]]
-        params = {"code": row["code"], "date": _date(row["day"]),
+        params = {"code": row["code"], "date": day_text(row["day"]),
                   "start": f"{row['slot__start']:%H:%M}", "service": row["service__name"],
-                  "until": _date(until)}
+                  "until": day_text(until)}
         events.append({"office_id": row["office_id"], "application_id": row["application_id"],
                        "kind": "booking.expired", "params": params, "at": now})
         notes.append({
@@ -760,7 +768,7 @@ def _expire_followup(rows: list[dict], *, now: datetime) -> None:
                          "phone": row["resident__phone"], "email": row["resident__email"],
                          "app_registered_at": row["resident__app_registered_at"]},
             "kind": "booking.expired", "title": EXPIRED_TITLE, "body": EXPIRED_BODY,
-            "params": params, "link": reverse("booking-list"),
+            "params": params, "link": link,
             "dedup_key": f"booking:{row['id']}:expired"})
     registry_services.case_events_record_many(entries=events, batch_size=2000)
     registry_services.notifications_send_many(entries=notes)
