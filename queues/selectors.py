@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +15,7 @@ from queues.models import (
     ACTIVE_STATUSES,
     CALL_KINDS,
     OUT_OF_ORDER_REASONS,
+    Band,
     CallReason,
     CounterLane,
     CounterState,
@@ -24,6 +25,7 @@ from queues.models import (
     Ticket,
     TicketEvent,
     TicketEventKind,
+    TicketSource,
     TicketStatus,
 )
 from registry.api.fields import office_local_iso
@@ -56,25 +58,38 @@ class QueueState:
     # active counters: id -> {"name", "number", "state", "open", "lane_ids"}
     counters: dict[int, dict]
     cycle: dict[int, float] = field(default_factory=dict)
+    # lane id -> how many waiting tickets, at the head, are called before walk-ins
+    ahead: dict[int, int] = field(default_factory=dict)
+    # lane id -> the tickets joining later (queues.estimates.Join): bookings waiting for
+    # their slot, bookings still to come, newcomers at the last hour's pace
+    joins: dict[int, list] = field(default_factory=dict)
 
 
 def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
-    """Four queries: lanes, today's open tickets, counters with their lanes, and the
-    observed service times (cached a minute)."""
+    """Six queries: lanes, today's open tickets, counters with their lanes, today's
+    bookings still to come, the last hour's arrivals, and the office's history (the
+    observed service times and booking show rate, cached a minute)."""
     now = now or timezone.now()
     day = office_today(office)
     lanes = list(Lane.objects.filter(office=office, is_active=True).order_by("letter"))
     waiting: dict[int, list[tuple[int, str]]] = {lane.id: [] for lane in lanes}
+    ahead: dict[int, int] = defaultdict(int)
+    joins: dict[int, list] = defaultdict(list)
     active = []
-    for (pk, lane_id, code, status, counter_id, called_at, first_called_at, reason, priority,
-         from_lane) in (Ticket.objects.filter(
+    for (pk, lane_id, code, status, band, order_at, counter_id, called_at, first_called_at,
+         reason, priority, from_lane) in (Ticket.objects.filter(
             office=office, day=day, status__in=[TicketStatus.WAITING, *ACTIVE_STATUSES])
             .order_by("lane_id", *policy.lane_order(now))
-            .values_list("id", "lane_id", "code", "status", "counter_id", "called_at",
-                         "first_called_at", "call_reason", "priority",
+            .values_list("id", "lane_id", "code", "status", "band", "order_at", "counter_id",
+                         "called_at", "first_called_at", "call_reason", "priority",
                          "transferred_from__letter")):
         if status == TicketStatus.WAITING:
             waiting.setdefault(lane_id, []).append((pk, code))
+            if policy.effective_band(band=band, order_at=order_at, now=now) != Band.IN_TURN:
+                ahead[lane_id] += 1
+            elif band == Band.BOOKING_ON_TIME:  # checked in before the slot's start
+                joins[lane_id].append(estimates.Join(
+                    due=(order_at - now).total_seconds(), ahead=True, key=pk))
         else:
             active.append({"id": pk, "code": code, "lane_id": lane_id, "counter_id": counter_id,
                            "status": status, "called_at": called_at,
@@ -92,9 +107,64 @@ def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
             "name": name, "number": number, "state": state,
             "open": state == CounterState.OPEN and since >= start_of_day, "lane_ids": []})
         counter["lane_ids"].append(lane_id)
+    history = queue_history(office=office, lane_ids=[lane.id for lane in lanes], now=now)
+    for lane_id, booked in bookings_to_come(office=office, day=day, now=now,
+                                            show_rate=history.show_rate).items():
+        joins[lane_id] += booked
+    for lane_id, newcomers in arrivals_to_come(office=office, day=day, now=now,
+                                               history=history).items():
+        joins[lane_id] += newcomers
     return QueueState(office=office, day=day, now=now, lanes=lanes, waiting=waiting,
-                      active=active, counters=counters,
-                      cycle=lane_cycles(office=office, lane_ids=[lane.id for lane in lanes]))
+                      active=active, counters=counters, cycle=history.cycle,
+                      ahead=dict(ahead), joins=dict(joins))
+
+
+def bookings_to_come(*, office: Office, day: date, now: datetime,
+                     show_rate: float) -> dict[int, list]:
+    """Today's bookings not checked in yet whose slot has not ended, per lane, as
+    joins from their slot's start with the chance to be checked in within the slot (a
+    slot under way counts for the share of it still to run)."""
+    from registry.appointments.models import Booking, BookingStatus
+
+    expected: dict[int, list] = defaultdict(list)
+    for lane_id, starts_at, ends_at in (Booking.objects.filter(
+            office=office, day=day, status=BookingStatus.BOOKED, slot__ends_at__gt=now)
+            .values_list("service__lane_id", "slot__starts_at", "slot__ends_at")):
+        start = (starts_at - now).total_seconds()
+        chance = show_rate
+        if start < 0:
+            chance *= (ends_at - now) / (ends_at - starts_at)
+        expected[lane_id].append(estimates.Join(due=max(start, 0.0), ahead=True,
+                                                weight=chance))
+    return dict(expected)
+
+
+# The pace of newcomers is read from the last hour (or since opening, at least this).
+ARRIVALS_WINDOW = timedelta(hours=1)
+ARRIVALS_MIN_WINDOW = timedelta(minutes=15)
+
+
+def arrivals_to_come(*, office: Office, day: date, now: datetime, history) -> dict[int, list]:
+    """Walk-ins expected until closing time at the pace of the last hour, per lane:
+    those with a priority are called before the walk-ins in turn."""
+    if history.closes_at is None or now >= history.closes_at:
+        return {}
+    since = now - ARRIVALS_WINDOW
+    if history.opens_at is not None:
+        since = max(since, history.opens_at)
+    since = min(since, now - ARRIVALS_MIN_WINDOW)
+    counts: dict[tuple[int, bool], int] = defaultdict(int)
+    for lane_id, priority in (Ticket.objects.filter(
+            office=office, day=day, source=TicketSource.WALK_IN, issued_at__gt=since,
+            issued_at__lte=now).values_list("lane_id", "priority")):
+        counts[lane_id, bool(priority)] += 1
+    hours = (now - since).total_seconds() / 3600
+    until = (history.closes_at - now).total_seconds()
+    joins: dict[int, list] = defaultdict(list)
+    for (lane_id, with_priority), count in counts.items():
+        joins[lane_id] += estimates.arrival_joins(rate_per_hour=count / hours, until=until,
+                                                  ahead=with_priority)
+    return dict(joins)
 
 
 def _cycle_cache_key(office_id: int) -> str:
@@ -105,14 +175,34 @@ def lane_cycles(*, office: Office, lane_ids: list[int], now: datetime | None = N
                 use_cache: bool = True) -> dict[int, float]:
     """Expected counter seconds per ticket of each lane (queues.estimates), from the
     times observed today and in the office's recent days."""
-    key = _cycle_cache_key(office.id)
+    return queue_history(office=office, lane_ids=lane_ids, now=now, use_cache=use_cache).cycle
+
+
+@dataclass
+class History:
+    """What the estimates learn from the office's recent days (queue_history)."""
+
+    cycle: dict[int, float]
+    show_rate: float
+    opens_at: datetime | None
+    closes_at: datetime | None
+
+
+def queue_history(*, office: Office, lane_ids: list[int], now: datetime | None = None,
+                  use_cache: bool = True) -> History:
+    """The counter seconds per ticket of each lane, the share of recent bookings
+    checked in within their slot, and today's opening hours. Cached a minute."""
+    from registry.appointments.models import Booking, BookingStatus
+    from registry.calendar import office_hours_on, office_local
+
+    now = now or timezone.now()
+    today = office_today(office)
+    key = f"{_cycle_cache_key(office.id)}:{today.isoformat()}"
     if use_cache:
         cached = cache.get(key)
-        if cached is not None and set(lane_ids) <= set(cached):
+        if cached is not None and set(lane_ids) <= set(cached.cycle):
             return cached
-    now = now or timezone.now()
     settings = QueueSettings.objects.filter(office=office).first() or QueueSettings()
-    today = office_today(office)
     since = today - timedelta(days=settings.estimate_history_days)
     priors = dict(Service.objects.filter(office=office, is_active=True)
                   .values("lane_id").annotate(m=Avg("estimated_minutes"))
@@ -129,9 +219,21 @@ def lane_cycles(*, office: Office, lane_ids: list[int], now: datetime | None = N
             earlier=earlier_obs[lane_id])
         for lane_id in set(lane_ids) | set(priors)
     }
+    # The bookings of the recent days that were used or missed (not cancelled).
+    shown = Booking.objects.filter(
+        office=office, day__gte=since, day__lt=today,
+        status__in=[BookingStatus.DONE, BookingStatus.CHECKED_IN, BookingStatus.EXPIRED],
+    ).aggregate(total=Count("id"),
+                on_time=Count("id", filter=Q(checked_in_at__lte=F("slot__ends_at"))))
+    hours = office_hours_on(office, today)
+    history = History(
+        cycle=cycles,
+        show_rate=estimates.booking_show_rate(on_time=shown["on_time"], total=shown["total"]),
+        opens_at=office_local(office, today, hours.opens) if hours else None,
+        closes_at=office_local(office, today, hours.closes) if hours else None)
     if use_cache:
-        cache.set(key, cycles, CYCLE_CACHE_SECONDS)
-    return cycles
+        cache.set(key, history, CYCLE_CACHE_SECONDS)
+    return history
 
 
 @dataclass
@@ -159,15 +261,19 @@ def queue_estimates(state: QueueState) -> Estimates:
             busy_lane_id=row["lane_id"] if row else None,
             busy_elapsed=(state.now - (row["first_called_at"] or row["called_at"])
                           ).total_seconds() if row else 0.0))
-    queues = {lane_id: [pk for pk, _code in tickets]
+    # Bookings checked in before their slot are among the joins, not in turn.
+    later = {join.key for joins in state.joins.values() for join in joins if join.key}
+    queues = {lane_id: [pk for pk, _code in tickets if pk not in later]
               for lane_id, tickets in state.waiting.items()}
-    tickets = estimates.simulate(counters=counters, queues=queues, cycle=state.cycle)
+    tickets = estimates.simulate(counters=counters, queues=queues, cycle=state.cycle,
+                                 ahead=state.ahead, joins=state.joins)
     new_ticket = {}
     for lane in state.lanes:
         phantom = ("new", lane.id)
         with_new = {**queues, lane.id: [*queues.get(lane.id, []), phantom]}
-        new_ticket[lane.id] = estimates.simulate(counters=counters, queues=with_new,
-                                                 cycle=state.cycle).get(phantom)
+        new_ticket[lane.id] = estimates.simulate(
+            counters=counters, queues=with_new, cycle=state.cycle, ahead=state.ahead,
+            joins=state.joins).get(phantom)
     counters_open = {lane.id: sum(1 for pk in open_ids
                                   if lane.id in state.counters[pk]["lane_ids"])
                      for lane in state.lanes}

@@ -21,9 +21,11 @@ SERVICE_OF_LANE = {"A": "KK_UBAH", "B": "KTP_BARU", "C": "KTP_TTD_FOTO"}
 
 @contextmanager
 def bench_database(suffix: str):
-    """A test database of its own (test_<name>_<suffix>), dropped at the end."""
+    """A test database of its own (test_<name>_<suffix>; on SQLite, in memory),
+    dropped at the end."""
     old_name = connection.settings_dict["NAME"]
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"test_{old_name}_{suffix}"
+    if connection.vendor != "sqlite":
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = f"test_{old_name}_{suffix}"
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         yield name

@@ -8,7 +8,14 @@ import pytest
 import time_machine
 
 from queues import estimates, selectors, services
-from queues.estimates import CounterState, lane_cycle_seconds, simulate, to_minutes
+from queues.estimates import (
+    CounterState,
+    Join,
+    arrival_joins,
+    lane_cycle_seconds,
+    simulate,
+    to_minutes,
+)
 from tests.queues.conftest import lanes_of, walk_in
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -61,6 +68,58 @@ def test_tickets_of_a_lane_nobody_serves_have_no_estimate():
     assert waits == {"a": 0}
     assert to_minutes(None) is None
     assert [to_minutes(s) for s in (0, 1, 60, 61, 599.9)] == [0, 1, 1, 2, 10]
+
+
+def test_a_booking_to_come_is_called_before_the_walk_ins_from_its_slot():
+    # One counter, 600 s a ticket; a booking expected in 900 s, certain to come.
+    waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b", "c"]},
+                     cycle={1: 600}, joins={1: [Join(due=900, ahead=True)]})
+    # a 0-600, b 600-1200; at 1200 the booking (due since 900) goes first: c at 1800.
+    assert waits == {"a": 0, "b": 600, "c": 1800}
+    # Half likely to come: it takes half a cycle.
+    half = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b", "c"]},
+                    cycle={1: 600}, joins={1: [Join(due=900, ahead=True, weight=0.5)]})
+    assert half == {"a": 0, "b": 600, "c": 1500}
+
+
+def test_tickets_ahead_go_before_a_booking_due_and_it_before_walk_ins():
+    waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["p", "a"]},
+                     cycle={1: 600}, ahead={1: 1}, joins={1: [Join(due=0, ahead=True)]})
+    assert waits == {"p": 0, "a": 1200}
+
+
+def test_a_booking_waiting_for_its_slot_is_called_in_turn_if_the_hall_is_empty():
+    joins = {1: [Join(due=3000, ahead=True, key="early")]}
+    waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b"]},
+                     cycle={1: 600}, joins=joins)
+    assert waits == {"a": 0, "b": 600, "early": 1200}
+    # Its slot starts before the walk-ins' turn: it goes first from then on.
+    joins = {1: [Join(due=300, ahead=True, key="early")]}
+    waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b"]},
+                     cycle={1: 600}, joins=joins)
+    assert waits == {"a": 0, "early": 600, "b": 1200}
+
+
+def test_newcomers_keep_a_counter_on_its_first_lane():
+    # Counter 2 serves lane 2 first, then lane 1. Lane 2's newcomers every 300 s keep
+    # it busy, so lane 1 waits for counter 1 alone.
+    counters = [CounterState(lane_ids=(1,)), CounterState(lane_ids=(2, 1))]
+    queues = {1: ["a1", "a2", "a3"], 2: ["b1"]}
+    assert simulate(counters=counters, queues=queues, cycle={1: 600, 2: 300}) == {
+        "a1": 0, "b1": 0, "a2": 300, "a3": 600}
+    newcomers = {2: arrival_joins(rate_per_hour=12, until=3600, ahead=False)}
+    assert [j.due for j in newcomers[2]] == [300 * n for n in range(1, 13)]
+    assert simulate(counters=counters, queues=queues, cycle={1: 600, 2: 300},
+                    joins=newcomers) == {"a1": 0, "b1": 0, "a2": 600, "a3": 1200}
+    # Priority newcomers of a lane go before its waiting walk-ins.
+    priority = {1: arrival_joins(rate_per_hour=6, until=900, ahead=True)}  # one, at 600 s
+    assert simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b"]},
+                    cycle={1: 600}, joins=priority) == {"a": 0, "b": 1200}
+
+
+def test_the_show_rate_learns_from_the_office_bookings():
+    assert estimates.booking_show_rate(on_time=0, total=0) == 0.85
+    assert estimates.booking_show_rate(on_time=60, total=80) == (0.85 * 20 + 60) / 100
 
 
 @pytest.fixture
