@@ -34,6 +34,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -64,19 +65,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(database: str, port: int, workers: int, queue: str):
+def start_gunicorn(database: str, port: int, workers: int, queue: str, log_path: Path):
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
     env.update({
         "DATABASE_URL": common.database_url(database), "DJANGO_DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "0",
         "SECURE_COOKIES": "0", "CELERY_QUEUE": queue,
-        "LOG_LEVEL": "ERROR",  # not a warning line for each expected 409
         "CELERY_BROKER_URL": os.environ.get("REDIS_URL") or "memory://",
     })
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--workers",
          str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         "--backlog", "2048"], cwd=ROOT, env=env)
+         "--backlog", "2048"], cwd=ROOT, env=env, stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -284,7 +285,9 @@ def main():
               f"{service.lane.letter}, {len(residents)} residents with tokens, built in "
               f"{time.perf_counter() - started:.0f} s")
         port = free_port()
-        server = start_gunicorn(database, port, args.workers, queue_name)
+        # The server's log (a warning line per 409) goes to a file; errors are shown.
+        log_path = Path(tempfile.mkstemp(prefix="apptbench-gunicorn-", suffix=".log")[1])
+        server = start_gunicorn(database, port, args.workers, queue_name, log_path)
         print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; tasks to "
               f"{'Redis' if os.environ.get('REDIS_URL') else 'an in-memory broker'}")
         try:
@@ -347,6 +350,11 @@ def main():
         finally:
             server.terminate()
             server.wait(timeout=30)
+            errors = [line for line in log_path.read_text(errors="replace").splitlines()
+                      if " ERROR " in line or "Traceback" in line]
+            print(f"server log: {len(errors)} error lines" + "".join(
+                f"\n  {line}" for line in errors[:20]))
+            log_path.unlink()
             if os.environ.get("REDIS_URL"):
                 import redis
 

@@ -98,12 +98,20 @@ def vacuum():
 
 
 class StatementCounter:
+    """Counts the statements by kind, and the time spent in them (the database's work
+    plus the driver's, without the COMMIT)."""
+
     def __init__(self):
         self.kinds = Tally()
+        self.seconds = 0.0
 
     def __call__(self, execute, sql, params, many, context):
         self.kinds[sql.lstrip().split(None, 1)[0].upper()] += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
 
     @property
     def total(self) -> int:
@@ -132,7 +140,8 @@ def measure(total: int, runs: int):
         assert Notification.objects.filter(kind="booking.expired").count() == total
         timings.append(elapsed)
         counts.append(counter)
-        print(f"  run {run + 1}: {elapsed:.2f} s, {counter.total} statements "
+        print(f"  run {run + 1}: {elapsed:.2f} s ({counter.seconds:.2f} s in statements), "
+              f"{counter.total} statements "
               f"({', '.join(f'{k} {v}' for k, v in sorted(counter.kinds.items()))}), "
               f"{NotificationDelivery.objects.count()} deliveries, "
               f"{enqueue.call_count} delivery tasks queued")
