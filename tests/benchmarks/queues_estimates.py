@@ -302,7 +302,7 @@ def _time(hour, minute):
     return clock_time(hour, minute)
 
 
-def make_bookings(*, office, day, services_by_lane, rng) -> list:
+def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> list:
     """The day's bookings, each by a resident of its own; (slot, Visit) pairs."""
     from registry import services as registry_services
     from registry.appointments import services as appointments
@@ -322,7 +322,7 @@ def make_bookings(*, office, day, services_by_lane, rng) -> list:
                 nik=make_nik(born=born), name=f"Warga {rng.randrange(10**6)}",
                 birth_date=born, domicile_office=office)
             documents = [{"requirement": r.code,
-                          **({"issued_on": day - timedelta(days=3)} if r.valid_days else {})}
+                          **({"issued_on": issued_on} if r.valid_days else {})}
                          for r in service.requirements.all()]
             booking = appointments.booking_create(office=office, resident=resident,
                                                   service=service, slot=slot,
@@ -376,7 +376,8 @@ def run_once(seed: int, day_count: int) -> list[DayErrors]:
     with time_machine.travel(office_local(office, days[0] - timedelta(days=1),
                                           _time(10, 0)), tick=False) as clock:
         bookings = {day: make_bookings(office=office, day=day,
-                                       services_by_lane=services_by_lane, rng=rng)
+                                       services_by_lane=services_by_lane, rng=rng,
+                                       issued_on=days[0] - timedelta(days=3))
                     for day in days}
         for day in days:
             simulated = OfficeDay(office=office, day=day, counters=counters,
