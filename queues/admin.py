@@ -138,13 +138,13 @@ class TicketAdmin(OfficeScopedAdmin):
                    ("counter", admin.RelatedOnlyFieldListFilter),
                    ("operator", admin.RelatedOnlyFieldListFilter), "status", "source",
                    "priority", "outcome"]
-    search_fields = ["code", "application__number", "resident__name"]
+    search_fields = ["code", "application__number", "resident__name", "booking__code"]
     list_select_related = ["office", "lane", "service", "counter", "operator", "resident"]
     date_hierarchy = "day"
     inlines = [TicketEventInline]
     change_list_template = "admin/queues/ticket/change_list.html"
-    fields = ["office", "day", "code", "lane", "service", "source", "priority", "band",
-              "order_at", "resident", "application", "status", "counter", "operator",
+    fields = ["office", "day", "code", "lane", "service", "source", "booking", "priority",
+              "band", "order_at", "resident", "application", "status", "counter", "operator",
               "issued_at", "queued_at", "first_called_at", "called_at", "call_reason",
               "call_count", "started_at", "finished_at", "outcome", "outcome_reason",
               "outcome_note", "transferred_from", "sweep_due_at", "closed_at"]

@@ -122,3 +122,23 @@ def test_tickets_are_listed_per_office_and_filter_by_lane_and_status(
     assert client.get(reverse("admin:queues_ticket_change", args=[ticket.pk])).status_code == 200
     other = Ticket.objects.filter(office=office_b).first()
     assert client.get(reverse("admin:queues_ticket_change", args=[other.pk])).status_code == 404
+
+
+def test_a_booking_ticket_is_found_by_its_booking_code(client, office_a, office_b, make_staff,
+                                                       ktp_photo):
+    from tests.queues.conftest import BOOKED_ON, at, book, service_of
+
+    with time_machine.travel(BOOKED_ON, tick=False) as clock:
+        booking = book(ktp_photo)
+        other = book(service_of(office_b, "KTP_TTD_FOTO"))
+        clock.move_to(at(8, 0))
+        ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
+        services.ticket_check_in(office=office_b, booking_code=other.code)
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    found = client.get(reverse("admin:queues_ticket_changelist") + f"?q={booking.code}")
+    assert [t.pk for t in found.context["cl"].result_list] == [ticket.pk]
+    hidden = client.get(reverse("admin:queues_ticket_changelist") + f"?q={other.code}")
+    assert list(hidden.context["cl"].result_list) == []
+    page = client.get(reverse("admin:queues_ticket_change", args=[ticket.pk]))
+    assert page.status_code == 200
+    assert booking.code in page.content.decode()
