@@ -106,13 +106,15 @@ def arrival_joins(*, rate_per_hour: float, until: float, ahead: bool,
 
 def simulate(*, counters: list[CounterState], queues: dict[int, list[object]],
              cycle: dict[int, float], ahead: dict[int, int] | None = None,
-             joins: dict[int, list[Join]] | None = None) -> dict[object, float]:
+             joins: dict[int, list[Join]] | None = None, until: object = None
+             ) -> dict[object, float]:
     """Seconds from now until each waiting ticket is called.
 
     `queues` maps a lane to its waiting tickets (any hashable key) in the policy's
     order; `ahead` to how many of them, at the head, are called before walk-ins;
     `joins` to the tickets joining later (module docstring). Tickets of a lane no
-    counter serves are left out of the answer.
+    counter serves are left out of the answer. With `until`, the replay stops once that
+    ticket is called.
     """
     ahead, joins = ahead or {}, joins or {}
     answer: dict[object, float] = {}
@@ -175,7 +177,7 @@ def simulate(*, counters: list[CounterState], queues: dict[int, list[object]],
                                         counter.busy_elapsed)
         heap.append((free_at, index))
     heapq.heapify(heap)
-    while heap and left:
+    while heap and left and (until is None or until not in answer):
         free_at, index = heapq.heappop(heap)
         lane_ids = counters[index].lane_ids
         for lane in lane_ids:

@@ -273,7 +273,7 @@ def queue_estimates(state: QueueState) -> Estimates:
         with_new = {**queues, lane.id: [*queues.get(lane.id, []), phantom]}
         new_ticket[lane.id] = estimates.simulate(
             counters=counters, queues=with_new, cycle=state.cycle, ahead=state.ahead,
-            joins=state.joins).get(phantom)
+            joins=state.joins, until=phantom).get(phantom)
     counters_open = {lane.id: sum(1 for pk in open_ids
                                   if lane.id in state.counters[pk]["lane_ids"])
                      for lane in state.lanes}

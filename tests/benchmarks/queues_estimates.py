@@ -1,7 +1,7 @@
 """How far off are the waiting estimates? A simulation that replays synthetic office
 days through the real services and reports the error of the estimates residents see.
 
-    .venv/bin/python -m tests.benchmarks.queues_estimates [--runs 3] [--days 5]
+    .venv/bin/python -m tests.benchmarks.queues_estimates [--runs 3] [--days 5] [--load 1]
 
 Each run builds a Kota Bekasi office in a database of its own (SQLite in memory unless
 DATABASE_URL is set) with the five counters of the demo (lanes A, B, C in different
@@ -12,8 +12,9 @@ starts from the catalogue's figures only, which are deliberately not the true on
 A day, on the office's clock (time_machine), through queues.services and
 registry.appointments.services:
 - walk-ins at the kiosk from 08:00 to 14:00, a Poisson stream of 30 an hour at first,
-  24 from 09:00, 16 from 11:00 and 10 from 12:00; lanes A/B/C 30/35/35 %, 8 % with a
-  priority category;
+  24 from 09:00, 16 from 11:00 and 10 from 12:00 (times `--load`): a busy office, near
+  what five counters can serve, with queues of an hour or more by late morning; lanes
+  A/B/C 30/35/35 %, 8 % with a priority category;
 - bookings made the day before (2 places every 30 minutes per lane, 60 % taken),
   checked in at the kiosk around their slot (most a few minutes early, 10 % after the
   slot, 10 % never come);
@@ -411,7 +412,11 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--seed", type=int, default=3275)
+    parser.add_argument("--load", type=float, default=1.0,
+                        help="walk-in arrival rates times this (1: a busy office)")
     args = parser.parse_args()
+    global ARRIVAL_RATES  # the one knob of the synthetic day
+    ARRIVAL_RATES = [(hour, rate * args.load) for hour, rate in ARRIVAL_RATES]
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
     from django.core.cache import cache
 
@@ -428,7 +433,8 @@ def main():
         waiting_later = summary([p for d in days[1:] for p in d.waiting])
         tickets = sum(d.tickets for d in days)
         never = sum(d.never_called for d in days)
-        print(f"run {run + 1} (seed {args.seed + run}, {args.days} days, {tickets} tickets, "
+        print(f"run {run + 1} (seed {args.seed + run}, load {args.load:g}, {args.days} days, "
+              f"{tickets} tickets, "
               f"{never} never called, {time.perf_counter() - started:.0f} s):")
         print(f"  at issue, day 1 (catalogue only): {fmt(first)}")
         print(f"  at issue, days 2-{args.days} (learned):  {fmt(later)}")

@@ -42,6 +42,8 @@ def test_one_counter_one_lane_calls_one_after_another():
     waits = simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b", "c"]},
                      cycle={1: 600})
     assert waits == {"a": 0, "b": 600, "c": 1200}
+    assert simulate(counters=[CounterState(lane_ids=(1,))], queues={1: ["a", "b", "c"]},
+                    cycle={1: 600}, until="b") == {"a": 0, "b": 600}
 
 
 def test_a_busy_counter_finishes_its_ticket_first():
