@@ -103,14 +103,21 @@ def measure(port: int, path: str, seconds: float, clients: int) -> float:
     return ok / elapsed
 
 
-def start_gunicorn(database: str, port: int, workers: int, cache_seconds: int):
+def server_env(database: str, **extra) -> dict:
+    """The environment of a production-like server on the benchmark's database."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
     env.update({
         "DATABASE_URL": common.database_url(database), "DJANGO_DEBUG": "0",
-        "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0", "SECRET_KEY": secrets.token_hex(32),
-        "QUEUES_BOARD_CACHE_SECONDS": str(cache_seconds), "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1,localhost", **extra,
     })
+    return env
+
+
+def start_gunicorn(database: str, port: int, workers: int, cache_seconds: int,
+                   **extra_env):
+    env = server_env(database, QUEUES_BOARD_CACHE_SECONDS=str(cache_seconds), **extra_env)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--workers",
          str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],

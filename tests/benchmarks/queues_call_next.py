@@ -19,10 +19,11 @@ ten signed-in operators POST ".../call-next/" at once; the time is until the ans
 """
 
 import argparse
-import os
-import secrets
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter as Tally
@@ -102,10 +103,14 @@ def run_http_rounds(database, counters, users, rounds):
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from tests.benchmarks.queues_board import _free_port, start_gunicorn
+    from tests.benchmarks.queues_board import ROOT, _free_port, server_env, start_gunicorn
 
+    # Pages need their static files collected, as in production.
+    static_root = tempfile.mkdtemp(prefix="eopen-static-")
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+                   cwd=ROOT, env=server_env(database, STATIC_ROOT=static_root), check=True)
     port = _free_port()
-    server = start_gunicorn(database, port, 4, 1)
+    server = start_gunicorn(database, port, 4, 1, STATIC_ROOT=static_root)
     base = f"http://127.0.0.1:{port}"
     clients = []
     try:
@@ -155,6 +160,7 @@ def run_http_rounds(database, counters, users, rounds):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(static_root, ignore_errors=True)
 
 
 def report(label, latencies):
@@ -172,7 +178,6 @@ def main():
 
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database: the figure is for PostgreSQL.")
-    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     with common.bench_database("callnext") as database:
         from queues.models import Ticket, TicketEvent
 

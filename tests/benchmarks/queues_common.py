@@ -4,6 +4,7 @@ waiting tickets, calls under way). Not a benchmark itself."""
 
 import os
 import random
+import secrets
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -11,6 +12,8 @@ import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("PYTEST_VERSION", "benchmark")  # test settings: memory broker
+# One key for this process and the gunicorn it starts: sessions made here sign in there.
+os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 django.setup()
 
 from django.db import connection  # noqa: E402
