@@ -363,7 +363,10 @@ def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str
         now = timezone.now()
         if booking.status == BookingStatus.CHECKED_IN:
             # Checked in without a ticket (by the appointments' own pages): the ticket
-            # follows the time of that check-in.
+            # follows the time of that check-in, on the booking's day only.
+            if booking.day != office_today(office):
+                raise DomainError(_("Booking %(code)s was for another day.")
+                                  % {"code": booking.code}, "booking_other_day")
             on_time = booking.checked_in_at <= booking.slot.ends_at
         else:
             on_time = appointments.booking_check_in(booking=booking, by=by, now=now)

@@ -208,6 +208,18 @@ def test_a_booking_checked_in_without_a_ticket_gets_one(office_a, ktp_photo, clo
                                           "queue.checked_in"]
 
 
+def test_a_booking_checked_in_without_a_ticket_on_another_day_gets_none(office_a, ktp_photo,
+                                                                        clock):
+    booking = book(ktp_photo, start="08:00")
+    clock.move_to(at(8, 20))
+    appointments.booking_check_in(booking=booking)
+    clock.move_to(at(8, 20, day=TUESDAY))
+    with pytest.raises(DomainError) as error:
+        services.ticket_check_in(office=office_a, booking_code=booking.code)
+    assert error.value.code == "booking_other_day"
+    assert not Ticket.objects.exists()
+
+
 def test_a_priority_at_check_in(office_a, ktp_photo, clock):
     booking = book(ktp_photo, start="08:00")
     clock.move_to(at(8, 0))
