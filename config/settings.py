@@ -126,7 +126,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "eopen",
         }
@@ -431,6 +431,13 @@ CENTRAL_SIMULATOR_DIR = os.environ.get("CENTRAL_SIMULATOR_DIR",
 # consumer keeps reconnecting (broker_connection_retry).
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "max_retries": 0}
+
+# --- Appointments (registry.appointments) ---------------------------------------
+# Seconds the bookable slot list is cached per office and query. Each booking,
+# cancellation and closure moves the office's slot version, so places show at once;
+# this bounds how long a slot that has just started stays listed. 0 turns it off.
+APPOINTMENTS_SLOTS_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SLOTS_CACHE_SECONDS",
+                                                      "5"))
 
 # --- Queues (queues) -----------------------------------------------------------
 # Seconds the display board's answer is cached per office and language. Every queue

@@ -3,6 +3,7 @@ test can assert that the other office's data is invisible."""
 
 import os
 import shutil
+import uuid
 from datetime import date
 
 import pytest
@@ -58,6 +59,15 @@ def _isolated_files(tmp_path, settings):
     settings.NOTIFY_SIMULATOR_DIR = str(tmp_path / "gateway")
     yield
     shutil.rmtree(tmp_path / "gateway", ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Each test reads and writes a cache of its own (a key prefix of its own on a
+    shared Redis), so no cached answer outlives its test or crosses to a parallel one."""
+    caches = {name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+              for name, config in settings.CACHES.items()}
+    settings.CACHES = caches
 
 
 @pytest.fixture

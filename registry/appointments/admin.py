@@ -362,6 +362,7 @@ class LaneScheduleAdmin(OfficeScopedAdmin):
         if not request.user.has_perm(perm, obj):
             raise Http404
         super().save_model(request, obj, form, change)
+        services.slots_plan_changed(office=obj.lane.office)
         last = Slot.objects.filter(lane_id=obj.lane_id, date__gte=office_today(obj.lane.office)
                                    ).aggregate(last=Max("date"))["last"]
         if last is not None:

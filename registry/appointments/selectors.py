@@ -1,8 +1,11 @@
 """Reads of appointments that are more than a filter, always given the office (or the
 resident, for their own bookings)."""
 
+import hashlib
+import time
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,11 +34,36 @@ def slots_bookable(*, office: Office, service: Service, date_from: date | None =
     end = min(last, date_to or last, start + timedelta(days=MAX_SLOT_DAYS))
     if start > end:
         return Slot.objects.none()
-    services.slots_ensure(office=office, start=start, end=end)
+    services.slots_ensure_window(office=office, now=now)
     return (Slot.objects.filter(office=office, lane_id=service.lane_id, date__gte=start,
                                 date__lte=end, is_closed=False, starts_at__gt=now,
                                 booked__lt=F("capacity"))
             .order_by("starts_at", "id"))
+
+
+def slots_cached(*, code: str, query: dict) -> tuple[str, int, bytes | None]:
+    """The cached answer of the slot list for this office and query, if still good:
+    (its key, the office's slot version now, the body or None). One round trip: the
+    version (services.slots_changed) and the entry, which holds the version it was
+    read under; an entry of an older version is a miss. The version is taken before
+    the rows, so a list read before a change commits is never stored as newer."""
+    version_key = services.SLOTS_VERSION_KEY.format(code=code)
+    wanted = sorted((name, query.get(name, "")[:40]) for name in SLOT_QUERY_KEYS)
+    digest = hashlib.blake2b(repr(wanted).encode(), digest_size=12).hexdigest()
+    key = f"appointments:slots:{code}:{digest}"
+    found = cache.get_many([version_key, key])
+    version = found.get(version_key)
+    if version is None:
+        version = time.time_ns()
+        if not cache.add(version_key, version, None):
+            version = cache.get(version_key, version)
+    entry = found.get(key)
+    if entry is not None and entry[0] == version:
+        return key, version, entry[1]
+    return key, version, None
+
+
+SLOT_QUERY_KEYS = ("service", "date_from", "date_to", "page", "page_size")
 
 
 def bookings_for_resident(*, resident: Resident) -> QuerySet[Booking]:

@@ -8,11 +8,13 @@ resident and service is a partial unique constraint. Bookings are locked with
 """
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -109,16 +111,64 @@ def slots_ensure(*, office: Office, start: date, end: date) -> int:
                                  ends_at=finish, capacity=schedule.capacity))
                 begin = finish
     Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if rows:
+        slots_changed(office=office)
     return len(rows)
 
 
 def slots_ensure_all(*, now: datetime | None = None) -> int:
-    """The daily top-up: every active office's slots over its booking window."""
+    """The hourly top-up: every active office's slots over its booking window."""
     made = 0
     for office in Office.objects.filter(is_active=True):
-        first, last = bookable_range(office=office, now=now)
-        made += slots_ensure(office=office, start=first - timedelta(days=1), end=last)
+        made += slots_ensure_window(office=office, now=now, force=True)
     return made
+
+
+# Reading the slot list must not write: the slots of the booking window are made once
+# (then at most every SLOTS_MADE_SECONDS per office, and by the hourly beat), and a
+# change of a lane's plan drops the mark (slots_plan_changed).
+SLOTS_MADE_KEY = "appointments:slots-made:{office_id}"
+SLOTS_MADE_SECONDS = 600
+
+
+def slots_ensure_window(*, office: Office, now: datetime | None = None,
+                        force: bool = False) -> int:
+    """Make sure the slots of the office's whole booking window exist; cheap when they
+    were made recently (a mark in the cache says up to which day)."""
+    first, last = bookable_range(office=office, now=now)
+    key = SLOTS_MADE_KEY.format(office_id=office.id)
+    if not force and cache.get(key) == last:
+        return 0
+    made = slots_ensure(office=office, start=first - timedelta(days=1), end=last)
+    cache.set(key, last, SLOTS_MADE_SECONDS)
+    return made
+
+
+def slots_plan_changed(*, office: Office) -> None:
+    """A lane's schedule, the working hours or the closures changed: the days not made
+    yet follow the new plan at the next read."""
+    cache.delete(SLOTS_MADE_KEY.format(office_id=office.id))
+
+
+# The bookable slot list residents read is cached under a version per office
+# (selectors.slots_cache_key). Every change of a slot's places moves the version: at
+# once, for readers in the same transaction, and again when it commits, for readers who
+# read the old rows meanwhile. A reader takes the version before the rows, so a list
+# read before the commit is never stored under the version that follows it.
+SLOTS_VERSION_KEY = "appointments:slots-version:{code}"
+
+
+def _slots_version_bump(key: str) -> None:
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet, or evicted: a fresh value no old entry used
+        cache.set(key, time.time_ns(), None)
+
+
+def slots_changed(*, office: Office) -> None:
+    key = SLOTS_VERSION_KEY.format(code=office.code)
+    _slots_version_bump(key)
+    transaction.on_commit(lambda: _slots_version_bump(key))
 
 
 def _slot_refusal(*, office: Office, service: Service, slot: Slot, now: datetime):
@@ -241,17 +291,19 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
 
 
-def _take_place(slot: Slot) -> None:
+def _take_place(slot: Slot, *, office: Office) -> None:
     """One place of `slot`, or Conflict slot_full. The UPDATE locks the slot's row
     until the caller's transaction ends."""
     taken = (Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity"), is_closed=False)
              .update(booked=F("booked") + 1))
     if not taken:
         raise Conflict(_("This slot is full; choose another."), "slot_full")
+    slots_changed(office=office)
 
 
-def _free_place(slot_id: int) -> None:
-    Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+def _free_place(booking: Booking) -> None:
+    Slot.objects.filter(pk=booking.slot_id, booked__gt=0).update(booked=F("booked") - 1)
+    slots_changed(office=booking.office)
 
 
 def _application_for(*, office, resident, service, channel, by) -> Application:
@@ -315,7 +367,7 @@ def booking_create(*, office: Office, resident: Resident, service: Service, slot
         raise active
     try:
         with transaction.atomic():
-            _take_place(slot)
+            _take_place(slot, office=office)
             application = _application_for(office=office, resident=resident,
                                            service=service, channel=channel, by=by)
             booking = _booking_insert(office=office, resident=resident, service=service,
@@ -444,7 +496,7 @@ def _close_booking(booking: Booking, *, status: str, now: datetime, cancelled_by
         booking.expired_at = now
         fields.append("expired_at")
     booking.save(update_fields=fields)
-    _free_place(booking.slot_id)
+    _free_place(booking)
 
 
 def _keep_open_for_rebooking(booking: Booking, *, now: datetime) -> None:
@@ -487,8 +539,8 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
         # swapping slots at once then wait for each other instead of deadlocking.
         list(Slot.objects.select_for_update().filter(pk__in=[booking.slot_id, slot.pk])
              .order_by("pk").values_list("pk", flat=True))
-        _take_place(slot)
-        _free_place(booking.slot_id)
+        _take_place(slot, office=booking.office)
+        _free_place(booking)
         booking.slot, booking.day = slot, slot.date
         booking.expires_at = office_day_bounds(booking.office, slot.date)[1]
         booking.reminded_day_before_at = booking.reminded_morning_at = None
@@ -667,6 +719,7 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
     with transaction.atomic():
         closure = registry_services.closure_add(office=office, day=day, reason=reason, by=by)
         Slot.objects.filter(office=office, date=day).update(is_closed=True)
+        slots_changed(office=office)
         for booking in (lock_objects.bookings_for_update()
                         .filter(office=office, day=day, status=BookingStatus.BOOKED)
                         .select_related("slot", "slot__lane", "service", "resident",
@@ -677,7 +730,7 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
             booking.cancel_reason = reason[:300]
             booking.save(update_fields=["status", "cancelled_at", "cancelled_by",
                                         "cancel_reason"])
-            Slot.objects.filter(pk=booking.slot_id).update(booked=F("booked") - 1)
+            _free_place(booking)
             _keep_open_for_rebooking(booking, now=now)
             offers = _next_free_slots(office=office, service=booking.service, after=day,
                                       now=now)
@@ -701,7 +754,7 @@ def _next_free_slots(*, office: Office, service: Service, after: date,
                      now: datetime) -> list[Slot]:
     first, last = bookable_range(office=office, now=now)
     start = max(first, after + timedelta(days=1))
-    slots_ensure(office=office, start=start, end=last)
+    slots_ensure_window(office=office, now=now)
     return list(Slot.objects.filter(office=office, lane_id=service.lane_id, date__gte=start,
                                     date__lte=last, is_closed=False, starts_at__gt=now,
                                     booked__lt=F("capacity"))

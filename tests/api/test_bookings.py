@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from registry.appointments import services
 from registry.appointments.models import Booking, Slot
@@ -253,3 +255,42 @@ def test_reminded_resident_sees_reminder_with_reason_in_inbox(as_resident, offic
     assert Notification.objects.filter(kind="booking.reminder").count() == 1
     other = ResidentFactory(domicile_office=office_a)
     assert as_resident(other).get("/api/v1/notifications/").json()["count"] == 0
+
+
+SLOTS_URL = ("/api/v1/offices/3275/slots/?service=KTP_HILANG&date_from=2026-07-01"
+             "&date_to=2026-07-01")
+
+
+def test_the_slot_list_shows_a_place_taken_or_freed_at_once(http, as_resident, office_a,
+                                                            resident_a):
+    # The list is cached between readers; each booking and cancellation moves it.
+    first = {r["id"]: r["remaining"] for r in http.get(SLOTS_URL).json()["results"]}
+    slot = slot_id(office_a)
+    answer = as_resident(resident_a).post("/api/v1/bookings/", booking_body(slot=slot))
+    assert answer.status_code == 201
+    taken = {r["id"]: r["remaining"] for r in http.get(SLOTS_URL).json()["results"]}
+    assert taken == {**first, slot: first[slot] - 1}
+    code = answer.json()["code"]
+    assert as_resident(resident_a).post(f"/api/v1/bookings/{code}/cancel/",
+                                        {}).status_code == 200
+    assert {r["id"]: r["remaining"] for r in http.get(SLOTS_URL).json()["results"]} == first
+
+
+def test_a_closure_empties_the_cached_slot_list_at_once(http, office_a):
+    assert http.get(SLOTS_URL).json()["count"] == 14
+    services.closure_declare(office=office_a, day=WEDNESDAY, reason="Banjir")
+    assert http.get(SLOTS_URL).json() == {"count": 0, "next": None, "previous": None,
+                                          "results": []}
+
+
+def test_a_repeated_slot_list_is_answered_without_the_database(client, office_a, settings,
+                                                               django_assert_num_queries):
+    client.get(SLOTS_URL)  # makes the window's slots, which moves the version
+    first = client.get(SLOTS_URL)
+    with django_assert_num_queries(0):
+        again = client.get(SLOTS_URL)
+    assert (again.status_code, again.content) == (200, first.content)
+    settings.APPOINTMENTS_SLOTS_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as queries:  # off: read every time
+        assert client.get(SLOTS_URL).content == first.content
+    assert len(queries) > 0

@@ -82,3 +82,30 @@ def test_slots_follow_the_office_time_zone(db, clock):
     first = Slot.objects.filter(office=makassar).order_by("starts_at").first()
     assert first.start == time(8, 0)
     assert first.starts_at.isoformat() == "2026-07-01T00:00:00+00:00"  # 08:00 WITA
+
+
+def test_reading_slots_writes_nothing_once_the_window_is_made(office_a, lost_card, clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    list(selectors.slots_bookable(office=office_a, service=lost_card))
+    with CaptureQueriesContext(connection) as queries:
+        later = list(selectors.slots_bookable(office=office_a, service=lost_card,
+                                              date_from=date(2026, 7, 6)))
+    assert later[0].date == date(2026, 7, 6)
+    assert [q["sql"] for q in queries if not q["sql"].startswith("SELECT")] == []
+
+
+def test_a_changed_lane_plan_applies_to_the_days_not_made_yet(office_a, lost_card, clock):
+    services.slots_ensure_window(office=office_a)
+    last = Slot.objects.filter(office=office_a).latest("date").date
+    assert last == date(2026, 7, 13)
+    Slot.objects.filter(office=office_a, date=last).delete()  # as if not made yet
+    LaneSchedule.objects.filter(lane=lost_card.lane).update(capacity=9)
+    assert services.slots_ensure_window(office=office_a) == 0  # made recently: no work
+    services.slots_plan_changed(office=office_a)
+    services.slots_ensure_window(office=office_a)
+    assert set(Slot.objects.filter(lane=lost_card.lane, date=last)
+               .values_list("capacity", flat=True)) == {9}
+    assert set(Slot.objects.filter(lane=lost_card.lane, date=date(2026, 7, 10))
+               .values_list("capacity", flat=True)) == {4}

@@ -1,6 +1,8 @@
 """The appointments API: bookable slots (public), the requirement pre-check, and the
 resident's bookings. Views parse and answer; the rules are in the services."""
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -12,6 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -49,6 +52,26 @@ class SlotListView(generics.ListAPIView):
     ])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        # Every resident choosing a time reads this: the answer is cached a few seconds
+        # under the office's slot version, which every booking, cancellation and
+        # closure moves (services.slots_changed), so a place taken or freed shows at
+        # once; the seconds only bound how long a slot that has just started stays
+        # listed, and booking checks everything again under lock.
+        seconds = settings.APPOINTMENTS_SLOTS_CACHE_SECONDS
+        code = self.kwargs["code"]
+        key = None
+        if seconds and code.isdigit() and len(code) <= 8:
+            key, version, body = selectors.slots_cached(code=code,
+                                                        query=request.query_params)
+            if body is not None:
+                return HttpResponse(body, content_type="application/json")
+        response = super().list(request, *args, **kwargs)
+        body = JSONRenderer().render(response.data)
+        if key:
+            cache.set(key, (version, body), seconds)
+        return HttpResponse(body, content_type="application/json")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
