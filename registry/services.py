@@ -10,7 +10,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -37,7 +37,6 @@ from registry.models import (
     Requirement,
     Resident,
     Role,
-    Sequence,
     Service,
     StaffMembership,
     WorkingHours,
@@ -68,14 +67,17 @@ def sequence_next(*, office: Office, scope: str) -> int:
     handed out one at a time and never twice; the unique constraints of the rows that
     carry the numbers are the last line of defence.
     """
-    with transaction.atomic():
-        Sequence.objects.bulk_create(
-            [Sequence(office=office, scope=scope, value=0)], ignore_conflicts=True
+    # One statement (an upsert that returns the new value) instead of create, lock,
+    # read and save: every booking, ticket and complaint takes a number, and the row
+    # lock is held from here to the commit either way.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO registry_sequence (office_id, scope, value) VALUES (%s, %s, 1) "
+            "ON CONFLICT (office_id, scope) DO UPDATE SET value = registry_sequence.value + 1 "
+            "RETURNING value",
+            [office.id, scope],
         )
-        counter = Sequence.objects.select_for_update().get(office=office, scope=scope)
-        counter.value += 1
-        counter.save(update_fields=["value"])
-    return counter.value
+        return cursor.fetchone()[0]
 
 
 # --- Offices and staff -----------------------------------------------------
@@ -298,29 +300,32 @@ def case_event_record(*, application: Application, kind: str, params: dict | Non
     )
 
 
-@transaction.atomic
 def application_open(*, office: Office, resident: Resident, service: Service, channel: str,
                      by=None) -> Application:
     """Open a case file for a resident's request at an office."""
     if service.office_id != office.id or not service.is_active:
         raise NotFound(_("This service is not offered by this office."), "service_not_found")
     year = office_today(office).year
-    number = sequence_next(office=office, scope=f"application:{year}")
-    application = Application.objects.create(
-        office=office,
-        number=f"{office.code}-{year}-{number:05d}",
-        resident=resident,
-        service=service,
-        channel=channel,
-        created_by=by if getattr(by, "pk", None) else None,
-    )
-    case_event_record(
-        application=application,
-        kind="application.opened",
-        params={"number": application.number, "service": service.name, "channel": channel},
-        actor=by,
-        by_resident=channel == "app",
-    )
+    # Within a caller's transaction (a booking) no savepoint is needed: a failed write
+    # fails the caller's transaction as a whole.
+    with transaction.atomic(savepoint=False):
+        number = sequence_next(office=office, scope=f"application:{year}")
+        application = Application.objects.create(
+            office=office,
+            number=f"{office.code}-{year}-{number:05d}",
+            resident=resident,
+            service=service,
+            channel=channel,
+            created_by=by if getattr(by, "pk", None) else None,
+        )
+        case_event_record(
+            application=application,
+            kind="application.opened",
+            params={"number": application.number, "service": service.name,
+                    "channel": channel},
+            actor=by,
+            by_resident=channel == "app",
+        )
     return application
 
 
@@ -398,7 +403,7 @@ def notification_send(*, office: Office, resident: Resident, kind: str, title, b
     with translation.override(resident.language):
         title_text = str(title) % params if params else str(title)
         body_text = str(body) % params if params else str(body)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if dedup_key:
             try:
                 with transaction.atomic():

@@ -66,7 +66,12 @@ DEFAULT_REBOOK_DAYS = 30
 
 
 def appointment_settings_for(office: Office) -> AppointmentSettings:
-    settings, _created = AppointmentSettings.objects.get_or_create(office=office)
+    """The office's settings (made with the defaults when first read), kept on the
+    office object for the rest of the request: a booking reads them three times."""
+    settings = office.__dict__.get("_appointment_settings")
+    if settings is None:
+        settings, _created = AppointmentSettings.objects.get_or_create(office=office)
+        office._appointment_settings = settings
     return settings
 
 
@@ -298,6 +303,7 @@ def _take_place(slot: Slot, *, office: Office) -> None:
              .update(booked=F("booked") + 1))
     if not taken:
         raise Conflict(_("This slot is full; choose another."), "slot_full")
+    slot.booked += 1  # at least this many now; the answer shows it without a re-read
     slots_changed(office=office)
 
 
@@ -365,52 +371,48 @@ def booking_create(*, office: Office, resident: Resident, service: Service, slot
                               status__in=[BookingStatus.BOOKED,
                                           BookingStatus.CHECKED_IN]).exists():
         raise active
-    try:
-        with transaction.atomic():
-            _take_place(slot, office=office)
-            application = _application_for(office=office, resident=resident,
-                                           service=service, channel=channel, by=by)
-            booking = _booking_insert(office=office, resident=resident, service=service,
-                                      application=application, slot=slot, channel=channel,
-                                      by=by, now=now)
-            BookingDocument.objects.bulk_create(
-                BookingDocument(office=office, booking=booking, requirement=doc.requirement,
-                                issued_on=doc.issued_on) for doc in declared)
-            params = _slot_params(booking)
-            registry_services.case_event_record(
-                application=application, kind="booking.created",
-                params={**params, "channel": channel}, actor=by,
-                by_resident=channel == BookingChannel.APP)
-            registry_services.notification_send(
-                office=office, resident=resident, kind="booking.created",
-                title=_("Booking %(code)s confirmed"),
-                body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
-                       "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
-                       "the kiosk."),
-                params={**params, "requirements": _requirements_text(service)},
-                application=application, link=booking_link(booking))
-    except IntegrityError as error:
-        if "one_active_booking_per_service" in str(error) or "resident_id" in str(error):
-            raise active from None
-        raise
-    return booking
-
-
-def _booking_insert(*, office, resident, service, application, slot, channel, by, now):
-    """Insert the booking with a fresh code; a code collision (one in a billion) is
-    retried inside its own savepoint."""
-    for _attempt in range(5):
+    for attempt in range(3):
         try:
-            with transaction.atomic():
-                return Booking.objects.create(
-                    office=office, code=_new_code(), resident=resident, service=service,
-                    application=application, slot=slot, day=slot.date,
-                    expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
-                    created_by=by if getattr(by, "pk", None) else None, created_at=now)
+            return _booking_write(office=office, resident=resident, service=service,
+                                  slot=slot, declared=declared, channel=channel, by=by,
+                                  now=now)
         except IntegrityError as error:
-            if "code" not in str(error):
+            if "one_active_booking_per_service" in str(error) or "resident_id" in str(error):
+                raise active from None
+            # A new code equal to an existing one (one chance in 10^11): the whole
+            # transaction is rolled back and tried again with another code.
+            if "code" not in str(error) or attempt == 2:
                 raise
-    raise RuntimeError("No free booking code after 5 tries")
+    raise AssertionError("unreachable")
+
+
+def _booking_write(*, office, resident, service, slot, declared, channel, by, now):
+    with transaction.atomic():
+        _take_place(slot, office=office)
+        application = _application_for(office=office, resident=resident,
+                                       service=service, channel=channel, by=by)
+        booking = Booking.objects.create(
+            office=office, code=_new_code(), resident=resident, service=service,
+            application=application, slot=slot, day=slot.date,
+            expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
+            created_by=by if getattr(by, "pk", None) else None, created_at=now)
+        BookingDocument.objects.bulk_create(
+            BookingDocument(office=office, booking=booking, requirement=doc.requirement,
+                            issued_on=doc.issued_on) for doc in declared)
+        params = _slot_params(booking)
+        registry_services.case_event_record(
+            application=application, kind="booking.created",
+            params={**params, "channel": channel}, actor=by,
+            by_resident=channel == BookingChannel.APP)
+        registry_services.notification_send(
+            office=office, resident=resident, kind="booking.created",
+            title=_("Booking %(code)s confirmed"),
+            body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                   "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
+                   "the kiosk."),
+            params={**params, "requirements": _requirements_text(service)},
+            application=application, link=booking_link(booking))
+    return booking
 
 
 def booking_get_by_code(*, office: Office, code: str) -> Booking:

@@ -18,6 +18,21 @@ def book(resident, service, slot, documents=None, **kwargs):
                                    else documents, **kwargs)
 
 
+def test_a_new_code_equal_to_an_existing_one_is_drawn_again(office_a, resident_a,
+                                                            resident_b, lost_card, slot_on,
+                                                            monkeypatch):
+    slot = slot_on(lost_card, WEDNESDAY, "08:00")
+    first = book(resident_a, lost_card, slot)
+    codes = iter([first.code, "ZZZZ2222"])
+    monkeypatch.setattr(services, "_new_code", lambda: next(codes))
+    second = book(resident_b, lost_card, slot)
+    assert second.code == "ZZZZ2222"
+    slot.refresh_from_db()
+    assert slot.booked == 2  # the place taken by the failed try was given back
+    assert Application.objects.filter(resident=resident_b).count() == 1
+    assert Notification.objects.filter(resident=resident_b).count() == 1
+
+
 def test_booking_takes_a_place_opens_the_case_and_tells_the_resident(
         office_a, resident_a, lost_card, slot_on):
     slot = slot_on(lost_card, WEDNESDAY, "08:00")

@@ -126,3 +126,24 @@ def test_a_closure_entered_in_admin_tells_the_booked_residents(client, office_a,
     assert (booking.status, booking.cancel_reason) == ("cancelled", "Banjir")
     assert Notification.objects.filter(resident=resident_a,
                                        kind="booking.cancelled_by_closure").count() == 1
+
+
+def test_the_booking_qr_draws_exactly_the_modules_of_the_code():
+    import re
+
+    import qrcode
+
+    from registry.appointments.documents import QR_BORDER, booking_qr_svg
+
+    svg = booking_qr_svg("K7QM2X9P").decode()
+    size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+    drawn = [[False] * size for _y in range(size)]
+    for x, y, run in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\3z", svg):
+        for dx in range(int(run)):
+            drawn[int(y)][int(x) + dx] = True
+    # The symbol as the library makes it on its own, with the same quiet zone.
+    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
+                           border=QR_BORDER)
+    symbol.add_data("K7QM2X9P")
+    assert drawn == symbol.get_matrix()
+    assert size == 21 + 2 * QR_BORDER  # version 1: eight characters fit the smallest

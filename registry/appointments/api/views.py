@@ -3,6 +3,7 @@ resident's bookings. Views parse and answer; the rules are in the services."""
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -24,7 +25,7 @@ from registry.api.views import ResidentScopedMixin, office_or_404
 from registry.appointments import selectors, services
 from registry.appointments.api import serializers as s
 from registry.appointments.documents import booking_ics
-from registry.appointments.models import Slot
+from registry.appointments.models import BookingDocument, Slot
 from registry.errors import NotFound
 from registry.models import Service
 
@@ -128,14 +129,17 @@ class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         office, service = _office_and_service(data)
-        slot = Slot.objects.select_related("lane").filter(pk=data["slot"],
-                                                          office=office).first()
+        slot = Slot.objects.select_related("lane", "office").filter(pk=data["slot"],
+                                                                    office=office).first()
         if slot is None:
             raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
         booking = services.booking_create(
             office=office, resident=request.user.resident, service=service, slot=slot,
             documents=data["documents"])
-        booking = self.get_queryset().get(pk=booking.pk)
+        # The answer is made from the objects at hand (office, service with its
+        # requirements, slot and lane); only the documents are read back.
+        prefetch_related_objects([booking], Prefetch(
+            "documents", queryset=BookingDocument.objects.select_related("requirement")))
         body = s.BookingSerializer(booking, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
