@@ -803,6 +803,20 @@ def sql_dialect(name: str) -> str:
     return SQL_DIALECT[name][connection.vendor]
 
 
+def sql_value(value):
+    """A date or datetime as the database stores it, for a raw statement's parameter
+    (SQLite compares the text: naive UTC, as the ORM writes it)."""
+    from datetime import datetime
+
+    from django.db import connection
+
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
 def _sql_template(text, language: str, names: list[str]) -> tuple[str, list[str]]:
     """`text` translated into `language` and formatted as `text % params` would be, as
     an SQL expression that concatenates its literal parts (bound parameters) with the
@@ -851,7 +865,7 @@ def case_events_record_from_rows(*, kind: str, rows_sql: str, rows_params: list,
         f"SELECT s.office_id, s.application_id, %s, %s, {sql_dialect('json_object')}"
         f"({pairs}), '', NULL, %s FROM ({rows_sql}) s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [at, kind, *names, False, *rows_params])
+        cursor.execute(sql, [sql_value(at), kind, *names, False, *rows_params])
         return cursor.rowcount
 
 
@@ -875,7 +889,7 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
 
     from registry.tasks import notifications_deliver_pending
 
-    now = timezone.now()
+    now = sql_value(timezone.now())
     title_sql, title_params = _sql_text_in_language(title, names)
     body_sql, body_params = _sql_text_in_language(body, names)
     rows = f"({rows_sql}) s JOIN {Resident._meta.db_table} r ON r.id = s.resident_id"

@@ -838,8 +838,9 @@ def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
                 f"UPDATE {table} SET status = %s, expired_at = %s, sweep_token = %s "  # noqa: S608
                 f"WHERE status = %s AND id IN (SELECT id FROM {table} WHERE office_id = %s "
                 f"AND status = %s AND expires_at <= %s ORDER BY id{limit}{lock})",
-                [BookingStatus.EXPIRED, now, token, BookingStatus.BOOKED, office_id,
-                 BookingStatus.BOOKED, now])
+                [BookingStatus.EXPIRED, registry_services.sql_value(now), token,
+                 BookingStatus.BOOKED, office_id, BookingStatus.BOOKED,
+                 registry_services.sql_value(now)])
             expired = cursor.rowcount
         if not expired:
             return 0
@@ -867,7 +868,8 @@ def _expired_rows_sql(*, token: str, days: list[date], until: date) -> tuple[str
     """The row source of registry.services' set-based writers for the bookings of one
     sweep token: the params `_expire_followup` builds in Python, built by the database."""
     day_cases = " ".join("WHEN %s THEN CAST(%s AS TEXT)" for _day in days)
-    day_params = [value for day in days for value in (day, _date(day))]
+    day_params = [value for day in days
+                  for value in (registry_services.sql_value(day), _date(day))]
     hhmm = registry_services.sql_dialect("hhmm").format("sl.start")
     sql = (
         "SELECT b.office_id AS office_id, b.resident_id AS resident_id, "  # noqa: S608
