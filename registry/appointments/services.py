@@ -729,7 +729,10 @@ def _expiry_row(booking: Booking) -> dict:
 def _expire_followup(rows: list[dict], *, now: datetime) -> None:
     """For expired bookings: free no place (the day is over), keep each case open for
     re-booking until the office's limit, write the timeline and tell each resident.
-    A fixed number of queries whatever the number of rows."""
+    A fixed number of queries whatever the number of rows, but a Python object per row:
+    used for one booking (booking_missed). The sweep writes the same rows set-based
+    (_bookings_expire_office); tests/appointments/test_sweeps_set_based.py holds the two
+    to the same result."""
     rebook_days = dict(AppointmentSettings.objects.filter(
         office_id__in={row["office_id"] for row in rows})
         .values_list("office_id", "rebook_days"))
