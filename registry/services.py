@@ -773,3 +773,222 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
     for start in range(0, len(ids), NOTIFY_TASK_CHUNK):
         enqueue_on_commit(notifications_deliver_many, ids[start:start + NOTIFY_TASK_CHUNK])
     return len(notifications)
+
+
+# --- Many notifications in a few statements (set-based sweeps) -----------------------
+# A sweep over tens of thousands of rows cannot afford a Python object per row: the
+# database writes them with INSERT ... SELECT. The caller describes its rows as one
+# SELECT (`rows_sql`, `rows_params`) whose columns are
+#
+#     office_id, resident_id, application_id, dedup_key, and one text column per
+#     template parameter, named p_<name> (p_code, p_date, ...)
+#
+# and the functions below write the timeline entries, the inbox rows, the deliveries
+# and their `notification.sent` entries exactly as `case_events_record_many` and
+# `notifications_send_many` would: the same texts, params, dedup keys and channels.
+# Texts are translated in Python once per language; each row's parts are put in by the
+# database, by concatenation, so nothing a row holds is ever read as a placeholder.
+# The statement count depends on neither the number of rows nor their content.
+#
+# Vendor differences (PostgreSQL in production, SQLite >= 3.35 by default) are the few
+# entries of SQL_DIALECT, nothing else.
+
+SQL_DIALECT = {
+    # A JSON object from key/value arguments: jsonb on PostgreSQL, text on SQLite.
+    "json_object": {"postgresql": "jsonb_build_object", "sqlite": "json_object"},
+    # A TIME column as HH:MM (SQLite keeps times as 'HH:MM:SS[.ffffff]' text).
+    "hhmm": {"postgresql": "to_char({}, 'HH24:MI')", "sqlite": "substr({}, 1, 5)"},
+}
+_MARK = "\x00"  # never in a translation; splits a rendered template into its parts
+
+
+def sql_dialect(name: str) -> str:
+    from django.db import connection
+
+    return SQL_DIALECT[name][connection.vendor]
+
+
+def sql_value(value):
+    """A date or datetime as the database stores it, for a raw statement's parameter
+    (SQLite compares the text: naive UTC, as the ORM writes it)."""
+    from datetime import datetime
+
+    from django.db import connection
+
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+def _sql_template(text, language: str, names: list[str]) -> tuple[str, list[str]]:
+    """`text` translated into `language` and formatted as `text % params` would be, as
+    an SQL expression that concatenates its literal parts (bound parameters) with the
+    row's p_<name> columns of the row source `s`."""
+    with translation.override(language):
+        rendered = str(text) % {name: f"{_MARK}{name}{_MARK}" for name in names}
+    pieces = rendered.split(_MARK)
+    sql, params = [], []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            sql.append(f"s.p_{piece}")
+        elif piece:
+            sql.append("CAST(%s AS TEXT)")
+            params.append(piece)
+    return " || ".join(sql) or "''", params
+
+
+def _sql_text_in_language(text, names: list[str]) -> tuple[str, list[str]]:
+    """`text` in the resident's language (r.language; the default language when it is
+    empty or unknown), as `notifications_send_many` renders it."""
+    default = settings.LANGUAGE_CODE
+    branches, params = [], []
+    for code, _name in settings.LANGUAGES:
+        if code != default:
+            sql, values = _sql_template(text, code, names)
+            branches.append(f"WHEN %s THEN {sql}")
+            params += [code, *values]
+    sql, values = _sql_template(text, default, names)
+    if not branches:
+        return sql, values
+    return f"CASE r.language {' '.join(branches)} ELSE {sql} END", params + values
+
+
+def case_events_record_from_rows(*, kind: str, rows_sql: str, rows_params: list,
+                                 names: list[str], at) -> int:
+    """One timeline entry `kind` per row of the row source, its params the row's
+    p_<name> columns (as text) under their names. The caller holds the transaction."""
+    if not is_known_kind(kind):
+        raise ValueError(f"Unknown case event kind {kind!r}; declare it in an events.py")
+    from django.db import connection
+
+    pairs = ", ".join(f"CAST(%s AS TEXT), s.p_{name}" for name in names)
+    sql = (
+        f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 - names and columns are ours
+        "(office_id, application_id, at, kind, params, note, actor_id, by_resident) "
+        f"SELECT s.office_id, s.application_id, %s, %s, {sql_dialect('json_object')}"
+        f"({pairs}), '', NULL, %s FROM ({rows_sql}) s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sql_value(at), kind, *names, False, *rows_params])
+        return cursor.rowcount
+
+
+def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows_sql: str,
+                                 rows_params: list, names: list[str], link: str = "") -> int:
+    """Tell the resident of each row of the row source, as `notifications_send_many`
+    would: an inbox entry (title and body in the resident's language, formatted with
+    the row's p_<name> columns; the row's dedup_key), a pending delivery per channel
+    the resident has (push when on the app, WhatsApp when a phone, e-mail when an
+    address), a `notification.sent` timeline entry per case, and, after commit, one
+    task that sends this office's new deliveries (`notifications_deliver_pending`).
+
+    Four statements whatever the number of rows. Every row needs a dedup key: it is how
+    the deliveries find their notification, and a key told before fails the whole
+    statement (as in `notifications_send_many`), so the caller's transaction rolls back
+    rather than telling anyone twice. All rows belong to the office `office_id`. The
+    caller holds the transaction and makes sure each row is taken once (a sweep claims
+    its rows).
+    """
+    from django.db import connection
+
+    from registry.tasks import notifications_deliver_pending
+
+    now = sql_value(timezone.now())
+    title_sql, title_params = _sql_text_in_language(title, names)
+    body_sql, body_params = _sql_text_in_language(body, names)
+    rows = f"({rows_sql}) s JOIN {Resident._meta.db_table} r ON r.id = s.resident_id"
+    told = (f"{rows} JOIN {Notification._meta.db_table} n ON n.resident_id = s.resident_id "
+            "AND n.dedup_key = s.dedup_key")
+    channels = " UNION ALL ".join(
+        f"SELECT CAST('{channel}' AS TEXT) AS channel, {order} AS ord"
+        for order, channel in enumerate([NotificationChannel.PUSH,
+                                         NotificationChannel.WHATSAPP,
+                                         NotificationChannel.EMAIL]))
+    with connection.cursor() as cursor:
+        # The deliveries written below are the office's first ones after this id.
+        cursor.execute(f"SELECT MAX(id) FROM {NotificationDelivery._meta.db_table}")  # noqa: S608
+        after_id = cursor.fetchone()[0] or 0
+        cursor.execute(
+            f"INSERT INTO {Notification._meta.db_table} "  # noqa: S608 - our names only
+            "(office_id, resident_id, application_id, kind, title, body, link, dedup_key, "
+            "created_at, read_at) "
+            f"SELECT s.office_id, s.resident_id, s.application_id, %s, "
+            f"substr({title_sql}, 1, 200), {body_sql}, %s, s.dedup_key, %s, NULL "
+            f"FROM {rows}",
+            [kind, *title_params, *body_params, link, now, *rows_params])
+        told_count = cursor.rowcount
+        if not told_count:
+            return 0
+        cursor.execute(
+            f"INSERT INTO {NotificationDelivery._meta.db_table} "  # noqa: S608 - ours
+            "(office_id, notification_id, channel, address, status, attempts, "
+            "next_attempt_at, sent_at, provider_ref, last_error) "
+            "SELECT n.office_id, n.id, c.channel, CASE c.channel WHEN %s THEN r.phone "
+            "WHEN %s THEN r.email ELSE '' END, %s, 0, %s, NULL, '', '' "
+            f"FROM {told} CROSS JOIN ({channels}) c "
+            "WHERE n.dedup_key IS NOT NULL AND ("
+            "(c.channel = %s AND r.app_registered_at IS NOT NULL) "
+            "OR (c.channel = %s AND COALESCE(r.phone, '') <> '') "
+            "OR (c.channel = %s AND COALESCE(r.email, '') <> '')) "
+            "ORDER BY n.id, c.ord",
+            [NotificationChannel.WHATSAPP, NotificationChannel.EMAIL, DeliveryStatus.PENDING,
+             now, *rows_params, NotificationChannel.PUSH, NotificationChannel.WHATSAPP,
+             NotificationChannel.EMAIL])
+        delivered = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 - our names only
+            "(office_id, application_id, at, kind, params, note, actor_id, by_resident) "
+            f"SELECT n.office_id, n.application_id, %s, %s, "
+            f"{sql_dialect('json_object')}(CAST(%s AS TEXT), n.title), '', NULL, %s "
+            f"FROM {told} WHERE n.dedup_key IS NOT NULL AND n.application_id IS NOT NULL "
+            "ORDER BY n.id",
+            [now, "notification.sent", "title", False, *rows_params])
+    if delivered:
+        enqueue_on_commit(notifications_deliver_pending, office_id, after_id)
+    return told_count
+
+
+# One task sends a sweep's deliveries in an office: pages of DELIVER_PAGE, leased before
+# they are sent, for at most DELIVER_TASK_SECONDS (well inside the task time limit even
+# with a slow gateway), then the task queues itself for the rest.
+DELIVER_PAGE = 100
+DELIVER_TASK_SECONDS = 60.0
+
+
+def notifications_deliver_pending(*, office_id: int, after_id: int = 0,
+                                  seconds: float = DELIVER_TASK_SECONDS) -> int | None:
+    """Send the office's pending deliveries with an id above `after_id` whose time has
+    come, in id order, for about `seconds`. Returns the id to go on after when some
+    are left, else None.
+
+    Each page is taken with FOR UPDATE SKIP LOCKED and leased as the resend sweep does
+    (next attempt SWEEP_LEASE ahead), so the sweep and another runner leave it alone;
+    each delivery is then sent by `notification_deliver`: its own transaction and row
+    lock, sent once, retried with backoff by the resend sweep, WhatsApp falling back to
+    SMS. A worker that dies mid-page leaves its leased rows to the resend sweep once
+    the lease ends; rows not reached when the time is up are handed back at once.
+    """
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            ids = list(
+                NotificationDelivery.objects.select_for_update(skip_locked=True)
+                .filter(office_id=office_id, id__gt=after_id, status=DeliveryStatus.PENDING,
+                        next_attempt_at__lte=now)
+                .order_by("id").values_list("id", flat=True)[:DELIVER_PAGE])
+            NotificationDelivery.objects.filter(id__in=ids).update(
+                next_attempt_at=now + SWEEP_LEASE)
+        for index, delivery_id in enumerate(ids):
+            if time.monotonic() > deadline:
+                NotificationDelivery.objects.filter(
+                    id__in=ids[index:], status=DeliveryStatus.PENDING).update(
+                    next_attempt_at=timezone.now())
+                return after_id
+            notification_deliver(delivery_id=delivery_id)
+            after_id = delivery_id
+        if len(ids) < DELIVER_PAGE:
+            return None

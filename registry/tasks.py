@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from registry import services
+from registry.background import enqueue_now
 
 
 @shared_task(name="registry.tasks.notification_deliver")
@@ -77,3 +78,13 @@ def card_stock_alerts_due() -> int:
     from registry.central import services as central
 
     return central.card_stock_alerts_due()
+
+
+@shared_task(name="registry.tasks.notifications_deliver_pending")
+def notifications_deliver_pending(office_id: int, after_id: int) -> None:
+    # One message for a whole sweep's deliveries in an office (set-based sweeps): the
+    # service pages through them; when its time is up the rest goes in a new task. If
+    # that task cannot be queued, the resend sweep sends the rest.
+    rest = services.notifications_deliver_pending(office_id=office_id, after_id=after_id)
+    if rest is not None:
+        enqueue_now(notifications_deliver_pending, office_id, rest)

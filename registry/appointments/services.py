@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -784,7 +784,10 @@ def _expiry_row(booking: Booking) -> dict:
 def _expire_followup(rows: list[dict], *, now: datetime) -> None:
     """For expired bookings: free no place (the day is over), keep each case open for
     re-booking until the office's limit, write the timeline and tell each resident.
-    A fixed number of queries whatever the number of rows."""
+    A fixed number of queries whatever the number of rows, but a Python object per row:
+    used for one booking (booking_missed). The sweep writes the same rows set-based
+    (_bookings_expire_office); tests/appointments/test_sweeps_set_based.py holds the two
+    to the same result."""
     rebook_days = dict(AppointmentSettings.objects.filter(
         office_id__in={row["office_id"] for row in rows})
         .values_list("office_id", "rebook_days"))
@@ -835,29 +838,108 @@ EXPIRED_BODY = _("You did not check in for %(service)s on %(date)s at %(start)s,
                  "and nothing needs to be filled in again.")
 
 
-def bookings_expire_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+# A sweep expires each office's due bookings in one transaction and a fixed number of
+# statements (bookings_expire_due). A batch size is for tests and for a backlog too big
+# for one transaction; None takes every due booking of an office at once.
+EXPIRY_BATCH = None
+
+
+def bookings_expire_due(*, now: datetime | None = None,
+                        batch: int | None = EXPIRY_BATCH) -> int:
     """Expire every booking whose day has ended (in its office's zone) without a
-    check-in, in batches of `batch`: status expired, a timeline event, a message with
-    the reason and how to re-book. Rows are claimed with a conditional UPDATE carrying
-    a token, so two sweeps at once never take the same booking; running it again
-    finds nothing."""
+    check-in: status expired, the case kept open for re-booking until the office's
+    limit, a timeline event, and a message with the reason and how to re-book.
+
+    Set-based: per office with due bookings, one transaction of eight statements
+    whatever the number of bookings (see _bookings_expire_office); the database writes
+    every row. Each office's rows are claimed by one conditional UPDATE that locks them
+    in id order and stamps them with this run's sweep token; everything after reads
+    the rows by that token. A second sweep at the same moment blocks on those row locks
+    (PostgreSQL; on SQLite on the database's write lock), then finds them no longer
+    booked and takes nothing, so each booking expires once, and its message, keyed
+    `booking:<id>:expired` (unique per resident), is written and sent once. Running it
+    again finds nothing.
+    """
     now = now or timezone.now()
+    offices = list(
+        Office.objects.filter(Exists(Booking.objects.filter(
+            office=OuterRef("pk"), status=BookingStatus.BOOKED, expires_at__lte=now)))
+        .order_by("id").values_list("id", "timezone", "appointment_settings__rebook_days"))
     total = 0
-    while True:
-        with transaction.atomic():
-            token = uuid.uuid4().hex
-            ids = list(lock_objects.bookings_for_update(skip_locked=True)
-                       .filter(status=BookingStatus.BOOKED, expires_at__lte=now)
-                       .order_by("expires_at", "id").values_list("id", flat=True)[:batch])
-            if not ids:
-                return total
-            Booking.objects.filter(pk__in=ids, status=BookingStatus.BOOKED).update(
-                status=BookingStatus.EXPIRED, expired_at=now, sweep_token=token)
-            rows = list(Booking.objects.filter(sweep_token=token).values(*_EXPIRY_FIELDS))
-            _expire_followup(rows, now=now)
-            total += len(rows)
-        if len(ids) < batch:
-            return total
+    for office_id, zone, rebook_days in offices:
+        until = now.astimezone(ZoneInfo(zone)).date() + timedelta(
+            days=rebook_days or DEFAULT_REBOOK_DAYS)
+        while True:
+            expired = _bookings_expire_office(office_id=office_id, until=until, now=now,
+                                              batch=batch)
+            total += expired
+            if batch is None or expired < batch:
+                break
+    return total
+
+
+def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
+                            batch: int | None) -> int:
+    """One office's due bookings (at most `batch`), in one transaction: the claim, the
+    due days, the cases, the timeline and the messages; eight statements."""
+    from django.db import connection
+
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        table = Booking._meta.db_table
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        limit = f" LIMIT {int(batch)}" if batch is not None else ""
+        with connection.cursor() as cursor:
+            # Locked in id order, so two sweeps never deadlock; the outer condition is
+            # checked again on the locked rows.
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, expired_at = %s, sweep_token = %s "  # noqa: S608
+                f"WHERE status = %s AND id IN (SELECT id FROM {table} WHERE office_id = %s "
+                f"AND status = %s AND expires_at <= %s ORDER BY id{limit}{lock})",
+                [BookingStatus.EXPIRED, registry_services.sql_value(now), token,
+                 BookingStatus.BOOKED, office_id, BookingStatus.BOOKED,
+                 registry_services.sql_value(now)])
+            expired = cursor.rowcount
+        if not expired:
+            return 0
+        claimed = Booking.objects.filter(sweep_token=token)
+        # Only cases still open and waiting: one that moved on keeps its status.
+        Application.objects.filter(
+            office_id=office_id, status=ApplicationStatus.OPEN,
+            pk__in=claimed.values("application_id"),
+        ).update(rebook_until=until, updated_at=now)
+        # The dates are formatted by Django ("j F Y" in the active language), once per day.
+        days = sorted(claimed.order_by().values_list("day", flat=True).distinct())
+        rows_sql, rows_params = _expired_rows_sql(token=token, days=days, until=until)
+        names = ["code", "date", "start", "service", "until"]
+        registry_services.case_events_record_from_rows(
+            kind="booking.expired", rows_sql=rows_sql, rows_params=rows_params, names=names,
+            at=now)
+        registry_services.notifications_send_from_rows(
+            office_id=office_id, kind="booking.expired", title=EXPIRED_TITLE,
+            body=EXPIRED_BODY, rows_sql=rows_sql, rows_params=rows_params, names=names,
+            link=reverse("booking-list"))
+    return expired
+
+
+def _expired_rows_sql(*, token: str, days: list[date], until: date) -> tuple[str, list]:
+    """The row source of registry.services' set-based writers for the bookings of one
+    sweep token: the params `_expire_followup` builds in Python, built by the database."""
+    day_cases = " ".join("WHEN %s THEN CAST(%s AS TEXT)" for _day in days)
+    day_params = [value for day in days
+                  for value in (registry_services.sql_value(day), _date(day))]
+    hhmm = registry_services.sql_dialect("hhmm").format("sl.start")
+    sql = (
+        "SELECT b.office_id AS office_id, b.resident_id AS resident_id, "  # noqa: S608
+        "b.application_id AS application_id, "
+        "'booking:' || CAST(b.id AS TEXT) || ':expired' AS dedup_key, b.code AS p_code, "
+        f"CASE b.day {day_cases} END AS p_date, {hhmm} AS p_start, "
+        "sv.name AS p_service, CAST(%s AS TEXT) AS p_until "
+        f"FROM {Booking._meta.db_table} b "
+        f"JOIN {Slot._meta.db_table} sl ON sl.id = b.slot_id "
+        f"JOIN {Service._meta.db_table} sv ON sv.id = b.service_id "
+        "WHERE b.sweep_token = %s")
+    return sql, [*day_params, _date(until), token]
 
 
 LAPSED_TITLE = _("Your case %(number)s has lapsed")
