@@ -133,11 +133,16 @@ class BookingChannel(models.TextChoices):
 
 
 class Booking(models.Model):
+    # Indexes are few on purpose: the expiry sweep rewrites the status of every booking
+    # of a day, and each index is written again. Office and resident are led by the
+    # composite indexes below; the staff columns are only read with their booking.
     office = models.ForeignKey(
-        Office, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("office"))
-    code = models.CharField(_("booking code"), max_length=8, unique=True)
+        Office, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("office"),
+        db_index=False)
+    code = models.CharField(_("booking code"), max_length=8)
     resident = models.ForeignKey(
-        Resident, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("resident"))
+        Resident, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("resident"),
+        db_index=False)
     service = models.ForeignKey(
         Service, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("service"))
     application = models.ForeignKey(
@@ -155,7 +160,7 @@ class Booking(models.Model):
                                default=BookingChannel.APP)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("booked by staff"))
+        related_name="+", verbose_name=_("booked by staff"), db_index=False)
     created_at = models.DateTimeField(_("booked at"), default=timezone.now)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -163,19 +168,20 @@ class Booking(models.Model):
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("cancelled by staff"))
+        related_name="+", verbose_name=_("cancelled by staff"), db_index=False)
     expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
     # When each reminder went out; the reminder sweep sends a reminder once.
     reminded_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_morning_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Which run of the expiry sweep took the row (services.bookings_expire_due).
-    sweep_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    sweep_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("booking")
         verbose_name_plural = _("bookings")
         ordering = ["-day", "slot__start", "id"]
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="booking_code_unique"),
             models.UniqueConstraint(
                 fields=["resident", "service"], condition=Q(status__in=["booked", "checked_in"]),
                 name="one_active_booking_per_service"),
@@ -184,6 +190,7 @@ class Booking(models.Model):
             models.Index(fields=["office", "day", "status"]),
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["resident", "status"]),
+            models.Index(fields=["sweep_token"], name="booking_sweep_token"),
         ]
 
     def __str__(self):
