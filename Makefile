@@ -46,8 +46,10 @@ messages: $(VENV)/.installed
 	$(BIN)/python manage.py makemessages -l id --no-obsolete --ignore=.venv --ignore=tests
 	$(BIN)/python manage.py compilemessages -l id --ignore=.venv
 
+# `make bench` lists the benchmarks; `make bench B="appointments_booking --runs 3"` runs
+# one (most need DATABASE_URL set to PostgreSQL; see README.md).
 bench: $(VENV)/.installed
-	$(BIN)/python -m tests.benchmarks
+	$(BIN)/python -m tests.benchmarks $(B)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -3,7 +3,6 @@ three Indonesian time zones, residents, tokens and the machine's description. No
 benchmark itself."""
 
 import os
-import platform
 import statistics
 from contextlib import contextmanager
 from datetime import date
@@ -110,17 +109,4 @@ def median(values) -> float:
     return statistics.median(values)
 
 
-def machine() -> str:
-    version = ""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0].split()[0]
-    else:
-        import sqlite3
-
-        version = sqlite3.sqlite_version
-    # Others may share the machine: the load says how quiet it was.
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {connection.vendor} {version}, load average "
-            f"{os.getloadavg()[1]:.1f} (5 min)")
+from tests.benchmarks._machine import machine  # noqa: E402,F401

@@ -101,9 +101,4 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
     return office, counters, users
 
 
-def machine() -> str:
-    import platform
-
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {connection.vendor} "
-            f"{getattr(connection, 'pg_version', '')}")
+from tests.benchmarks._machine import machine  # noqa: E402,F401

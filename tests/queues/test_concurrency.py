@@ -2,39 +2,17 @@
 twice; counters calling next in the same instant never get the same ticket; one
 counter's double click calls one ticket."""
 
-import threading
 from collections import Counter as Tally
 
 import pytest
-from django.db import connection
 
 from queues import services
 from queues.models import Ticket, TicketEvent
 from registry.errors import Conflict
+from tests.concurrency import race
 from tests.queues.conftest import walk_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(target, count):
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_ticket_codes_are_never_duplicated(office_a, office_b):
@@ -44,7 +22,7 @@ def test_ticket_codes_are_never_duplicated(office_a, office_b):
         office = office_b if index % 6 == 5 else office_a
         return (office.code, walk_in(office, lanes[index]).code)
 
-    results, errors = _race(issue, len(lanes))
+    results, errors = race(issue, len(lanes))
     assert errors == []
     assert len(set(results)) == len(lanes)
     for office in (office_a, office_b):
@@ -65,7 +43,7 @@ def test_two_counters_calling_at_once_never_get_the_same_ticket(office_a, counte
         def call(index):
             return services.ticket_call_next(counter=counters[index], by=operator)
 
-        results, errors = _race(call, 2)
+        results, errors = race(call, 2)
         assert errors == []
         assert results[0].pk != results[1].pk
         for counter, ticket in zip(counters, results, strict=True):
@@ -86,7 +64,7 @@ def test_ten_counters_at_once_take_ten_different_tickets(office_a, counter_facto
     def call(index):
         return services.ticket_call_next(counter=counters[index], by=operator)
 
-    results, errors = _race(call, 10)
+    results, errors = race(call, 10)
     assert errors == []
     assert len({t.pk for t in results}) == 10
     assert Ticket.objects.filter(status="called").count() == 10
@@ -109,7 +87,7 @@ def test_rounds_of_ten_counters_calling_at_once_never_fail_or_repeat(office_a,
         def call(index):
             return services.ticket_call_next(counter=counters[index], by=operator)
 
-        results, errors = _race(call, 10)
+        results, errors = race(call, 10)
         assert errors == []
         assert None not in results
         called += [t.pk for t in results]
@@ -129,7 +107,7 @@ def test_a_double_click_at_one_counter_calls_one_ticket(office_a, counter_factor
     def call(index):
         return services.ticket_call_next(counter=counter, by=operator)
 
-    results, errors = _race(call, 3)
+    results, errors = race(call, 3)
     assert len([r for r in results if r is not None]) == 1
     assert [e.code for e in errors] == ["counter_busy", "counter_busy"]
     assert all(isinstance(e, Conflict) for e in errors)
@@ -153,7 +131,7 @@ def test_the_sweep_and_a_call_at_once_touch_each_ticket_once(office_a, counter_f
             return services.ticket_call_next(counter=counter, by=operator)
         return services.tickets_close_due()
 
-    results, errors = _race(work, 3)
+    results, errors = race(work, 3)
     assert errors == []
     no_shows = Tally(TicketEvent.objects.filter(kind="no_show").values_list("ticket__code",
                                                                             flat=True))
@@ -183,7 +161,7 @@ def test_one_booking_checked_in_at_the_kiosk_and_the_desk_at_once_gets_one_ticke
             booking = bookings[index // 4]
             return services.ticket_check_in(office=office_a, booking_code=booking.code).pk
 
-        results, errors = _race(check_in, 12)
+        results, errors = race(check_in, 12)
     assert errors == []
     assert len(set(results)) == 3
     assert Ticket.objects.filter(source=TicketSource.BOOKING).count() == 3
