@@ -720,12 +720,19 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
     now = timezone.now()
     with transaction.atomic():
         closure = registry_services.closure_add(office=office, day=day, reason=reason, by=by)
-        Slot.objects.filter(office=office, date=day).update(is_closed=True)
-        slots_changed(office=office)
-        for booking in (lock_objects.bookings_for_update()
+        # Bookings before slots, as cancelling and rescheduling lock them: a closure and
+        # a resident moving their booking at the same moment wait, never deadlock. Once
+        # the slots are closed (and locked) nobody can book into the day, so a second
+        # look finds those who moved in meanwhile.
+        day_bookings = (lock_objects.bookings_for_update()
                         .filter(office=office, day=day, status=BookingStatus.BOOKED)
                         .select_related("slot", "slot__lane", "service", "resident",
-                                        "application", "office").order_by("pk")):
+                                        "application", "office").order_by("pk"))
+        booked = list(day_bookings)
+        Slot.objects.filter(office=office, date=day).update(is_closed=True)
+        slots_changed(office=office)
+        booked += list(day_bookings.exclude(pk__in=[b.pk for b in booked]))
+        for booking in booked:
             booking.status = BookingStatus.CANCELLED
             booking.cancelled_at, booking.cancelled_by = now, by if getattr(by, "pk", None) \
                 else None

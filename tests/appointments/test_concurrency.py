@@ -1,7 +1,8 @@
 """Concurrency on PostgreSQL with real threads: residents racing for the last places of
 a slot get exactly those places; one resident racing himself gets one booking; a
 reschedule racing a booking for the last place never takes both; two residents swapping
-slots at once never deadlock; sweeps running at once expire and lapse each case once
+slots at once never deadlock, nor does a closure racing residents moving in and out of
+the day; sweeps running at once expire and lapse each case once
 and tell each resident once."""
 
 from collections import Counter as Tally
@@ -11,7 +12,7 @@ import pytest
 
 from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
-from registry.errors import Conflict
+from registry.errors import Conflict, DomainError
 from registry.models import (
     Application,
     ApplicationStatus,
@@ -222,3 +223,45 @@ def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
                  .values_list("application_id", flat=True)) == {
         b.application_id: 1 for b in made}
     assert services.applications_lapse_due(now=after_the_limit) == 0
+
+
+@pytest.mark.parametrize(("closed", "other"), [
+    (date(2026, 7, 1), date(2026, 7, 2)), (date(2026, 7, 8), date(2026, 7, 6)),
+    (date(2026, 7, 7), date(2026, 7, 2)),
+])
+def test_a_closure_racing_residents_moving_in_and_out_of_the_day_never_deadlocks(
+        office_a, lost_card, slot_on, closed, other):
+    staying = [book(ResidentFactory(domicile_office=office_a), lost_card,
+                    slot_on(lost_card, closed, start)) for start in TIMES[:3]]
+    leaving = book(ResidentFactory(domicile_office=office_a), lost_card,
+                   slot_on(lost_card, closed, TIMES[3]))
+    coming = book(ResidentFactory(domicile_office=office_a), lost_card,
+                  slot_on(lost_card, other, TIMES[4]))
+    moves = {1: (leaving, fresh(slot_on(lost_card, other, TIMES[5]))),
+             2: (coming, fresh(slot_on(lost_card, closed, TIMES[6])))}
+
+    def act(index):
+        if index == 0:
+            return services.closure_declare(office=office_a, day=closed, reason="Banjir")
+        booking, slot = moves[index]
+        return services.booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
+                                           slot=slot)
+
+    _results, errors = race(act, 3)
+
+    # Whoever came second was refused in words (a closed slot, a cancelled booking),
+    # never by a deadlock or another database error.
+    assert all(isinstance(e, DomainError) for e in errors), errors
+    assert not Booking.objects.filter(day=closed, status=BookingStatus.BOOKED).exists()
+    for pk in [b.pk for b in staying]:
+        assert Booking.objects.get(pk=pk).status == BookingStatus.CANCELLED
+    leaving = Booking.objects.get(pk=leaving.pk)
+    coming = Booking.objects.get(pk=coming.pk)
+    assert (leaving.status, leaving.day) in [(BookingStatus.BOOKED, other),
+                                             (BookingStatus.CANCELLED, closed)]
+    assert (coming.status, coming.day) in [(BookingStatus.BOOKED, other),
+                                           (BookingStatus.CANCELLED, closed)]
+    # Every slot's counter is its booked bookings, and a closed slot holds nobody.
+    for slot in Slot.objects.filter(date__in=[closed, other]):
+        assert slot.booked == slot.bookings.filter(status=BookingStatus.BOOKED).count()
+        assert not (slot.is_closed and slot.booked)
