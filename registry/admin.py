@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -449,6 +450,18 @@ class NotificationAdmin(OfficeScopedAdmin):
     readonly_fields = ["office", "resident", "application", "kind", "title", "body", "link",
                        "created_at", "read_at"]
     exclude = ["dedup_key"]
+
+    # Messages about complaints say who complained (and, for a confidential one, that
+    # is known only to the office's supervisors and the assignee, who read them with
+    # the complaint): outside the supervisors' offices they are not listed here.
+    COMPLAINT_READERS = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        readers = tenancy.staff_offices_with_role(request.user, *self.COMPLAINT_READERS)
+        return queryset.exclude(Q(kind__startswith="complaint.") & ~Q(office_id__in=readers))
 
     def has_add_permission(self, request):
         return False

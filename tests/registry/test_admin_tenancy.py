@@ -166,3 +166,31 @@ def test_the_index_is_titled_for_the_office_with_todays_figures(client_a, applic
     assert panel["office"] == Office.objects.get(code="3275")
     figures = dict(panel["figures"])
     assert list(figures.values())[:2] == [1, 1]
+
+
+def test_complaint_messages_are_listed_to_the_offices_supervisors_only(
+        client, make_staff, office_a, office_b, resident_a):
+    from registry import services
+
+    def say(office, kind):
+        return services.notification_send(office=office, resident=resident_a, kind=kind,
+                                          title=f"{kind} {office.code}", body="...")
+
+    booking = say(office_a, "booking.created")
+    complaint = say(office_a, "complaint.response")
+    say(office_b, "complaint.response")
+    url = reverse("admin:registry_notification_changelist")
+
+    def listed(user):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200
+        return {n.pk for n in response.context["cl"].result_list}
+
+    for role in (Role.FRONT_DESK, Role.OFFICE_ADMIN, Role.PUBLIC_RELATIONS):
+        assert listed(make_staff(office_a, role)) == {booking.pk}
+    assert listed(make_staff(office_a, Role.SUPERVISOR)) == {booking.pk, complaint.pk}
+    # The message itself is not found either.
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    change = reverse("admin:registry_notification_change", args=[complaint.pk])
+    assert client.get(change).status_code == 404
