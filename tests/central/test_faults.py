@@ -224,7 +224,10 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
             assert CentralJob.objects.filter(status="pending").count() == 3
 
             redis.start()  # empty: whatever was queued before the stop is gone too
-            deadline = time.monotonic() + 120
+            # The worker reconnects with a growing back-off; on a busy machine that
+            # takes longer than on a quiet one. What is asserted is that nothing is
+            # lost, not how fast it comes back.
+            deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
                 central.central_jobs_resend_due()  # what beat runs every minute
                 services.notifications_resend_pending()
