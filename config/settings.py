@@ -129,6 +129,8 @@ if REDIS_URL:
             "BACKEND": "config.cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "eopen",
+            # A cache that does not answer at once is treated as absent (config.cache).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
