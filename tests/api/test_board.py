@@ -11,13 +11,6 @@ from tests.queues.conftest import lanes_of, walk_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def kota_morning(office_a, office_b, make_staff):
     """Kota Bekasi: Loket 2 serves B then A, Loket 5 serves C; B-001 called at Loket 2,

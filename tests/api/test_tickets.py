@@ -2,7 +2,6 @@
 over real HTTP."""
 
 import pytest
-from django.core.cache import cache
 
 from queues import services
 from queues.models import Ticket
@@ -11,13 +10,6 @@ from registry.services import application_open
 from tests.queues.conftest import lanes_of, walk_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def held_by(ticket, resident):

@@ -6,7 +6,6 @@ import re
 from datetime import date
 
 import pytest
-from django.core.cache import cache
 
 from registry.appointments.models import Booking
 from registry.models import Resident, Role
@@ -16,13 +15,6 @@ from tests.factories import make_nik
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ADDRESS = "Jl. Ir. H. Juanda No. 100, Margahayu, Bekasi Timur, Kota Bekasi 17113"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def sign_in(page, url, username, password, next_path):

@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from queues import services
@@ -15,13 +14,6 @@ from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_the_board_explains_each_call_and_updates_without_reloading(browser_page, office_a,

@@ -3,7 +3,6 @@ starts, identifies the resident, finishes with an outcome, marks a no-show, call
 number out of order with a reason (and the board shows it), transfers, pauses."""
 
 import pytest
-from django.core.cache import cache
 
 from queues import services
 from queues.models import Counter, Ticket
@@ -11,13 +10,6 @@ from registry.models import Application, Role
 from tests.queues.conftest import lanes_of, walk_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def act(page, button):

@@ -2,7 +2,6 @@
 office's front-desk account: priority category, service, the ticket slip."""
 
 import pytest
-from django.core.cache import cache
 
 from queues.models import Ticket
 from registry.models import Role
@@ -11,13 +10,6 @@ from tests.queues.conftest import walk_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 KIOSK = {"width": 1080, "height": 1920}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def sign_in(page, url, username, password, next_path):

@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
 
 from queues import services
 from registry.models import Lane, Role, Service
@@ -15,15 +14,6 @@ WIB = ZoneInfo("Asia/Jakarta")
 MONDAY = date(2026, 6, 29)
 TUESDAY = date(2026, 6, 30)
 BOOKED_ON = datetime(2026, 6, 26, 10, 0, tzinfo=WIB)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """The board and the observed service times are cached per office; every test
-    starts without them (office ids and codes repeat between tests)."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def lanes_of(office) -> dict:

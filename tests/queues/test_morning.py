@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -34,13 +33,6 @@ MINUTES = 120
 
 # Real commits: the board's cache is dropped when each change commits, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def signed_in(user) -> Client:
