@@ -502,10 +502,9 @@ def _close_booking(booking: Booking, *, status: str, now: datetime, cancelled_by
 
 
 def _keep_open_for_rebooking(booking: Booking, *, now: datetime) -> None:
-    days = appointment_settings_for(booking.office).rebook_days
     application = booking.application
-    application.rebook_until = now.astimezone(office_now(booking.office).tzinfo).date() + \
-        timedelta(days=days)
+    application.rebook_until = _rebook_until(
+        booking.office.timezone, appointment_settings_for(booking.office).rebook_days, now)
     application.save(update_fields=["rebook_until", "updated_at"])
 
 
@@ -614,9 +613,14 @@ def booking_missed(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking = _lock(booking)
         if booking.status not in (BookingStatus.BOOKED, BookingStatus.CHECKED_IN):
             return booking
+        token = uuid.uuid4().hex
         booking.status, booking.expired_at = BookingStatus.EXPIRED, now
-        booking.save(update_fields=["status", "expired_at"])
-        _expire_followup([_expiry_row(booking)], now=now)
+        booking.sweep_token = token
+        booking.save(update_fields=["status", "expired_at", "sweep_token"])
+        _expired_followup(office_id=booking.office_id, token=token, now=now,
+                          until=_rebook_until(booking.office.timezone,
+                                              appointment_settings_for(booking.office)
+                                              .rebook_days, now))
     return booking
 
 
@@ -772,73 +776,6 @@ def _next_free_slots(*, office: Office, service: Service, after: date,
 
 # --- Expiry, lapse and reminders (the sweeps) ---------------------------------------------
 
-_EXPIRY_FIELDS = ("id", "office_id", "application_id", "code", "day", "slot__start",
-                  "service__name", "office__timezone", "resident_id", "resident__language",
-                  "resident__phone", "resident__email", "resident__app_registered_at")
-
-
-def _expiry_row(booking: Booking) -> dict:
-    resident = booking.resident
-    return {"id": booking.id, "office_id": booking.office_id,
-            "application_id": booking.application_id, "code": booking.code,
-            "day": booking.day, "slot__start": booking.slot.start,
-            "service__name": booking.service.name, "office__timezone": booking.office.timezone,
-            "resident_id": resident.id, "resident__language": resident.language,
-            "resident__phone": resident.phone, "resident__email": resident.email,
-            "resident__app_registered_at": resident.app_registered_at}
-
-
-def _expire_followup(rows: list[dict], *, now: datetime) -> None:
-    """For expired bookings: free no place (the day is over), keep each case open for
-    re-booking until the office's limit, write the timeline and tell each resident.
-    A fixed number of queries whatever the number of rows, but a Python object per row:
-    used for one booking (booking_missed). The sweep writes the same rows set-based
-    (_bookings_expire_office); tests/appointments/test_sweeps_set_based.py holds the two
-    to the same result."""
-    rebook_days = dict(AppointmentSettings.objects.filter(
-        office_id__in={row["office_id"] for row in rows})
-        .values_list("office_id", "rebook_days"))
-    until_by_office = {}
-    for row in rows:
-        office_id = row["office_id"]
-        if office_id not in until_by_office:
-            local_today = now.astimezone(ZoneInfo(row["office__timezone"])).date()
-            until_by_office[office_id] = local_today + timedelta(
-                days=rebook_days.get(office_id, DEFAULT_REBOOK_DAYS))
-    for office_id, until in until_by_office.items():
-        # Only cases still open and waiting: one that moved on keeps its status.
-        Application.objects.filter(
-            office_id=office_id, status=ApplicationStatus.OPEN,
-            pk__in=[row["application_id"] for row in rows if row["office_id"] == office_id],
-        ).update(rebook_until=until, updated_at=now)
-    # A sweep's rows share a few days and one link: each is formatted once, not per row.
-    dates, link = {}, reverse("booking-list")
-
-    def day_text(day: date) -> str:
-        if day not in dates:
-            dates[day] = _date(day)
-        return dates[day]
-
-    events, notes = [], []
-    for row in rows:
-        until = until_by_office[row["office_id"]]
-        params = {"code": row["code"], "date": day_text(row["day"]),
-                  "start": f"{row['slot__start']:%H:%M}", "service": row["service__name"],
-                  "until": day_text(until)}
-        events.append({"office_id": row["office_id"], "application_id": row["application_id"],
-                       "kind": "booking.expired", "params": params, "at": now})
-        notes.append({
-            "office_id": row["office_id"], "application_id": row["application_id"],
-            "resident": {"id": row["resident_id"], "language": row["resident__language"],
-                         "phone": row["resident__phone"], "email": row["resident__email"],
-                         "app_registered_at": row["resident__app_registered_at"]},
-            "kind": "booking.expired", "title": EXPIRED_TITLE, "body": EXPIRED_BODY,
-            "params": params, "link": link,
-            "dedup_key": f"booking:{row['id']}:expired"})
-    registry_services.case_events_record_many(entries=events, batch_size=2000)
-    registry_services.notifications_send_many(entries=notes)
-
-
 EXPIRED_TITLE = _("Booking %(code)s has expired")
 EXPIRED_BODY = _("You did not check in for %(service)s on %(date)s at %(start)s, so the "
                  "booking has expired. Your case stays open: re-book in the app by %(until)s "
@@ -874,8 +811,7 @@ def bookings_expire_due(*, now: datetime | None = None,
         .order_by("id").values_list("id", "timezone", "appointment_settings__rebook_days"))
     total = 0
     for office_id, zone, rebook_days in offices:
-        until = now.astimezone(ZoneInfo(zone)).date() + timedelta(
-            days=rebook_days or DEFAULT_REBOOK_DAYS)
+        until = _rebook_until(zone, rebook_days, now)
         while True:
             expired = _bookings_expire_office(office_id=office_id, until=until, now=now,
                                               batch=batch)
@@ -907,31 +843,42 @@ def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
                  BookingStatus.BOOKED, office_id, BookingStatus.BOOKED,
                  registry_services.sql_value(now)])
             expired = cursor.rowcount
-        if not expired:
-            return 0
-        claimed = Booking.objects.filter(sweep_token=token)
-        # Only cases still open and waiting: one that moved on keeps its status.
-        Application.objects.filter(
-            office_id=office_id, status=ApplicationStatus.OPEN,
-            pk__in=claimed.values("application_id"),
-        ).update(rebook_until=until, updated_at=now)
-        # The dates are formatted by Django ("j F Y" in the active language), once per day.
-        days = sorted(claimed.order_by().values_list("day", flat=True).distinct())
-        rows_sql, rows_params = _expired_rows_sql(token=token, days=days, until=until)
-        names = ["code", "date", "start", "service", "until"]
-        registry_services.case_events_record_from_rows(
-            kind="booking.expired", rows_sql=rows_sql, rows_params=rows_params, names=names,
-            at=now)
-        registry_services.notifications_send_from_rows(
-            office_id=office_id, kind="booking.expired", title=EXPIRED_TITLE,
-            body=EXPIRED_BODY, rows_sql=rows_sql, rows_params=rows_params, names=names,
-            link=reverse("booking-list"))
+        if expired:
+            _expired_followup(office_id=office_id, token=token, until=until, now=now)
     return expired
+
+
+def _rebook_until(zone: str, rebook_days: int | None, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(zone)).date() + timedelta(
+        days=rebook_days or DEFAULT_REBOOK_DAYS)
+
+
+def _expired_followup(*, office_id: int, token: str, until: date, now: datetime) -> None:
+    """For the office's bookings just expired under `token` (by the sweep, or one missed
+    visit): free no place (the day is over), keep each case open for re-booking until
+    `until`, write the timeline and tell each resident; six statements however many."""
+    claimed = Booking.objects.filter(sweep_token=token)
+    # Only cases still open and waiting: one that moved on keeps its status.
+    Application.objects.filter(
+        office_id=office_id, status=ApplicationStatus.OPEN,
+        pk__in=claimed.values("application_id"),
+    ).update(rebook_until=until, updated_at=now)
+    # The dates are formatted by Django ("j F Y" in the active language), once per day.
+    days = sorted(claimed.order_by().values_list("day", flat=True).distinct())
+    rows_sql, rows_params = _expired_rows_sql(token=token, days=days, until=until)
+    names = ["code", "date", "start", "service", "until"]
+    registry_services.case_events_record_from_rows(
+        kind="booking.expired", rows_sql=rows_sql, rows_params=rows_params, names=names,
+        at=now)
+    registry_services.notifications_send_from_rows(
+        office_id=office_id, kind="booking.expired", title=EXPIRED_TITLE,
+        body=EXPIRED_BODY, rows_sql=rows_sql, rows_params=rows_params, names=names,
+        link=reverse("booking-list"))
 
 
 def _expired_rows_sql(*, token: str, days: list[date], until: date) -> tuple[str, list]:
     """The row source of registry.services' set-based writers for the bookings of one
-    sweep token: the params `_expire_followup` builds in Python, built by the database."""
+    sweep token: each row's message params (code, date, start, service, until)."""
     day_cases = " ".join("WHEN %s THEN CAST(%s AS TEXT)" for _day in days)
     day_params = [value for day in days
                   for value in (registry_services.sql_value(day), _date(day))]

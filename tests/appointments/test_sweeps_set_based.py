@@ -1,15 +1,17 @@
 """The set-based expiry sweep (services.bookings_expire_due): a fixed number of
-statements whatever the number of bookings, the very rows the per-row Python path
-(`_expire_followup`, still used for one booking by `booking_missed`) writes, exact texts
+statements whatever the number of bookings, the very rows the per-row Python path it
+replaced wrote (kept here as the reference), exact texts
 in each language, exact deliveries per channel, other offices' bookings untouched, one
 message however often it runs, and the deliveries sent by one paging task per office.
 On SQLite by default, on PostgreSQL with DATABASE_URL."""
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from registry import services as registry_services
@@ -17,6 +19,7 @@ from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
 from registry.models import (
     Application,
+    ApplicationStatus,
     CaseEvent,
     DeliveryStatus,
     Notification,
@@ -119,13 +122,66 @@ def snapshot(bookings, *, after_event: int):
     }
 
 
+EXPIRY_FIELDS = ("id", "office_id", "application_id", "code", "day", "slot__start",
+                  "service__name", "office__timezone", "resident_id", "resident__language",
+                  "resident__phone", "resident__email", "resident__app_registered_at")
+
+
+def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
+    """What the expiry wrote before it was set-based, a Python object per row: the
+    reference the set-based sweep is held to."""
+    rebook_days = dict(services.AppointmentSettings.objects.filter(
+        office_id__in={row["office_id"] for row in rows})
+        .values_list("office_id", "rebook_days"))
+    until_by_office = {}
+    for row in rows:
+        office_id = row["office_id"]
+        if office_id not in until_by_office:
+            local_today = now.astimezone(ZoneInfo(row["office__timezone"])).date()
+            until_by_office[office_id] = local_today + timedelta(
+                days=rebook_days.get(office_id, services.DEFAULT_REBOOK_DAYS))
+    for office_id, until in until_by_office.items():
+        # Only cases still open and waiting: one that moved on keeps its status.
+        Application.objects.filter(
+            office_id=office_id, status=ApplicationStatus.OPEN,
+            pk__in=[row["application_id"] for row in rows if row["office_id"] == office_id],
+        ).update(rebook_until=until, updated_at=now)
+    # A sweep's rows share a few days and one link: each is formatted once, not per row.
+    dates, link = {}, reverse("booking-list")
+
+    def day_text(day: date) -> str:
+        if day not in dates:
+            dates[day] = services._date(day)
+        return dates[day]
+
+    events, notes = [], []
+    for row in rows:
+        until = until_by_office[row["office_id"]]
+        params = {"code": row["code"], "date": day_text(row["day"]),
+                  "start": f"{row['slot__start']:%H:%M}", "service": row["service__name"],
+                  "until": day_text(until)}
+        events.append({"office_id": row["office_id"], "application_id": row["application_id"],
+                       "kind": "booking.expired", "params": params, "at": now})
+        notes.append({
+            "office_id": row["office_id"], "application_id": row["application_id"],
+            "resident": {"id": row["resident_id"], "language": row["resident__language"],
+                         "phone": row["resident__phone"], "email": row["resident__email"],
+                         "app_registered_at": row["resident__app_registered_at"]},
+            "kind": "booking.expired", "title": services.EXPIRED_TITLE,
+            "body": services.EXPIRED_BODY,
+            "params": params, "link": link,
+            "dedup_key": f"booking:{row['id']}:expired"})
+    registry_services.case_events_record_many(entries=events, batch_size=2000)
+    registry_services.notifications_send_many(entries=notes)
+
+
 def expire_the_old_way(bookings, now):
-    """The per-row path the sweep replaced: claim, read the rows, `_expire_followup`."""
+    """The per-row path the sweep replaced: claim, read the rows, follow up per row."""
     Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(
         status=BookingStatus.EXPIRED, expired_at=now)
     rows = list(Booking.objects.filter(pk__in=[b.pk for b in bookings])
-                .order_by("id").values(*services._EXPIRY_FIELDS))
-    services._expire_followup(rows, now=now)
+                .order_by("id").values(*EXPIRY_FIELDS))
+    _expire_followup_per_row(rows, now=now)
 
 
 def test_the_sweep_writes_exactly_what_the_per_row_path_wrote(office_a, lost_card, clock):
