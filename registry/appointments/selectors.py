@@ -69,7 +69,7 @@ SLOT_QUERY_KEYS = ("service", "date_from", "date_to", "page", "page_size")
 def bookings_for_resident(*, resident: Resident) -> QuerySet[Booking]:
     return (Booking.objects.filter(resident=resident)
             .select_related("office", "service", "service__lane", "slot", "slot__lane",
-                            "application")
+                            "slot__office", "office__appointment_settings", "application")
             .order_by("-day", "-slot__start", "-id"))
 
 

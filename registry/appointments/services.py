@@ -66,13 +66,15 @@ DEFAULT_REBOOK_DAYS = 30
 
 
 def appointment_settings_for(office: Office) -> AppointmentSettings:
-    """The office's settings (made with the defaults when first read), kept on the
-    office object for the rest of the request: a booking reads them three times."""
-    settings = office.__dict__.get("_appointment_settings")
-    if settings is None:
+    """The office's settings (made with the defaults when first read). Read through the
+    office, so they are read once per office object (a booking needs them three times)
+    and come with a list that selects `office__appointment_settings`."""
+    try:
+        return office.appointment_settings
+    except AppointmentSettings.DoesNotExist:
         settings, _created = AppointmentSettings.objects.get_or_create(office=office)
-        office._appointment_settings = settings
-    return settings
+        office.appointment_settings = settings
+        return settings
 
 
 def lane_schedule_for(lane: Lane) -> LaneSchedule:

@@ -294,3 +294,34 @@ def test_a_repeated_slot_list_is_answered_without_the_database(client, office_a,
     with CaptureQueriesContext(connection) as queries:  # off: read every time
         assert client.get(SLOTS_URL).content == first.content
     assert len(queries) > 0
+
+
+def test_the_booking_list_reads_the_same_few_tables_however_many_bookings(
+        client, office_a, resident_a):
+    from registry.api.auth import tokens_for_resident
+
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens_for_resident(resident_a)['access']}"}
+
+    def book(start):
+        return services.booking_create(
+            office=office_a, resident=resident_a, service=office_a.services.get(
+                code="KTP_HILANG"), slot=Slot.objects.get(pk=slot_id(office_a, start)),
+            documents=docs_ok())
+
+    def book_and_cancel(start):
+        services.booking_cancel(booking=book(start), by=None)
+
+    def listing():
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.get("/api/v1/bookings/", **auth)
+        assert answer.status_code == 200
+        return answer.json()["count"], len(queries)
+
+    book_and_cancel(datetime(2026, 7, 1, 8, 0, tzinfo=WIB))
+    one, queries_for_one = listing()
+    for hour in (9, 10):
+        book_and_cancel(datetime(2026, 7, 1, hour, 0, tzinfo=WIB))
+    book(datetime(2026, 7, 1, 11, 0, tzinfo=WIB))  # an active one: its change deadline
+    four, queries_for_four = listing()
+    assert (one, four) == (1, 4)
+    assert queries_for_four == queries_for_one
