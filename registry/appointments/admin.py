@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -361,10 +361,7 @@ class LaneScheduleAdmin(OfficeScopedAdmin):
         perm = "appointments.change_laneschedule" if change else "appointments.add_laneschedule"
         if not request.user.has_perm(perm, obj):
             raise Http404
-        super().save_model(request, obj, form, change)
-        services.slots_plan_changed(office=obj.lane.office)
-        last = Slot.objects.filter(lane_id=obj.lane_id, date__gte=office_today(obj.lane.office)
-                                   ).aggregate(last=Max("date"))["last"]
+        last = services.lane_schedule_save(schedule=obj)
         if last is not None:
             messages.info(request, _("Slots already made, up to %(date)s, keep their length "
                                      "and places; the change applies to the days after.")

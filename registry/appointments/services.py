@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -149,6 +149,17 @@ def slots_ensure_window(*, office: Office, now: datetime | None = None,
     made = slots_ensure(office=office, start=first - timedelta(days=1), end=last)
     cache.set(key, last, SLOTS_MADE_SECONDS)
     return made
+
+
+def lane_schedule_save(*, schedule: LaneSchedule) -> date | None:
+    """Save a lane's slot length and places. Slots already made keep their shape; the
+    days made after follow the new plan. Returns the last day already made, if any."""
+    office = schedule.lane.office
+    schedule.office_id = office.id
+    schedule.save()
+    slots_plan_changed(office=office)
+    return Slot.objects.filter(lane_id=schedule.lane_id, date__gte=office_today(office)
+                               ).aggregate(last=Max("date"))["last"]
 
 
 def slots_plan_changed(*, office: Office) -> None:
