@@ -7,8 +7,10 @@ moment the row stays due and the periodic sweep queues it again later.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +31,43 @@ def enqueue_now(task, *args, **kwargs) -> bool:
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Queue `task` when the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue_now(task, *args, **kwargs))
+
+
+def per_office(work, items: list, *, threads: int | None = None) -> list:
+    """`work(item)` for every item (typically one office's share of a sweep, in its own
+    transactions), on up to `threads` threads (settings.SWEEP_THREADS), each with its
+    own database connection, closed when its item is done. The results in the items'
+    order.
+
+    One after another instead on SQLite (one writer at a time), for a single item, and
+    inside a transaction: the caller's uncommitted rows are not visible from another
+    connection, and its work must be part of that transaction.
+
+    Every item is tried: a failing one is logged and does not stop the others; the
+    first failure is raised once all are done, so the task fails and the next run
+    takes what was left.
+    """
+    threads = settings.SWEEP_THREADS if threads is None else threads
+    alone = (threads <= 1 or len(items) <= 1 or connection.vendor == "sqlite"
+             or connection.in_atomic_block)
+
+    def attempt(item):
+        try:
+            return work(item), None
+        except Exception as error:  # raised again below, once the rest are done
+            logger.exception("Sweep failed for %r; the others go on", item)
+            return None, error
+        finally:
+            if not alone:
+                connections.close_all()  # this thread's connections only
+
+    if alone:
+        outcomes = [attempt(item) for item in items]
+    else:
+        with ThreadPoolExecutor(max_workers=min(threads, len(items)),
+                                thread_name_prefix="sweep") as pool:
+            outcomes = list(pool.map(attempt, items))
+    for _result, error in outcomes:
+        if error is not None:
+            raise error
+    return [result for result, _error in outcomes]

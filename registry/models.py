@@ -369,13 +369,16 @@ class Application(models.Model):
     """A case file (permohonan): one resident request, from booking to hand-over.
     Bookings, tickets, transmissions, deliveries and complaints point at it."""
 
+    # No index of their own for office and resident: the unique number and the indexes
+    # below lead with them (an index fewer to write on every case change).
     office = models.ForeignKey(
-        Office, on_delete=models.PROTECT, related_name="applications", verbose_name=_("office")
+        Office, on_delete=models.PROTECT, related_name="applications", verbose_name=_("office"),
+        db_index=False,
     )
     number = models.CharField(_("number"), max_length=20, editable=False)
     resident = models.ForeignKey(
         Resident, on_delete=models.PROTECT, related_name="applications",
-        verbose_name=_("resident"),
+        verbose_name=_("resident"), db_index=False,
     )
     service = models.ForeignKey(
         Service, on_delete=models.PROTECT, related_name="applications", verbose_name=_("service")
@@ -383,7 +386,7 @@ class Application(models.Model):
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=ApplicationStatus.choices,
-        default=ApplicationStatus.OPEN, db_index=True,
+        default=ApplicationStatus.OPEN,
     )
     # While open without a booking (after a missed visit), the last day to re-book
     # before the case lapses; the lapse sweep reads it.
@@ -417,12 +420,14 @@ class CaseEvent(models.Model):
     `registry.services.case_event_record`; the message is rendered from `kind` and
     `params` in the reader's language (see registry.timeline)."""
 
+    # Indexed through the two indexes below, which lead with them.
     office = models.ForeignKey(
-        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office"),
+        db_index=False,
     )
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="events",
-        verbose_name=_("application"),
+        verbose_name=_("application"), db_index=False,
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     kind = models.CharField(_("kind"), max_length=48)
@@ -492,9 +497,10 @@ class Notification(models.Model):
     office = models.ForeignKey(
         Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
     )
+    # Indexed through the inbox index and the dedup constraint, which lead with it.
     resident = models.ForeignKey(
         Resident, on_delete=models.CASCADE, related_name="notifications",
-        verbose_name=_("resident"),
+        verbose_name=_("resident"), db_index=False,
     )
     application = models.ForeignKey(
         Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -540,9 +546,10 @@ class NotificationDelivery(models.Model):
     office = models.ForeignKey(
         Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
     )
+    # Indexed through the per-channel constraint, which leads with it.
     notification = models.ForeignKey(
         Notification, on_delete=models.CASCADE, related_name="deliveries",
-        verbose_name=_("notification"),
+        verbose_name=_("notification"), db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=16, choices=NotificationChannel.choices)
     address = models.CharField(_("address"), max_length=254, blank=True)

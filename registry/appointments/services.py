@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry import background
 from registry import services as registry_services
 from registry.appointments import lock_objects
 from registry.appointments.models import (
@@ -809,9 +810,12 @@ def bookings_expire_due(*, now: datetime | None = None,
 
     Set-based: per office with due bookings, one transaction of eight statements
     whatever the number of bookings (see _bookings_expire_office); the database writes
-    every row. Each office's rows are claimed by one conditional UPDATE that locks them
-    in id order and stamps them with this run's sweep token; everything after reads
-    the rows by that token. A second sweep at the same moment blocks on those row locks
+    every row. On PostgreSQL the offices are swept side by side, one connection each
+    (settings.SWEEP_THREADS); an office that fails does not stop the others.
+
+    Each office's rows are claimed by one conditional UPDATE that locks them in id
+    order and stamps them with this run's sweep token; everything after reads the rows
+    by that token. A second sweep at the same moment blocks on those row locks
     (PostgreSQL; on SQLite on the database's write lock), then finds them no longer
     booked and takes nothing, so each booking expires once, and its message, keyed
     `booking:<id>:expired` (unique per resident), is written and sent once. Running it
@@ -822,16 +826,20 @@ def bookings_expire_due(*, now: datetime | None = None,
         Office.objects.filter(Exists(Booking.objects.filter(
             office=OuterRef("pk"), status=BookingStatus.BOOKED, expires_at__lte=now)))
         .order_by("id").values_list("id", "timezone", "appointment_settings__rebook_days"))
-    total = 0
-    for office_id, zone, rebook_days in offices:
+
+    def office_sweep(office) -> int:
+        office_id, zone, rebook_days = office
         until = _rebook_until(zone, rebook_days, now)
+        total = 0
         while True:
             expired = _bookings_expire_office(office_id=office_id, until=until, now=now,
                                               batch=batch)
             total += expired
             if batch is None or expired < batch:
-                break
-    return total
+                return total
+
+    # Offices share no rows: on PostgreSQL they are swept side by side.
+    return sum(background.per_office(office_sweep, offices))
 
 
 def _bookings_expire_office(*, office_id: int, until: date, now: datetime,

@@ -3,10 +3,13 @@ a slot get exactly those places; one resident racing himself gets one booking; a
 reschedule racing a booking for the last place never takes both; two residents swapping
 slots at once never deadlock, nor does a closure racing residents moving in and out of
 the day; sweeps running at once expire and lapse each case once
-and tell each resident once."""
+and tell each resident once; one sweep takes offices side by side, and an office that
+fails does not stop the others."""
 
+import threading
 from collections import Counter as Tally
 from datetime import date, datetime
+from unittest import mock
 
 import pytest
 
@@ -199,6 +202,64 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
     # Each expired booking was taken by exactly one run of a sweep.
     assert Booking.objects.filter(sweep_token="").count() == 0
     assert services.bookings_expire_due(now=after_the_day) == 0
+
+
+def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own(
+        office_a, office_b, slot_on, settings):
+    """Two offices' sweeps are under way at the same moment, each on its own database
+    connection, and the result is the one the sequential sweep gives."""
+    settings.SWEEP_THREADS = 2
+    made = _bookings_in_two_offices(office_a, office_b, slot_on, 6)
+    both_inside = threading.Barrier(2, timeout=20)
+    seen = []
+    real = services._bookings_expire_office
+
+    def sweep_one(**kwargs):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            seen.append((kwargs["office_id"], threading.current_thread().name,
+                         cursor.fetchone()[0]))
+        both_inside.wait()  # only passes when the other office is being swept too
+        return real(**kwargs)
+
+    with mock.patch.object(services, "_bookings_expire_office", side_effect=sweep_one):
+        expired = services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
+
+    assert expired == 12
+    assert sorted(office for office, _t, _p in seen) == sorted([office_a.pk, office_b.pk])
+    assert len({thread for _o, thread, _p in seen}) == 2
+    assert len({pid for _o, _t, pid in seen}) == 2
+    assert Booking.objects.filter(status=BookingStatus.EXPIRED).count() == 12
+    assert Tally(Notification.objects.filter(kind="booking.expired")
+                 .values_list("resident_id", flat=True)) == {b.resident_id: 1 for b in made}
+
+
+def test_an_office_whose_sweep_fails_does_not_stop_the_others(office_a, office_b, slot_on,
+                                                              settings):
+    settings.SWEEP_THREADS = 2
+    made = _bookings_in_two_offices(office_a, office_b, slot_on, 4)
+    real = services._bookings_expire_office
+
+    def broken_in_a(**kwargs):
+        if kwargs["office_id"] == office_a.pk:
+            raise RuntimeError("office A's sweep broke")
+        return real(**kwargs)
+
+    after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
+    with mock.patch.object(services, "_bookings_expire_office", side_effect=broken_in_a), \
+            pytest.raises(RuntimeError, match="office A"):
+        services.bookings_expire_due(now=after_the_day)
+
+    # B's bookings expired and were told; A's are untouched, for the next run.
+    statuses = dict(Booking.objects.values_list("pk", "status"))
+    assert {statuses[b.pk] for b in made if b.office_id == office_b.pk} == {"expired"}
+    assert {statuses[b.pk] for b in made if b.office_id == office_a.pk} == {"booked"}
+    assert Notification.objects.filter(kind="booking.expired",
+                                       office=office_a).count() == 0
+    assert services.bookings_expire_due(now=after_the_day) == 4
+    assert Notification.objects.filter(kind="booking.expired").count() == 8
 
 
 def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
