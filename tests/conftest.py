@@ -181,3 +181,4 @@ def central_sim():
     from registry.central.simulator import SimulatedCentralClient
 
     return SimulatedCentralClient
+

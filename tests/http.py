@@ -8,9 +8,14 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.token = token
+        self.children: list[HttpClient] = []
 
     def with_token(self, token: str) -> "HttpClient":
-        return HttpClient(self.base_url, token=token, session=requests.Session())
+        """A client of its own (its own cookies and connections) sending `token`;
+        closed with this one."""
+        child = HttpClient(self.base_url, token=token, session=requests.Session())
+        self.children.append(child)
+        return child
 
     def _headers(self, headers):
         merged = {"Accept": "application/json"}
@@ -37,4 +42,9 @@ class HttpClient:
         return self.request("DELETE", path, **kwargs)
 
     def close(self):
+        """Closes the connections, so the live server's thread for each kept-alive
+        connection ends and closes its database connection (else the test database
+        cannot be dropped at the end: "being accessed by other users")."""
+        for child in self.children:
+            child.close()
         self.session.close()
