@@ -7,7 +7,7 @@ moment the row stays due and the periodic sweep queues it again later.
 """
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -35,9 +35,9 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
 
 def per_office(work, items: list, *, threads: int | None = None) -> list:
     """`work(item)` for every item (typically one office's share of a sweep, in its own
-    transactions), on up to `threads` threads (settings.SWEEP_THREADS), each with its
-    own database connection, closed when its item is done. The results in the items'
-    order.
+    transactions), on up to `threads` threads (settings.SWEEP_THREADS), each taking the
+    next item when done with one, on its own database connection, closed when the
+    thread has no item left. The results in the items' order.
 
     One after another instead on SQLite (one writer at a time), for a single item, and
     inside a transaction: the caller's uncommitted rows are not visible from another
@@ -48,25 +48,40 @@ def per_office(work, items: list, *, threads: int | None = None) -> list:
     takes what was left.
     """
     threads = settings.SWEEP_THREADS if threads is None else threads
-    alone = (threads <= 1 or len(items) <= 1 or connection.vendor == "sqlite"
-             or connection.in_atomic_block)
+    outcomes: list = [None] * len(items)
 
-    def attempt(item):
+    def attempt(index):
         try:
-            return work(item), None
+            outcomes[index] = (work(items[index]), None)
         except Exception as error:  # raised again below, once the rest are done
-            logger.exception("Sweep failed for %r; the others go on", item)
-            return None, error
-        finally:
-            if not alone:
+            logger.exception("Sweep failed for %r; the others go on", items[index])
+            outcomes[index] = (None, error)
+
+    if (threads <= 1 or len(items) <= 1 or connection.vendor == "sqlite"
+            or connection.in_atomic_block):
+        for index in range(len(items)):
+            attempt(index)
+    else:
+        queue = iter(range(len(items)))
+        taking = threading.Lock()
+
+        def worker():
+            try:
+                while True:
+                    with taking:
+                        index = next(queue, None)
+                    if index is None:
+                        return
+                    attempt(index)
+            finally:
                 connections.close_all()  # this thread's connections only
 
-    if alone:
-        outcomes = [attempt(item) for item in items]
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(items)),
-                                thread_name_prefix="sweep") as pool:
-            outcomes = list(pool.map(attempt, items))
+        pool = [threading.Thread(target=worker, name=f"sweep-{n}")
+                for n in range(min(threads, len(items)))]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
     for _result, error in outcomes:
         if error is not None:
             raise error

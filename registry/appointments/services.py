@@ -11,12 +11,12 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -924,45 +924,57 @@ LAPSED_BODY = _("No new booking was made for %(service)s by %(until)s, so the ca
 
 def applications_lapse_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     """Close the cases whose re-booking time has passed without a new booking: status
-    lapsed, a timeline event and a message. Per office, in its own zone."""
+    lapsed, a timeline event and a message. Per office, in its own zone, the offices
+    side by side (background.per_office)."""
     now = now or timezone.now()
+    # No office's today is more than a day after UTC's: only offices with a case past
+    # that can have one past their own.
+    utc_tomorrow = now.astimezone(UTC).date() + timedelta(days=1)
+    offices = list(Office.objects.filter(is_active=True).filter(Exists(
+        Application.objects.filter(office=OuterRef("pk"), status=ApplicationStatus.OPEN,
+                                   rebook_until__lt=utc_tomorrow))).order_by("id"))
+    return sum(background.per_office(
+        lambda office: _applications_lapse_office(office=office, now=now, batch=batch),
+        offices))
+
+
+def _applications_lapse_office(*, office: Office, now: datetime, batch: int) -> int:
     total = 0
-    for office in Office.objects.filter(is_active=True):
-        today = now.astimezone(office_now(office).tzinfo).date()
-        while True:
-            with transaction.atomic():
-                due = list(Application.objects.select_for_update(skip_locked=True,
-                                                                 of=("self",))
-                           .filter(office=office, status=ApplicationStatus.OPEN,
-                                   rebook_until__lt=today)
-                           .exclude(bookings__status__in=[BookingStatus.BOOKED,
-                                                          BookingStatus.CHECKED_IN])
-                           .select_related("resident", "service")
-                           .order_by("id")[:batch])
-                if not due:
-                    break
-                Application.objects.filter(pk__in=[a.pk for a in due]).update(
-                    status=ApplicationStatus.LAPSED, closed_at=now, updated_at=now)
-                events, notes = [], []
-                for application in due:
-                    params = {"number": application.number, "service": application.service.name,
-                              "until": _date(application.rebook_until)}
-                    events += [
-                        {"application": application, "kind": "application.status", "at": now,
-                         "params": {"old": ApplicationStatus.OPEN,
-                                    "new": ApplicationStatus.LAPSED}},
-                        {"application": application, "kind": "booking.lapsed", "at": now,
-                         "params": params}]
-                    notes.append({"office_id": office.id, "application_id": application.id,
-                                  "resident": application.resident, "kind": "booking.lapsed",
-                                  "title": LAPSED_TITLE, "body": LAPSED_BODY,
-                                  "params": params,
-                                  "dedup_key": f"application:{application.id}:lapsed"})
-                registry_services.case_events_record_many(entries=events)
-                registry_services.notifications_send_many(entries=notes)
-                total += len(due)
-            if len(due) < batch:
+    today = now.astimezone(office_now(office).tzinfo).date()
+    while True:
+        with transaction.atomic():
+            due = list(Application.objects.select_for_update(skip_locked=True,
+                                                             of=("self",))
+                       .filter(office=office, status=ApplicationStatus.OPEN,
+                               rebook_until__lt=today)
+                       .exclude(bookings__status__in=[BookingStatus.BOOKED,
+                                                      BookingStatus.CHECKED_IN])
+                       .select_related("resident", "service")
+                       .order_by("id")[:batch])
+            if not due:
                 break
+            Application.objects.filter(pk__in=[a.pk for a in due]).update(
+                status=ApplicationStatus.LAPSED, closed_at=now, updated_at=now)
+            events, notes = [], []
+            for application in due:
+                params = {"number": application.number, "service": application.service.name,
+                          "until": _date(application.rebook_until)}
+                events += [
+                    {"application": application, "kind": "application.status", "at": now,
+                     "params": {"old": ApplicationStatus.OPEN,
+                                "new": ApplicationStatus.LAPSED}},
+                    {"application": application, "kind": "booking.lapsed", "at": now,
+                     "params": params}]
+                notes.append({"office_id": office.id, "application_id": application.id,
+                              "resident": application.resident, "kind": "booking.lapsed",
+                              "title": LAPSED_TITLE, "body": LAPSED_BODY,
+                              "params": params,
+                              "dedup_key": f"application:{application.id}:lapsed"})
+            registry_services.case_events_record_many(entries=events)
+            registry_services.notifications_send_many(entries=notes)
+            total += len(due)
+        if len(due) < batch:
+            break
     return total
 
 
@@ -974,22 +986,33 @@ REMINDER_BODY = _("%(service)s at %(office)s on %(date)s, %(start)s-%(end)s, lan
 def bookings_remind_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     """Send the day-before reminder (from the office's hour the day before) and the
     morning reminder (from its hour on the day, before the slot), each once: what to
-    bring, and any requirement that will have expired by the visit."""
+    bring, and any requirement that will have expired by the visit. The offices side
+    by side (background.per_office)."""
     now = now or timezone.now()
+    # Only offices with a booking not yet reminded around today (a day either side of
+    # UTC's, whatever the zone).
+    utc_today = now.astimezone(UTC).date()
+    waiting = Booking.objects.filter(
+        Q(reminded_day_before_at__isnull=True) | Q(reminded_morning_at__isnull=True),
+        office=OuterRef("office"), status=BookingStatus.BOOKED,
+        day__range=(utc_today - timedelta(days=1), utc_today + timedelta(days=2)))
+    plans = list(AppointmentSettings.objects.filter(office__is_active=True)
+                 .filter(Exists(waiting)).select_related("office").order_by("office_id"))
+    return sum(background.per_office(
+        lambda plan: _remind_office(plan=plan, now=now, batch=batch), plans))
+
+
+def _remind_office(*, plan: AppointmentSettings, now: datetime, batch: int) -> int:
+    office = plan.office
+    local = now.astimezone(office_now(office).tzinfo)
+    today = local.date()
     sent = 0
-    for settings in AppointmentSettings.objects.filter(office__is_active=True) \
-            .select_related("office"):
-        office = settings.office
-        local = now.astimezone(office_now(office).tzinfo)
-        today = local.date()
-        plans = []
-        if local.time() >= settings.reminder_day_before_at:
-            plans.append(("reminded_day_before_at", today + timedelta(days=1)))
-        if local.time() >= settings.reminder_morning_at:
-            plans.append(("reminded_morning_at", today))
-        for field, day in plans:
-            sent += _remind(office=office, day=day, field=field, now=now, today=today,
-                            batch=batch)
+    if local.time() >= plan.reminder_day_before_at:
+        sent += _remind(office=office, day=today + timedelta(days=1),
+                        field="reminded_day_before_at", now=now, today=today, batch=batch)
+    if local.time() >= plan.reminder_morning_at:
+        sent += _remind(office=office, day=today, field="reminded_morning_at", now=now,
+                        today=today, batch=batch)
     return sent
 
 
