@@ -109,3 +109,15 @@ def test_a_changed_lane_plan_applies_to_the_days_not_made_yet(office_a, lost_car
                .values_list("capacity", flat=True)) == {9}
     assert set(Slot.objects.filter(lane=lost_card.lane, date=date(2026, 7, 10))
                .values_list("capacity", flat=True)) == {4}
+
+
+def test_the_hourly_top_up_fills_every_offices_window_once(office_a, office_b, clock):
+    services.slots_ensure_all()
+    for office in (office_a, office_b):
+        first, last = services.bookable_range(office=office)
+        days = set(Slot.objects.filter(office=office).values_list("date", flat=True))
+        assert first in days
+        assert max(days) == last
+    count = Slot.objects.count()
+    services.slots_ensure_all()
+    assert Slot.objects.count() == count
