@@ -11,6 +11,7 @@ import threading
 
 from django.conf import settings
 from django.db import connection, connections, transaction
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,10 @@ def per_office(work, items: list, *, threads: int | None = None) -> list:
 
     Every item is tried: a failing one is logged and does not stop the others; the
     first failure is raised once all are done, so the task fails and the next run
-    takes what was left.
+    takes what was left. The threads write texts in the caller's active language.
     """
     threads = settings.SWEEP_THREADS if threads is None else threads
+    language = translation.get_language()
     outcomes: list = [None] * len(items)
 
     def attempt(index):
@@ -66,6 +68,7 @@ def per_office(work, items: list, *, threads: int | None = None) -> list:
         taking = threading.Lock()
 
         def worker():
+            translation.activate(language)  # per thread in Django, like the connection
             try:
                 while True:
                     with taking:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from unittest import mock
 
 import pytest
+from django.utils import translation
 
 from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
@@ -224,7 +225,9 @@ def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own
         both_inside.wait()  # only passes when the other office is being swept too
         return real(**kwargs)
 
-    with mock.patch.object(services, "_bookings_expire_office", side_effect=sweep_one):
+    # The threads format the dates in the caller's language, as the sequential path.
+    with mock.patch.object(services, "_bookings_expire_office", side_effect=sweep_one), \
+            translation.override("en"):
         expired = services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
 
     assert expired == 12
@@ -234,6 +237,9 @@ def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own
     assert Booking.objects.filter(status=BookingStatus.EXPIRED).count() == 12
     assert Tally(Notification.objects.filter(kind="booking.expired")
                  .values_list("resident_id", flat=True)) == {b.resident_id: 1 for b in made}
+    bodies = Notification.objects.filter(kind="booking.expired").values_list("body",
+                                                                           flat=True)
+    assert all("1 July 2026" in body for body in bodies)
 
 
 def test_an_office_whose_sweep_fails_does_not_stop_the_others(office_a, office_b, slot_on,
