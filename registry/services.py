@@ -7,7 +7,6 @@ import logging
 import secrets
 from datetime import date, timedelta
 from importlib import import_module
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -718,8 +717,8 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
     one delivery row per channel, a timeline entry per case, and the sending queued
     after commit in tasks of NOTIFY_TASK_CHUNK deliveries.
 
-    Each entry has `office_id`, `resident` (a Resident, or a dict with id, language,
-    phone, email, app_registered_at), `kind`, `title`, `body`, `params`, and optional
+    Each entry has `office_id`, `resident` (a Resident), `kind`, `title`, `body`,
+    `params`, and optional
     `application_id`, `link`, `dedup_key`. Texts are rendered once per language. The
     caller holds the transaction and makes sure each fact is sent once (a sweep locks
     its rows); a repeated dedup key fails the whole batch rather than being skipped.
@@ -736,30 +735,24 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
                 rendered[key] = str(text)
         return rendered[key] % params if params else rendered[key]
 
-    notifications, residents = [], []
+    notifications = []
     for entry in entries:
         resident = entry["resident"]
-        info = resident if isinstance(resident, dict) else {
-            "id": resident.id, "language": resident.language, "phone": resident.phone,
-            "email": resident.email, "app_registered_at": resident.app_registered_at}
-        language = info.get("language") or "id"
+        language = resident.language or "id"
         params = entry.get("params") or {}
         notifications.append(Notification(
-            office_id=entry["office_id"], resident_id=info["id"],
+            office_id=entry["office_id"], resident_id=resident.id,
             application_id=entry.get("application_id"), kind=entry["kind"],
             title=render(entry["title"], language, params)[:200],
             body=render(entry["body"], language, params), link=entry.get("link", ""),
             dedup_key=entry.get("dedup_key")))
-        residents.append(info)
     Notification.objects.bulk_create(notifications, batch_size=batch_size)
     deliveries = []
-    for notification, info in zip(notifications, residents, strict=True):
+    for notification, entry in zip(notifications, entries, strict=True):
         deliveries.extend(
             NotificationDelivery(office_id=notification.office_id, notification=notification,
                                  channel=channel, address=address)
-            for channel, address in notification_channels_for(SimpleNamespace(
-                app_registered_at=info.get("app_registered_at"), phone=info.get("phone"),
-                email=info.get("email"))))
+            for channel, address in notification_channels_for(entry["resident"]))
     NotificationDelivery.objects.bulk_create(deliveries, batch_size=batch_size)
     case_events_record_many(entries=[
         {"office_id": n.office_id, "application_id": n.application_id,

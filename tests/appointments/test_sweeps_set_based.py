@@ -123,8 +123,7 @@ def snapshot(bookings, *, after_event: int):
 
 
 EXPIRY_FIELDS = ("id", "office_id", "application_id", "code", "day", "slot__start",
-                  "service__name", "office__timezone", "resident_id", "resident__language",
-                  "resident__phone", "resident__email", "resident__app_registered_at")
+                 "service__name", "office__timezone", "resident_id")
 
 
 def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
@@ -154,6 +153,7 @@ def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
             dates[day] = services._date(day)
         return dates[day]
 
+    residents = Resident.objects.in_bulk([row["resident_id"] for row in rows])
     events, notes = [], []
     for row in rows:
         until = until_by_office[row["office_id"]]
@@ -164,9 +164,7 @@ def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
                        "kind": "booking.expired", "params": params, "at": now})
         notes.append({
             "office_id": row["office_id"], "application_id": row["application_id"],
-            "resident": {"id": row["resident_id"], "language": row["resident__language"],
-                         "phone": row["resident__phone"], "email": row["resident__email"],
-                         "app_registered_at": row["resident__app_registered_at"]},
+            "resident": residents[row["resident_id"]],
             "kind": "booking.expired", "title": services.EXPIRED_TITLE,
             "body": services.EXPIRED_BODY,
             "params": params, "link": link,
