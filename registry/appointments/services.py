@@ -517,8 +517,7 @@ def _close_booking(booking: Booking, *, status: str, now: datetime, cancelled_by
 
 def _keep_open_for_rebooking(booking: Booking, *, now: datetime) -> None:
     application = booking.application
-    application.rebook_until = _rebook_until(
-        booking.office.timezone, appointment_settings_for(booking.office).rebook_days, now)
+    application.rebook_until = _office_rebook_until(booking.office, now)
     application.save(update_fields=["rebook_until", "updated_at"])
 
 
@@ -632,9 +631,7 @@ def booking_missed(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking.sweep_token = token
         booking.save(update_fields=["status", "expired_at", "sweep_token"])
         _expired_followup(office_id=booking.office_id, token=token, now=now,
-                          until=_rebook_until(booking.office.timezone,
-                                              appointment_settings_for(booking.office)
-                                              .rebook_days, now))
+                          until=_office_rebook_until(booking.office, now))
     return booking
 
 
@@ -870,8 +867,14 @@ def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
 
 
 def _rebook_until(zone: str, rebook_days: int | None, now: datetime) -> date:
+    """The last day to re-book after a booking ends unused at `now`: the office's
+    re-booking days from its today. The sweep passes the values it read in bulk."""
     return now.astimezone(ZoneInfo(zone)).date() + timedelta(
         days=rebook_days or DEFAULT_REBOOK_DAYS)
+
+
+def _office_rebook_until(office: Office, now: datetime) -> date:
+    return _rebook_until(office.timezone, appointment_settings_for(office).rebook_days, now)
 
 
 def _expired_followup(*, office_id: int, token: str, until: date, now: datetime) -> None:
