@@ -13,9 +13,10 @@ their end of day in the office's zone). Then it runs `services.bookings_expire_d
 per run, putting the bookings back between runs, and reports the median wall time and
 the statements sent on every connection (counted with execute wrappers), by kind,
 which must be the same for every size: the sweep is set-based, a fixed number of
-statements per office. On PostgreSQL the offices are swept SWEEP_THREADS at a time (default 2), each
-on its own connection (registry.background.per_office). Publishing the delivery tasks
-is left out (counted, not sent): the broker is not what is measured.
+statements per office. On PostgreSQL the offices are swept SWEEP_THREADS at a time
+(default 2), each on its own connection (registry.background.per_office). Publishing
+the delivery tasks is left out (counted, not sent): the broker is not what is
+measured.
 """
 
 import argparse
