@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from config.celery import app
@@ -142,6 +143,17 @@ def test_worker_killed_mid_send_nothing_lost_nothing_twice(office_a, central_sim
     assert Notification.objects.filter(kind="card.ready", application=application).count() == 1
 
 
+def _stalled_report(office, tmp_path) -> str:
+    """What was left undone and the end of the worker's log, for a failure message."""
+    jobs = list(CentralJob.objects.filter(office=office).values("status")
+                .annotate(n=Count("id")).values_list("status", "n"))
+    deliveries = list(NotificationDelivery.objects.values("status")
+                      .annotate(n=Count("id")).values_list("status", "n"))
+    log = tmp_path / "worker.log"
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no worker log)"
+    return f"jobs by status {jobs}; deliveries by status {deliveries}; worker log:\n{tail}"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -238,7 +250,9 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
     finally:
         redis.stop()
 
-    assert all_done(office_a)
+    assert all_done(office_a), _stalled_report(office_a, tmp_path)
+    assert not NotificationDelivery.objects.filter(
+        status=DeliveryStatus.PENDING).exists(), _stalled_report(office_a, tmp_path)
     assert {r["times"] for r in central_sim.received()} == {1}
     assert len(central_sim.received()) == 12
     assert Notification.objects.filter(kind="card.ready").count() == 6
