@@ -330,7 +330,7 @@ class Chronology(models.Model):
     class Meta:
         verbose_name = _("chronology")
         verbose_name_plural = _("chronologies")
-        ordering = ["complaint", "-version"]
+        ordering = ["complaint_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["complaint", "version"],
                                     name="chronology_version_per_complaint"),
@@ -396,7 +396,7 @@ class Finding(models.Model):
     class Meta:
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
-        ordering = ["complaint", "position"]
+        ordering = ["complaint_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["complaint", "position"],
                                     name="finding_position_per_complaint"),

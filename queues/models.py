@@ -115,7 +115,7 @@ class CounterLane(models.Model):
     class Meta:
         verbose_name = _("lane of a counter")
         verbose_name_plural = _("lanes of a counter")
-        ordering = ["counter", "position"]
+        ordering = ["counter_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["counter", "lane"], name="counter_lane_once"),
             models.UniqueConstraint(fields=["counter", "position"],

@@ -332,7 +332,7 @@ class Requirement(models.Model):
     class Meta:
         verbose_name = _("requirement")
         verbose_name_plural = _("requirements")
-        ordering = ["service", "position", "code"]
+        ordering = ["service_id", "position", "code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["service", "code"], name="requirement_code_per_service"
@@ -823,7 +823,7 @@ class CentralJobAttempt(models.Model):
     class Meta:
         verbose_name = _("central job attempt")
         verbose_name_plural = _("central job attempts")
-        ordering = ["job", "number"]
+        ordering = ["job_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="central_attempt_number"),
         ]

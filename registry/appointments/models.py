@@ -243,7 +243,7 @@ class BookingDocument(models.Model):
     class Meta:
         verbose_name = _("booking document")
         verbose_name_plural = _("booking documents")
-        ordering = ["booking", "requirement__position", "requirement__code"]
+        ordering = ["booking_id", "requirement__position", "requirement__code"]
         constraints = [
             models.UniqueConstraint(fields=["booking", "requirement"],
                                     name="one_document_per_requirement"),

@@ -242,7 +242,7 @@ class DeliveryAttempt(models.Model):
     class Meta:
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery attempts")
-        ordering = ["delivery", "number"]
+        ordering = ["delivery_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"],
                                     name="delivery_attempt_number"),

@@ -31,9 +31,11 @@ from registry.models import Service
 
 
 def _service_or_404(office, code: str) -> Service:
+    # One row by its unique key: no ordering, which would join the office and lane.
     service = (Service.objects.select_related("lane", "office")
                .prefetch_related("requirements")
-               .filter(office=office, code=str(code)[:32], is_active=True).first())
+               .filter(office=office, code=str(code)[:32], is_active=True)
+               .order_by().first())
     if service is None:
         raise NotFound(_("This service is not offered by this office."), "service_not_found")
     return service
