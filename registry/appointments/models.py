@@ -188,7 +188,10 @@ class Booking(models.Model):
         ]
         indexes = [
             models.Index(fields=["office", "day", "status"]),
-            models.Index(fields=["status", "expires_at"]),
+            # The expiry sweep's due rows; only booked ones are in it, so expiring a
+            # booking takes it out instead of adding an entry.
+            models.Index(fields=["office", "expires_at"], condition=Q(status="booked"),
+                         name="booking_due"),
             models.Index(fields=["resident", "status"]),
             models.Index(fields=["sweep_token"], name="booking_sweep_token"),
         ]
