@@ -22,7 +22,11 @@ setup: $(VENV)/.installed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo
 
-# The web server, a Celery worker and beat run together; Ctrl-C stops all three.
+# The web server, a Celery worker and beat run together; Ctrl-C, or SIGTERM to make,
+# stops all three. The server runs in the background too, so that the shell, waiting
+# for it, acts on the signal at once (a foreground command would hold it back). The
+# worker is stopped first and on its own: it stops its pool itself, which a signal to
+# the whole process group could leave waiting for ever (see tests/worker.py).
 run: setup
 	@echo ""
 	@echo "  Portal:    http://$(HOST):$(PORT)/"
@@ -30,10 +34,12 @@ run: setup
 	@echo "  API docs:  http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Staff:     http://$(HOST):$(PORT)/staff/"
 	@echo ""
-	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null; wait $$worker; kill 0' \
+		INT TERM EXIT; \
 	DJANGO_DEBUG=1 $(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 \
-		--schedule=var/celerybeat-schedule & \
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+		--schedule=var/celerybeat-schedule & worker=$$!; \
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT) & \
+	wait $$!
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
