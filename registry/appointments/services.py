@@ -98,11 +98,15 @@ def bookable_range(*, office: Office, now: datetime | None = None) -> tuple[date
 
 def slots_ensure(*, office: Office, start: date, end: date) -> int:
     """Make the slots of every lane on every working day from `start` to `end` that do
-    not exist yet; existing slots (and their bookings) are left as they are. Safe to
-    run at any time and in parallel: the unique constraint drops duplicates."""
+    not exist yet; existing slots (and their bookings) are left as they are. Returns
+    how many were missing. Safe to run at any time and in parallel: the unique
+    constraint drops a slot another run made meanwhile. When nothing was missing (the
+    hourly top-up, mostly) nothing is written and the slot list's cache is kept."""
     calendar = OfficeCalendar(office, start, end)
     schedules = [lane_schedule_for(lane) for lane in
                  Lane.objects.filter(office=office, is_active=True).order_by("letter")]
+    made = set(Slot.objects.filter(office=office, date__range=(start, end))
+               .values_list("lane_id", "date", "start"))
     rows = []
     for day in calendar.working_days():
         hours = calendar.hours_on(day)
@@ -114,9 +118,11 @@ def slots_ensure(*, office: Office, start: date, end: date) -> int:
             close = office_local(office, day, hours.closes)
             while begin + length <= close:
                 finish = begin + length
-                rows.append(Slot(office=office, lane_id=schedule.lane_id, date=day,
-                                 start=begin.time(), end=finish.time(), starts_at=begin,
-                                 ends_at=finish, capacity=schedule.capacity))
+                if (schedule.lane_id, day, begin.time()) not in made:
+                    rows.append(Slot(office=office, lane_id=schedule.lane_id, date=day,
+                                     start=begin.time(), end=finish.time(),
+                                     starts_at=begin, ends_at=finish,
+                                     capacity=schedule.capacity))
                 begin = finish
     Slot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     if rows:

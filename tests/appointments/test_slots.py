@@ -1,5 +1,7 @@
 from datetime import date, datetime, time
 
+from django.core.cache import cache
+
 from registry.appointments import selectors, services
 from registry.appointments.models import LaneSchedule, Slot
 from registry.models import Lane
@@ -38,8 +40,21 @@ def test_lane_schedule_sets_length_and_places_and_zero_means_walk_in_only(office
 
 def test_slots_ensure_twice_changes_nothing(office_a, clock):
     first = services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
-    services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    version = cache.get(services.SLOTS_VERSION_KEY.format(code=office_a.code))
+    again = services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
     assert Slot.objects.filter(office=office_a).count() == first == 3 * 14
+    assert again == 0
+    # Nothing new: the residents' cached slot list stays valid.
+    assert cache.get(services.SLOTS_VERSION_KEY.format(code=office_a.code)) == version
+
+
+def test_slots_ensure_makes_only_the_missing_slots_and_says_how_many(office_a, clock):
+    services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    gone = Slot.objects.filter(office=office_a).order_by("id")[:5]
+    Slot.objects.filter(pk__in=list(gone.values_list("pk", flat=True))).delete()
+    made = services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 2))
+    assert made == 5 + 3 * 14  # the five gone on the 1st, and the whole of the 2nd
+    assert Slot.objects.filter(office=office_a, date=date(2026, 7, 1)).count() == 3 * 14
 
 
 def test_bookable_window_same_day_until_ten_then_from_tomorrow(office_a, lost_card, clock):
