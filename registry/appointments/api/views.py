@@ -31,7 +31,7 @@ from registry.models import Service
 
 
 def _service_or_404(office, code: str) -> Service:
-    # One row by its unique key: no ordering, which would join the office and lane.
+    # One row by its unique key: the model's ordering (office, lane) has nothing to sort.
     service = (Service.objects.select_related("lane", "office")
                .prefetch_related("requirements")
                .filter(office=office, code=str(code)[:32], is_active=True)
