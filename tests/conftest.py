@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 
 import pytest
+from django.db import connections
 
 from registry import services
 from registry.api.auth import tokens_for_resident, tokens_for_staff
@@ -144,6 +145,11 @@ def browser_page(live_server, monkeypatch):
         page = context.new_page()
         page.set_default_timeout(10_000)
         yield page, live_server.url
+        # The test's ORM calls ran while Playwright's loop ran in this thread, so
+        # Django (asgiref's Local) gave them a connection of their own; closed here,
+        # in that same state, or it outlives the tests and the test database cannot
+        # be dropped.
+        connections.close_all()
         context.close()
         browser.close()
 
@@ -181,3 +187,4 @@ def central_sim():
     from registry.central.simulator import SimulatedCentralClient
 
     return SimulatedCentralClient
+
