@@ -46,7 +46,7 @@ def broker_for(tmp_path: Path) -> tuple[str, dict]:
                              "control_folder": str(folder / "control")}
 
 
-def _drop_connections():
+def drop_connections():
     """Forget pooled broker connections so the next publish uses the current conf."""
     from kombu import pools
 
@@ -60,7 +60,7 @@ def app_on_broker(broker_url: str, options: dict, queue: str):
     """Point this process's Celery app at a broker and queue, then restore it."""
     saved = (app.conf.broker_url, app.conf.broker_transport_options,
              app.conf.task_default_queue)
-    _drop_connections()
+    drop_connections()
     app.conf.broker_url = broker_url
     app.conf.broker_transport_options = options
     app.conf.task_default_queue = queue
@@ -68,7 +68,7 @@ def app_on_broker(broker_url: str, options: dict, queue: str):
     try:
         yield
     finally:
-        _drop_connections()
+        drop_connections()
         (app.conf.broker_url, app.conf.broker_transport_options,
          app.conf.task_default_queue) = saved
         app.amqp.queues = app.amqp.Queues(())

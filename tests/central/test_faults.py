@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from datetime import timedelta
 
 import pytest
@@ -31,7 +32,7 @@ from registry.models import (
 )
 from registry.notify.backends import SimulatedGateway
 from tests.factories import ApplicationFactory, card_stock_for
-from tests.worker import real_worker, wait_for
+from tests.worker import drop_connections, real_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -143,6 +144,20 @@ def test_worker_killed_mid_send_nothing_lost_nothing_twice(office_a, central_sim
     assert Notification.objects.filter(kind="card.ready", application=application).count() == 1
 
 
+def _recovered(office, *, seconds: float) -> bool:
+    """Run beat's two outbox sweeps every 2 s until every job of `office` is done and
+    no message is pending, for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        central.central_jobs_resend_due()  # what beat runs every minute
+        services.notifications_resend_pending()
+        if all_done(office) and not NotificationDelivery.objects.filter(
+                status=DeliveryStatus.PENDING).exists():
+            return True
+        time.sleep(2)
+    return False
+
+
 def _stalled_report(office, tmp_path) -> str:
     """What was left undone and the end of the worker's log, for a failure message."""
     jobs = list(CentralJob.objects.filter(office=office).values("status")
@@ -199,7 +214,7 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
     monkeypatch.setenv("REDIS_URL", redis.url)
     try:
         with real_worker(tmp_path, concurrency=2,
-                         extra_env={**worker_env, "REDIS_URL": redis.url}):
+                         extra_env={**worker_env, "REDIS_URL": redis.url}) as worker:
             # As settings do for a Redis broker: a publish fails at once when it is down
             # (set before the first publish opens this process's connection).
             app.conf.broker_transport_options = {**app.conf.broker_transport_options,
@@ -238,15 +253,16 @@ def test_redis_stopped_for_a_minute_the_api_answers_and_nothing_is_lost(
             redis.start()  # empty: whatever was queued before the stop is gone too
             # The worker reconnects with a growing back-off; on a busy machine that
             # takes longer than on a quiet one. What is asserted is that nothing is
-            # lost, not how fast it comes back.
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
-                central.central_jobs_resend_due()  # what beat runs every minute
-                services.notifications_resend_pending()
-                if all_done(office_a) and not NotificationDelivery.objects.filter(
-                        status=DeliveryStatus.PENDING).exists():
-                    break
-                time.sleep(2)
+            # lost, not how fast it comes back. A worker can also stay connected but
+            # stop taking tasks after a broker restart (celery/celery#8030, #8091); in
+            # production the supervisor's liveness check restarts it, and so does this
+            # test, once, saying so in the run's warnings.
+            if not _recovered(office_a, seconds=240):
+                warnings.warn("The worker did not resume after Redis came back; restarted "
+                              "it. " + _stalled_report(office_a, tmp_path), stacklevel=1)
+                drop_connections()
+                worker.restart()
+                _recovered(office_a, seconds=240)
     finally:
         redis.stop()
 
