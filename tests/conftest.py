@@ -187,4 +187,3 @@ def central_sim():
     from registry.central.simulator import SimulatedCentralClient
 
     return SimulatedCentralClient
-
