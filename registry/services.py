@@ -718,10 +718,10 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
     after commit in tasks of NOTIFY_TASK_CHUNK deliveries.
 
     Each entry has `office_id`, `resident` (a Resident), `kind`, `title`, `body`,
-    `params`, and optional
-    `application_id`, `link`, `dedup_key`. Texts are rendered once per language. The
-    caller holds the transaction and makes sure each fact is sent once (a sweep locks
-    its rows); a repeated dedup key fails the whole batch rather than being skipped.
+    `params`, and optional `application_id`, `link`, `dedup_key`. Texts are rendered
+    once per language. The caller holds the transaction and makes sure each fact is
+    sent once (a sweep locks its rows); a repeated dedup key fails the whole batch
+    rather than being skipped.
     """
     from registry.tasks import notifications_deliver_many
 
