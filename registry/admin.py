@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from registry import selectors, services, tenancy
 from registry.admin_base import (
@@ -91,6 +91,24 @@ class OfficeAdmin(OfficeScopedAdmin):
         )
         obj.pk = created.pk
         obj.__dict__.update(Office.objects.filter(pk=created.pk).values()[0])
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change or not any(formset.model is WorkingHours and formset.has_changed()
+                                 for formset in formsets):
+            return
+        # New hours: the slots already made follow them, and anyone booked at a time
+        # no longer open is told (in the admin's transaction).
+        from registry.appointments.services import office_hours_changed
+
+        cancelled = office_hours_changed(office=form.instance, by=request.user)
+        if cancelled:
+            self.message_user(request, ngettext(
+                "%(count)d booking fell outside the new hours: the resident was told and "
+                "offered the next free times.",
+                "%(count)d bookings fell outside the new hours: the residents were told and "
+                "offered the next free times.", cancelled) % {"count": cancelled},
+                messages.WARNING)
 
 
 class _OfficeProxy:

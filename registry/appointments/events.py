@@ -17,6 +17,9 @@ EVENT_KINDS = {
                                      "%(reason)s."),
     "booking.cancelled_by_closure": _("Booking %(code)s for %(date)s cancelled: the office is "
                                       "closed (%(reason)s). Offered: %(offers)s."),
+    "booking.cancelled_by_hours": _("Booking %(code)s for %(date)s at %(start)s cancelled: "
+                                    "the office changed its opening hours. Offered: "
+                                    "%(offers)s."),
     "booking.rescheduled": _("Booking %(code)s moved from %(old_date)s %(old_start)s to "
                              "%(date)s %(start)s."),
     "booking.checked_in": _checked_in,

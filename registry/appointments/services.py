@@ -101,24 +101,34 @@ def slots_ensure(*, office: Office, start: date, end: date) -> int:
     not exist yet; existing slots (and their bookings) are left as they are. Returns
     how many were missing. Safe to run at any time and in parallel: the unique
     constraint drops a slot another run made meanwhile. When nothing was missing (the
-    hourly top-up, mostly) nothing is written and the slot list's cache is kept."""
+    hourly top-up, mostly) nothing is written and the slot list's cache is kept.
+
+    A day already made keeps its shape: a slot of the lane's plan that would overlap
+    one of the day's slots (open or closed) is not made, so a new slot length, or
+    hours moved by a few minutes, never lays a second grid over the first one and
+    never doubles the places of a time. Only the times no slot covers are filled (a
+    longer day, a slot removed)."""
     calendar = OfficeCalendar(office, start, end)
     schedules = [lane_schedule_for(lane) for lane in
                  Lane.objects.filter(office=office, is_active=True).order_by("letter")]
-    made = set(Slot.objects.filter(office=office, date__range=(start, end))
-               .values_list("lane_id", "date", "start"))
+    made: dict[tuple[int, date], list[tuple]] = {}  # (lane, day): [(start, end)]
+    for lane_id, day, begins, ends in (Slot.objects.filter(office=office,
+                                                           date__range=(start, end))
+                                       .values_list("lane_id", "date", "start", "end")):
+        made.setdefault((lane_id, day), []).append((begins, ends))
     rows = []
     for day in calendar.working_days():
         hours = calendar.hours_on(day)
         for schedule in schedules:
             if schedule.capacity == 0:
                 continue
+            taken = made.get((schedule.lane_id, day), [])
             length = timedelta(minutes=schedule.slot_minutes)
             begin = office_local(office, day, hours.opens)
             close = office_local(office, day, hours.closes)
             while begin + length <= close:
                 finish = begin + length
-                if (schedule.lane_id, day, begin.time()) not in made:
+                if not any(b < finish.time() and begin.time() < e for b, e in taken):
                     rows.append(Slot(office=office, lane_id=schedule.lane_id, date=day,
                                      start=begin.time(), end=finish.time(),
                                      starts_at=begin, ends_at=finish,
@@ -738,55 +748,113 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
     """Close the office on `day`. Its slots close, and every resident booked that day
     is told, with the next free slots of their service, and keeps an open case to
     re-book: nobody is moved silently."""
-    now = timezone.now()
     with transaction.atomic():
         closure = registry_services.closure_add(office=office, day=day, reason=reason, by=by)
-        # Bookings before slots, as cancelling and rescheduling lock them: a closure and
-        # a resident moving their booking at the same moment wait, never deadlock. Once
-        # the slots are closed (and locked) nobody can book into the day, so a second
-        # look finds those who moved in meanwhile.
-        day_bookings = (lock_objects.bookings_for_update()
-                        .filter(office=office, day=day, status=BookingStatus.BOOKED)
-                        .select_related("slot", "slot__lane", "service", "resident",
-                                        "application", "office").order_by("pk"))
-        booked = list(day_bookings)
-        Slot.objects.filter(office=office, date=day).update(is_closed=True)
-        slots_changed(office=office)
-        booked += list(day_bookings.exclude(pk__in=[b.pk for b in booked]))
-        for booking in booked:
-            booking.status = BookingStatus.CANCELLED
-            booking.cancelled_at, booking.cancelled_by = now, by if getattr(by, "pk", None) \
-                else None
-            booking.cancel_reason = reason[:300]
-            booking.save(update_fields=["status", "cancelled_at", "cancelled_by",
-                                        "cancel_reason"])
-            _free_place(booking)
-            _keep_open_for_rebooking(booking, now=now)
-            offers = _next_free_slots(office=office, service=booking.service, after=day,
-                                      now=now)
-            params = {**_slot_params(booking), "reason": reason,
-                      "offers": "; ".join(f"{_date(s.date)} {s.start:%H:%M}" for s in offers)
-                      or str(_("none in the booking window yet"))}
-            registry_services.case_event_record(
-                application=booking.application, kind="booking.cancelled_by_closure",
-                params=params, actor=by)
-            registry_services.notification_send(
-                office=office, resident=booking.resident, kind="booking.cancelled_by_closure",
-                title=_("The office is closed on %(date)s"),
-                body=_("Your booking %(code)s on %(date)s at %(start)s is cancelled because "
-                       "the office is closed (%(reason)s). Next free times: %(offers)s. "
-                       "Re-book in the app; your case stays open."),
-                params=params, application=booking.application, link=booking_link(booking))
+        _slots_close(office=office, slots=Slot.objects.filter(office=office, date=day),
+                     reason=reason, by=by, kind="booking.cancelled_by_closure",
+                     title=CLOSURE_TITLE, body=CLOSURE_BODY, offers_from_next_day=True)
     return closure
 
 
-def _next_free_slots(*, office: Office, service: Service, after: date,
+CLOSURE_TITLE = _("The office is closed on %(date)s")
+CLOSURE_BODY = _("Your booking %(code)s on %(date)s at %(start)s is cancelled because the "
+                 "office is closed (%(reason)s). Next free times: %(offers)s. Re-book in "
+                 "the app; your case stays open.")
+HOURS_TITLE = _("Your time on %(date)s is no longer open")
+HOURS_BODY = _("The office has changed its opening hours, so your booking %(code)s on "
+               "%(date)s at %(start)s is cancelled. Next free times: %(offers)s. Re-book "
+               "in the app; your case stays open.")
+
+
+def office_hours_changed(*, office: Office, by=None, now: datetime | None = None) -> int:
+    """The office's working hours changed (office admin). The days not made yet follow
+    at the next read; on the days already made, from now on, the slots the new hours
+    leave out (a weekday no longer worked, times before opening or after closing)
+    close, and every resident booked in them is told, with the next free times, and
+    keeps an open case to re-book, as for a closure. Slots the new hours take in again
+    reopen, and times no slot covers yet (a longer day) get slots. Returns how many
+    bookings were cancelled. The caller holds the transaction (the admin's save)."""
+    now = now or timezone.now()
+    slots_plan_changed(office=office)
+    ahead = list(Slot.objects.filter(office=office, starts_at__gt=now)
+                 .values_list("id", "date", "start", "end", "is_closed"))
+    cancelled = 0
+    if ahead:
+        calendar = OfficeCalendar(office, min(row[1] for row in ahead),
+                                  max(row[1] for row in ahead))
+        outside, inside = [], []
+        for slot_id, day, begins, ends, closed in ahead:
+            hours = calendar.hours_on(day)
+            fits = hours is not None and hours.opens <= begins and ends <= hours.closes
+            if not fits and not closed:
+                outside.append(slot_id)
+            elif fits and closed:
+                inside.append(slot_id)
+        if inside:
+            Slot.objects.filter(pk__in=inside).update(is_closed=False)
+            slots_changed(office=office)
+        if outside:
+            cancelled = _slots_close(
+                office=office, slots=Slot.objects.filter(pk__in=outside),
+                reason=str(_("opening hours changed")), by=by,
+                kind="booking.cancelled_by_hours", title=HOURS_TITLE, body=HOURS_BODY,
+                offers_from_next_day=False, now=now)
+    slots_ensure_window(office=office, now=now, force=True)
+    return cancelled
+
+
+def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, body,
+                 offers_from_next_day: bool, now: datetime | None = None) -> int:
+    """Close `slots` (a queryset of the office's) and cancel the bookings in them, each
+    resident told with the next free times of their service and the case kept open to
+    re-book. Returns how many bookings were cancelled. The caller holds the
+    transaction."""
+    now = now or timezone.now()
+    # Bookings before slots, as cancelling and rescheduling lock them: a closure and a
+    # resident moving their booking at the same moment wait, never deadlock. Once the
+    # slots are closed (and locked) nobody can book into them, so a second look finds
+    # those who moved in meanwhile.
+    in_slots = (lock_objects.bookings_for_update()
+                .filter(office=office, slot__in=slots.values("pk"),
+                        status=BookingStatus.BOOKED)
+                .select_related("slot", "slot__lane", "service", "resident", "application",
+                                "office").order_by("pk"))
+    booked = list(in_slots)
+    slots.update(is_closed=True)
+    slots_changed(office=office)
+    booked += list(in_slots.exclude(pk__in=[b.pk for b in booked]))
+    actor = by if getattr(by, "pk", None) else None
+    for booking in booked:
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at, booking.cancelled_by = now, actor
+        booking.cancel_reason = reason[:300]
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_by",
+                                    "cancel_reason"])
+        _free_place(booking)
+        _keep_open_for_rebooking(booking, now=now)
+        offers = _next_free_slots(
+            office=office, service=booking.service, now=now,
+            start=booking.day + timedelta(days=1) if offers_from_next_day else booking.day)
+        params = {**_slot_params(booking), "reason": reason,
+                  "offers": "; ".join(f"{_date(s.date)} {s.start:%H:%M}" for s in offers)
+                  or str(_("none in the booking window yet"))}
+        registry_services.case_event_record(application=booking.application, kind=kind,
+                                            params=params, actor=actor)
+        registry_services.notification_send(
+            office=office, resident=booking.resident, kind=kind, title=title, body=body,
+            params=params, application=booking.application, link=booking_link(booking))
+    return len(booked)
+
+
+def _next_free_slots(*, office: Office, service: Service, start: date,
                      now: datetime) -> list[Slot]:
+    """The first free slots of the service's lane from `start` on, within the booking
+    window."""
     first, last = bookable_range(office=office, now=now)
-    start = max(first, after + timedelta(days=1))
     slots_ensure_window(office=office, now=now)
-    return list(Slot.objects.filter(office=office, lane_id=service.lane_id, date__gte=start,
-                                    date__lte=last, is_closed=False, starts_at__gt=now,
+    return list(Slot.objects.filter(office=office, lane_id=service.lane_id,
+                                    date__gte=max(first, start), date__lte=last,
+                                    is_closed=False, starts_at__gt=now,
                                     booked__lt=F("capacity"))
                 .order_by("starts_at")[:NEXT_FREE_SLOTS_OFFERED])
 

@@ -1,14 +1,14 @@
 """Concurrency on PostgreSQL with real threads: residents racing for the last places of
 a slot get exactly those places; one resident racing himself gets one booking; a
 reschedule racing a booking for the last place never takes both; two residents swapping
-slots at once never deadlock, nor does a closure racing residents moving in and out of
-the day; sweeps running at once expire and lapse each case once
+slots at once never deadlock, nor does a closure (or shorter hours) racing residents
+moving in and out of the day; sweeps running at once expire and lapse each case once
 and tell each resident once; one sweep takes offices side by side, and an office that
 fails does not stop the others."""
 
 import threading
 from collections import Counter as Tally
-from datetime import date, datetime
+from datetime import date, datetime, time
 from unittest import mock
 
 import pytest
@@ -332,3 +332,53 @@ def test_a_closure_racing_residents_moving_in_and_out_of_the_day_never_deadlocks
     for slot in Slot.objects.filter(date__in=[closed, other]):
         assert slot.booked == slot.bookings.filter(status=BookingStatus.BOOKED).count()
         assert not (slot.is_closed and slot.booked)
+
+
+def test_shorter_hours_racing_residents_moving_in_and_out_of_the_late_times_never_deadlock(
+        office_a, lost_card, slot_on):
+    from django.db import transaction
+
+    from registry.models import WorkingHours
+
+    late = ["10:00", "10:30", "11:00", "11:30", "13:00", "13:30"]
+    staying = [book(ResidentFactory(domicile_office=office_a), lost_card,
+                    slot_on(lost_card, WEDNESDAY, start)) for start in late[:3]]
+    leaving = book(ResidentFactory(domicile_office=office_a), lost_card,
+                   slot_on(lost_card, WEDNESDAY, late[3]))
+    coming = book(ResidentFactory(domicile_office=office_a), lost_card,
+                  slot_on(lost_card, WEDNESDAY, "08:00"))
+    newcomer = ResidentFactory(domicile_office=office_a)
+    moves = {1: (leaving, fresh(slot_on(lost_card, WEDNESDAY, "08:30"))),
+             2: (coming, fresh(slot_on(lost_card, WEDNESDAY, late[4])))}
+    late_slot = fresh(slot_on(lost_card, WEDNESDAY, late[5]))
+
+    def act(index):
+        if index == 0:
+            with transaction.atomic():
+                WorkingHours.objects.filter(office=office_a, weekday=WEDNESDAY.weekday()
+                                            ).update(closes="10:00")
+                return services.office_hours_changed(office=office_a)
+        if index == 3:
+            return book(newcomer, lost_card, late_slot)
+        booking, slot = moves[index]
+        return services.booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
+                                           slot=slot)
+
+    _results, errors = race(act, 4)
+
+    # Whoever came second was refused in words (a closed slot, a cancelled booking),
+    # never by a deadlock or another database error.
+    assert all(isinstance(e, DomainError) for e in errors), errors
+    wednesday = Booking.objects.filter(day=WEDNESDAY, status=BookingStatus.BOOKED)
+    assert not wednesday.filter(slot__start__gte="10:00").exists()
+    for pk in [b.pk for b in staying]:
+        assert Booking.objects.get(pk=pk).status == BookingStatus.CANCELLED
+    # Everyone cancelled was told once, with the reason.
+    for booking in Booking.objects.filter(status=BookingStatus.CANCELLED):
+        assert Notification.objects.filter(
+            resident_id=booking.resident_id, kind="booking.cancelled_by_hours").count() == 1
+    # Every slot's counter is its booked bookings, and a closed slot holds nobody.
+    for slot in Slot.objects.filter(date=WEDNESDAY):
+        assert slot.booked == slot.bookings.filter(status=BookingStatus.BOOKED).count()
+        assert not (slot.is_closed and slot.booked)
+        assert slot.is_closed == (slot.start >= time(10, 0))
