@@ -752,7 +752,7 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
         closure = registry_services.closure_add(office=office, day=day, reason=reason, by=by)
         _slots_close(office=office, slots=Slot.objects.filter(office=office, date=day),
                      reason=reason, by=by, kind="booking.cancelled_by_closure",
-                     title=CLOSURE_TITLE, body=CLOSURE_BODY, offers_from_next_day=True)
+                     title=CLOSURE_TITLE, body=CLOSURE_BODY)
     return closure
 
 
@@ -767,15 +767,16 @@ HOURS_BODY = _("The office has changed its opening hours, so your booking %(code
 
 
 def office_hours_changed(*, office: Office, by=None, now: datetime | None = None) -> int:
-    """The office's working hours changed (office admin). The days not made yet follow
-    at the next read; on the days already made, from now on, the slots the new hours
+    """The office's working hours changed (office admin). The booking window is made
+    again under the new hours at once (a longer day gets slots where none lies; the
+    days not made yet follow the new hours). Then, from now on, the slots the new hours
     leave out (a weekday no longer worked, times before opening or after closing)
     close, and every resident booked in them is told, with the next free times, and
-    keeps an open case to re-book, as for a closure. Slots the new hours take in again
-    reopen, and times no slot covers yet (a longer day) get slots. Returns how many
-    bookings were cancelled. The caller holds the transaction (the admin's save)."""
+    keeps an open case to re-book, as for a closure; slots the new hours take in again
+    reopen. Returns how many bookings were cancelled. The caller holds the transaction
+    (the admin's save)."""
     now = now or timezone.now()
-    slots_plan_changed(office=office)
+    slots_ensure_window(office=office, now=now, force=True)
     ahead = list(Slot.objects.filter(office=office, starts_at__gt=now)
                  .values_list("id", "date", "start", "end", "is_closed"))
     cancelled = 0
@@ -798,17 +799,16 @@ def office_hours_changed(*, office: Office, by=None, now: datetime | None = None
                 office=office, slots=Slot.objects.filter(pk__in=outside),
                 reason=str(_("opening hours changed")), by=by,
                 kind="booking.cancelled_by_hours", title=HOURS_TITLE, body=HOURS_BODY,
-                offers_from_next_day=False, now=now)
-    slots_ensure_window(office=office, now=now, force=True)
+                now=now)
     return cancelled
 
 
 def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, body,
-                 offers_from_next_day: bool, now: datetime | None = None) -> int:
+                 now: datetime | None = None) -> int:
     """Close `slots` (a queryset of the office's) and cancel the bookings in them, each
-    resident told with the next free times of their service and the case kept open to
-    re-book. Returns how many bookings were cancelled. The caller holds the
-    transaction."""
+    resident told with the next free times of their service from their booking's day
+    on (the slots just closed are not among them) and the case kept open to re-book.
+    Returns how many bookings were cancelled. The caller holds the transaction."""
     now = now or timezone.now()
     # Bookings before slots, as cancelling and rescheduling lock them: a closure and a
     # resident moving their booking at the same moment wait, never deadlock. Once the
@@ -824,6 +824,7 @@ def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, bo
     slots_changed(office=office)
     booked += list(in_slots.exclude(pk__in=[b.pk for b in booked]))
     actor = by if getattr(by, "pk", None) else None
+    offered: dict[tuple[int, date], list[Slot]] = {}  # the same for a lane and day
     for booking in booked:
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at, booking.cancelled_by = now, actor
@@ -832,9 +833,11 @@ def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, bo
                                     "cancel_reason"])
         _free_place(booking)
         _keep_open_for_rebooking(booking, now=now)
-        offers = _next_free_slots(
-            office=office, service=booking.service, now=now,
-            start=booking.day + timedelta(days=1) if offers_from_next_day else booking.day)
+        key = (booking.service.lane_id, booking.day)
+        if key not in offered:
+            offered[key] = _next_free_slots(office=office, service=booking.service,
+                                            start=booking.day, now=now)
+        offers = offered[key]
         params = {**_slot_params(booking), "reason": reason,
                   "offers": "; ".join(f"{_date(s.date)} {s.start:%H:%M}" for s in offers)
                   or str(_("none in the booking window yet"))}

@@ -171,3 +171,22 @@ def test_editing_the_hours_in_admin_tells_the_residents_booked_outside_them(
     assert other.status_code == 404
     assert WorkingHours.objects.get(office=office_b, weekday=WEDNESDAY.weekday()).closes \
         == time(15, 0)
+
+
+def test_the_next_free_times_are_looked_up_once_per_lane_and_day(office_a, lost_card,
+                                                                 slot_on):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for start in ("08:00", "08:30", "09:00"):
+        for _n in range(2):
+            book(ResidentFactory(domicile_office=office_a), lost_card,
+                 slot_on(lost_card, WEDNESDAY, start))
+    with CaptureQueriesContext(connection) as queries:
+        services.closure_declare(office=office_a, day=WEDNESDAY, reason="Banjir")
+    lookups = [q["sql"] for q in queries
+               if q["sql"].startswith("SELECT") and '"booked" < (' in q["sql"]]
+    assert len(lookups) == 1
+    told = Notification.objects.filter(kind="booking.cancelled_by_closure")
+    assert told.count() == 6
+    assert len({note.body.rsplit("berikutnya: ", 1)[1] for note in told}) == 1
