@@ -43,3 +43,11 @@ def slot_on(clock):
 def docs_ok(issued_on=date(2026, 6, 25)):
     """Declared documents of KTP_HILANG that pass the check for a visit this week."""
     return [{"requirement": "KK"}, {"requirement": "SURAT_KEHILANGAN", "issued_on": issued_on}]
+
+
+def book(resident, service, slot, documents=None, **kwargs):
+    """`resident` books `slot` for `service` through the service layer, with the
+    documents of docs_ok() unless others are given."""
+    return services.booking_create(office=service.office, resident=resident, service=service,
+                                   slot=slot, documents=docs_ok() if documents is None
+                                   else documents, **kwargs)

@@ -6,16 +6,10 @@ from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, Service
-from tests.appointments.conftest import WIB, docs_ok
+from tests.appointments.conftest import WIB, book
 from tests.factories import ResidentFactory
 
 WEDNESDAY = date(2026, 7, 1)
-
-
-def book(resident, service, slot, documents=None, **kwargs):
-    return services.booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok() if documents is None
-                                   else documents, **kwargs)
 
 
 def test_a_new_code_equal_to_an_existing_one_is_drawn_again(office_a, resident_a,

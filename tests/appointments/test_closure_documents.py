@@ -7,18 +7,13 @@ from registry.appointments import selectors, services
 from registry.appointments.models import Booking, DocumentReview, Slot
 from registry.errors import Conflict, DomainError
 from registry.models import Application, ApplicationStatus, CaseEvent, Closure, Notification
-from tests.appointments.conftest import docs_ok
+from tests.appointments.conftest import book
 
 WEDNESDAY = date(2026, 7, 1)
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
        b"\x00\x00\x00\x00IEND\xaeB`\x82")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def book(resident, service, slot):
-    return services.booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok())
 
 
 def test_a_sudden_closure_tells_everyone_booked_and_offers_next_free_slots(

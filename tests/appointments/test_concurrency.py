@@ -25,7 +25,7 @@ from registry.models import (
     NotificationDelivery,
     Service,
 )
-from tests.appointments.conftest import WIB, docs_ok
+from tests.appointments.conftest import WIB, book
 from tests.concurrency import race
 from tests.factories import ResidentFactory
 
@@ -36,11 +36,6 @@ THURSDAY = date(2026, 7, 2)
 ROUNDS = 10
 TIMES = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "13:00",
          "13:30"]
-
-
-def book(resident, service, slot):
-    return services.booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok())
 
 
 def fresh(slot):

@@ -10,15 +10,10 @@ from django.urls import reverse
 from registry.appointments import selectors, services
 from registry.appointments.models import Booking, LaneSchedule, Slot
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, WorkingHours
-from tests.appointments.conftest import docs_ok
+from tests.appointments.conftest import book
 from tests.factories import ResidentFactory
 
 WEDNESDAY, THURSDAY, FRIDAY = date(2026, 7, 1), date(2026, 7, 2), date(2026, 7, 3)
-
-
-def book(resident, service, slot):
-    return services.booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok())
 
 
 def lane_day(service, day):

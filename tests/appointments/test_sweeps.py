@@ -11,16 +11,10 @@ from registry.models import (
     Notification,
     NotificationDelivery,
 )
-from tests.appointments.conftest import WIB, docs_ok
+from tests.appointments.conftest import WIB, book
 from tests.factories import OfficeFactory, ResidentFactory
 
 WEDNESDAY = date(2026, 7, 1)
-
-
-def book(resident, service, slot, documents=None):
-    return services.booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok() if documents is None
-                                   else documents)
 
 
 def test_a_missed_day_expires_tells_and_keeps_the_case_open(office_a, resident_a, lost_card,
