@@ -180,8 +180,8 @@ def lane_schedule_save(*, schedule: LaneSchedule) -> date | None:
 
 
 def slots_plan_changed(*, office: Office) -> None:
-    """A lane's schedule, the working hours or the closures changed: the days not made
-    yet follow the new plan at the next read."""
+    """A lane's schedule changed: the days not made yet follow the new plan at the
+    next read. (New working hours remake the window at once: office_hours_changed.)"""
     cache.delete(SLOTS_MADE_KEY.format(office_id=office.id))
 
 
