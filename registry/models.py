@@ -218,6 +218,22 @@ class Resident(models.Model):
     nik_reviewed_at = models.DateTimeField(_("NIK verified at"), null=True, blank=True)
     # Set when the resident first signs in to the app: they can receive push messages.
     app_registered_at = models.DateTimeField(_("uses the app since"), null=True, blank=True)
+    # The phone receives sign-in codes only once it is bound: by a code sent to it and
+    # confirmed at the desk, by a single-use activation code from the desk, or by the
+    # first sign-in of a self-registered resident. A phone typed in by staff is only a
+    # contact number until then. A NIK alone never binds a phone.
+    phone_bound_at = models.DateTimeField(_("phone bound at"), null=True, blank=True)
+    # Staff saw the resident's KTP-el (or KK). A self-registered resident is not
+    # verified until the desk checks the card at the first visit.
+    identity_verified_at = models.DateTimeField(_("identity verified at"), null=True,
+                                                blank=True)
+    identity_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("identity verified by"),
+    )
+    # Every token carries the generation it was issued in; raising it (sign out
+    # everywhere, a phone bound anew) ends every token issued before.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
 
     class Meta:
@@ -584,15 +600,28 @@ class NotificationDelivery(models.Model):
 
 
 class OtpChallenge(models.Model):
-    """A one-time sign-in code for a resident; only its hash is stored."""
+    """One request for a sign-in code; only the code's hash is stored.
+
+    A row is written for every request, sent or not, so the throttle counts requests
+    (per NIK, per phone, per address) before anything is looked up, and every request
+    does the same work whatever the NIK. Only a `sent` challenge can be verified.
+    """
 
     nik = models.CharField(max_length=16, db_index=True)
     phone = models.CharField(max_length=20, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     code_hash = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+    sent = models.BooleanField(default=False)
+    # A verified code binds `phone` to the resident (self-registration, or an
+    # activation code from the desk).
+    binds_phone = models.BooleanField(default=False)
+    activation = models.ForeignKey(
+        "ActivationCode", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+    )
 
     class Meta:
         verbose_name = _("one-time code")
@@ -601,6 +630,50 @@ class OtpChallenge(models.Model):
 
     def __str__(self):
         return f"{mask_nik(self.nik)} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ActivationCode(models.Model):
+    """A single-use code printed by the desk (assisted-booking slip, counter receipt)
+    that lets a resident with no bound phone bind one in the app. Only its hash is
+    stored; it expires, and wrong tries spend it."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("office"))
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE,
+                                 related_name="activation_codes",
+                                 verbose_name=_("resident"))
+    code_hash = models.CharField(max_length=128)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["resident", "-created_at"],
+                                name="activation_resident_recent")]
+
+    def __str__(self):
+        return f"{self.resident_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class StaffTokenState(models.Model):
+    """Per staff user: the generation their API tokens must carry. Raised when a
+    membership is removed (password changes and deactivation end tokens by
+    themselves: see registry.api.auth)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                primary_key=True, related_name="token_state")
+    generation = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.generation}"
 
 
 class IdempotencyRecord(models.Model):
