@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Its two tables record refresh tokens already used (registry.api.auth).
+    "rest_framework_simplejwt.token_blacklist",
     "axes",
     "registry",
     "registry.appointments",
@@ -247,6 +249,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+# Staff refresh tokens (the field team's phones) last one working day from the sign-in;
+# rotation keeps that end. Residents' last JWT_REFRESH_DAYS from each rotation.
+STAFF_REFRESH_HOURS = int(os.environ.get("STAFF_REFRESH_HOURS", "12"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "e-Open back office API",
     "DESCRIPTION": "The contract of the e-Open mobile app and the field team's phones.",
@@ -268,6 +273,12 @@ OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_WINDOW = int(os.environ.get("OTP_MAX_PER_WINDOW", "5"))
 OTP_WINDOW = timedelta(hours=1)
 OTP_RESEND_INTERVAL = timedelta(seconds=int(os.environ.get("OTP_RESEND_SECONDS", "60")))
+# Per client address more: an office's counters and a mobile carrier's customers share
+# addresses (carrier-grade NAT), so a tight limit would lock out many at once.
+OTP_MAX_PER_ADDRESS = int(os.environ.get("OTP_MAX_PER_ADDRESS", "30"))
+# The desk's printed activation codes (registry.otp): single use, 5 wrong tries.
+ACTIVATION_CODE_TTL = timedelta(days=int(os.environ.get("ACTIVATION_CODE_DAYS", "30")))
+ACTIVATION_MAX_ATTEMPTS = 5
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 # --- Celery ----------------------------------------------------------------
