@@ -219,14 +219,17 @@ def _nik_or_error(nik: str):
 def resident_register(*, nik: str, name: str, birth_date: date, sex: str = "", phone: str = "",
                       email: str = "", address: str = "", kelurahan: str = "",
                       kecamatan: str = "", domicile_office: Office | None = None,
-                      language: str = "id") -> Resident:
+                      language: str = "id", verified_by=None) -> Resident:
     """Register a resident by NIK.
 
     The NIK must be well-formed. When its date or sex disagrees with what was given,
     the resident is registered and flagged for staff to verify at the visit: a NIK is
     never reissued to correct a birth date, so refusing would lock them out for good.
     The domicile office defaults to the office of the NIK's region (its first four
-    digits) when the deployment serves it.
+    digits) when the deployment serves it. Staff registering a resident from the KTP-el
+    or KK in front of them pass `verified_by`: the identity is verified at creation (a
+    self-registered resident is not, until the desk checks the card). A phone given here
+    is a contact number, not bound: it receives no sign-in code until it is bound.
     """
     parts = _nik_or_error(nik)
     name = (name or "").strip()
@@ -253,16 +256,25 @@ def resident_register(*, nik: str, name: str, birth_date: date, sex: str = "", p
         domicile_office=domicile_office,
         language=language,
         nik_needs_review=not parts.matches_birth_date(birth_date, sex),
+        identity_verified_at=timezone.now() if verified_by is not None else None,
+        identity_verified_by=verified_by if getattr(verified_by, "pk", None) else None,
     )
 
 
 @transaction.atomic
 def resident_nik_verify(*, resident: Resident, by) -> Resident:
-    """Staff saw the documents: the NIK and the birth date belong together."""
+    """Staff saw the documents: the NIK and the birth date belong together, and the
+    resident's identity is verified (if it was not yet)."""
+    now = timezone.now()
     resident.nik_needs_review = False
     resident.nik_reviewed_by = by
-    resident.nik_reviewed_at = timezone.now()
-    resident.save(update_fields=["nik_needs_review", "nik_reviewed_by", "nik_reviewed_at"])
+    resident.nik_reviewed_at = now
+    fields = ["nik_needs_review", "nik_reviewed_by", "nik_reviewed_at"]
+    if resident.identity_verified_at is None:
+        resident.identity_verified_at = now
+        resident.identity_verified_by = by
+        fields += ["identity_verified_at", "identity_verified_by"]
+    resident.save(update_fields=fields)
     return resident
 
 
