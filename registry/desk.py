@@ -244,7 +244,7 @@ def activation_code_for_paper(*, office: Office, resident: Resident, by) -> Prin
     """A new activation code to print on a paper the desk hands the resident, or None
     when the resident has a bound phone (they sign in with it; a code on paper would
     only be something to lose). Issuing ends the resident's earlier codes."""
-    from registry.services import activation_code_issue
+    from registry.otp import activation_code_issue
 
     with transaction.atomic():
         locked = _lock_resident(office, resident)
