@@ -5,11 +5,9 @@ desk hands over (the assisted-booking slip, the check-in ticket, the counter's r
 
 A NIK alone never binds a phone (issue 12): a phone is bound only here, with the code
 the phone received, or in the app with a printed activation code or the first sign-in
-of a self-registered resident (registry.services, the one-time codes).
+of a self-registered resident (registry.otp).
 """
 
-import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from registry import otp
 from registry.errors import DomainError, NotFound, Throttled, Unavailable
 from registry.models import ActivationCode, Application, Office, OtpChallenge, Resident
 from registry.validators import normalize_phone
@@ -73,12 +72,6 @@ def resident_identity_verify(*, office: Office, resident: Resident, by) -> Resid
 # must not stop the desk from binding).
 
 
-def _code_hash(salt: str, code: str) -> str:
-    # The hash of registry.services' one-time codes: HMAC-SHA256 keyed by SECRET_KEY.
-    return hmac.new(settings.SECRET_KEY.encode(), f"{salt}:{code}".encode(),
-                    hashlib.sha256).hexdigest()
-
-
 def _desk_challenges(resident: Resident):
     return OtpChallenge.objects.filter(nik=resident.nik, binds_phone=True, sent=True,
                                        address__isnull=True, activation__isnull=True)
@@ -128,9 +121,8 @@ def resident_phone_bind_start(*, office: Office, resident: Resident, phone: str,
         _desk_challenges(locked).filter(used_at__isnull=True, expires_at__gt=now).update(
             expires_at=now)
         code = f"{secrets.randbelow(10**6):06d}"
-        salt = secrets.token_hex(8)
         challenge = OtpChallenge.objects.create(
-            nik=locked.nik, phone=phone, code_hash=f"{salt}${_code_hash(salt, code)}",
+            nik=locked.nik, phone=phone, code_hash=otp.code_hash_new(code),
             created_at=now, expires_at=now + settings.OTP_TTL, sent=True, binds_phone=True)
     with translation.override(locked.language):
         message = OutgoingMessage(
@@ -179,9 +171,8 @@ def resident_phone_bind_confirm(*, office: Office, resident: Resident, code: str
             raise DomainError(_("The code has expired. Send a new one."), "otp_expired")
         if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
             raise Throttled(_("Too many wrong codes. Send a new code."), "otp_locked")
-        salt, expected = challenge.code_hash.split("$", 1)
         wrong = not (len(code) == 6 and code.isdigit()
-                     and hmac.compare_digest(_code_hash(salt, code), expected))
+                     and otp.code_hash_matches(challenge.code_hash, code))
         if wrong:
             challenge.attempts += 1
             challenge.save(update_fields=["attempts"])
@@ -244,13 +235,11 @@ def activation_code_for_paper(*, office: Office, resident: Resident, by) -> Prin
     """A new activation code to print on a paper the desk hands the resident, or None
     when the resident has a bound phone (they sign in with it; a code on paper would
     only be something to lose). Issuing ends the resident's earlier codes."""
-    from registry.otp import activation_code_issue
-
     with transaction.atomic():
         locked = _lock_resident(office, resident)
         if locked.phone_bound_at is not None:
             return None
-        code = activation_code_issue(office=office, resident=locked, by=by)
+        code = otp.activation_code_issue(office=office, resident=locked, by=by)
         issued = ActivationCode.objects.filter(resident=locked).order_by("-created_at",
                                                                          "-id").first()
     return PrintedCode(code=code, expires_at=issued.expires_at)

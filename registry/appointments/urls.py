@@ -10,6 +10,8 @@ app_name = "appointments"
 urlpatterns = [
     path("assisted/", views.assisted_booking, name="assisted"),
     path("bookings/<str:code>/slip/", views.booking_slip, name="slip"),
+    path("bookings/<str:code>/slip/activation/", views.booking_slip_activation,
+         name="slip-activation"),
     path("documents/", views.documents_to_review, name="documents"),
     path("documents/<int:pk>/review/", views.document_review, name="document-review"),
     path("documents/<int:pk>/file/", views.document_file, name="document-file"),

@@ -17,8 +17,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from registry import desk, printed_codes, tenancy
 from registry import services as registry_services
-from registry import tenancy
 from registry.appointments import documents as booking_documents
 from registry.appointments import selectors, services
 from registry.appointments.forms import (
@@ -224,7 +224,7 @@ def _assisted_register(request, office, context):
         resident = registry_services.resident_register(
             nik=nik, name=data["name"], birth_date=data["birth_date"], sex=data["sex"],
             phone=data["phone"], address=data["address"], kecamatan=data["kecamatan"],
-            kelurahan=data["kelurahan"])
+            kelurahan=data["kelurahan"], verified_by=request.user)
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return render(request, "appointments/assisted.html", context)
@@ -267,17 +267,28 @@ def _assisted_check_or_book(request, office, resident, service, form, action, co
         return None
     messages.success(request, _("Booked: %(code)s. Print the slip and give it to the "
                                 "resident.") % {"code": booking.code})
+    # A resident with no bound phone gets an activation code on the slip, shown once.
+    printed = desk.activation_code_for_paper(office=office, resident=resident, by=request.user)
+    printed_codes.keep(request, paper=_slip_paper(booking), printed=printed)
     return redirect("appointments:slip", code=booking.code)
 
 
 # --- The slip ----------------------------------------------------------------------
 
 
+def _slip_paper(booking: Booking) -> str:
+    return f"slip:{booking.code}"
+
+
 @login_required
 def booking_slip(request, code):
     """One printable page (A5, or A4 with ?size=a4) for the resident to carry: the
     booking code and its QR, the date, time and lane, what to bring and the office's
-    address. Only staff of the booking's office."""
+    address. Only staff of the booking's office.
+
+    For a resident with no bound phone, the activation code issued when the slip was
+    made is on it, this once (registry.printed_codes); shown again, the page says the
+    code is no longer shown and offers the desk a new one."""
     office_ids = [o.id for o in offices_with_perm(request.user, VIEW_BOOKING)]
     booking = tenancy.get_for_office_or_404(
         Booking.objects.select_related("office", "resident", "service", "slot", "slot__lane",
@@ -287,11 +298,46 @@ def booking_slip(request, code):
                 booking.documents.select_related("requirement")}
     requirements = [{"requirement": r, "document": declared.get(r.id)}
                     for r in booking.service.requirements.all()]
-    return render(request, "appointments/slip.html", {
+    may_issue = request.user.has_perm(BOOK, booking)
+    response = render(request, "appointments/slip.html", {
         "booking": booking, "office": booking.office, "slot": booking.slot,
         "requirements": requirements, "qr": booking_documents.booking_qr_data_uri(booking.code),
         "paper": "A4" if request.GET.get("size") == "a4" else "A5",
+        "printed": printed_codes.take(request, paper=_slip_paper(booking)),
+        "needs_code": booking.resident.phone_bound_at is None,
+        "new_code_url": reverse("appointments:slip-activation", args=[booking.code])
+        if may_issue else "",
+        "language": booking.resident.language,
     })
+    # The code is on this answer only: no cache keeps it.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def booking_slip_activation(request, code):
+    """The desk prints a new activation code on the slip (the resident lost it, or the
+    page was shown again): the earlier codes stop working. Only the front desk of the
+    booking's office; everyone else gets 404."""
+    office_ids = [o.id for o in offices_with_perm(request.user, BOOK)]
+    booking = tenancy.get_for_office_or_404(
+        Booking.objects.select_related("office", "resident"), office_ids=office_ids,
+        code=str(code)[:12].upper())
+    try:
+        printed = desk.activation_code_for_paper(office=booking.office,
+                                                 resident=booking.resident, by=request.user)
+    except DomainError as exc:
+        _not_found_or_message(request, exc)
+    else:
+        if printed is None:
+            messages.info(request, _("The resident's phone is bound: no activation code "
+                                     "is needed."))
+        else:
+            printed_codes.keep(request, paper=_slip_paper(booking), printed=printed)
+            messages.success(request, _("A new activation code is on the slip; codes "
+                                        "printed before no longer work."))
+    return redirect("appointments:slip", code=booking.code)
 
 
 # --- Documents sent ahead ----------------------------------------------------------
