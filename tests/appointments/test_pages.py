@@ -3,17 +3,20 @@ NIK or registered on the spot), the requirement problems shown before anything i
 booked, the printable slip, and the documents sent ahead awaiting review. Monday 29
 June 2026, 09:00 WIB (tests/appointments/conftest.py)."""
 
-from datetime import date
+import re
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from registry.appointments import services
 from registry.appointments.models import Booking, BookingDocument, DocumentReview, Slot
 from registry.appointments.views import staff_links
 from registry.models import (
+    ActivationCode,
     Application,
     CaseEvent,
     Channel,
@@ -325,3 +328,106 @@ def test_the_staff_start_page_links_the_pages(client, desk):
     page = client.get(reverse("registry:staff-home")).content.decode()
     assert f'href="{ASSISTED}?office=3275"' in page
     assert f'href="{DOCUMENTS}?office=3275"' in page
+
+
+# --- The activation code on the slip (issue 12) ------------------------------------
+
+CODE_RE = re.compile(r'id="activation-code-value"[^>]*>([A-Z0-9]{4}-[A-Z0-9]{4})<')
+
+
+def printed_code(response) -> str | None:
+    found = CODE_RE.search(response.content.decode())
+    return found.group(1) if found else None
+
+
+def test_the_slip_of_a_resident_without_a_bound_phone_carries_an_activation_code_once(
+        client, desk, resident_a, lost_card, slot_on, clock):
+    resident_a.phone_bound_at, resident_a.language = None, "en"
+    resident_a.save(update_fields=["phone_bound_at", "language"])
+    client.force_login(desk)
+    token = token_of(client.post(ASSISTED, {"action": "find", "nik": resident_a.nik}))
+    done = client.post(ASSISTED, {"action": "book", "r": token,
+                                  **book_form(slot_on(lost_card, WEDNESDAY, "08:00"))})
+    booking = Booking.objects.get()
+    issued = ActivationCode.objects.get()
+    assert (issued.resident, issued.office, issued.created_by, issued.used_at) == (
+        resident_a, booking.office, desk, None)
+
+    slip = client.get(done["Location"])
+    code = printed_code(slip)
+    assert code is not None
+    assert issued.code_hash != code
+    assert code.replace("-", "") not in issued.code_hash
+    assert slip["Cache-Control"] == "private, no-store"
+    page = slip.content.decode()
+    # The paper is the resident's: its instruction is in their language, whatever the
+    # language of the desk's screen.
+    assert ("To sign in to the e-Open app, enter this activation code with your NIK and "
+            "your phone number. Valid until 29 July 2026. Do not give it to anyone.") in page
+    assert "Slip booking" in page
+    assert 'id="activation-once"' in page
+
+    # Shown again (a reload, the A4 link): no code, and the page says why.
+    again = client.get(done["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert printed_code(again) is None
+    assert 'id="activation-missing"' in again.content.decode()
+    assert "The activation code is shown only once" in again.content.decode()
+    assert ActivationCode.objects.count() == 1
+
+    # The desk prints a new one: a new code, and the earlier one no longer works.
+    new = client.post(reverse("appointments:slip-activation", args=[booking.code]),
+                      HTTP_ACCEPT_LANGUAGE="en")
+    assert new.status_code == 302
+    assert new["Location"] == reverse("appointments:slip", args=[booking.code])
+    renewed = client.get(new["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert messages_of(renewed) == [
+        "A new activation code is on the slip; codes printed before no longer work."]
+    second = printed_code(renewed)
+    assert second is not None
+    assert second != code
+    first, latest = ActivationCode.objects.order_by("id")
+    assert first.expires_at <= first.created_at + timedelta(seconds=1)  # spent at once
+    assert latest.expires_at == latest.created_at + timedelta(days=30)
+
+
+def test_the_slip_of_a_resident_with_a_bound_phone_has_no_activation_code(
+        client, desk, resident_a, lost_card, slot_on, clock):
+    resident_a.phone_bound_at = timezone.now()
+    resident_a.save(update_fields=["phone_bound_at"])
+    client.force_login(desk)
+    token = token_of(client.post(ASSISTED, {"action": "find", "nik": resident_a.nik}))
+    done = client.post(ASSISTED, {"action": "book", "r": token,
+                                  **book_form(slot_on(lost_card, WEDNESDAY, "08:00"))})
+    slip = client.get(done["Location"])
+    assert printed_code(slip) is None
+    assert 'id="activation-missing"' not in slip.content.decode()
+    booking = Booking.objects.get()
+    new = client.post(reverse("appointments:slip-activation", args=[booking.code]),
+                      HTTP_ACCEPT_LANGUAGE="en")
+    assert messages_of(client.get(new["Location"], HTTP_ACCEPT_LANGUAGE="en")) == [
+        "The resident's phone is bound: no activation code is needed."]
+    assert not ActivationCode.objects.exists()
+
+
+def test_a_new_activation_code_only_by_the_front_desk_of_the_bookings_office(
+        client, desk, office_b, make_staff, resident_a, lost_card, slot_on):
+    booking = _booked(resident_a, lost_card, slot_on(lost_card, WEDNESDAY, "08:30"))
+    url = reverse("appointments:slip-activation", args=[booking.code])
+    client.force_login(make_staff(office_b, Role.FRONT_DESK))
+    assert client.post(url).status_code == 404
+    assert client.get(reverse("appointments:slip", args=[booking.code])).status_code == 404
+    client.force_login(desk)
+    assert client.get(url).status_code == 405
+    assert not ActivationCode.objects.exists()
+
+
+def test_a_resident_registered_at_the_desk_is_verified_at_creation(client, desk, office_a):
+    client.force_login(desk)
+    nik = make_nik(regency="3275", born=date(1958, 2, 3), serial=78)
+    client.post(ASSISTED, {"action": "register", "nik": nik, "name": "Sutrisno",
+                           "birth_date": "1958-02-03", "phone": "0812 3456 7890"})
+    resident = Resident.objects.get(nik=nik)
+    assert resident.identity_verified_by == desk
+    assert resident.identity_verified_at is not None
+    # A phone typed in by staff is a contact number, not bound.
+    assert (resident.phone, resident.phone_bound_at) == ("+6281234567890", None)
