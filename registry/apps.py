@@ -9,6 +9,7 @@ class RegistryConfig(AppConfig):
     default = True
 
     def ready(self):
+        from registry import checks  # noqa: F401 - registers the system checks
         from registry.api import schema  # noqa: F401 - registers the OpenAPI extension
 
 

@@ -23,8 +23,9 @@ def enqueue_now(task, *args, **kwargs) -> bool:
         # and the sweep will queue the work again.
         task.apply_async(args=args, kwargs=kwargs, retry=False)
     except Exception:  # the broker's errors vary with the transport
-        logger.warning("Broker unavailable, %s%r left for the sweep", task.name, args,
-                       exc_info=True)
+        # Ids only: a task's other arguments can be secrets (a sign-in code on its way).
+        logger.warning("Broker unavailable, %s%r left for the sweep", task.name,
+                       tuple(a if isinstance(a, int) else "***" for a in args), exc_info=True)
         return False
     return True
 

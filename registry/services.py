@@ -479,6 +479,7 @@ def notification_deliver(*, delivery_id: int) -> NotificationDelivery | None:
         message = OutgoingMessage(
             channel=delivery.channel, address=delivery.address, title=notification.title,
             body=notification.body, link=notification.link, reference=f"n{delivery.id}",
+            kind=notification.kind,
         )
         delivery.attempts += 1
         try:

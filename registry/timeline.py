@@ -49,7 +49,8 @@ def render_message(kind: str, params: dict) -> str:
     except (KeyError, TypeError, ValueError):
         # A stored event must always be readable, even if its params predate a
         # change of the message; log it so the message can be fixed.
-        logger.warning("Case event %s cannot be formatted with %r", kind, params)
+        # The names of the params only: their values are residents' names and addresses.
+        logger.warning("Case event %s cannot be formatted with %s", kind, sorted(params))
         return str(message)
 
 

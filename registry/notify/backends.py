@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 
+from registry.privacy import mask_address
+
 logger = logging.getLogger("registry.notify")
 
 
@@ -29,6 +31,8 @@ class OutgoingMessage:
     link: str = ""
     # Stable per delivery, so a gateway that deduplicates sends it once.
     reference: str = ""
+    # What the message is (the notification's kind, "otp"...), for the log.
+    kind: str = ""
 
 
 class TemporaryFailure(Exception):
@@ -40,14 +44,26 @@ class PermanentFailure(Exception):
 
 
 class LogBackend:
-    """Writes the whole message to the log: the default for every channel."""
+    """Writes the message to the log: the default for every channel, for development.
+
+    Only with DEBUG on (`make run`, where demo residents read their sign-in code from
+    the log) is the whole message written. Otherwise the log gets the channel, a masked
+    recipient, the kind and the reference: a log is read by more people, and kept
+    longer, than a resident's phone, and bodies carry sign-in codes, receipt codes and
+    booking codes. `check --deploy` warns when a channel still uses this backend
+    (registry.checks).
+    """
 
     def send(self, message: OutgoingMessage) -> str:
-        logger.info(
-            "notification channel=%s to=%s ref=%s title=%r body=%r link=%s",
-            message.channel, message.address, message.reference, message.title,
-            message.body, message.link,
-        )
+        if settings.DEBUG:
+            logger.info(
+                "notification channel=%s to=%s kind=%s ref=%s title=%r body=%r link=%s",
+                message.channel, message.address, message.kind, message.reference,
+                message.title, message.body, message.link,
+            )
+        else:
+            logger.info("notification channel=%s to=%s kind=%s ref=%s", message.channel,
+                        mask_address(message.address), message.kind, message.reference)
         return f"log:{message.reference}"
 
 
@@ -56,7 +72,9 @@ class InboxBackend:
     API, so there is nothing further to send; a push gateway would plug in here."""
 
     def send(self, message: OutgoingMessage) -> str:
-        logger.info("notification channel=push ref=%s title=%r", message.reference, message.title)
+        # Titles carry booking and ticket codes: the kind says enough.
+        logger.info("notification channel=push kind=%s ref=%s", message.kind,
+                    message.reference)
         return f"inbox:{message.reference}"
 
 

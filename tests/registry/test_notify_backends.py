@@ -1,14 +1,20 @@
-"""The real gateway clients, against a local HTTP server that answers like the gateway."""
+"""The real gateway clients, against a local HTTP server that answers like the gateway;
+and the log backend, which writes whole messages only in development."""
 
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core import mail
 
+from registry import services
+from registry.models import NotificationDelivery
 from registry.notify.backends import (
     EmailBackend,
+    InboxBackend,
+    LogBackend,
     OutgoingMessage,
     PermanentFailure,
     SmsGatewayBackend,
@@ -93,3 +99,63 @@ def test_email_goes_through_djangos_mail(settings):
                                         link="https://x/app/1", reference="n1"))
     assert [(m.to, m.subject, m.body) for m in mail.outbox] == [
         (["budi@example.org"], "Kartu siap", "Sudah dicetak.\n\nhttps://x/app/1")]
+
+
+OTP = OutgoingMessage(channel="sms", address="+6281234500001", title="e-Open sign-in code",
+                      body="Your e-Open code is 493817. It is valid for 5 minutes.",
+                      reference="otp7", kind="otp")
+
+
+def logged(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "registry.notify"]
+
+
+def test_the_log_backend_writes_no_body_and_a_masked_recipient_in_production(caplog,
+                                                                             settings):
+    settings.DEBUG = False
+    caplog.set_level(logging.INFO, logger="registry.notify")
+    assert LogBackend().send(OTP) == "log:otp7"
+    LogBackend().send(OutgoingMessage(channel="email", address="budi@example.org",
+                                      title="Kartu siap", body="Kode tanda terima K7QP-2M",
+                                      reference="n9", kind="handover.card_ready"))
+    InboxBackend().send(OutgoingMessage(channel="push", address="", kind="booking.booked",
+                                        title="Booking BK7Q2M confirmed", body="",
+                                        reference="n10"))
+    assert logged(caplog) == [
+        "notification channel=sms to=+62812*****001 kind=otp ref=otp7",
+        "notification channel=email to=b***@example.org kind=handover.card_ready ref=n9",
+        "notification channel=push kind=booking.booked ref=n10",
+    ]
+    for secret in ("493817", "6281234500001", "budi@", "K7QP-2M", "BK7Q2M"):
+        assert secret not in caplog.text
+
+
+def test_the_log_backend_writes_the_whole_message_in_development(caplog, settings):
+    """`make run` (DJANGO_DEBUG=1): demo residents read their sign-in code in the log."""
+    settings.DEBUG = True
+    caplog.set_level(logging.INFO, logger="registry.notify")
+    LogBackend().send(OTP)
+    assert logged(caplog) == [
+        ("notification channel=sms to=+6281234500001 kind=otp ref=otp7 "
+        "title='e-Open sign-in code' body='Your e-Open code is 493817. It is valid for 5 "
+        "minutes.' link=")]
+
+
+def test_a_notification_is_logged_by_its_kind_without_its_text(application_a, settings,
+                                                               caplog):
+    settings.DEBUG = False
+    settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS,
+                                      "whatsapp": "registry.notify.backends.LogBackend"}
+    caplog.set_level(logging.INFO, logger="registry.notify")
+    notification = services.notification_send(
+        office=application_a.office, resident=application_a.resident, kind="handover.ready",
+        title="Kartu siap", body="Kode tanda terima %(code)s", params={"code": "K7QP-2M"},
+        application=application_a)
+    delivery = notification.deliveries.get(channel="whatsapp")
+    services.notification_deliver(delivery_id=delivery.id)
+    phone = application_a.resident.phone
+    assert logged(caplog) == [(f"notification channel=whatsapp to={phone[:6]}*****"
+                              f"{phone[-3:]} kind=handover.ready ref=n{delivery.id}")]
+    assert NotificationDelivery.objects.get(pk=delivery.pk).status == "sent"
+    assert "K7QP-2M" not in caplog.text
+    assert phone not in caplog.text

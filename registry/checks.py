@@ -1,0 +1,34 @@
+"""System checks of this project's own settings (`manage.py check`)."""
+
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_notification_backends(app_configs=None, **kwargs):
+    """Production sends messages through real gateways: on the log backend (or the
+    gateway simulator) a resident gets no sign-in code, no reminder and no card notice.
+    Push needs no gateway: it is the app's inbox."""
+    from registry.notify.backends import LogBackend, SimulatedGateway
+
+    warnings = []
+    for channel, path in sorted(settings.NOTIFICATION_BACKENDS.items()):
+        if channel == "push":
+            continue
+        try:
+            backend = import_string(path)
+        except ImportError as exc:
+            warnings.append(checks.Error(
+                f"The {channel!r} notification backend {path} cannot be imported: {exc}",
+                id="registry.E001"))
+            continue
+        if isinstance(backend, type) and issubclass(backend, LogBackend | SimulatedGateway):
+            warnings.append(checks.Warning(
+                f"The {channel!r} notification channel uses {path}: messages go to the "
+                f"log or a simulator, not to the residents.",
+                hint=f"Set NOTIFY_{channel.upper()}_BACKEND to the channel's gateway "
+                     f"backend (README, Running in production).",
+                id="registry.W001",
+            ))
+    return warnings
