@@ -33,12 +33,13 @@ from queues.models import (
     Ticket,
     TicketStatus,
 )
+from registry import desk, printed_codes, tenancy
 from registry import services as registry_services
-from registry import tenancy
 from registry.calendar import office_today
 from registry.errors import DomainError
 from registry.models import Lane, Office, Resident, Role, Service
 from registry.nik import NikError, parse_nik
+from registry.privacy import mask_phone
 
 ISSUE = "queues.issue_ticket"
 OPERATE = "queues.operate_counter"
@@ -184,7 +185,12 @@ def check_in(request):
                 status = exc.status
             else:
                 url = reverse("queues:kiosk-ticket", args=[ticket.pk])
-                return redirect(url if from_kiosk else f"{url}?back=check-in")
+                if from_kiosk:
+                    return redirect(url)
+                # Staff hand this ticket over: for a resident with no bound phone it
+                # carries an activation code, shown once. Never at the unattended kiosk.
+                _keep_code(request, ticket, office, ticket.resident)
+                return redirect(f"{url}?back=check-in")
         else:
             messages.error(request, _("Type the booking code or scan its QR code."))
             status = 400
@@ -196,26 +202,88 @@ def check_in(request):
     }, status=status)
 
 
+def _ticket_paper(ticket: Ticket) -> str:
+    return f"ticket:{ticket.pk}"
+
+
+def _keep_code(request, ticket: Ticket, office: Office, resident: Resident | None) -> bool:
+    """Issue the activation code of the paper for `ticket` and keep it for its page;
+    False when the resident has a bound phone (no code)."""
+    if resident is None:
+        return False
+    printed = desk.activation_code_for_paper(office=office, resident=resident, by=request.user)
+    printed_codes.keep(request, paper=_ticket_paper(ticket), printed=printed)
+    return printed is not None
+
+
 @login_required
-def kiosk_ticket(request, pk):
-    """The ticket just taken, to print or to photograph."""
+@require_POST
+def check_in_verify(request, pk):
+    """The front desk checked the KTP-el of a self-registered resident with a booking
+    today: the "not verified" mark goes (registry.desk.resident_identity_verify)."""
+    office, _offices = _office_for(request, ISSUE)
+    try:
+        resident = desk.resident_get_for_office(office=office, pk=pk)
+        desk.resident_identity_verify(office=office, resident=resident, by=request.user)
+    except DomainError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, _("%(name)s: KTP-el checked.") % {"name": resident.name})
+    return redirect(reverse("queues:check-in") + f"?office={office.code}")
+
+
+@login_required
+@require_POST
+def kiosk_ticket_activation(request, pk):
+    """The front desk prints a new activation code on a checked-in ticket (the page was
+    shown again): the earlier codes stop working. Staff of the ticket's office only."""
     office_ids = [o.id for o in offices_with_perm(request.user, ISSUE)]
     ticket = tenancy.get_for_office_or_404(
-        Ticket.objects.select_related("office", "lane", "service", "booking__slot"),
+        Ticket.objects.select_related("office", "resident"), office_ids=office_ids, pk=pk,
+        resident__isnull=False)
+    try:
+        issued = _keep_code(request, ticket, ticket.office, ticket.resident)
+    except DomainError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, _("A new activation code is on the ticket; codes printed "
+                                    "before no longer work.") if issued else
+                         _("The resident's phone is bound: no activation code is needed."))
+    return redirect(reverse("queues:kiosk-ticket", args=[ticket.pk]) + "?back=check-in")
+
+
+@login_required
+def kiosk_ticket(request, pk):
+    """The ticket just taken, to print or to photograph. Checked in at the front desk
+    for a resident with no bound phone, it carries the activation code issued then, this
+    once (registry.printed_codes)."""
+    office_ids = [o.id for o in offices_with_perm(request.user, ISSUE)]
+    ticket = tenancy.get_for_office_or_404(
+        Ticket.objects.select_related("office", "lane", "service", "booking__slot",
+                                      "resident"),
         office_ids=office_ids, pk=pk)
     state = selectors.queue_state(office=ticket.office)
     estimate = selectors.queue_estimates(state)
     position = selectors.ticket_position(state, ticket)
     back = reverse("queues:kiosk")
-    if request.GET.get("back") == "check-in":
+    at_desk = request.GET.get("back") == "check-in"
+    if at_desk:
         back = reverse("queues:check-in")
-    return render(request, "queues/kiosk_ticket.html", {
+    response = render(request, "queues/kiosk_ticket.html", {
         "ticket": ticket, "office": ticket.office,
         "ahead": None if position is None else max(position - 1, 0),
         "minutes": estimates.to_minutes(estimate.tickets.get(ticket.pk)),
         "booking_on_time": ticket.band == Band.BOOKING_ON_TIME,
         "back": f"{back}?office={ticket.office.code}",
+        "printed": printed_codes.take(request, paper=_ticket_paper(ticket)),
+        # The kiosk's own screen never offers a code: nobody there has seen the resident.
+        "needs_code": at_desk and ticket.resident is not None
+        and ticket.resident.phone_bound_at is None,
+        "new_code_url": reverse("queues:kiosk-ticket-activation", args=[ticket.pk]),
+        "language": ticket.resident.language if ticket.resident else "id",
     })
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- The counter workstation -------------------------------------------------------
@@ -275,7 +343,9 @@ def counter_page(request, pk):
     other_lanes = Lane.objects.filter(office=office, is_active=True).order_by("letter")
     if current is not None:
         other_lanes = other_lanes.exclude(pk=current.lane_id)
+    resident = current.resident if current is not None else None
     return render(request, "queues/counter.html", {
+        "resident_desk": _resident_desk(office, resident) if resident else None,
         "counter": counter, "office": office, "lanes": lanes,
         "lane_columns": [{"lane": lane, "tickets": waiting[lane.id][:WAITING_LISTED],
                           "count": len(waiting[lane.id])} for lane in lanes],
@@ -291,8 +361,21 @@ def counter_page(request, pk):
     })
 
 
+def _resident_desk(office: Office, resident: Resident) -> dict:
+    """What the counter shows of the identified resident's identity and phone."""
+    pending = desk.resident_phone_bind_pending(office=office, resident=resident)
+    return {
+        "verified": resident.identity_verified_at is not None,
+        "phone_bound": resident.phone_bound_at is not None,
+        "masked_phone": mask_phone(resident.phone) if resident.phone_bound_at else "",
+        "pending": pending, "pending_phone": mask_phone(pending.phone) if pending else "",
+    }
+
+
 class ActionForm(forms.Form):
     ticket = forms.IntegerField(required=False, min_value=1)
+    phone = forms.CharField(max_length=32, required=False)
+    code = forms.CharField(max_length=16, required=False)
     reason = forms.CharField(max_length=40, required=False)
     outcome = forms.CharField(max_length=20, required=False)
     note = forms.CharField(max_length=300, required=False)
@@ -314,17 +397,50 @@ def _identify(counter: Counter, data: dict, by) -> str:
             if not data.get("name") or not data.get("birth_date"):
                 raise DomainError(_("This NIK is not registered yet: also enter the name and "
                                     "birth date from the KTP or KK."), "registration_required")
+            # Registered by the operator from the card in front of them: verified.
             resident = registry_services.resident_register(
                 nik=nik, name=data["name"], birth_date=data["birth_date"],
-                domicile_office=None)
+                domicile_office=None, verified_by=by)
         ticket = services.ticket_identify(counter=counter, resident=resident, by=by,
                                           ticket_id=data.get("ticket"))
     return _("Ticket %(code)s: %(name)s, case %(number)s.") % {
         "code": ticket.code, "name": resident.name, "number": ticket.application.number}
 
 
+def _identified_resident(counter: Counter, ticket_id: int | None) -> tuple[Ticket, Resident]:
+    """The resident of the ticket at this counter, once identified."""
+    ticket = (Ticket.objects.select_related("resident")
+              .filter(counter=counter, status__in=ACTIVE_STATUSES, resident__isnull=False,
+                      **({"pk": ticket_id} if ticket_id else {})).first())
+    if ticket is None:
+        raise DomainError(_("Identify the resident first."), "resident_required")
+    return ticket, ticket.resident
+
+
+def _resident_action(counter: Counter, action: str, data: dict, by) -> str:
+    """The desk's identity work on the resident at the counter (registry.desk)."""
+    _ticket, resident = _identified_resident(counter, data.get("ticket"))
+    office = counter.office
+    if action == "verify-identity":
+        desk.resident_identity_verify(office=office, resident=resident, by=by)
+        return _("%(name)s: KTP-el checked.") % {"name": resident.name}
+    if action == "bind-phone":
+        challenge = desk.resident_phone_bind_start(office=office, resident=resident,
+                                                   phone=data.get("phone", ""), by=by)
+        return _("A code was sent to %(phone)s. Ask the resident to read it to you.") % {
+            "phone": mask_phone(challenge.phone)}
+    desk.resident_phone_bind_confirm(office=office, resident=resident,
+                                     code=data.get("code", ""), by=by)
+    return _("%(name)s's phone is bound.") % {"name": resident.name}
+
+
+RESIDENT_ACTIONS = ("verify-identity", "bind-phone", "bind-phone-confirm")
+
+
 def _run_action(counter: Counter, action: str, data: dict, by) -> str:
     ticket_id = data.get("ticket")
+    if action in RESIDENT_ACTIONS:
+        return _resident_action(counter, action, data, by)
     if action == "open":
         services.counter_open(counter=counter, by=by)
         return _("%(counter)s is open.") % {"counter": counter.name}
@@ -390,6 +506,45 @@ def counter_action(request, pk, action):
         else:
             messages.success(request, text)
     return redirect("queues:counter", pk=counter.pk)
+
+
+def _receipt_paper(ticket: Ticket) -> str:
+    return f"receipt:{ticket.pk}"
+
+
+@login_required
+def counter_receipt(request, pk, ticket):
+    """The counter's receipt for an identified resident: the ticket, the case number
+    and the service. POST makes it: for a resident with no bound phone it then carries a
+    new activation code, shown once (registry.printed_codes); GET shows it again
+    without the code. Operators of the counter's office only; anyone else gets 404."""
+    counter = _counter_or_404(request, pk)
+    ticket = tenancy.get_for_office_or_404(
+        Ticket.objects.select_related("office", "lane", "service", "resident", "application"),
+        office_ids=[counter.office_id], pk=ticket, resident__isnull=False)
+    url = reverse("queues:counter-receipt", args=[counter.pk, ticket.pk])
+    if request.method == "POST":
+        try:
+            printed = desk.activation_code_for_paper(office=counter.office,
+                                                     resident=ticket.resident, by=request.user)
+        except DomainError as exc:
+            _error(request, exc)
+        else:
+            printed_codes.keep(request, paper=_receipt_paper(ticket), printed=printed)
+            if printed is not None:
+                messages.success(request, _("An activation code is on the receipt, shown "
+                                            "this once; codes printed before no longer "
+                                            "work."))
+        return redirect(url)
+    response = render(request, "queues/counter_receipt.html", {
+        "counter": counter, "office": counter.office, "ticket": ticket,
+        "resident": ticket.resident, "today": office_today(counter.office),
+        "printed": printed_codes.take(request, paper=_receipt_paper(ticket)),
+        "needs_code": ticket.resident.phone_bound_at is None, "new_code_url": url,
+        "language": ticket.resident.language,
+    })
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- The display board -------------------------------------------------------------
