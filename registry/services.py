@@ -11,7 +11,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +39,7 @@ from registry.models import (
     Role,
     Service,
     StaffMembership,
+    StaffTokenState,
     WorkingHours,
 )
 from registry.nik import NikError, parse_nik
@@ -200,9 +201,27 @@ def staff_membership_grant(*, user, office: Office, role: str, by=None) -> Staff
 
 @transaction.atomic
 def staff_membership_revoke(*, membership: StaffMembership) -> None:
+    """Remove a role; the user's API tokens end with it (the field team's phones)."""
     user = membership.user
     membership.delete()
     _sync_user_groups(user)
+    staff_tokens_revoke(user=user)
+
+
+@transaction.atomic
+def staff_tokens_revoke(*, user) -> None:
+    """End every API token of a staff user: their tokens carry the generation this
+    raises (registry.api.auth). Password changes and deactivation need no call."""
+    StaffTokenState.objects.get_or_create(user=user)
+    StaffTokenState.objects.filter(user=user).update(generation=F("generation") + 1)
+
+
+@transaction.atomic
+def resident_tokens_revoke(*, resident: Resident) -> None:
+    """End every API token of a resident (sign out everywhere): their tokens carry the
+    generation this raises (registry.api.auth)."""
+    Resident.objects.filter(pk=resident.pk).update(
+        token_generation=F("token_generation") + 1)
 
 
 # --- Residents -------------------------------------------------------------

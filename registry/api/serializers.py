@@ -102,8 +102,11 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class AccessSerializer(serializers.Serializer):
-    access = serializers.CharField()
+class ErrorSerializer(serializers.Serializer):
+    """The contract's error body."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
 
 
 class MeSerializer(serializers.ModelSerializer):

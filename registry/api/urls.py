@@ -12,6 +12,7 @@ urlpatterns = [
     path("auth/otp/", views.OtpRequestView.as_view(), name="auth-otp"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("auth/refresh/", views.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/staff-token/", views.StaffTokenView.as_view(), name="auth-staff-token"),
     path("me/", views.MeView.as_view(), name="me"),
     path("applications/", views.ApplicationListView.as_view(), name="application-list"),

@@ -10,16 +10,16 @@ from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from registry import selectors, services
 from registry.api import serializers as s
 from registry.api.auth import (
-    RESIDENT_CLAIM,
     IsResident,
+    IsStaff,
     tokens_for_resident,
     tokens_for_staff,
+    tokens_refresh,
+    tokens_revoke,
 )
 from registry.calendar import OfficeCalendar, office_today
 from registry.errors import DomainError, NotFound, Throttled
@@ -133,25 +133,35 @@ class RefreshView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=s.RefreshRequestSerializer, responses=s.AccessSerializer)
+    @extend_schema(
+        request=s.RefreshRequestSerializer,
+        responses={
+            200: OpenApiResponse(s.TokenPairSerializer, description=(
+                "A new access token and a new refresh token; the one sent is spent. Staff "
+                "refresh tokens keep the sign-in's end (STAFF_REFRESH_HOURS).")),
+            400: OpenApiResponse(s.ErrorSerializer, description="no refresh token sent"),
+            401: OpenApiResponse(s.ErrorSerializer, description=(
+                "token_not_valid: invalid, expired, revoked or already used (a used one "
+                "also ends every token of the account)")),
+        })
     def post(self, request):
         serializer = s.RefreshRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            refresh = RefreshToken(serializer.validated_data["refresh"])
-        except TokenError:
-            raise DomainError(_("The refresh token is invalid or expired. Sign in again."),
-                              "token_not_valid") from None
-        if RESIDENT_CLAIM in refresh:
-            if not Resident.objects.filter(pk=refresh[RESIDENT_CLAIM]).exists():
-                raise DomainError(_("The account no longer exists."), "token_not_valid")
-        else:
-            from django.contrib.auth import get_user_model
+        return Response(tokens_refresh(refresh=serializer.validated_data["refresh"]))
 
-            user_id = refresh.get("user_id")
-            if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
-                raise DomainError(_("The account is no longer active."), "token_not_valid")
-        return Response({"access": str(refresh.access_token)})
+
+class LogoutView(APIView):
+    """Sign out everywhere: every token of the caller ends, on every device."""
+
+    permission_classes = [IsResident | IsStaff]
+
+    @extend_schema(request=None, responses={
+        204: OpenApiResponse(description="signed out; every token of the account ends"),
+        401: OpenApiResponse(s.ErrorSerializer, description="no token, or not valid"),
+    })
+    def post(self, request):
+        tokens_revoke(principal=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class StaffTokenView(APIView):
