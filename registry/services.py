@@ -1,10 +1,7 @@
 """Every write of the registry core. One function per operation, each in one
 transaction, each recording the case event it causes."""
 
-import hashlib
-import hmac
 import logging
-import secrets
 from datetime import date, timedelta
 from importlib import import_module
 
@@ -18,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from registry import tenancy
 from registry.background import enqueue_on_commit
 from registry.calendar import office_today
-from registry.errors import Conflict, DomainError, NotFound, Throttled
+from registry.errors import Conflict, DomainError, NotFound
 from registry.models import (
     DEFAULT_CLOSES,
     DEFAULT_OPENS,
@@ -33,7 +30,6 @@ from registry.models import (
     NotificationChannel,
     NotificationDelivery,
     Office,
-    OtpChallenge,
     Requirement,
     Resident,
     Role,
@@ -567,149 +563,6 @@ def notifications_mark_read(*, resident: Resident, ids: list[int] | None = None)
     if ids is not None:
         unread = unread.filter(id__in=ids)
     return unread.update(read_at=timezone.now())
-
-
-# --- One-time codes --------------------------------------------------------
-
-
-def _otp_hash(challenge_salt: str, code: str) -> str:
-    return hmac.new(
-        settings.SECRET_KEY.encode(), f"{challenge_salt}:{code}".encode(), hashlib.sha256
-    ).hexdigest()
-
-
-def _throttle_otp(*, nik: str, phone: str, now) -> None:
-    recent = OtpChallenge.objects.filter(created_at__gte=now - settings.OTP_WINDOW)
-    last = recent.filter(Q(nik=nik) | Q(phone=phone)).order_by("-created_at").first()
-    if last and now - last.created_at < settings.OTP_RESEND_INTERVAL:
-        wait = int((settings.OTP_RESEND_INTERVAL - (now - last.created_at)).total_seconds()) + 1
-        raise Throttled(
-            _("A code was sent moments ago. Wait %(seconds)s seconds before asking again.")
-            % {"seconds": wait},
-            "otp_too_soon", retry_after=wait,
-        )
-    for field, value in (("nik", nik), ("phone", phone)):
-        if recent.filter(**{field: value}).count() >= settings.OTP_MAX_PER_WINDOW:
-            oldest = recent.filter(**{field: value}).order_by("created_at").first()
-            wait = int((oldest.created_at + settings.OTP_WINDOW - now).total_seconds()) + 1
-            raise Throttled(
-                _("Too many codes were requested. Try again in %(minutes)s minutes.")
-                % {"minutes": max(1, wait // 60)},
-                "otp_throttled", retry_after=wait,
-            )
-
-
-def otp_request(*, nik: str, phone: str, name: str = "", birth_date: date | None = None,
-                sex: str = "", language: str = "id") -> OtpChallenge:
-    """Send a one-time sign-in code to the resident's phone.
-
-    An unknown NIK registers the resident first (name and birth date needed). A NIK
-    already registered with another phone number is refused: the code must go to the
-    phone on record, which the office updates at the counter.
-    """
-    from registry.notify.backends import (
-        OutgoingMessage,
-        PermanentFailure,
-        TemporaryFailure,
-        get_backend,
-    )
-
-    parts = _nik_or_error(nik)
-    phone = normalize_phone(phone)
-    now = timezone.now()
-    with transaction.atomic():
-        resident = Resident.objects.filter(nik=parts.nik).first()
-        if resident is None:
-            if not name or birth_date is None:
-                raise DomainError(
-                    _("This NIK is not registered yet. Also send your name and birth date "
-                      "to register."),
-                    "registration_required",
-                )
-            resident = resident_register(
-                nik=parts.nik, name=name, birth_date=birth_date, sex=sex, phone=phone,
-                language=language,
-            )
-        elif resident.phone and resident.phone != phone:
-            raise DomainError(
-                _("This phone number is not the one registered for this NIK. Use the "
-                  "registered number, or update it at the office's front desk."),
-                "phone_mismatch",
-            )
-        _throttle_otp(nik=parts.nik, phone=phone, now=now)
-        code = f"{secrets.randbelow(10**6):06d}"
-        salt = secrets.token_hex(8)
-        challenge = OtpChallenge.objects.create(
-            nik=parts.nik, phone=phone, code_hash=f"{salt}${_otp_hash(salt, code)}",
-            created_at=now, expires_at=now + settings.OTP_TTL,
-        )
-    with translation.override(resident.language):
-        message = OutgoingMessage(
-            channel=settings.OTP_CHANNEL,
-            address=phone,
-            title=str(_("e-Open sign-in code")),
-            body=str(_("Your e-Open code is %(code)s. It is valid for 5 minutes. Never "
-                       "share it with anyone, including office staff.") % {"code": code}),
-            reference=f"otp{challenge.id}",
-        )
-    try:
-        get_backend(settings.OTP_CHANNEL).send(message)
-    except (TemporaryFailure, PermanentFailure) as exc:
-        logger.warning("OTP %s could not be sent: %s", challenge.id, exc)
-        OtpChallenge.objects.filter(id=challenge.id).delete()
-        from registry.errors import Unavailable
-
-        raise Unavailable(
-            _("The code could not be sent right now. Try again in a few minutes."),
-            "otp_not_sent",
-        ) from exc
-    return challenge
-
-
-def otp_verify(*, nik: str, code: str) -> Resident:
-    """Check a one-time code and return the resident it signs in.
-
-    A wrong code counts against the challenge; after OTP_MAX_ATTEMPTS wrong codes the
-    challenge is spent and a new code must be requested.
-    """
-    parts = _nik_or_error(nik)
-    now = timezone.now()
-    code = (code or "").strip()
-    with transaction.atomic():
-        challenge = (
-            OtpChallenge.objects.select_for_update()
-            .filter(nik=parts.nik, used_at__isnull=True)
-            .order_by("-created_at")
-            .first()
-        )
-        if challenge is None or challenge.expires_at <= now:
-            raise DomainError(_("The code has expired. Ask for a new one."), "otp_expired")
-        if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
-            raise Throttled(_("Too many wrong codes. Ask for a new code."), "otp_locked")
-        salt, expected = challenge.code_hash.split("$", 1)
-        if not (len(code) == 6 and code.isdigit()
-                and hmac.compare_digest(_otp_hash(salt, code), expected)):
-            challenge.attempts += 1
-            challenge.save(update_fields=["attempts"])
-            wrong = True
-        else:
-            wrong = False
-            challenge.used_at = now
-            challenge.save(update_fields=["used_at"])
-            resident = Resident.objects.select_for_update().get(nik=parts.nik)
-            changed = []
-            if resident.app_registered_at is None:
-                resident.app_registered_at = now
-                changed.append("app_registered_at")
-            if not resident.phone:
-                resident.phone = challenge.phone
-                changed.append("phone")
-            if changed:
-                resident.save(update_fields=changed)
-    # Raised after the block so the counted attempt is committed.
-    if wrong:
-        raise DomainError(_("The code is wrong."), "otp_wrong")
-    return resident
 
 
 # --- Many timeline entries at once (the morning dispatch) ------------------

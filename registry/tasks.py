@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from registry import services
+from registry import otp, services
 from registry.background import enqueue_now
+from registry.notify.backends import TemporaryFailure
 
 
 @shared_task(name="registry.tasks.notification_deliver")
@@ -88,3 +89,28 @@ def notifications_deliver_pending(office_id: int, after_id: int) -> None:
     rest = services.notifications_deliver_pending(office_id=office_id, after_id=after_id)
     if rest is not None:
         enqueue_now(notifications_deliver_pending, office_id, rest)
+
+
+# --- Sign-in codes (registry.otp) ---------------------------------------------------
+# Sent here, not in the request, so the gateway's latency does not show in the answer
+# (which must not tell a bound phone from any other). Celery's retries, not a sweep:
+# a code is worth nothing after 5 minutes, so there is nothing to send again later.
+
+
+@shared_task(name="registry.tasks.otp_send", bind=True, max_retries=3)
+def otp_send(self, challenge_id: int, code: str) -> None:
+    # The plaintext code is in this message because the database keeps only its hash;
+    # it expires with the code (OTP_TTL, 5 minutes), see registry.otp._enqueue_code.
+    try:
+        otp.otp_send(challenge_id=challenge_id, code=code)
+    except TemporaryFailure as exc:
+        raise self.retry(exc=exc, countdown=20) from exc
+
+
+@shared_task(name="registry.tasks.phone_change_notify", bind=True, max_retries=5)
+def phone_change_notify(self, resident_id: int, old_phone: str, generation: int) -> None:
+    try:
+        otp.phone_change_notify(resident_id=resident_id, old_phone=old_phone,
+                                generation=generation)
+    except TemporaryFailure as exc:
+        raise self.retry(exc=exc, countdown=60) from exc

@@ -6,6 +6,7 @@ from datetime import date
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from registry import services
 from registry.models import Application, Channel, Lane, Office, Requirement, Resident, Service
@@ -85,6 +86,9 @@ class ResidentFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Warga {n}")
     sex = factory.LazyAttribute(lambda o: "F" if o.female else "M")
     phone = factory.Sequence(lambda n: f"+6281300{n:06d}")
+    # A factory resident with a phone signs in with it: the phone is bound (pass
+    # phone_bound_at=None for a number staff typed in, or phone="" for none).
+    phone_bound_at = factory.LazyAttribute(lambda o: timezone.now() if o.phone else None)
     domicile_office = factory.SubFactory(OfficeFactory)
     kecamatan = "Bekasi Timur"
     kelurahan = "Margahayu"

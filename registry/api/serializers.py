@@ -78,9 +78,21 @@ class ServiceSerializer(serializers.ModelSerializer):
 class OtpRequestSerializer(serializers.Serializer):
     nik = serializers.CharField(**NIK_FIELD)
     phone = serializers.CharField(max_length=32)
+    activation_code = serializers.CharField(
+        max_length=32, required=False, allow_blank=True,
+        help_text=_("The single-use code printed on the desk's slip or receipt (XXXX-XXXX; "
+                    "case, spaces and dashes do not matter): binds this phone."))
     name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False)
     sex = serializers.ChoiceField(choices=["M", "F"], required=False)
+
+
+class PhoneChangeSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=32)
+
+
+class PhoneChangeConfirmSerializer(serializers.Serializer):
+    otp = serializers.CharField(max_length=12)
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -15,6 +15,8 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/staff-token/", views.StaffTokenView.as_view(), name="auth-staff-token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/phone/", views.PhoneChangeView.as_view(), name="me-phone"),
+    path("me/phone/confirm/", views.PhoneChangeConfirmView.as_view(), name="me-phone-confirm"),
     path("applications/", views.ApplicationListView.as_view(), name="application-list"),
     path("applications/<int:pk>/", views.ApplicationDetailView.as_view(),
          name="application-detail"),

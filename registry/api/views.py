@@ -1,8 +1,10 @@
 """The registry core's API: offices and services (public), sign-in, the resident's own
 case files and inbox. Views parse and answer; the rules are in registry.services."""
 
+import ipaddress
 from datetime import timedelta
 
+from axes.helpers import get_client_ip_address
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -11,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry import selectors, services
+from registry import otp, selectors, services
 from registry.api import serializers as s
 from registry.api.auth import (
     IsResident,
@@ -95,35 +97,75 @@ class OfficeServiceListView(generics.ListAPIView):
         return selectors.services_for_office(office=office_or_404(self.kwargs["code"]))
 
 
+# Where no address can be read (a misconfigured proxy), requests count together: the
+# throttle fails closed rather than open.
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 - a value stored and counted, never bound to
+
+
+def client_address(request) -> str:
+    """The client's address as django-axes reads it (AXES_IPWARE_* settings), for the
+    per-address throttle of the one-time codes."""
+    try:
+        return str(ipaddress.ip_address(get_client_ip_address(request._request)))
+    except ValueError:
+        return UNKNOWN_ADDRESS
+
+
+def _sent_body(challenge):
+    # One text whatever happened: it must not tell a bound phone from any other.
+    return s.OtpSentSerializer({
+        "detail": _("If this phone may sign in with this NIK, a code was sent to it. It "
+                    "is valid for 5 minutes."),
+        "expires_at": challenge.expires_at}).data
+
+
 class OtpRequestView(APIView):
+    """A sign-in code, sent only to a phone bound to the resident (or bound by a printed
+    activation code, or by a self-registration); the same answer whatever the NIK and
+    phone (registry.otp.otp_request)."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=s.OtpRequestSerializer, responses={202: s.OtpSentSerializer})
+    @extend_schema(request=s.OtpRequestSerializer, responses={
+        202: OpenApiResponse(s.OtpSentSerializer, description=(
+            "The same answer whether or not the NIK is registered, the phone is bound to "
+            "it or the activation code is right; a code goes out only where it may.")),
+        400: OpenApiResponse(s.ErrorSerializer, description=(
+            "malformed input: nik_format, nik_province, nik_date, phone_invalid, "
+            "birth_date_future, or a field error")),
+        429: OpenApiResponse(s.ErrorSerializer, description=(
+            "otp_too_soon or otp_throttled (per NIK, per phone, per address); "
+            "Retry-After says when to ask again")),
+    })
     def post(self, request):
         serializer = s.OtpRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        challenge = services.otp_request(
-            nik=data["nik"], phone=data["phone"], name=data.get("name", ""),
+        challenge = otp.otp_request(
+            nik=data["nik"], phone=data["phone"], address=client_address(request),
+            activation_code=data.get("activation_code", ""), name=data.get("name", ""),
             birth_date=data.get("birth_date"), sex=data.get("sex", ""),
             language=request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("id", "en") else "id",
         )
-        body = s.OtpSentSerializer({"detail": _("A code was sent to your phone."),
-                                    "expires_at": challenge.expires_at}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response(_sent_body(challenge), status=status.HTTP_202_ACCEPTED)
 
 
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=s.TokenRequestSerializer, responses=s.TokenResponseSerializer)
+    @extend_schema(request=s.TokenRequestSerializer, responses={
+        200: s.TokenResponseSerializer,
+        400: OpenApiResponse(s.ErrorSerializer, description=(
+            "otp_wrong, otp_expired (also: no code was sent for this NIK), nik_format...")),
+        429: OpenApiResponse(s.ErrorSerializer, description="otp_locked: too many wrong codes"),
+    })
     def post(self, request):
         serializer = s.TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        resident = services.otp_verify(nik=serializer.validated_data["nik"],
-                                       code=serializer.validated_data["otp"])
+        resident = otp.otp_verify(nik=serializer.validated_data["nik"],
+                                  code=serializer.validated_data["otp"])
         resident = Resident.objects.select_related("domicile_office").get(pk=resident.pk)
         return Response({**tokens_for_resident(resident),
                          "resident": s.MeSerializer(resident).data})
@@ -192,6 +234,53 @@ class MeView(APIView):
         resident = Resident.objects.select_related("domicile_office").get(
             pk=request.user.resident.pk)
         return Response(s.MeSerializer(resident).data)
+
+
+class PhoneChangeView(APIView):
+    """A signed-in resident moves the account to a new phone: a code goes to it."""
+
+    permission_classes = [IsResident]
+
+    @extend_schema(request=s.PhoneChangeSerializer, responses={
+        202: s.OtpSentSerializer,
+        400: OpenApiResponse(s.ErrorSerializer,
+                             description="phone_invalid, or phone_unchanged"),
+        401: OpenApiResponse(s.ErrorSerializer, description="no token, or not valid"),
+        429: OpenApiResponse(s.ErrorSerializer, description=(
+            "otp_too_soon or otp_throttled, as for auth/otp; with Retry-After")),
+    })
+    def post(self, request):
+        serializer = s.PhoneChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        challenge = otp.phone_change_request(
+            resident=request.user.resident, phone=serializer.validated_data["phone"],
+            address=client_address(request))
+        body = s.OtpSentSerializer({"detail": _("A code was sent to the new phone. It is "
+                                                "valid for 5 minutes."),
+                                    "expires_at": challenge.expires_at}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class PhoneChangeConfirmView(APIView):
+    """The code from the new phone binds it. The old phone's sessions end and it is told
+    by SMS; this device gets new tokens."""
+
+    permission_classes = [IsResident]
+
+    @extend_schema(request=s.PhoneChangeConfirmSerializer, responses={
+        200: s.TokenResponseSerializer,
+        400: OpenApiResponse(s.ErrorSerializer, description="otp_wrong or otp_expired"),
+        401: OpenApiResponse(s.ErrorSerializer, description="no token, or not valid"),
+        429: OpenApiResponse(s.ErrorSerializer, description="otp_locked: too many wrong codes"),
+    })
+    def post(self, request):
+        serializer = s.PhoneChangeConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resident = otp.phone_change_confirm(resident=request.user.resident,
+                                            code=serializer.validated_data["otp"])
+        resident = Resident.objects.select_related("domicile_office").get(pk=resident.pk)
+        return Response({**tokens_for_resident(resident),
+                         "resident": s.MeSerializer(resident).data})
 
 
 class ResidentScopedMixin:

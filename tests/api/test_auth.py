@@ -1,6 +1,5 @@
 """Sign-in by one-time code (residents) and by password (field team), over HTTP."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -8,21 +7,11 @@ from django.utils import timezone
 
 from registry.models import OtpChallenge, Resident, Role
 from registry.notify.backends import SimulatedGateway
+from tests.api.sign_in import last_code, sms_gateway, tasks_at_once  # noqa: F401 - fixtures
 from tests.factories import make_nik
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-SIM = "registry.notify.backends.SimulatedGateway"
-
-
-@pytest.fixture(autouse=True)
-def sms_simulator(settings):
-    settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS, "sms": SIM}
-    settings.OTP_RESEND_INTERVAL = timedelta(seconds=0)
-
-
-def last_code() -> str:
-    return re.search(r"\b(\d{6})\b", SimulatedGateway.sent("sms")[-1]["body"]).group(1)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("sms_gateway", "tasks_at_once")]
 
 
 def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
@@ -34,6 +23,9 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
     assert response.json()["expires_at"].endswith("+07:00")
     assert SimulatedGateway.sent("sms")[-1]["address"] == "+6281277770001"
     assert OtpChallenge.objects.get().code_hash != last_code()  # only a hash is stored
+    registered = Resident.objects.get(nik=nik)
+    assert (registered.phone, registered.phone_bound_at, registered.identity_verified_at) == (
+        "", None, None)
     response = http.post("/api/v1/auth/token/", {"nik": nik, "otp": last_code()})
     assert response.status_code == 200
     body = response.json()
@@ -44,22 +36,26 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
     assert me.status_code == 200
     assert me.json()["name"] == "Budi Santoso"
     assert me.json()["phone"] == "+6281277770001"
-    assert Resident.objects.get(nik=nik).app_registered_at is not None
+    registered.refresh_from_db()
+    assert registered.app_registered_at is not None
+    assert registered.phone_bound_at == registered.app_registered_at
+    assert registered.identity_verified_at is None  # not verified until the desk sees the KTP
 
 
-def test_an_unknown_nik_without_name_is_asked_to_register(http, office_a):
-    response = http.post("/api/v1/auth/otp/", {"nik": make_nik(), "phone": "081277770002"})
-    assert response.status_code == 400
-    assert response.json() == {
-        "detail": "NIK ini belum terdaftar. Kirim juga nama dan tanggal lahir Anda untuk "
-                  "mendaftar.",
-        "code": "registration_required",
-    }
-    english = http.post("/api/v1/auth/otp/", {"nik": make_nik(), "phone": "081277770002"},
-                        headers={"Accept-Language": "en"})
-    assert english.json()["detail"] == (
-        "This NIK is not registered yet. Also send your name and birth date to register.")
+def test_an_unknown_nik_without_name_gets_the_same_answer_and_nothing_is_sent(http, office_a):
+    nik = make_nik()
+    response = http.post("/api/v1/auth/otp/", {"nik": nik, "phone": "081277770002"},
+                         headers={"Accept-Language": "en"})
+    assert response.status_code == 202
+    assert response.json()["detail"] == (
+        "If this phone may sign in with this NIK, a code was sent to it. It is valid for "
+        "5 minutes.")
     assert not Resident.objects.exists()
+    assert SimulatedGateway.sent("sms") == []
+    assert list(OtpChallenge.objects.values_list("nik", "phone", "sent", "binds_phone")) == [
+        (nik, "+6281277770002", False, False)]
+    response = http.post("/api/v1/auth/token/", {"nik": nik, "otp": "123456"})
+    assert (response.status_code, response.json()["code"]) == (400, "otp_expired")
 
 
 @pytest.mark.parametrize(("nik", "code"), [
@@ -72,6 +68,7 @@ def test_malformed_niks_are_refused(http, office_a, nik, code):
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert not Resident.objects.exists()
+    assert not OtpChallenge.objects.exists()
 
 
 def test_a_nik_that_disagrees_with_the_birth_date_is_accepted_and_flagged(http, office_a):
@@ -82,11 +79,15 @@ def test_a_nik_that_disagrees_with_the_birth_date_is_accepted_and_flagged(http, 
     assert Resident.objects.get(nik=nik).nik_needs_review is True
 
 
-def test_the_code_goes_only_to_the_registered_phone(http, resident_a):
+def test_the_code_goes_only_to_the_bound_phone(http, resident_a):
+    before = Resident.objects.values().get(pk=resident_a.pk)
     response = http.post("/api/v1/auth/otp/", {"nik": resident_a.nik, "phone": "081299990000"})
-    assert response.status_code == 400
-    assert response.json()["code"] == "phone_mismatch"
+    assert response.status_code == 202
     assert SimulatedGateway.sent("sms") == []
+    assert OtpChallenge.objects.get().sent is False
+    response = http.post("/api/v1/auth/token/", {"nik": resident_a.nik, "otp": "123456"})
+    assert (response.status_code, response.json()["code"]) == (400, "otp_expired")
+    assert Resident.objects.values().get(pk=resident_a.pk) == before
 
 
 def test_wrong_codes_are_400_then_429_after_five(http, resident_a):

@@ -1,14 +1,18 @@
 """The kiosk, the counter workstation and the board pages: who may open them, and what
 their forms do. (Browser tests in tests/e2e drive them in Chromium.)"""
 
+import re
+
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from queues import services
 from queues.models import Counter, Ticket
-from registry.models import Role
-from tests.factories import make_nik
+from registry.models import ActivationCode, Resident, Role
+from registry.notify.backends import SimulatedGateway
+from tests.factories import ResidentFactory, make_nik
 from tests.queues.conftest import (
     BOOKED_ON,
     TUESDAY,
@@ -273,3 +277,214 @@ def test_check_in_is_for_the_front_desk(client, office_a, make_staff, booked, ro
     assert client.post(reverse("queues:check-in"),
                        {"code": booked["today"].code}).status_code == 403
     assert not Ticket.objects.exists()
+
+
+# --- The desk's identity work (issue 12) ----------------------------------------------
+
+CODE_RE = re.compile(r'id="activation-code-value"[^>]*>([A-Z0-9]{4}-[A-Z0-9]{4})<')
+SIM = "registry.notify.backends.SimulatedGateway"
+
+
+def printed_code(response) -> str | None:
+    found = CODE_RE.search(response.content.decode())
+    return found.group(1) if found else None
+
+
+@pytest.fixture
+def sms(settings):
+    settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS, "sms": SIM}
+    return lambda: SimulatedGateway.sent("sms")
+
+
+def test_the_check_in_ticket_carries_an_activation_code_once_without_a_bound_phone(
+        client, office_a, make_staff, booked):
+    resident = booked["today"].resident
+    Resident.objects.filter(pk=resident.pk).update(phone_bound_at=None)
+    frontdesk = make_staff(office_a, Role.FRONT_DESK)
+    client.force_login(frontdesk)
+    response = client.post(reverse("queues:check-in"), {"code": booked["today"].code})
+    issued = ActivationCode.objects.get()
+    assert (issued.resident, issued.office, issued.created_by) == (resident, office_a,
+                                                                   frontdesk)
+    ticket = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    code = printed_code(ticket)
+    assert code is not None
+    assert code.replace("-", "") not in issued.code_hash
+    assert ticket["Cache-Control"] == "private, no-store"
+    assert "location.href" not in ticket.content.decode()  # no return to the kiosk
+    again = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert printed_code(again) is None
+    assert 'id="new-activation-code"' in again.content.decode()
+    renew = client.post(reverse("queues:kiosk-ticket-activation", args=[ticket.context[
+        "ticket"].pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert renew["Location"] == response["Location"]
+    renewed = client.get(renew["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert messages_of(renewed) == [
+        "A new activation code is on the ticket; codes printed before no longer work."]
+    assert printed_code(renewed) not in (None, code)
+    assert ActivationCode.objects.filter(expires_at__gt=timezone.now()).count() == 1
+    # Staff of another office: 404, and no code.
+    client.force_login(make_staff(office_b_of(booked), Role.FRONT_DESK))
+    assert client.post(reverse("queues:kiosk-ticket-activation",
+                               args=[ticket.context["ticket"].pk])).status_code == 404
+    assert ActivationCode.objects.count() == 2
+
+
+def office_b_of(booked):
+    return booked["other"].office
+
+
+def test_no_activation_code_at_the_kiosk_nor_for_a_bound_phone(client, office_a, make_staff,
+                                                               booked):
+    Resident.objects.filter(pk=booked["today"].resident_id).update(phone_bound_at=None)
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    # The unattended kiosk: nobody has seen the resident.
+    response = client.post(reverse("queues:check-in"),
+                           {"code": booked["today"].code, "from_kiosk": "1"})
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="activation-code"' not in page
+    assert 'id="activation-missing"' not in page
+    assert not ActivationCode.objects.exists()
+    # A bound phone: no code at the desk either.
+    Resident.objects.filter(pk=booked["today"].resident_id).update(
+        phone_bound_at=timezone.now())
+    desk_ticket = client.get(response["Location"] + "?back=check-in").content.decode()
+    assert 'id="activation-missing"' not in desk_ticket
+    assert client.post(reverse("queues:check-in"), {"code": booked["today"].code}
+                       ).status_code == 302
+    assert not ActivationCode.objects.exists()
+
+
+def test_check_in_shows_the_not_verified_mark_until_the_ktp_is_checked(
+        client, office_a, make_staff, booked):
+    resident = booked["today"].resident
+    assert resident.identity_verified_at is None  # as a self-registered resident
+    frontdesk = make_staff(office_a, Role.FRONT_DESK)
+    client.force_login(frontdesk)
+    page = client.get(reverse("queues:check-in"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    mark = f'id="unverified-{booked["today"].code}"'
+    assert mark in page
+    assert "Not verified: check the KTP-el" in page
+    # Another office's front desk: 404, and the mark stays.
+    client.force_login(make_staff(office_b_of(booked), Role.FRONT_DESK))
+    verify = reverse("queues:check-in-verify", args=[resident.pk])
+    assert client.post(verify, {"office": "3216"}).status_code == 404
+    resident.refresh_from_db()
+    assert resident.identity_verified_at is None
+    client.force_login(frontdesk)
+    done = client.post(verify, {"office": "3275"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert done["Location"] == "/queues/check-in/?office=3275"
+    resident.refresh_from_db()
+    assert resident.identity_verified_by == frontdesk
+    assert resident.identity_verified_at == timezone.now()
+    page = client.get(reverse("queues:check-in"), HTTP_ACCEPT_LANGUAGE="en")
+    assert messages_of(page) == [f"{resident.name}: KTP-el checked."]
+    assert mark not in page.content.decode()
+
+
+@pytest.fixture
+def at_counter(client, office_a, make_staff, kota_counter):
+    """An operator of office_a with an existing, not verified resident identified at
+    Loket 2: (operator, ticket, resident)."""
+    with time_machine.travel(at(9, 0), tick=False):
+        operator = make_staff(office_a, Role.COUNTER_OPERATOR)
+        resident = ResidentFactory(domicile_office=office_a, phone="", phone_bound_at=None)
+        walk_in(office_a, "B")
+        services.ticket_call_next(counter=kota_counter, by=operator)
+        ticket = services.ticket_identify(counter=kota_counter, resident=resident,
+                                          by=operator)
+        client.force_login(operator)
+        yield operator, ticket, resident
+
+
+def counter_post(client, counter, action, **data):
+    return client.post(reverse("queues:counter-action", args=[counter.pk, action]), data,
+                       follow=True, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_the_counter_checks_the_ktp_and_binds_a_phone_by_the_code_sent_to_it(
+        client, kota_counter, at_counter, sms):
+    _operator, ticket, resident = at_counter
+    page = client.get(reverse("queues:counter", args=[kota_counter.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="unverified"' in page
+    assert "Not verified: check the KTP-el" in page
+    assert "No phone bound: the resident cannot sign in to the app yet." in page
+    # Not before the KTP-el is checked.
+    refused = counter_post(client, kota_counter, "bind-phone", ticket=ticket.pk,
+                           phone="0812 7777 0101")
+    assert messages_of(refused) == ["Check the resident's KTP-el first, then bind the phone."]
+    assert sms() == []
+    checked = counter_post(client, kota_counter, "verify-identity", ticket=ticket.pk)
+    assert messages_of(checked) == [f"{resident.name}: KTP-el checked."]
+    assert 'id="unverified"' not in checked.content.decode()
+
+    sent = counter_post(client, kota_counter, "bind-phone", ticket=ticket.pk,
+                        phone="0812 7777 0101")
+    assert messages_of(sent) == [
+        "A code was sent to +62812*****101. Ask the resident to read it to you."]
+    assert 'id="btn-bind-phone-confirm"' in sent.content.decode()
+    [message] = sms()
+    assert message["address"] == "+6281277770101"
+    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    wrong = counter_post(client, kota_counter, "bind-phone-confirm", ticket=ticket.pk,
+                         code=f"{(int(code) + 1) % 10**6:06d}")
+    assert messages_of(wrong) == ["The code is wrong."]
+    resident.refresh_from_db()
+    assert (resident.phone, resident.phone_bound_at) == ("", None)
+    bound = counter_post(client, kota_counter, "bind-phone-confirm", ticket=ticket.pk,
+                         code=code)
+    assert messages_of(bound) == [f"{resident.name}'s phone is bound."]
+    resident.refresh_from_db()
+    assert (resident.phone, resident.phone_bound_at, resident.token_generation) == (
+        "+6281277770101", timezone.now(), 0)
+    assert "Phone bound: +62812*****101" in bound.content.decode()
+
+
+def test_the_counter_receipt_carries_an_activation_code_once(client, kota_counter,
+                                                             at_counter):
+    operator, ticket, resident = at_counter
+    page = client.get(reverse("queues:counter", args=[kota_counter.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    receipt_url = reverse("queues:counter-receipt", args=[kota_counter.pk, ticket.pk])
+    assert f'action="{receipt_url}"' in page
+    made = client.post(receipt_url, HTTP_ACCEPT_LANGUAGE="en")
+    assert made["Location"] == receipt_url
+    issued = ActivationCode.objects.get()
+    assert (issued.resident, issued.created_by) == (resident, operator)
+    receipt = client.get(receipt_url, HTTP_ACCEPT_LANGUAGE="en")
+    code = printed_code(receipt)
+    assert code is not None
+    assert ticket.application.number in receipt.content.decode()
+    assert messages_of(receipt) == [
+        ("An activation code is on the receipt, shown this once; codes printed before no "
+         "longer work.")]
+    again = client.get(receipt_url, HTTP_ACCEPT_LANGUAGE="en")
+    assert printed_code(again) is None
+    assert 'id="activation-missing"' in again.content.decode()
+    # A bound phone: the receipt has no code.
+    Resident.objects.filter(pk=resident.pk).update(phone_bound_at=timezone.now(),
+                                                   phone="+6281277770102")
+    client.post(receipt_url)
+    assert printed_code(client.get(receipt_url)) is None
+    assert ActivationCode.objects.count() == 1
+
+
+def test_another_offices_operator_gets_404_on_the_desk_actions(client, office_b, make_staff,
+                                                              kota_counter, at_counter, sms):
+    _operator, ticket, resident = at_counter
+    client.force_login(make_staff(office_b, Role.COUNTER_OPERATOR))
+    receipt_url = reverse("queues:counter-receipt", args=[kota_counter.pk, ticket.pk])
+    assert client.get(receipt_url).status_code == 404
+    assert client.post(receipt_url).status_code == 404
+    for action, data in (("verify-identity", {}), ("bind-phone", {"phone": "081277770103"}),
+                         ("bind-phone-confirm", {"code": "123456"})):
+        response = client.post(reverse("queues:counter-action", args=[kota_counter.pk,
+                                                                      action]),
+                               {"ticket": ticket.pk, **data})
+        assert response.status_code == 404, action
+    resident.refresh_from_db()
+    assert (resident.identity_verified_at, resident.phone, resident.phone_bound_at) == (
+        None, "", None)
+    assert not ActivationCode.objects.exists()
+    assert sms() == []
