@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from registry import selectors, services, tenancy
+from registry import desk, selectors, services, tenancy
 from registry.admin_base import (
     NotFoundNotRedirect,
     OfficeScopedAdmin,
@@ -38,6 +38,7 @@ from registry.models import (
     WorkingHours,
 )
 from registry.nik import NikError, parse_nik
+from registry.privacy import mask_phone
 from registry.validators import normalize_phone
 
 
@@ -241,24 +242,46 @@ class NikRevealForm(forms.Form):
                              max_length=200)
 
 
+class PhoneBindStartForm(forms.Form):
+    phone = forms.CharField(label=gettext_lazy("The resident's phone"), max_length=32)
+
+
+class PhoneBindConfirmForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("The code the resident received"),
+                           max_length=16)
+
+
 @admin.register(Resident)
 class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
     """Residents are national records: staff see those domiciled in their office or
     with a case file there. The NIK is masked; the full NIK is shown on request, with
-    a reason, and the viewing is recorded."""
+    a reason, and the viewing is recorded. A self-registered resident carries a "not
+    verified" mark until staff check the KTP-el; a phone is bound only by the code
+    sent to it and read back at the desk (registry.desk), never by typing it in."""
 
     form = ResidentForm
     list_display = ["name", "masked_nik_display", "birth_date", "phone", "kecamatan",
-                    "kelurahan", "nik_needs_review"]
-    list_filter = ["nik_needs_review", "sex"]
+                    "kelurahan", "nik_needs_review", "identity_verified", "phone_bound"]
+    list_filter = ["nik_needs_review", ("identity_verified_at", admin.EmptyFieldListFilter),
+                   ("phone_bound_at", admin.EmptyFieldListFilter), "sex"]
     # "=nik": a full NIK typed at the desk finds the resident; a partial one does not.
     search_fields = ["=nik", "name", "=phone"]
     list_select_related = ["domicile_office"]
-    actions = ["mark_nik_verified"]
+    actions = ["mark_nik_verified", "mark_identity_verified"]
 
     @admin.display(description=gettext_lazy("NIK"))
     def masked_nik_display(self, obj):
         return obj.masked_nik
+
+    @admin.display(description=gettext_lazy("KTP-el checked"), boolean=True,
+                   ordering="identity_verified_at")
+    def identity_verified(self, obj):
+        return obj.identity_verified_at is not None
+
+    @admin.display(description=gettext_lazy("Phone bound"), boolean=True,
+                   ordering="phone_bound_at")
+    def phone_bound(self, obj):
+        return obj.phone_bound_at is not None
 
     def get_queryset(self, request):
         return selectors.residents_for_staff(user=request.user).select_related(
@@ -270,14 +293,21 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
             fields = [f for f in fields if f != "nik"]
             fields.insert(0, "masked_nik_display")
             fields += ["nik_needs_review", "nik_reviewed_by", "nik_reviewed_at",
+                       "identity_verified_at", "identity_verified_by", "phone_bound_at",
                        "app_registered_at", "created_at"]
         return fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["masked_nik_display", "nik_needs_review", "nik_reviewed_by", "nik_reviewed_at",
-                "app_registered_at", "created_at"]
+        readonly = ["masked_nik_display", "nik_needs_review", "nik_reviewed_by",
+                    "nik_reviewed_at", "identity_verified_at", "identity_verified_by",
+                    "phone_bound_at", "app_registered_at", "created_at"]
+        if obj.phone_bound_at is not None:
+            # A bound phone receives the sign-in codes: it changes only by the code sent
+            # to the new phone ("Bind a phone"), never by typing another number here.
+            readonly.append("phone")
+        return readonly
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "domicile_office":
@@ -295,6 +325,7 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
             email=data.get("email") or "", address=data.get("address") or "",
             kelurahan=data.get("kelurahan") or "", kecamatan=data.get("kecamatan") or "",
             domicile_office=data.get("domicile_office"), language=data.get("language") or "id",
+            verified_by=request.user,
         )
         obj.pk = resident.pk
 
@@ -309,8 +340,86 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
         return [
             path("<int:pk>/nik/", self.admin_site.admin_view(self.reveal_nik_view),
                  name="registry_resident_reveal_nik"),
+            path("<int:pk>/identity/", self.admin_site.admin_view(self.verify_identity_view),
+                 name="registry_resident_verify_identity"),
+            path("<int:pk>/phone/", self.admin_site.admin_view(self.bind_phone_view),
+                 name="registry_resident_bind_phone"),
             *super().get_urls(),
         ]
+
+    def _desk_office(self, request, pk) -> tuple[Resident, Office]:
+        """The resident and the office whose desk works with them here: 404 for a
+        resident of no office of the user's, 403 for staff whose role there may not
+        change residents."""
+        resident = self.get_queryset(request).filter(pk=pk).first()
+        if resident is None:
+            raise Http404
+        offices = tenancy.staff_offices(request.user)
+        office = (resident.domicile_office if resident.domicile_office in offices
+                  else offices.filter(applications__resident=resident).first())
+        if office is None or not request.user.has_perm("registry.change_resident",
+                                                       _OfficeProxy(office)):
+            raise PermissionDenied
+        return resident, office
+
+    def verify_identity_view(self, request, pk):
+        """POST: staff checked the resident's KTP-el (registry.desk)."""
+        if request.method != "POST":
+            return redirect("admin:registry_resident_change", pk)
+        resident, office = self._desk_office(request, pk)
+        try:
+            desk.resident_identity_verify(office=office, resident=resident, by=request.user)
+        except DomainError as exc:
+            report_domain_error(request, exc)
+        else:
+            messages.success(request, _("%(name)s: KTP-el checked.") % {"name": resident.name})
+        return redirect("admin:registry_resident_change", pk)
+
+    def bind_phone_view(self, request, pk):
+        """Bind the resident's phone at the desk: a code goes to the phone the resident
+        gives, and the phone is bound when staff enter the code the resident reads them
+        (registry.desk). The same for changing a bound phone."""
+        resident, office = self._desk_office(request, pk)
+        start_form, confirm_form = PhoneBindStartForm(), PhoneBindConfirmForm()
+        if request.method == "POST":
+            confirming = "code" in request.POST
+            form = (PhoneBindConfirmForm if confirming else PhoneBindStartForm)(request.POST)
+            if form.is_valid():
+                try:
+                    if confirming:
+                        desk.resident_phone_bind_confirm(
+                            office=office, resident=resident, code=form.cleaned_data["code"],
+                            by=request.user)
+                    else:
+                        challenge = desk.resident_phone_bind_start(
+                            office=office, resident=resident,
+                            phone=form.cleaned_data["phone"], by=request.user)
+                except DomainError as exc:
+                    report_domain_error(request, exc)
+                else:
+                    if confirming:
+                        messages.success(request, _("%(name)s's phone is bound.")
+                                         % {"name": resident.name})
+                        return redirect("admin:registry_resident_change", pk)
+                    messages.success(request, _(
+                        "A code was sent to %(phone)s. Ask the resident to read it to you.")
+                        % {"phone": mask_phone(challenge.phone)})
+                return redirect("admin:registry_resident_bind_phone", pk)
+            if confirming:
+                confirm_form = form
+            else:
+                start_form = form
+        resident.refresh_from_db()
+        pending = desk.resident_phone_bind_pending(office=office, resident=resident)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts, "resident": resident, "start_form": start_form,
+            "confirm_form": confirm_form, "pending": pending,
+            "pending_phone": mask_phone(pending.phone) if pending else "",
+            "bound_phone": mask_phone(resident.phone) if resident.phone_bound_at else "",
+            "title": _("Bind the phone of %(name)s") % {"name": resident.name},
+        }
+        return render(request, "registry/admin/bind_phone.html", context)
 
     def reveal_nik_view(self, request, pk):
         resident = self.get_queryset(request).filter(pk=pk).first()
@@ -336,9 +445,16 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
         return render(request, "registry/admin/reveal_nik.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        resident = self.get_queryset(request).filter(pk=object_id).first()
         extra_context = {**(extra_context or {}),
                          "reveal_nik_url": reverse("admin:registry_resident_reveal_nik",
-                                                   args=[object_id])}
+                                                   args=[object_id]),
+                         "bind_phone_url": reverse("admin:registry_resident_bind_phone",
+                                                   args=[object_id]),
+                         "verify_identity_url": reverse(
+                             "admin:registry_resident_verify_identity", args=[object_id]),
+                         "not_verified": resident is not None
+                         and resident.identity_verified_at is None}
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=gettext_lazy("Mark the NIK as verified against documents"),
@@ -349,6 +465,17 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
             services.resident_nik_verify(resident=resident, by=request.user)
             count += 1
         messages.success(request, _("%(count)d NIK(s) marked verified.") % {"count": count})
+
+    @admin.action(description=gettext_lazy("KTP-el checked: mark the identity verified"),
+                  permissions=["change"])
+    def mark_identity_verified(self, request, queryset):
+        count = 0
+        for resident in queryset.filter(identity_verified_at__isnull=True):
+            _resident, office = self._desk_office(request, resident.pk)
+            desk.resident_identity_verify(office=office, resident=resident, by=request.user)
+            count += 1
+        messages.success(request, _("%(count)d resident(s) marked verified.")
+                         % {"count": count})
 
 
 class CaseEventInline(OfficeScopedInline, admin.TabularInline):
