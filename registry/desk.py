@@ -20,8 +20,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from registry import otp
+from registry.background import enqueue_on_commit
 from registry.errors import DomainError, NotFound, Throttled, Unavailable
 from registry.models import ActivationCode, Application, Office, OtpChallenge, Resident
+from registry.tasks import phone_change_notify
 from registry.validators import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -190,34 +192,12 @@ def resident_phone_bind_confirm(*, office: Office, resident: Resident, code: str
             ActivationCode.objects.filter(resident=locked, used_at__isnull=True,
                                           expires_at__gt=now).update(expires_at=now)
             if old_phone and old_phone != challenge.phone:
-                transaction.on_commit(lambda: _tell_old_phone(office, locked, old_phone))
+                enqueue_on_commit(phone_change_notify, locked.id, old_phone,
+                                  locked.token_generation)
     # Raised after the block so the counted attempt is committed.
     if wrong:
         raise DomainError(_("The code is wrong."), "otp_wrong")
     return locked
-
-
-def _tell_old_phone(office: Office, resident: Resident, old_phone: str) -> None:
-    """Best effort: a message that cannot be sent is logged, the binding stands."""
-    from registry.notify.backends import (
-        OutgoingMessage,
-        PermanentFailure,
-        TemporaryFailure,
-        get_backend,
-    )
-
-    with translation.override(resident.language):
-        message = OutgoingMessage(
-            channel=settings.OTP_CHANNEL, address=old_phone,
-            title=str(_("e-Open phone changed")),
-            body=str(_("The phone number of your e-Open account was changed at %(office)s. "
-                       "This phone no longer signs in. If this was not you, come to the "
-                       "office with your KTP-el.") % {"office": office.name}),
-            reference=f"desk-old{resident.pk}-{resident.token_generation}")
-    try:
-        get_backend(settings.OTP_CHANNEL).send(message)
-    except (TemporaryFailure, PermanentFailure) as exc:
-        logger.warning("Resident %s: the old phone could not be told: %s", resident.pk, exc)
 
 
 # --- The activation code printed on the desk's papers --------------------------------
