@@ -3,7 +3,14 @@ field errors as DRF writes them, in the client's language (Indonesian by default
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -14,6 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from registry.errors import DomainError, Throttled
 
 logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("django.security")
 
 
 def _first_code(codes) -> str:
@@ -34,7 +42,28 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def body_too_large() -> dict:
+    return {"detail": _("The request is too large (at most %(size)s MB).") % {
+        "size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)},
+        "code": "request_too_large"}
+
+
+def _suspicious(exc: SuspiciousOperation) -> Response:
+    """Django refuses these while reading the request (DATA_UPLOAD_MAX_* settings);
+    left to Django they answer its error page, an HTML one with DEBUG on."""
+    security_logger.warning("%s: %s", type(exc).__name__, exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(body_too_large(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": _("The request has too many fields."),
+                         "code": "too_many_fields"}, status=status.HTTP_400_BAD_REQUEST)
+    return Response({"detail": _("The request could not be understood."),
+                     "code": "bad_request"}, status=status.HTTP_400_BAD_REQUEST)
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious(exc)
     if isinstance(exc, DomainError):
         body = {"detail": str(exc.message), "code": exc.code, **exc.extra}
         headers = {}

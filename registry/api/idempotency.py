@@ -99,6 +99,18 @@ class IdempotentCreateMixin:
                                              key=key).delete()
             return response
         IdempotencyRecord.objects.filter(principal=principal_key(request.user), key=key).update(
-            status_code=response.status_code, response_body=response.data,
+            status_code=response.status_code, response_body=_storable(response.data),
         )
         return response
+
+
+def _storable(data):
+    """The answer as PostgreSQL's jsonb can keep it: jsonb refuses NUL in text, and a
+    refusal may quote the request's value ("... is not a valid choice")."""
+    if isinstance(data, str):
+        return data.replace("\x00", "\ufffd")
+    if isinstance(data, dict):
+        return {_storable(key): _storable(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_storable(value) for value in data]
+    return data

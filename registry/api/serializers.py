@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.api.fields import OfficeDateTimeField, office_local_iso
+from registry.api.fields import IntegerField, OfficeDateTimeField, office_local_iso
 from registry.models import Application, Notification, Office, Requirement, Resident, Service
 
 # Every free-text input has a bound, so a huge body is refused cleanly.
@@ -189,6 +189,6 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=500,
+        child=IntegerField(min_value=1), required=False, max_length=500,
         help_text=_("Mark these read; all when left out."),
     )

@@ -5,6 +5,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from registry import tenancy
+from registry.calendar import office_today
 from registry.deliveries.models import Delivery, DeliveryStatus, Handover
 from registry.models import CardStock, CentralJob, CentralJobStatus, Resident, Role
 
@@ -23,6 +24,14 @@ def route_for_courier(*, user, day) -> QuerySet[Delivery]:
         .select_related("office", "application__resident", "application__service",
                         "handover__card")
         .order_by("route_position", "id"))
+
+
+def delivery_phone_visible(*, delivery: Delivery, courier) -> bool:
+    """Whether `courier` may see the resident's full phone number: only on the delivery
+    they carry today (the office's today), until it is closed. Any other courier, day
+    or status gets it masked: a route is kept on a phone that can be lost."""
+    return (delivery.courier_id == courier.pk and delivery.status == DeliveryStatus.ASSIGNED
+            and delivery.scheduled_for == office_today(delivery.office))
 
 
 def handover_with_card(*, application) -> Handover | None:

@@ -4,7 +4,7 @@ rules (windows, capacity, requirements) are in registry.appointments.services.""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from registry.api.fields import OfficeDateTimeField
+from registry.api.fields import DateRangeQuerySerializer, OfficeDateTimeField
 from registry.appointments.models import Booking, BookingDocument, Slot
 
 
@@ -32,10 +32,8 @@ class RequirementCheckSerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
 
 
-class SlotQuerySerializer(serializers.Serializer):
+class SlotQuerySerializer(DateRangeQuerySerializer):
     service = serializers.CharField(max_length=32)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
 
 
 class SlotSerializer(serializers.ModelSerializer):

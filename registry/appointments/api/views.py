@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from registry.api.auth import IsResident
 from registry.api.idempotency import IdempotentCreateMixin
+from registry.api.parsers import JSONParser
 from registry.api.views import ResidentScopedMixin, office_or_404
 from registry.appointments import selectors, services
 from registry.appointments.api import serializers as s
@@ -48,11 +49,7 @@ class SlotListView(generics.ListAPIView):
     authentication_classes = []
     serializer_class = s.SlotSerializer
 
-    @extend_schema(parameters=[
-        OpenApiParameter("service", str, required=True),
-        OpenApiParameter("date_from", str, description="YYYY-MM-DD"),
-        OpenApiParameter("date_to", str, description="YYYY-MM-DD"),
-    ])
+    @extend_schema(parameters=[s.SlotQuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

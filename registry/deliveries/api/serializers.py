@@ -1,7 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from registry.api.fields import OfficeDateTimeField
+from registry.api.fields import BoundedDateField, OfficeDateTimeField
+from registry.deliveries import selectors
 from registry.deliveries.models import (
     PROXY_RELATIONS,
     Delivery,
@@ -9,6 +10,7 @@ from registry.deliveries.models import (
     HandoverMethod,
     Relation,
 )
+from registry.privacy import mask_phone
 
 
 class HandoverChoiceSerializer(serializers.Serializer):
@@ -67,8 +69,11 @@ class ResidentDeliverySerializer(serializers.ModelSerializer):
 
 
 class FieldDeliverySerializer(serializers.ModelSerializer):
+    # Needs the request in its context: its user is the courier.
     resident_name = serializers.CharField(source="application.resident.name")
-    resident_phone = serializers.CharField(source="application.resident.phone")
+    resident_phone = serializers.SerializerMethodField(help_text=_(
+        "In full only on a delivery assigned to you for today, until it is closed; "
+        "otherwise masked (+62812*****001). Empty when the resident has no phone."))
     application_number = serializers.CharField(source="application.number")
     receipt_code = serializers.CharField(source="handover.card.masked_receipt_code")
     holder_in_person = serializers.BooleanField(source="application.service.holder_in_person")
@@ -81,6 +86,13 @@ class FieldDeliverySerializer(serializers.ModelSerializer):
                   "latitude", "longitude", "resident_name", "resident_phone",
                   "application_number", "receipt_code", "holder_in_person", "status",
                   "scheduled_for", "failed_attempts"]
+
+    def get_resident_phone(self, delivery) -> str:
+        phone = delivery.application.resident.phone
+        if selectors.delivery_phone_visible(delivery=delivery,
+                                            courier=self.context["request"].user):
+            return phone
+        return mask_phone(phone)
 
 
 class DeliverSerializer(serializers.Serializer):
@@ -100,5 +112,6 @@ class FailSerializer(serializers.Serializer):
 
 
 class FieldDateSerializer(serializers.Serializer):
-    date = serializers.DateField(required=False)
+    date = BoundedDateField(required=False, help_text=_(
+        "The route's day; today at your office when left out."))
 

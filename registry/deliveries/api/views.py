@@ -2,9 +2,9 @@
 field team's route. Views parse and answer; the rules are in the services."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from registry import tenancy
 from registry.api.auth import IsCourier, IsResident
 from registry.api.fields import office_local_iso
+from registry.api.parsers import JSONParser
 from registry.api.views import ResidentScopedMixin
 from registry.calendar import office_today
 from registry.deliveries import selectors, services
@@ -94,7 +95,7 @@ class FieldDeliveryListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated, IsCourier]
     serializer_class = s.FieldDeliverySerializer
 
-    @extend_schema(parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD")])
+    @extend_schema(parameters=[s.FieldDateSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -124,7 +125,8 @@ class FieldDeliverView(APIView):
             delivery_id=pk, courier=request.user, recipient_name=data["recipient_name"],
             recipient_relation=data["recipient_relation"], receipt_code=data["receipt_code"],
             photo=data["photo"], latitude=data["latitude"], longitude=data["longitude"])
-        return Response(s.FieldDeliverySerializer(_reload(delivery)).data)
+        return Response(s.FieldDeliverySerializer(_reload(delivery),
+                                                  context={"request": request}).data)
 
 
 class FieldFailView(APIView):
@@ -140,7 +142,8 @@ class FieldFailView(APIView):
             delivery_id=pk, courier=request.user, reason=data["reason"],
             note=data.get("note", ""), latitude=data.get("latitude"),
             longitude=data.get("longitude"))
-        return Response(s.FieldDeliverySerializer(_reload(delivery)).data)
+        return Response(s.FieldDeliverySerializer(_reload(delivery),
+                                                  context={"request": request}).data)
 
 
 def _reload(delivery):
