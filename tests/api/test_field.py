@@ -1,12 +1,17 @@
 """The field team's API over real HTTP: today's route, deliver with proof, fail."""
 
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from drf_spectacular.generators import SchemaGenerator
 from PIL import Image
 
 from registry.api.auth import tokens_for_staff
 from registry.calendar import office_next_working_day
+from registry.deliveries import selectors
 from registry.deliveries.models import Delivery, DeliveryAttempt
 from registry.models import Role
 from tests.factories import ApplicationFactory, assigned_delivery
@@ -152,3 +157,68 @@ def test_a_failure_goes_again_on_the_next_working_day(route, as_staff):
     bad = as_staff(courier).post(f"/api/v1/field/deliveries/{deliveries[0].id}/fail/",
                                  json={"reason": "hujan"})
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_choice")
+
+
+WIB = ZoneInfo("Asia/Jakarta")
+MONDAY = datetime(2022, 7, 4, 8, 0, tzinfo=WIB)
+
+
+@pytest.fixture
+def monday_route(office_a, make_staff):
+    """Two deliveries on the courier's route of Monday, with the clock on that Monday."""
+    with time_machine.travel(MONDAY, tick=True) as traveller:
+        courier = make_staff(office_a, Role.COURIER, username="kurir-senin")
+        deliveries = [assigned_delivery(ApplicationFactory(office=office_a), courier)
+                      for _i in range(2)]
+        yield courier, deliveries, traveller
+
+
+def phones(client, day) -> dict[int, str]:
+    body = client.get(f"/api/v1/field/deliveries/?date={day}").json()
+    return {row["id"]: row["resident_phone"] for row in body["results"]}
+
+
+def masked(phone: str) -> str:
+    return phone[:6] + "*****" + phone[-3:]
+
+
+def test_the_courier_sees_full_phones_only_on_todays_open_deliveries(monday_route, as_staff):
+    courier, (first, second), traveller = monday_route
+    full = {d.id: d.application.resident.phone for d in (first, second)}
+    assert all(len(phone) == 14 for phone in full.values())
+    client = as_staff(courier)
+    assert phones(client, "2022-07-04") == full
+    answer = client.post(f"/api/v1/field/deliveries/{first.id}/deliver/", data=form(first),
+                         files={"photo": ("bukti.jpg", jpeg(), "image/jpeg")})
+    assert (answer.status_code, answer.json()["resident_phone"]) == (
+        200, masked(full[first.id]))
+    # Delivered is closed: masked; the other stop is still the courier's today.
+    assert phones(client, "2022-07-04") == {first.id: masked(full[first.id]),
+                                            second.id: full[second.id]}
+    # The next morning yesterday's route shows no full number, even the stop still open.
+    traveller.move_to(datetime(2022, 7, 5, 8, 0, tzinfo=WIB))
+    client = as_staff(courier)
+    assert phones(client, "2022-07-04") == {first.id: masked(full[first.id]),
+                                            second.id: masked(full[second.id])}
+
+
+def test_only_the_assigned_courier_may_see_a_full_phone(monday_route, make_staff, office_a,
+                                                        office_b):
+    courier, (delivery, _second), _traveller = monday_route
+    delivery = Delivery.objects.select_related("office").get(pk=delivery.pk)
+    colleague = make_staff(office_a, Role.COURIER, username="kurir-lain")
+    elsewhere = make_staff(office_b, Role.COURIER, username="kurir-kab")
+    assert selectors.delivery_phone_visible(delivery=delivery, courier=courier) is True
+    assert selectors.delivery_phone_visible(delivery=delivery, courier=colleague) is False
+    assert selectors.delivery_phone_visible(delivery=delivery, courier=elsewhere) is False
+    delivery.status = "cancelled"
+    assert selectors.delivery_phone_visible(delivery=delivery, courier=courier) is False
+
+
+def test_the_schema_says_the_phone_may_be_masked():
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    phone = spec["components"]["schemas"]["FieldDelivery"]["properties"]["resident_phone"]
+    assert phone["type"] == "string"
+    assert phone["description"].startswith(
+        "In full only on a delivery assigned to you for today, until it is closed; "
+        "otherwise masked")
