@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -163,6 +164,11 @@ class ServiceAdmin(OfficeScopedAdmin):
 
 @admin.register(StaffMembership)
 class StaffMembershipAdmin(OfficeScopedAdmin):
+    """Roles in the staff member's offices. Staff see their offices' memberships; an
+    office administrator grants, changes and removes them only for the accounts they
+    manage (tenancy.staff_manageable_by), in the offices they administer, and never a
+    role only a superuser grants. Other accounts' memberships are read-only to them."""
+
     list_display = ["user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -171,28 +177,38 @@ class StaffMembershipAdmin(OfficeScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "user" and not request.user.is_superuser:
-            # An office administrator picks among their office's staff and staff not
-            # yet in any office (just created), never another office's staff.
-            offices = tenancy.staff_office_ids(request.user)
-            field.queryset = get_user_model().objects.filter(
-                is_superuser=False, pk__in=_assignable_user_ids(offices))
+        if db_field.name == "user":
+            field.queryset = tenancy.staff_manageable_by(request.user)
+        elif db_field.name == "office":
+            field.queryset = Office.objects.filter(
+                id__in=tenancy.staff_administered_office_ids(request.user))
         return field
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role" and not request.user.is_superuser:
-            kwargs["choices"] = [c for c in Role.choices if c[0] != Role.PROVINCIAL_SUPERVISOR]
+            kwargs["choices"] = [c for c in Role.choices
+                                 if c[0] in tenancy.ROLES_OFFICE_ADMINS_GRANT]
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or tenancy.staff_may_manage(request.user, obj.user))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or tenancy.staff_may_manage(request.user, obj.user))
+
     def save_model(self, request, obj, form, change):
-        if obj.office_id not in tenancy.staff_office_ids(request.user):
-            raise Http404
         with transaction.atomic():
-            if change:
-                old = StaffMembership.objects.get(pk=obj.pk)
-                services.staff_membership_revoke(membership=old)
-            membership = services.staff_membership_grant(
-                user=obj.user, office=obj.office, role=obj.role)
+            try:
+                # The new role first: the account stays manageable while it changes.
+                membership = services.staff_membership_grant(
+                    user=obj.user, office=obj.office, role=obj.role, by=request.user)
+            except DomainError as exc:  # a forged POST past the form's choices
+                raise Http404 from exc
+            if change and membership.pk != obj.pk:
+                services.staff_membership_revoke(
+                    membership=StaffMembership.objects.get(pk=obj.pk))
         obj.pk = membership.pk
 
     def delete_model(self, request, obj):
@@ -201,14 +217,6 @@ class StaffMembershipAdmin(OfficeScopedAdmin):
     def delete_queryset(self, request, queryset):
         for membership in queryset:
             services.staff_membership_revoke(membership=membership)
-
-
-def _assignable_user_ids(office_ids):
-    user_model = get_user_model()
-    unassigned = user_model.objects.filter(memberships__isnull=True).values_list("pk", flat=True)
-    own = user_model.objects.filter(memberships__office_id__in=office_ids).values_list(
-        "pk", flat=True)
-    return set(unassigned) | set(own)
 
 
 class ResidentForm(forms.ModelForm):
@@ -638,9 +646,29 @@ if admin.site.is_registered(get_user_model()):
     admin.site.unregister(get_user_model())
 
 
+class StaffUserCreationForm(AdminUserCreationForm):
+    """An office administrator's new account starts with a role in an office they
+    administer (an account with no office is a superuser's to manage)."""
+
+    office = forms.ModelChoiceField(label=gettext_lazy("office"), queryset=Office.objects.none())
+    role = forms.ChoiceField(label=gettext_lazy("role"), choices=())
+    manager = None  # the office administrator; set per request by StaffUserAdmin.get_form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = Office.objects.filter(
+            id__in=tenancy.staff_administered_office_ids(self.manager))
+        self.fields["role"].choices = [c for c in Role.choices
+                                       if c[0] in tenancy.ROLES_OFFICE_ADMINS_GRANT]
+
+
 @admin.register(get_user_model())
 class StaffUserAdmin(NotFoundNotRedirect, UserAdmin):
-    """Staff accounts: an office administrator sees their office's staff only."""
+    """Staff accounts. An office administrator sees, creates and changes only the
+    accounts they manage (tenancy.staff_manageable_by: every membership in an office
+    they administer); any other account is not found on every page, its password
+    page included. They never set groups, permissions or superuser status, and do not
+    delete accounts (deactivating keeps who did what)."""
 
     list_display = ["username", "first_name", "last_name", "is_active", "is_staff"]
 
@@ -648,38 +676,59 @@ class StaffUserAdmin(NotFoundNotRedirect, UserAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        offices = tenancy.staff_offices_with_role(request.user, Role.OFFICE_ADMIN)
-        return queryset.filter(memberships__office_id__in=offices, is_superuser=False).distinct()
+        return queryset.filter(pk__in=tenancy.staff_manageable_by(request.user).values("pk"))
 
     def _admin_of_some_office(self, request):
-        return request.user.is_superuser or bool(
-            tenancy.staff_offices_with_role(request.user, Role.OFFICE_ADMIN))
+        return bool(tenancy.staff_administered_office_ids(request.user))
+
+    def _manages(self, request, obj):
+        return self._admin_of_some_office(request) and (
+            obj is None or tenancy.staff_may_manage(request.user, obj))
 
     def has_module_permission(self, request):
         return self._admin_of_some_office(request)
 
     def has_view_permission(self, request, obj=None):
-        return self._admin_of_some_office(request)
+        return self._manages(request, obj)
 
     def has_add_permission(self, request):
         return self._admin_of_some_office(request)
 
     def has_change_permission(self, request, obj=None):
-        return self._admin_of_some_office(request)
+        return self._manages(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser or obj is None:
+        if request.user.is_superuser:
             return fieldsets
+        if obj is None:
+            return [*fieldsets, (gettext_lazy("role"), {"fields": ["office", "role"]})]
         # Office administrators manage names and passwords; groups, permissions and
         # superuser status follow from memberships and are not theirs to set.
         return [(None, {"fields": ["username", "password"]}),
                 (gettext_lazy("Personal info"), {"fields": ["first_name", "last_name",
                                                             "email"]}),
                 (gettext_lazy("Status"), {"fields": ["is_active"]})]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and not request.user.is_superuser:
+            kwargs["form"] = type("StaffUserCreationForm", (StaffUserCreationForm,),
+                                  {"manager": request.user})
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change or request.user.is_superuser:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        user = services.staff_user_create(
+            username=obj.username,
+            password=data["password1"] if data["set_usable_password"] else None,
+            office=data["office"], role=data["role"], by=request.user)
+        obj.pk = user.pk
 
 
 # --- The central link, transmissions and card stock (registry.central) ----------

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -185,14 +186,39 @@ def _sync_user_groups(user) -> None:
 
 @transaction.atomic
 def staff_membership_grant(*, user, office: Office, role: str, by=None) -> StaffMembership:
-    """Give `user` a role in `office`; their groups and admin access follow."""
-    if by is not None and not tenancy.staff_has_role(by, office, Role.OFFICE_ADMIN):
+    """Give `user` a role in `office`; their groups and admin access follow.
+
+    With `by`, the grant is theirs: refused unless they may grant the role there and
+    manage the account (registry.tenancy.staff_manageable_by)."""
+    if by is not None and (role not in tenancy.staff_grantable_roles(by, office)
+                           or not tenancy.staff_may_manage(by, user)):
         raise NotFound(_("Not found."), "not_found")
     membership, _created = StaffMembership.objects.get_or_create(
         user=user, office=office, role=role
     )
     _sync_user_groups(user)
     return membership
+
+
+@transaction.atomic
+def staff_user_create(*, username: str, password: str | None, office: Office, role: str,
+                      by, first_name: str = "", last_name: str = "", email: str = ""):
+    """A new staff account with its first role, made by `by`. It is never without an
+    office: an account with none is managed by superusers only, so an office
+    administrator's new account starts in one of their offices. No password
+    (`None`) makes an account that cannot sign in with one."""
+    if role not in tenancy.staff_grantable_roles(by, office):
+        raise NotFound(_("Not found."), "not_found")
+    user = get_user_model()(username=username, first_name=first_name, last_name=last_name,
+                            email=email)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save()
+    StaffMembership.objects.create(user=user, office=office, role=role)
+    _sync_user_groups(user)
+    return user
 
 
 @transaction.atomic

@@ -5,7 +5,8 @@ here answers "nothing" rather than "everything" when in doubt. Only superusers s
 every office.
 """
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -86,3 +87,50 @@ def get_for_office_or_404(queryset: QuerySet, *, office_ids, **lookup):
 
 
 SUPERVISING_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR, Role.OFFICE_ADMIN)
+
+
+# --- Who manages whose account ---------------------------------------------
+
+# Roles an office administrator may grant in an office they administer. A provincial
+# supervisor reads several offices, so only a superuser makes one.
+ROLES_OFFICE_ADMINS_GRANT = frozenset(Role) - {Role.PROVINCIAL_SUPERVISOR}
+
+
+def staff_administered_office_ids(user) -> set[int]:
+    """Offices whose staff accounts the user manages. Superusers manage all."""
+    return staff_offices_with_role(user, Role.OFFICE_ADMIN)
+
+
+def staff_manageable_by(user) -> QuerySet:
+    """The accounts `user` may see, create and change: every account for a superuser;
+    for an office administrator, the accounts whose every membership is in an office
+    they administer. An account also working elsewhere, a provincial supervisor, a
+    superuser, and an account with no membership at all (whoever claimed it would
+    claim whatever it is later given) belong to superusers only, so that no office
+    administrator can take over a login that reaches another office."""
+    user_model = get_user_model()
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return user_model.objects.all()
+    offices = staff_administered_office_ids(user)
+    if not offices:
+        return user_model.objects.none()
+    memberships = StaffMembership.objects.filter(user=OuterRef("pk"))
+    return user_model.objects.filter(
+        Exists(memberships.filter(office_id__in=offices)), is_superuser=False,
+    ).exclude(Exists(memberships.filter(
+        ~Q(office_id__in=offices) | Q(role=Role.PROVINCIAL_SUPERVISOR))))
+
+
+def staff_may_manage(user, account) -> bool:
+    return staff_manageable_by(user).filter(pk=account.pk).exists()
+
+
+def staff_grantable_roles(user, office: Office | int) -> frozenset[str]:
+    """The roles `user` may grant in `office`: all for a superuser, those of
+    ROLES_OFFICE_ADMINS_GRANT for its office administrator, none for anyone else."""
+    office_id = office if isinstance(office, int) else office.id
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return frozenset(Role)
+    if office_id in staff_administered_office_ids(user):
+        return ROLES_OFFICE_ADMINS_GRANT
+    return frozenset()
