@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -705,7 +706,7 @@ class StaffUserAdmin(NotFoundNotRedirect, UserAdmin):
         if request.user.is_superuser:
             return fieldsets
         if obj is None:
-            return [*fieldsets, (gettext_lazy("role"), {"fields": ["office", "role"]})]
+            return [*fieldsets, (capfirst(gettext_lazy("role")), {"fields": ["office", "role"]})]
         # Office administrators manage names and passwords; groups, permissions and
         # superuser status follow from memberships and are not theirs to set.
         return [(None, {"fields": ["username", "password"]}),
