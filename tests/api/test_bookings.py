@@ -14,6 +14,7 @@ from registry.appointments import services
 from registry.appointments.models import Booking, Slot
 from registry.models import Notification, Resident
 from registry.notify.backends import SimulatedGateway
+from tests.api.sign_in import tasks_at_once  # noqa: F401 - a fixture
 from tests.appointments.conftest import NOW, WIB, docs_ok
 from tests.factories import ResidentFactory, make_nik
 
@@ -41,6 +42,7 @@ def booking_body(office_code="3275", slot=None, documents=DOCS_JSON):
             "documents": documents}
 
 
+@pytest.mark.usefixtures("tasks_at_once")  # the sign-in code is sent by a task
 def test_the_residents_journey_through_the_api_alone(http, office_a, settings, clock):
     """Register, check requirements, book, get reminded, miss the day, be told, re-book
     in one call (issue 3, 'Done means')."""
