@@ -22,11 +22,10 @@ setup: $(VENV)/.installed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo
 
-# The web server, a Celery worker and beat run together; Ctrl-C, or SIGTERM to make,
-# stops all three. The server runs in the background too, so that the shell, waiting
-# for it, acts on the signal at once (a foreground command would hold it back). The
-# worker is stopped first and on its own: it stops its pool itself, which a signal to
-# the whole process group could leave waiting for ever (see tests/worker.py).
+# The web server, a Celery worker and Celery beat run together under run_portal, which
+# stops all three on Ctrl-C, SIGTERM to make or to its process group, or when one of
+# them ends; one beat at a time per var/ (see registry/management/commands/run_portal.py).
+# `exec` makes it make's own child, so the SIGTERM make passes on reaches it.
 run: setup
 	@echo ""
 	@echo "  Portal:    http://$(HOST):$(PORT)/"
@@ -34,12 +33,7 @@ run: setup
 	@echo "  API docs:  http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Staff:     http://$(HOST):$(PORT)/staff/"
 	@echo ""
-	@trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null; wait $$worker; kill 0' \
-		INT TERM EXIT; \
-	DJANGO_DEBUG=1 $(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 \
-		--schedule=var/celerybeat-schedule & worker=$$!; \
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT) & \
-	wait $$!
+	@DJANGO_DEBUG=1 exec $(BIN)/python manage.py run_portal --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
