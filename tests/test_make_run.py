@@ -23,7 +23,11 @@ import pytest
 import requests
 from django.conf import settings
 
-pytestmark = pytest.mark.worker
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.skipif(not Path("/proc/self/stat").exists(),
+                       reason="reads the processes from /proc (Linux)"),
+]
 
 START_TIMEOUT = 120  # two cores shared with the rest of the suite: the worker is slow to start
 STOP_TIMEOUT = 30
