@@ -2,7 +2,7 @@
 Views parse and answer; the rules are in complaints.services."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.response import Response
 
@@ -14,8 +14,9 @@ from registry.errors import NotFound
 from registry.models import Application
 
 
-@extend_schema_view(post=extend_schema(request=s.ComplaintCreateSerializer,
-                                       responses={201: s.ComplaintCreatedSerializer}))
+@extend_schema_view(post=extend_schema(request=s.ComplaintCreateSerializer, responses={
+    201: s.ComplaintCreatedSerializer,
+    404: OpenApiResponse(description="office_not_found, application_not_found")}))
 class ComplaintListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
                               generics.ListCreateAPIView):
     """GET: the signed-in resident's complaints with status and response.

@@ -35,6 +35,10 @@ class BoardView(APIView):
     @extend_schema(responses=s.BoardSerializer)
     def get(self, request, code):
         language = (get_language() or "id")[:2]
+        if not (code.isascii() and code.isdigit() and len(code) <= 8):
+            # No office has it (404); nor may it name a cache key (control characters,
+            # spaces and other such are refused by the cache backends).
+            office_or_404(code)
         key = BOARD_CACHE_KEY.format(code=code[:8], language=language)
         seconds = settings.QUEUES_BOARD_CACHE_SECONDS
         body = cache.get(key) if seconds else None

@@ -7,7 +7,6 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -95,7 +94,9 @@ class RequirementCheckView(APIView):
     permission_classes = [IsResident]
 
     @extend_schema(request=s.RequirementCheckInSerializer,
-                   responses=s.RequirementCheckSerializer)
+                   responses={200: s.RequirementCheckSerializer,
+                              404: OpenApiResponse(description="office_not_found, "
+                                                               "service_not_found")})
     def post(self, request):
         serializer = s.RequirementCheckInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -111,8 +112,10 @@ class RequirementCheckView(APIView):
     request=s.BookingCreateSerializer,
     responses={201: s.BookingSerializer,
                400: OpenApiResponse(description="requirements_not_met, with problems"),
-               409: OpenApiResponse(description="slot_full, active_booking_exists")},
-    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)]))
+               404: OpenApiResponse(description="office_not_found, service_not_found, "
+                                                "slot_not_found"),
+               409: OpenApiResponse(description="slot_full, active_booking_exists, "
+                                                "idempotency_in_progress")}))
 class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
                             generics.ListCreateAPIView):
     """GET: the signed-in resident's bookings. POST: book a slot."""
@@ -166,14 +169,19 @@ class BookingDetailView(ResidentBookingMixin, APIView):
 
 
 class BookingCancelView(ResidentBookingMixin, APIView):
-    @extend_schema(request=None, responses=s.BookingSerializer)
+    @extend_schema(request=None, responses={
+        200: s.BookingSerializer,
+        409: OpenApiResponse(description="booking_not_cancellable, change_window_closed")})
     def post(self, request, code):
         booking = services.booking_cancel(booking=self.booking(request, code))
         return self.answer(request, booking)
 
 
 class BookingRescheduleView(ResidentBookingMixin, APIView):
-    @extend_schema(request=s.RescheduleSerializer, responses=s.BookingSerializer)
+    @extend_schema(request=s.RescheduleSerializer, responses={
+        200: s.BookingSerializer,
+        409: OpenApiResponse(description="booking_not_reschedulable, change_window_closed, "
+                                         "slot_full")})
     def post(self, request, code):
         booking = self.booking(request, code)
         serializer = s.RescheduleSerializer(data=request.data)
@@ -192,7 +200,8 @@ class BookingDocumentView(ResidentBookingMixin, APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request={"multipart/form-data": s.DocumentUploadSerializer},
-                   responses=s.BookingSerializer)
+                   responses={200: s.BookingSerializer,
+                              409: OpenApiResponse(description="booking_not_open")})
     def post(self, request, code):
         booking = self.booking(request, code)
         serializer = s.DocumentUploadSerializer(data=request.data)

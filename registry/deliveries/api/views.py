@@ -2,7 +2,7 @@
 field team's route. Views parse and answer; the rules are in the services."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -61,13 +61,17 @@ class HandoverView(APIView):
             raise NotFound(_("Not found."), "not_found")
         return application
 
-    @extend_schema(responses=s.HandoverSerializer)
+    @extend_schema(responses={200: s.HandoverSerializer,
+                              409: OpenApiResponse(description="no_card, handover_not_yet")})
     def get(self, request, pk):
         handover = services.handover_for_application(
             application=self._application(request, pk))
         return Response(s.HandoverSerializer(handover_body(handover)).data)
 
-    @extend_schema(request=s.HandoverChoiceSerializer, responses=s.HandoverSerializer)
+    @extend_schema(request=s.HandoverChoiceSerializer, responses={
+        200: s.HandoverSerializer,
+        409: OpenApiResponse(description="no_card, handover_not_yet, handover_completed, "
+                                         "delivery_under_way")})
     def post(self, request, pk):
         application = self._application(request, pk)
         serializer = s.HandoverChoiceSerializer(data=request.data)
@@ -116,7 +120,9 @@ class FieldDeliverView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request={"multipart/form-data": s.DeliverSerializer},
-                   responses=s.FieldDeliverySerializer)
+                   responses={200: s.FieldDeliverySerializer,
+                              409: OpenApiResponse(description="delivery_not_assigned, "
+                                                               "card_not_printed")})
     def post(self, request, pk):
         serializer = s.DeliverSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -133,7 +139,9 @@ class FieldFailView(APIView):
     permission_classes = [IsAuthenticated, IsCourier]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=s.FailSerializer, responses=s.FieldDeliverySerializer)
+    @extend_schema(request=s.FailSerializer, responses={
+        200: s.FieldDeliverySerializer,
+        409: OpenApiResponse(description="delivery_not_assigned")})
     def post(self, request, pk):
         serializer = s.FailSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
