@@ -133,7 +133,7 @@ def resident_phone_bind_start(*, office: Office, resident: Resident, phone: str,
             body=str(_("%(office)s: your code to register this phone for e-Open is "
                        "%(code)s. Tell it only to the officer serving you at the desk now. "
                        "It is valid for 5 minutes.") % {"office": office.name, "code": code}),
-            reference=f"desk{challenge.id}")
+            reference=f"desk{challenge.id}", kind="desk_phone_code")
     try:
         get_backend(settings.OTP_CHANNEL).send(message)
     except (TemporaryFailure, PermanentFailure) as exc:
