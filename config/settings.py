@@ -392,8 +392,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Notifications ---------------------------------------------------------
-# One backend per channel. The log backend writes each message in full to the log;
-# set these to the real gateways in production.
+# One backend per channel. The log backend writes each message to the log, in full only
+# with DEBUG (`make run`); set these to the real gateways in production, where
+# `check --deploy` warns of a channel left on it (registry.checks).
 NOTIFICATION_BACKENDS = {
     "push": "registry.notify.backends.InboxBackend",
     "whatsapp": os.environ.get("NOTIFY_WHATSAPP_BACKEND", "registry.notify.backends.LogBackend"),
