@@ -189,7 +189,10 @@ def check_in(request):
                     return redirect(url)
                 # Staff hand this ticket over: for a resident with no bound phone it
                 # carries an activation code, shown once. Never at the unattended kiosk.
-                _keep_code(request, ticket, office, ticket.resident)
+                if _keep_code(request, ticket, office, ticket.resident):
+                    messages.success(request, _(
+                        "An activation code is on the ticket, shown this once; codes "
+                        "printed before no longer work."))
                 return redirect(f"{url}?back=check-in")
         else:
             messages.error(request, _("Type the booking code or scan its QR code."))

@@ -307,6 +307,9 @@ def test_the_check_in_ticket_carries_an_activation_code_once_without_a_bound_pho
     assert (issued.resident, issued.office, issued.created_by) == (resident, office_a,
                                                                    frontdesk)
     ticket = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert messages_of(ticket) == [
+        ("An activation code is on the ticket, shown this once; codes printed before no "
+         "longer work.")]
     code = printed_code(ticket)
     assert code is not None
     assert code.replace("-", "") not in issued.code_hash
