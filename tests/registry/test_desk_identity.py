@@ -278,6 +278,8 @@ def test_the_admin_shows_the_mark_until_ktp_checked(client, office_a, office_b, 
     page = client.get(change, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="not-verified"' in page
     assert "Not verified: check the KTP-el" in page
+    # Its button's form is not inside the change form (a browser would ignore it).
+    assert page.index('id="verify-identity-form"') < page.index('id="resident_form"')
     listing = client.get(reverse("admin:registry_resident_changelist"),
                          {"identity_verified_at__isempty": "1"})
     assert [r.pk for r in listing.context["cl"].result_list] == [resident.pk]
