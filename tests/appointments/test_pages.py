@@ -346,6 +346,9 @@ def test_the_slip_of_a_resident_without_a_bound_phone_carries_an_activation_code
     resident_a.save(update_fields=["phone_bound_at", "language"])
     client.force_login(desk)
     token = token_of(client.post(ASSISTED, {"action": "find", "nik": resident_a.nik}))
+    step = client.get(ASSISTED, {"r": token}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No phone bound to the app: the slip will carry an activation code." in step
+    assert not ActivationCode.objects.exists()  # nothing issued before the booking
     done = client.post(ASSISTED, {"action": "book", "r": token,
                                   **book_form(slot_on(lost_card, WEDNESDAY, "08:00"))})
     booking = Booking.objects.get()
@@ -396,6 +399,7 @@ def test_the_slip_of_a_resident_with_a_bound_phone_has_no_activation_code(
     resident_a.save(update_fields=["phone_bound_at"])
     client.force_login(desk)
     token = token_of(client.post(ASSISTED, {"action": "find", "nik": resident_a.nik}))
+    assert 'id="no-bound-phone"' not in client.get(ASSISTED, {"r": token}).content.decode()
     done = client.post(ASSISTED, {"action": "book", "r": token,
                                   **book_form(slot_on(lost_card, WEDNESDAY, "08:00"))})
     slip = client.get(done["Location"])
