@@ -21,6 +21,7 @@ from registry.deliveries import selectors, services
 from registry.deliveries.models import DeliveryAttempt, FailReason, Relation
 from registry.errors import DomainError
 from registry.models import Office, Role
+from registry.privacy import mask_phone
 
 LOGIN_URL = "deliveries:login"
 
@@ -78,6 +79,10 @@ def courier_route(request):
     except ValueError:
         day = office_today(office)
     stops = list(selectors.route_for_courier(user=request.user, day=day))
+    for stop in stops:
+        stop.phone_visible = selectors.delivery_phone_visible(delivery=stop,
+                                                              courier=request.user)
+        stop.masked_phone = mask_phone(stop.application.resident.phone)
     return render(request, "deliveries/courier.html", {
         "day": day, "office": office, "stops": stops, "deliver_form": DeliverForm(),
         "fail_form": FailForm(), "done": sum(1 for s in stops if s.status != "assigned"),
