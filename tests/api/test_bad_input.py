@@ -10,12 +10,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousMultipartForm,
+    TooManyFilesSent,
+)
+from django.utils import timezone, translation
 from drf_spectacular.generators import SchemaGenerator
 
 from complaints.models import Complaint
 from registry import services
 from registry.api.auth import tokens_for_resident, tokens_for_staff
+from registry.api.errors import exception_handler
 from registry.models import Notification, OtpChallenge, Role
 from tests.factories import field_delivery_for
 
@@ -453,3 +459,19 @@ def test_malformed_multipart_and_long_queries_are_400s(http, world):
     answer = http.get(f"/api/v1/offices/{world['office'].code}/slots/?service="
                       + "x" * 60_000, headers=EN)
     assert (answer.status_code, answer.json()["code"]) == (400, "max_length")
+
+
+def test_djangos_own_refusals_inside_a_view_have_the_contracts_shape(settings):
+    """Behind the middleware's check of Content-Length, Django's refusals while a view
+    reads the request are answered by the exception handler, DEBUG or not."""
+    settings.DEBUG = True
+    with translation.override("en"):
+        answers = [exception_handler(error, {}) for error in (
+            RequestDataTooBig("too big"), TooManyFilesSent("files"),
+            SuspiciousMultipartForm("odd"))]
+        assert [(a.status_code, a.data) for a in answers] == [
+            (413, {"detail": "The request is too large (at most 12 MB).",
+                   "code": "request_too_large"}),
+            (400, {"detail": "The request has too many fields.", "code": "too_many_fields"}),
+            (400, {"detail": "The request could not be understood.", "code": "bad_request"}),
+        ]
