@@ -23,6 +23,8 @@ import pytest
 import requests
 from django.conf import settings
 
+from tests.worker import wait_for
+
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.skipif(not Path("/proc/self/stat").exists(),
@@ -118,7 +120,7 @@ class MakeRun:
     def portal_answers(self) -> bool:
         try:
             return requests.get(f"http://127.0.0.1:{self.port}/", timeout=5).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             return False
 
     def wait_gone(self, timeout: float = STOP_TIMEOUT) -> dict[int, tuple[int, str]]:
@@ -252,4 +254,5 @@ def test_a_second_make_run_starts_no_second_beat(start_make_run, tmp_path):
     assert len(beat) == 1
     assert first.beats() == beat
     assert first.process.poll() is None
-    assert first.portal_answers()
+    # Within a while: the server's autoreloader restarts it when a source file changes.
+    wait_for(first.portal_answers, timeout=START_TIMEOUT, message=first.log())
