@@ -266,7 +266,7 @@ def otp_send(*, challenge_id: int, code: str) -> bool:
             title=str(_("e-Open sign-in code")),
             body=str(_("Your e-Open code is %(code)s. It is valid for 5 minutes. Never "
                        "share it with anyone, including office staff.") % {"code": code}),
-            reference=f"otp{challenge.id}",
+            reference=f"otp{challenge.id}", kind="otp",
         )
     try:
         get_backend(settings.OTP_CHANNEL).send(message)
@@ -433,7 +433,7 @@ def phone_change_notify(*, resident_id: int, old_phone: str, generation: int) ->
             body=str(_("The phone number of your e-Open account was changed. This phone "
                        "no longer signs in. If this was not you, come to the office with "
                        "your KTP-el.")),
-            reference=f"phone-old{resident.id}-{generation}",
+            reference=f"phone-old{resident.id}-{generation}", kind="phone_changed",
         )
     try:
         get_backend(NotificationChannel.SMS).send(message)

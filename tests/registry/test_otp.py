@@ -86,7 +86,8 @@ def test_the_code_is_sent_by_a_task_queued_after_commit(resident_a, gateway, moc
     assert code not in call.kwargs["argsrepr"]
     assert otp.otp_send(challenge_id=challenge.id, code=code) is True
     (message,) = SimulatedGateway.sent("sms")
-    assert (message["address"], message["reference"]) == (resident_a.phone, f"otp{challenge.id}")
+    assert (message["address"], message["reference"], message["kind"]) == (
+        resident_a.phone, f"otp{challenge.id}", "otp")
     assert code in message["body"]
 
 
