@@ -286,6 +286,11 @@ OTP_MAX_PER_ADDRESS = int(os.environ.get("OTP_MAX_PER_ADDRESS", "30"))
 # The desk's printed activation codes (registry.otp): single use, 5 wrong tries.
 ACTIVATION_CODE_TTL = timedelta(days=int(os.environ.get("ACTIVATION_CODE_DAYS", "30")))
 ACTIVATION_MAX_ATTEMPTS = 5
+# How long sign-in records are kept (registry.otp.sign_in_records_purge): a code request
+# (NIK, phone, address) a day, well past the throttle's window, to answer "who asked for
+# my code"; a spent activation code 30 days, to answer "my printed code did not work".
+OTP_RECORD_KEEP = timedelta(days=1)
+ACTIVATION_RECORD_KEEP = timedelta(days=30)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 # --- Celery ----------------------------------------------------------------
@@ -381,6 +386,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "appointments-slots-ensure-all": {
         "task": "appointments.tasks.slots_ensure_all",
+        "schedule": timedelta(hours=1),
+    },
+    # Sign-in records past their use: code requests, spent activation codes, the used
+    # refresh tokens of expired sign-ins (registry.otp.sign_in_records_purge).
+    "sign-in-records-purge": {
+        "task": "registry.tasks.sign_in_records_purge",
         "schedule": timedelta(hours=1),
     },
     # The end of each office's day (queues): tickets past their own sweep time are closed

@@ -22,7 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from registry import otp
 from registry.background import enqueue_on_commit
 from registry.errors import DomainError, NotFound, Throttled, Unavailable
-from registry.models import ActivationCode, Application, Office, OtpChallenge, Resident
+from registry.models import (
+    ActivationCode,
+    Application,
+    Office,
+    OtpChallenge,
+    OtpPurpose,
+    Resident,
+)
 from registry.tasks import phone_change_notify
 from registry.validators import normalize_phone
 
@@ -68,20 +75,18 @@ def resident_identity_verify(*, office: Office, resident: Resident, by) -> Resid
 # --- Binding a phone at the desk -----------------------------------------------------
 #
 # The desk's codes are OtpChallenge rows like the app's (hashed, OTP_TTL, OTP_MAX_ATTEMPTS
-# wrong tries) that bind the phone (binds_phone) and carry no client address: they were
-# asked for by staff, not over the API, which is how the desk finds its own and how the
-# throttle below counts only the desk's (a stranger's requests in the app for this NIK
-# must not stop the desk from binding).
+# wrong tries) of their own purpose (DESK_BIND): they were asked for by staff, not over
+# the API, so the throttle below counts only the desk's (a stranger's requests in the app
+# for this NIK must not stop the desk from binding), and the app never accepts them.
 
 
 def _desk_challenges(resident: Resident):
-    return OtpChallenge.objects.filter(nik=resident.nik, binds_phone=True, sent=True,
-                                       address__isnull=True, activation__isnull=True)
+    return OtpChallenge.objects.filter(nik=resident.nik, purpose=OtpPurpose.DESK_BIND,
+                                       sent=True)
 
 
 def _throttle_desk(resident: Resident, phone: str, now) -> None:
-    recent = OtpChallenge.objects.filter(binds_phone=True, sent=True, address__isnull=True,
-                                         activation__isnull=True,
+    recent = OtpChallenge.objects.filter(purpose=OtpPurpose.DESK_BIND, sent=True,
                                          created_at__gte=now - settings.OTP_WINDOW)
     last = recent.filter(nik=resident.nik).order_by("-created_at").first()
     if last and now - last.created_at < settings.OTP_RESEND_INTERVAL:
@@ -124,7 +129,8 @@ def resident_phone_bind_start(*, office: Office, resident: Resident, phone: str,
             expires_at=now)
         code = f"{secrets.randbelow(10**6):06d}"
         challenge = OtpChallenge.objects.create(
-            nik=locked.nik, phone=phone, code_hash=otp.code_hash_new(code),
+            nik=locked.nik, phone=phone, purpose=OtpPurpose.DESK_BIND,
+            code_hash=otp.code_hash_new(code),
             created_at=now, expires_at=now + settings.OTP_TTL, sent=True, binds_phone=True)
     with translation.override(locked.language):
         message = OutgoingMessage(

@@ -29,6 +29,7 @@ from registry.models import (
     NotificationChannel,
     Office,
     OtpChallenge,
+    OtpPurpose,
     Resident,
 )
 from registry.nik import NikError, parse_nik
@@ -236,7 +237,8 @@ def otp_request(*, nik: str, phone: str, address: str, activation_code: str = ""
                         and resident.phone == phone)
             binds_phone = False
         challenge = OtpChallenge.objects.create(
-            nik=parts.nik, phone=phone, address=address, code_hash=code_hash,
+            nik=parts.nik, phone=phone, purpose=OtpPurpose.SIGN_IN, address=address,
+            code_hash=code_hash,
             created_at=now, expires_at=now + settings.OTP_TTL, sent=sent,
             binds_phone=binds_phone, activation=activation,
         )
@@ -347,11 +349,11 @@ def _challenge_spend(challenge: OtpChallenge, now) -> Resident:
     return resident
 
 
-def _live_challenges(nik: str):
-    # Only codes that went out, asked for over the API (the desk's own codes carry no
-    # address and are read back at the desk: registry.desk).
+def _live_challenges(nik: str, purpose: str):
+    # Only codes that went out, asked for this purpose (the desk's own codes are read
+    # back at the desk: registry.desk).
     return OtpChallenge.objects.select_for_update().filter(
-        nik=nik, sent=True, used_at__isnull=True, address__isnull=False)
+        nik=nik, purpose=purpose, sent=True, used_at__isnull=True)
 
 
 def otp_verify(*, nik: str, code: str) -> Resident:
@@ -367,7 +369,8 @@ def otp_verify(*, nik: str, code: str) -> Resident:
     code = "".join((code or "").split())
     now = timezone.now()
     with transaction.atomic():
-        challenge = _live_challenges(parts.nik).order_by("-created_at").first()
+        challenge = (_live_challenges(parts.nik, OtpPurpose.SIGN_IN)
+                     .order_by("-created_at").first())
         right = _challenge_check(challenge, code, now)
         if right:
             resident = _challenge_spend(challenge, now)
@@ -393,7 +396,8 @@ def phone_change_request(*, resident: Resident, phone: str, address: str) -> Otp
     with transaction.atomic():
         _throttle(nik=resident.nik, phone=phone, address=address, now=now)
         challenge = OtpChallenge.objects.create(
-            nik=resident.nik, phone=phone, address=address, code_hash=code_hash_new(code),
+            nik=resident.nik, phone=phone, purpose=OtpPurpose.PHONE_CHANGE, address=address,
+            code_hash=code_hash_new(code),
             created_at=now, expires_at=now + settings.OTP_TTL, sent=True, binds_phone=True,
         )
         _enqueue_code(challenge, code)
@@ -407,8 +411,7 @@ def phone_change_confirm(*, resident: Resident, code: str) -> Resident:
     code = "".join((code or "").split())
     now = timezone.now()
     with transaction.atomic():
-        challenge = (_live_challenges(resident.nik)
-                     .filter(binds_phone=True, activation__isnull=True)
+        challenge = (_live_challenges(resident.nik, OtpPurpose.PHONE_CHANGE)
                      .order_by("-created_at").first())
         right = _challenge_check(challenge, code, now)
         if right:
@@ -441,3 +444,38 @@ def phone_change_notify(*, resident_id: int, old_phone: str, generation: int) ->
         logger.warning("Resident %s: the old phone could not be told: %s", resident.id, exc)
         return False
     return True
+
+
+# --- Keeping only what is needed ------------------------------------------------------
+
+# Rows deleted per statement: small enough that a sweep never holds a long lock on the
+# tables the sign-in path writes.
+PURGE_BATCH = 5000
+
+
+def _delete_in_batches(queryset) -> int:
+    deleted = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:PURGE_BATCH])
+        if not ids:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
+
+
+def sign_in_records_purge(*, now=None) -> int:
+    """Delete what sign-in no longer needs (UU 27/2022 keeps personal data only as long
+    as its purpose): code requests older than OTP_RECORD_KEEP (the throttle looks back
+    OTP_WINDOW; the NIK, phone and address of each request stay no longer than that),
+    activation codes used or expired more than ACTIVATION_RECORD_KEEP ago, and the used
+    refresh-token records of tokens that have expired (they can no longer be shown, so
+    there is nothing left to refuse). Idempotent, in bounded batches."""
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    now = now or timezone.now()
+    deleted = _delete_in_batches(
+        OtpChallenge.objects.filter(created_at__lt=now - settings.OTP_RECORD_KEEP))
+    deleted += _delete_in_batches(ActivationCode.objects.filter(
+        Q(used_at__lt=now - settings.ACTIVATION_RECORD_KEEP)
+        | Q(expires_at__lt=now - settings.ACTIVATION_RECORD_KEEP)))
+    deleted += _delete_in_batches(OutstandingToken.objects.filter(expires_at__lt=now))
+    return deleted

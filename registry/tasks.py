@@ -114,3 +114,8 @@ def phone_change_notify(self, resident_id: int, old_phone: str, generation: int)
                                 generation=generation)
     except TemporaryFailure as exc:
         raise self.retry(exc=exc, countdown=60) from exc
+
+
+@shared_task(name="registry.tasks.sign_in_records_purge")
+def sign_in_records_purge() -> int:
+    return otp.sign_in_records_purge()

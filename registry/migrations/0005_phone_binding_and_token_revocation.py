@@ -45,6 +45,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='otpchallenge',
+            name='purpose',
+            field=models.CharField(choices=[('sign_in', 'sign-in in the app'), ('phone_change', 'new phone, from the app'), ('desk_bind', 'phone bound at the desk')], default='sign_in', max_length=16),
+        ),
+        migrations.AddField(
+            model_name='otpchallenge',
             name='binds_phone',
             field=models.BooleanField(default=False),
         ),

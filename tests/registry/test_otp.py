@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from registry import otp
 from registry.errors import DomainError, NotFound, Throttled
-from registry.models import ActivationCode, OtpChallenge, Resident, Role
+from registry.models import ActivationCode, OtpChallenge, OtpPurpose, Resident, Role
 from registry.notify.backends import SimulatedGateway
 from tests.factories import ResidentFactory, make_nik
 
@@ -206,12 +206,45 @@ def test_an_activation_code_of_another_resident_does_not_bind(office_a, desk_a, 
 
 
 def test_the_desks_own_codes_are_not_verified_by_the_app(office_a, resident_a, gateway):
-    # registry.desk's codes carry no address and are read back at the desk.
+    # registry.desk's codes are of their own purpose and are read back at the desk.
     code = "123456"
     OtpChallenge.objects.create(
         nik=resident_a.nik, phone="+6281277770001", code_hash=otp.code_hash_new(code),
+        purpose=OtpPurpose.DESK_BIND, address="203.0.113.7",
         expires_at=timezone.now() + timedelta(minutes=5), sent=True, binds_phone=True)
     with pytest.raises(DomainError) as refused:
         otp.otp_verify(nik=resident_a.nik, code=code)
     assert refused.value.code == "otp_expired"
     assert Resident.objects.get(pk=resident_a.pk).phone == resident_a.phone
+
+
+def test_sign_in_records_are_kept_only_as_long_as_needed(office_a, resident_a):
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    now = timezone.now()
+
+    def challenge(age):
+        return OtpChallenge.objects.create(
+            nik=resident_a.nik, phone=resident_a.phone, code_hash="x$y",
+            created_at=now - age, expires_at=now - age + timedelta(minutes=5))
+
+    challenge(timedelta(days=1, minutes=1))
+    fresh = challenge(timedelta(hours=23))
+
+    def activation(**times):
+        return ActivationCode.objects.create(office=office_a, resident=resident_a,
+                                             code_hash="x$y", **times)
+
+    activation(used_at=now - timedelta(days=31), expires_at=now + timedelta(days=1))
+    activation(expires_at=now - timedelta(days=31))
+    expired_lately = activation(expires_at=now - timedelta(days=29))
+    live = activation(expires_at=now + timedelta(days=20))
+    OutstandingToken.objects.create(jti="gone", token="", expires_at=now - timedelta(seconds=1))
+    OutstandingToken.objects.create(jti="live", token="", expires_at=now + timedelta(hours=1))
+
+    assert otp.sign_in_records_purge(now=now) == 4
+    assert list(OtpChallenge.objects.values_list("id", flat=True)) == [fresh.id]
+    assert set(ActivationCode.objects.values_list("id", flat=True)) == {expired_lately.id,
+                                                                       live.id}
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == ["live"]
+    assert otp.sign_in_records_purge(now=now) == 0  # a second run finds nothing
