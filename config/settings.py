@@ -165,9 +165,15 @@ AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "registry.auth.lockout_response"
-# Behind a proxy the address comes from X-Forwarded-For; set the number of proxies.
+# Behind a proxy the address comes from X-Forwarded-For; set the number of proxies in
+# front (AXES_PROXY_COUNT). With none, only the connection's own address counts: a header
+# the client writes itself would let one client pass for many, and so escape the
+# per-address limits (sign-in codes, staff lockouts). django-ipware reads it; the
+# sign-in-code throttle uses the same address (registry.otp).
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html#configuring-reverse-proxies
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_IPWARE_META_PRECEDENCE_ORDER = (["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+                                     if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"])
 
 # --- Internationalisation --------------------------------------------------
 # Indonesian first; English for clients that ask with Accept-Language: en.

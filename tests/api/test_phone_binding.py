@@ -274,6 +274,34 @@ def test_the_address_limit_is_wider_and_counts_every_nik(office_a, settings):
     assert other.status_code == 202
 
 
+@pytest.mark.django_db
+def test_a_forwarded_for_header_does_not_escape_the_address_limit(office_a, settings):
+    # With no proxy in front, the header is the client's own words: each request below
+    # claims another address, and all count against the connection's.
+    settings.OTP_RESEND_INTERVAL = timedelta(seconds=0)
+    settings.OTP_MAX_PER_ADDRESS = 3
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    answers = [
+        client.post(OTP, {"nik": make_nik(), "phone": f"08127000{n:04d}"},
+                    content_type="application/json",
+                    HTTP_X_FORWARDED_FOR=f"198.51.100.{n + 1}").status_code
+        for n in range(4)
+    ]
+    assert answers == [202, 202, 202, 429]
+    assert set(OtpChallenge.objects.values_list("address", flat=True)) == {"203.0.113.7"}
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_forwarded_address_counts(office_a, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    response = Client(REMOTE_ADDR="10.0.0.2").post(
+        OTP, {"nik": make_nik(), "phone": "081270000001"}, content_type="application/json",
+        HTTP_X_FORWARDED_FOR="198.51.100.4, 10.0.0.2")
+    assert response.status_code == 202
+    assert list(OtpChallenge.objects.values_list("address", flat=True)) == ["198.51.100.4"]
+
+
 # --- A signed-in resident changes their phone ------------------------------------------
 
 
