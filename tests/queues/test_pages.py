@@ -302,7 +302,8 @@ def test_the_check_in_ticket_carries_an_activation_code_once_without_a_bound_pho
     Resident.objects.filter(pk=resident.pk).update(phone_bound_at=None)
     frontdesk = make_staff(office_a, Role.FRONT_DESK)
     client.force_login(frontdesk)
-    response = client.post(reverse("queues:check-in"), {"code": booked["today"].code})
+    response = client.post(reverse("queues:check-in"), {"code": booked["today"].code},
+                           HTTP_ACCEPT_LANGUAGE="en")
     issued = ActivationCode.objects.get()
     assert (issued.resident, issued.office, issued.created_by) == (resident, office_a,
                                                                    frontdesk)
