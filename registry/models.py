@@ -249,6 +249,10 @@ class Resident(models.Model):
     def masked_nik(self) -> str:
         return mask_nik(self.nik)
 
+    @property
+    def identity_verified(self) -> bool:
+        return self.identity_verified_at is not None
+
 
 class Lane(models.Model):
     """A queue lane of an office, named by a letter (B: biometric check, C: biodata
@@ -602,6 +606,9 @@ class NotificationDelivery(models.Model):
 class OtpPurpose(models.TextChoices):
     SIGN_IN = "sign_in", _("sign-in in the app")
     PHONE_CHANGE = "phone_change", _("new phone, from the app")
+    # Sent to the bound phone with each PHONE_CHANGE code: the change needs both, so a
+    # token alone (a stolen or borrowed phone's session) cannot move the account.
+    PHONE_CHANGE_OLD = "phone_change_old", _("new phone, confirmed from the old one")
     DESK_BIND = "desk_bind", _("phone bound at the desk")
 
 

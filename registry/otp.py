@@ -384,39 +384,59 @@ def otp_verify(*, nik: str, code: str) -> Resident:
 
 
 def phone_change_request(*, resident: Resident, phone: str, address: str) -> OtpChallenge:
-    """Send a code to the new phone of a signed-in resident (who proved the old phone by
-    signing in with it); the code binds it (phone_change_confirm). Throttled as the
-    sign-in codes are."""
+    """Send codes for a signed-in resident's move to a new phone: one to the new phone
+    (it can receive them) and one to the bound phone (its holder agrees). Both bind it
+    (phone_change_confirm), so neither a session alone nor the new phone alone moves
+    the account; a resident who lost the old phone goes to the desk. Throttled as the
+    sign-in codes are. Returns the new phone's challenge."""
     phone = normalize_phone(phone)
     if resident.phone_bound_at and resident.phone == phone:
         raise DomainError(_("This phone number is already the one on your account."),
                           "phone_unchanged")
     now = timezone.now()
-    code = f"{secrets.randbelow(10**6):06d}"
+    codes = {purpose: f"{secrets.randbelow(10**6):06d}"
+             for purpose in (OtpPurpose.PHONE_CHANGE, OtpPurpose.PHONE_CHANGE_OLD)}
     with transaction.atomic():
         _throttle(nik=resident.nik, phone=phone, address=address, now=now)
-        challenge = OtpChallenge.objects.create(
-            nik=resident.nik, phone=phone, purpose=OtpPurpose.PHONE_CHANGE, address=address,
-            code_hash=code_hash_new(code),
-            created_at=now, expires_at=now + settings.OTP_TTL, sent=True, binds_phone=True,
-        )
-        _enqueue_code(challenge, code)
-    return challenge
+        bound = Resident.objects.filter(pk=resident.pk).values_list(
+            "phone", "phone_bound_at").get()
+        if not bound[1]:
+            raise DomainError(_("Your account has no phone bound to it. Bind one at the "
+                                "office's front desk."), "phone_not_bound")
+        challenges = {}
+        for purpose, to in ((OtpPurpose.PHONE_CHANGE, phone),
+                            (OtpPurpose.PHONE_CHANGE_OLD, bound[0])):
+            challenges[purpose] = OtpChallenge.objects.create(
+                nik=resident.nik, phone=to, purpose=purpose, address=address,
+                code_hash=code_hash_new(codes[purpose]), created_at=now,
+                expires_at=now + settings.OTP_TTL, sent=True,
+                binds_phone=purpose == OtpPurpose.PHONE_CHANGE)
+            _enqueue_code(challenges[purpose], codes[purpose])
+    return challenges[OtpPurpose.PHONE_CHANGE]
 
 
-def phone_change_confirm(*, resident: Resident, code: str) -> Resident:
-    """The code sent to the new phone binds it; the old phone's sessions end (the token
-    generation goes up: the caller gives this device new tokens) and it is told by SMS.
-    A wrong code counts against the code, as at sign-in."""
+def phone_change_confirm(*, resident: Resident, code: str, old_phone_code: str) -> Resident:
+    """The code sent to the new phone and the one sent to the old phone, both of the same
+    request, bind the new phone; the old phone's sessions end (the token generation goes
+    up: the caller gives this device new tokens) and it is told by SMS. A wrong code
+    counts against its own challenge, as at sign-in."""
     code = "".join((code or "").split())
+    old_phone_code = "".join((old_phone_code or "").split())
     now = timezone.now()
     with transaction.atomic():
-        challenge = (_live_challenges(resident.nik, OtpPurpose.PHONE_CHANGE)
-                     .order_by("-created_at").first())
-        right = _challenge_check(challenge, code, now)
-        if right:
-            resident = _challenge_spend(challenge, now)
-    if not right:
+        new = (_live_challenges(resident.nik, OtpPurpose.PHONE_CHANGE)
+               .order_by("-created_at").first())
+        old = (_live_challenges(resident.nik, OtpPurpose.PHONE_CHANGE_OLD)
+               .order_by("-created_at").first())
+        if new is not None and (old is None or old.created_at != new.created_at):
+            new = None  # not a pair from one request: expired
+        right_new = _challenge_check(new, code, now)
+        right_old = _challenge_check(old, old_phone_code, now)
+        if right_new and right_old:
+            old.used_at = now
+            old.save(update_fields=["used_at"])
+            resident = _challenge_spend(new, now)
+    if not (right_new and right_old):
         raise DomainError(_("The code is wrong."), "otp_wrong")
     return resident
 

@@ -92,7 +92,9 @@ class PhoneChangeSerializer(serializers.Serializer):
 
 
 class PhoneChangeConfirmSerializer(serializers.Serializer):
-    otp = serializers.CharField(max_length=12)
+    otp = serializers.CharField(max_length=12, help_text=_("The code sent to the new phone."))
+    old_phone_otp = serializers.CharField(
+        max_length=12, help_text=_("The code sent to the phone bound until now."))
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -126,12 +128,15 @@ class MeSerializer(serializers.ModelSerializer):
     domicile_office = serializers.CharField(source="domicile_office.code", default=None)
     domicile_office_name = serializers.CharField(source="domicile_office.name", default=None)
     nik_needs_review = serializers.BooleanField()
+    identity_verified = serializers.BooleanField(help_text=_(
+        "False until the desk has seen the resident's KTP-el (a self-registered resident "
+        "brings it to the first visit)."))
 
     class Meta:
         model = Resident
         fields = ["nik", "name", "birth_date", "sex", "phone", "email", "address", "kelurahan",
                   "kecamatan", "domicile_office", "domicile_office_name", "language",
-                  "nik_needs_review"]
+                  "nik_needs_review", "identity_verified"]
 
 
 class TokenResponseSerializer(TokenPairSerializer):

@@ -237,14 +237,15 @@ class MeView(APIView):
 
 
 class PhoneChangeView(APIView):
-    """A signed-in resident moves the account to a new phone: a code goes to it."""
+    """A signed-in resident moves the account to a new phone: a code goes to it, and
+    another to the phone bound until now."""
 
     permission_classes = [IsResident]
 
     @extend_schema(request=s.PhoneChangeSerializer, responses={
         202: s.OtpSentSerializer,
         400: OpenApiResponse(s.ErrorSerializer,
-                             description="phone_invalid, or phone_unchanged"),
+                             description="phone_invalid, phone_unchanged or phone_not_bound"),
         401: OpenApiResponse(s.ErrorSerializer, description="no token, or not valid"),
         429: OpenApiResponse(s.ErrorSerializer, description=(
             "otp_too_soon or otp_throttled, as for auth/otp; with Retry-After")),
@@ -255,15 +256,16 @@ class PhoneChangeView(APIView):
         challenge = otp.phone_change_request(
             resident=request.user.resident, phone=serializer.validated_data["phone"],
             address=client_address(request))
-        body = s.OtpSentSerializer({"detail": _("A code was sent to the new phone. It is "
+        body = s.OtpSentSerializer({"detail": _("A code was sent to the new phone and "
+                                                "another to your old phone. Both are "
                                                 "valid for 5 minutes."),
                                     "expires_at": challenge.expires_at}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class PhoneChangeConfirmView(APIView):
-    """The code from the new phone binds it. The old phone's sessions end and it is told
-    by SMS; this device gets new tokens."""
+    """The codes from the new phone and from the old one bind the new phone. The old
+    phone's sessions end and it is told by SMS; this device gets new tokens."""
 
     permission_classes = [IsResident]
 
@@ -276,8 +278,9 @@ class PhoneChangeConfirmView(APIView):
     def post(self, request):
         serializer = s.PhoneChangeConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        resident = otp.phone_change_confirm(resident=request.user.resident,
-                                            code=serializer.validated_data["otp"])
+        resident = otp.phone_change_confirm(
+            resident=request.user.resident, code=serializer.validated_data["otp"],
+            old_phone_code=serializer.validated_data["old_phone_otp"])
         resident = Resident.objects.select_related("domicile_office").get(pk=resident.pk)
         return Response({**tokens_for_resident(resident),
                          "resident": s.MeSerializer(resident).data})

@@ -36,6 +36,7 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
     assert me.status_code == 200
     assert me.json()["name"] == "Budi Santoso"
     assert me.json()["phone"] == "+6281277770001"
+    assert me.json()["identity_verified"] is False  # the app asks them to bring the KTP-el
     registered.refresh_from_db()
     assert registered.app_registered_at is not None
     assert registered.phone_bound_at == registered.app_registered_at

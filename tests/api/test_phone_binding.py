@@ -315,14 +315,16 @@ def test_a_signed_in_resident_moves_to_a_new_phone(http, resident_a):
     response = app.post("/api/v1/me/phone/", {"phone": "0813-7777-0001"},
                         headers={"Accept-Language": "en"})
     assert response.status_code == 202
-    assert response.json()["detail"] == ("A code was sent to the new phone. It is valid for "
-                                         "5 minutes.")
-    assert resident_fields(resident_a)["phone"] == old_phone  # not before the code
-    wrong = "000000" if last_code() != "000000" else "111111"
-    response = app.post("/api/v1/me/phone/confirm/", {"otp": wrong})
+    assert response.json()["detail"] == ("A code was sent to the new phone and another to "
+                                         "your old phone. Both are valid for 5 minutes.")
+    assert resident_fields(resident_a)["phone"] == old_phone  # not before the codes
+    new_code, old_code = last_code("+6281377770001"), last_code(old_phone)
+    wrong = "000000" if new_code != "000000" else "111111"
+    response = app.post("/api/v1/me/phone/confirm/", {"otp": wrong, "old_phone_otp": old_code})
     assert (response.status_code, response.json()["code"]) == (400, "otp_wrong")
     assert resident_fields(resident_a)["phone"] == old_phone
-    response = app.post("/api/v1/me/phone/confirm/", {"otp": last_code("+6281377770001")})
+    response = app.post("/api/v1/me/phone/confirm/",
+                        {"otp": new_code, "old_phone_otp": old_code})
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access", "refresh", "resident"}
@@ -339,6 +341,28 @@ def test_a_signed_in_resident_moves_to_a_new_phone(http, resident_a):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("sms_gateway", "tasks_at_once")
+def test_a_session_alone_does_not_move_the_account(http, resident_a):
+    # Someone holding the resident's session (a borrowed phone, a copied token) asks to
+    # move the account to their own phone: the code sent to it is not enough without the
+    # one sent to the resident's phone, and wrong guesses of that one spend it.
+    http.post(OTP, {"nik": resident_a.nik, "phone": resident_a.phone})
+    app = http.with_token(http.post(TOKEN, {"nik": resident_a.nik, "otp": last_code()}
+                                    ).json()["access"])
+    assert app.post("/api/v1/me/phone/", {"phone": STRANGER}).status_code == 202
+    theirs = last_code(STRANGER)
+    answers = [app.post("/api/v1/me/phone/confirm/",
+                        {"otp": theirs, "old_phone_otp": f"{guess:06d}"}).json()["code"]
+               for guess in range(6)
+               if f"{guess:06d}" != last_code(resident_a.phone)]
+    assert answers[:5] == ["otp_wrong"] * 5
+    assert answers[5] == "otp_locked"
+    assert resident_fields(resident_a)["phone"] == resident_a.phone
+    assert Resident.objects.get(pk=resident_a.pk).token_generation == 0
+    assert app.get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sms_gateway", "tasks_at_once")
 def test_changing_the_phone_is_refused_cleanly(http, resident_a, settings):
     assert http.post("/api/v1/me/phone/", {"phone": "081377770001"}).status_code == 401
     http.post(OTP, {"nik": resident_a.nik, "phone": resident_a.phone})
@@ -348,7 +372,8 @@ def test_changing_the_phone_is_refused_cleanly(http, resident_a, settings):
     assert (same.status_code, same.json()["code"]) == (400, "phone_unchanged")
     bad = app.post("/api/v1/me/phone/", {"phone": "12"})
     assert (bad.status_code, bad.json()["code"]) == (400, "phone_invalid")
-    nothing = app.post("/api/v1/me/phone/confirm/", {"otp": "123456"})
+    nothing = app.post("/api/v1/me/phone/confirm/", {"otp": "123456",
+                                                       "old_phone_otp": "123456"})
     assert (nothing.status_code, nothing.json()["code"]) == (400, "otp_expired")
     settings.OTP_MAX_PER_WINDOW = 2  # the sign-in request above counts for the NIK
     assert app.post("/api/v1/me/phone/", {"phone": "081377770001"}).status_code == 202
