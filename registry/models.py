@@ -639,6 +639,10 @@ class OtpChallenge(models.Model):
     activation = models.ForeignKey(
         "ActivationCode", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
     )
+    # A self-registration (name, birth_date, sex, language): the resident is written only
+    # when the code is verified, so a request alone leaves no record that would hold the
+    # NIK against its owner.
+    registration = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("one-time code")

@@ -16,7 +16,7 @@ import secrets
 from datetime import date
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -200,8 +200,9 @@ def otp_request(*, nik: str, phone: str, address: str, activation_code: str = ""
     The code is sent (after commit, by a task) only when the phone may receive it: it is
     the phone bound to the resident; or `activation_code` is the resident's live
     activation code from the desk (the verified code then binds the phone); or the NIK
-    is unknown and `name` and `birth_date` are given (the resident is registered, not
-    verified and with no phone bound; the verified code binds the phone).
+    is unknown and `name` and `birth_date` are given (the verified code registers the
+    resident, marked not verified, and binds the phone: a request alone writes no
+    resident).
 
     Every other request is answered the same, so the answer says nothing about the NIK:
     the same challenge row is written (sent=False: it can never be verified, so it
@@ -226,11 +227,13 @@ def otp_request(*, nik: str, phone: str, address: str, activation_code: str = ""
                                                                 "phone_bound_at").first()
         activation = (_activation_match(nik=parts.nik, code=activation_code, now=now)
                       if activation_code else None)
+        registration = None
         if activation is not None:
             sent = binds_phone = True
         elif resident is None and name and birth_date is not None:
-            resident_register(nik=parts.nik, name=name, birth_date=birth_date, sex=sex,
-                              language=language)
+            # Registered when the code is verified (_challenge_spend), not now.
+            registration = {"name": name[:120], "birth_date": birth_date.isoformat(),
+                            "sex": sex, "language": language}
             sent = binds_phone = True
         else:
             sent = bool(resident is not None and resident.phone_bound_at
@@ -240,7 +243,7 @@ def otp_request(*, nik: str, phone: str, address: str, activation_code: str = ""
             nik=parts.nik, phone=phone, purpose=OtpPurpose.SIGN_IN, address=address,
             code_hash=code_hash,
             created_at=now, expires_at=now + settings.OTP_TTL, sent=sent,
-            binds_phone=binds_phone, activation=activation,
+            binds_phone=binds_phone, activation=activation, registration=registration,
         )
         # Queued for every request, sent or not: publishing costs the request the same
         # time whatever the answer, and the task sends only a `sent` challenge.
@@ -322,6 +325,21 @@ def _challenge_spend(challenge: OtpChallenge, now) -> Resident:
     """
     expired = DomainError(_("The code has expired. Ask for a new one."), "otp_expired")
     resident = Resident.objects.select_for_update().filter(nik=challenge.nik).first()
+    if challenge.registration is not None:
+        if resident is not None:
+            # Registered since the request (at the desk, or by another code): that
+            # record's phone is bound by the desk or its activation code, not by this.
+            raise expired
+        data = challenge.registration
+        try:
+            resident = resident_register(
+                nik=challenge.nik, name=data["name"],
+                birth_date=date.fromisoformat(data["birth_date"]), sex=data["sex"],
+                language=data["language"])
+        except IntegrityError:
+            # Another code for the same NIK registered it at the same moment (there was
+            # no row to lock): the unique NIK decides, and this one has expired.
+            raise expired from None
     if resident is None:
         raise expired
     changed = []

@@ -45,6 +45,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='otpchallenge',
+            name='registration',
+            field=models.JSONField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='otpchallenge',
             name='purpose',
             field=models.CharField(choices=[('sign_in', 'sign-in in the app'), ('phone_change', 'new phone, from the app'), ('phone_change_old', 'new phone, confirmed from the old one'), ('desk_bind', 'phone bound at the desk')], default='sign_in', max_length=16),
         ),

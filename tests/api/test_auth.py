@@ -23,9 +23,8 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
     assert response.json()["expires_at"].endswith("+07:00")
     assert SimulatedGateway.sent("sms")[-1]["address"] == "+6281277770001"
     assert OtpChallenge.objects.get().code_hash != last_code()  # only a hash is stored
-    registered = Resident.objects.get(nik=nik)
-    assert (registered.phone, registered.phone_bound_at, registered.identity_verified_at) == (
-        "", None, None)
+    # A request alone writes no resident: a stranger's guess holds no NIK against its owner.
+    assert not Resident.objects.filter(nik=nik).exists()
     response = http.post("/api/v1/auth/token/", {"nik": nik, "otp": last_code()})
     assert response.status_code == 200
     body = response.json()
@@ -37,7 +36,9 @@ def test_a_new_resident_registers_signs_in_and_reads_me(http, office_a):
     assert me.json()["name"] == "Budi Santoso"
     assert me.json()["phone"] == "+6281277770001"
     assert me.json()["identity_verified"] is False  # the app asks them to bring the KTP-el
-    registered.refresh_from_db()
+    registered = Resident.objects.get(nik=nik)
+    assert (registered.name, registered.birth_date.isoformat()) == ("Budi Santoso",
+                                                                     "1990-05-17")
     assert registered.app_registered_at is not None
     assert registered.phone_bound_at == registered.app_registered_at
     assert registered.identity_verified_at is None  # not verified until the desk sees the KTP
@@ -77,6 +78,7 @@ def test_a_nik_that_disagrees_with_the_birth_date_is_accepted_and_flagged(http, 
     response = http.post("/api/v1/auth/otp/", {"nik": nik, "phone": "081277770003",
                                                "name": "Agus", "birth_date": "1990-05-18"})
     assert response.status_code == 202
+    assert http.post("/api/v1/auth/token/", {"nik": nik, "otp": last_code()}).status_code == 200
     assert Resident.objects.get(nik=nik).nik_needs_review is True
 
 

@@ -152,19 +152,16 @@ def _sent_code(mocker):
     return code
 
 
-def test_a_self_registration_binds_the_phone_only_if_no_other_was_bound_since(
+def test_a_self_registration_binds_nothing_once_the_nik_was_registered_since(
         office_a, gateway, mocker, django_capture_on_commit_callbacks):
     code = _sent_code(mocker)
     nik = make_nik()
     with django_capture_on_commit_callbacks(execute=True):
         otp.otp_request(nik=nik, phone="+6281277770001", address=ADDRESS, name="Budi",
                         birth_date=date(1990, 5, 17))
-    resident = Resident.objects.get(nik=nik)
-    assert (resident.phone, resident.phone_bound_at, resident.identity_verified_at) == (
-        "", None, None)
-    # The desk bound another phone meanwhile: the self-registration's code is spent.
-    Resident.objects.filter(pk=resident.pk).update(phone="+6281311110000",
-                                                   phone_bound_at=timezone.now())
+    assert not Resident.objects.filter(nik=nik).exists()  # not before the code
+    # The desk registered the resident and bound a phone meanwhile: the code is spent.
+    resident = ResidentFactory(nik=nik, phone="+6281311110000", phone_bound_at=timezone.now())
     with pytest.raises(DomainError) as refused:
         otp.otp_verify(nik=nik, code=code())
     assert refused.value.code == "otp_expired"
@@ -248,3 +245,24 @@ def test_sign_in_records_are_kept_only_as_long_as_needed(office_a, resident_a):
                                                                        live.id}
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == ["live"]
     assert otp.sign_in_records_purge(now=now) == 0  # a second run finds nothing
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_self_registration_code_used_at_once_registers_one_resident(office_a, gateway,
+                                                                        mocker):
+    from tests.concurrency import race
+
+    code = _sent_code(mocker)
+    for _round in range(3):
+        nik = make_nik()
+        otp.otp_request(nik=nik, phone="+6281277770001", address=ADDRESS, name="Budi",
+                        birth_date=date(1990, 5, 17))
+        sent = code()
+        results, errors = race(lambda _i, nik=nik, sent=sent: otp.otp_verify(nik=nik,
+                                                                          code=sent), 6)
+        assert len([r for r in results if r is not None]) == 1, errors
+        assert sorted({type(e).__name__ for e in errors}) == ["DomainError"]
+        assert {e.code for e in errors} == {"otp_expired"}
+        registered = Resident.objects.get(nik=nik)
+        assert (registered.phone, registered.token_generation) == ("+6281277770001", 0)
