@@ -2,7 +2,7 @@
 apart (issue 12): a registered NIK with its bound phone (the code is sent), the same
 with another phone, a phone-less NIK, an unknown NIK without the registration fields;
 the last three again with a wrong activation code; and, for reference, a
-self-registration (which registers the resident, so it differs by design).
+self-registration (its code is sent: it differs by design, as the code arrives).
 
     DATABASE_URL=postgres://eopen:eopen@127.0.0.1:5432/eopen_1 \\
         .venv/bin/python -m tests.benchmarks.auth_otp_timing [--requests 300]
