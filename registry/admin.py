@@ -356,20 +356,25 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _desk_office(self, request, pk) -> tuple[Resident, Office]:
-        """The resident and the office whose desk works with them here: 404 for a
-        resident of no office of the user's, 403 for staff whose role there may not
-        change residents."""
+    def _resident_office(self, request, pk, *, perm: str,
+                         perm_object=_OfficeProxy) -> tuple[Resident, Office]:
+        """The resident and the office of the user's that works with them (their
+        domicile, else one where they have a case): 404 for a resident of no office of
+        the user's, 403 for staff whose role there lacks `perm` (checked on
+        perm_object(office))."""
         resident = self.get_queryset(request).filter(pk=pk).first()
         if resident is None:
             raise Http404
         offices = tenancy.staff_offices(request.user)
         office = (resident.domicile_office if resident.domicile_office in offices
                   else offices.filter(applications__resident=resident).first())
-        if office is None or not request.user.has_perm("registry.change_resident",
-                                                       _OfficeProxy(office)):
+        if office is None or not request.user.has_perm(perm, perm_object(office)):
             raise PermissionDenied
         return resident, office
+
+    def _desk_office(self, request, pk) -> tuple[Resident, Office]:
+        """For the desk's identity work: the role there must change residents."""
+        return self._resident_office(request, pk, perm="registry.change_resident")
 
     def verify_identity_view(self, request, pk):
         """POST: staff checked the resident's KTP-el (registry.desk)."""
@@ -431,15 +436,9 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
         return render(request, "registry/admin/bind_phone.html", context)
 
     def reveal_nik_view(self, request, pk):
-        resident = self.get_queryset(request).filter(pk=pk).first()
-        if resident is None:
-            raise Http404
-        offices = tenancy.staff_offices(request.user)
-        office = (resident.domicile_office if resident.domicile_office in offices
-                  else offices.filter(applications__resident=resident).first())
-        if office is None or not request.user.has_perm("registry.view_full_nik",
-                                                       NikDisclosure(office=office)):
-            raise PermissionDenied
+        resident, office = self._resident_office(
+            request, pk, perm="registry.view_full_nik",
+            perm_object=lambda office: NikDisclosure(office=office))
         full_nik = None
         form = NikRevealForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

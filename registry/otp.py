@@ -255,7 +255,7 @@ def otp_send(*, challenge_id: int, code: str) -> bool:
     """Send the code of a challenge that is to be sent and still live, in its resident's
     language. False when there is nothing to send or the phone cannot be reached; a
     TemporaryFailure of the gateway is raised for the task to retry."""
-    from registry.notify.backends import OutgoingMessage, PermanentFailure, get_backend
+    from registry.notify.backends import OutgoingMessage
 
     challenge = OtpChallenge.objects.filter(
         id=challenge_id, sent=True, used_at__isnull=True, expires_at__gt=timezone.now(),
@@ -273,12 +273,7 @@ def otp_send(*, challenge_id: int, code: str) -> bool:
                        "share it with anyone, including office staff.") % {"code": code}),
             reference=f"otp{challenge.id}", kind="otp",
         )
-    try:
-        get_backend(settings.OTP_CHANNEL).send(message)
-    except PermanentFailure as exc:
-        logger.warning("OTP %s could not be sent: %s", challenge.id, exc)
-        return False
-    return True
+    return _send(settings.OTP_CHANNEL, message)
 
 
 def _challenge_check(challenge: OtpChallenge | None, code: str, now) -> bool:
@@ -462,7 +457,7 @@ def phone_change_confirm(*, resident: Resident, code: str, old_phone_code: str) 
 def phone_change_notify(*, resident_id: int, old_phone: str, generation: int) -> bool:
     """Tell a phone that was bound to a resident that another phone took its place. A
     TemporaryFailure of the gateway is raised for the task to retry."""
-    from registry.notify.backends import OutgoingMessage, PermanentFailure, get_backend
+    from registry.notify.backends import OutgoingMessage
 
     resident = Resident.objects.filter(id=resident_id).only("id", "language").first()
     if resident is None:
@@ -476,10 +471,19 @@ def phone_change_notify(*, resident_id: int, old_phone: str, generation: int) ->
                        "your KTP-el.")),
             reference=f"phone-old{resident.id}-{generation}", kind="phone_changed",
         )
+    return _send(NotificationChannel.SMS, message)
+
+
+def _send(channel: str, message) -> bool:
+    """Send one message now, by the channel's backend. False when the gateway refuses it
+    for good (a number that cannot receive it); a TemporaryFailure is raised for the
+    calling task to retry."""
+    from registry.notify.backends import PermanentFailure, get_backend
+
     try:
-        get_backend(NotificationChannel.SMS).send(message)
+        get_backend(channel).send(message)
     except PermanentFailure as exc:
-        logger.warning("Resident %s: the old phone could not be told: %s", resident.id, exc)
+        logger.warning("Message %s could not be sent: %s", message.reference, exc)
         return False
     return True
 
