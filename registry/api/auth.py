@@ -26,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -40,6 +41,25 @@ from registry.errors import DomainError
 from registry.models import Resident, Role, StaffTokenState
 
 RESIDENT_CLAIM = "resident_id"
+
+# What simplejwt answers a bad token with. It ships these in Indonesian as `id_ID`, which
+# Django does not use for `id`; listed here, they are extracted into this project's
+# catalogue, and Django finds them there (one merged catalogue per language).
+SIMPLEJWT_MESSAGES = [
+    gettext_noop("Authorization header must contain two space-delimited values"),
+    gettext_noop("Given token not valid for any token type"),
+    gettext_noop("Token contained no recognizable user identification"),
+    gettext_noop("User not found"),
+    gettext_noop("User is inactive"),
+    gettext_noop("The user's password has been changed."),
+    gettext_noop("Token is expired"),
+    gettext_noop("Token is invalid"),
+    gettext_noop("Token is invalid or expired"),
+    gettext_noop("Token has no id"),
+    gettext_noop("Token has no type"),
+    gettext_noop("Token has wrong type"),
+    gettext_noop("Token is blacklisted"),
+]
 GENERATION_CLAIM = "gen"
 CREDENTIALS_CLAIM = "pwd"
 

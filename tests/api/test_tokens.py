@@ -302,6 +302,23 @@ def test_tokens_without_a_generation_are_refused(http, resident_a, make_staff, o
     assert answer(route(http, {"access": str(staff_token)})) == SIGNED_OUT
 
 
+def test_a_malformed_token_is_refused_in_indonesian_by_default(http):
+    # simplejwt's own refusals, which it translates only as id_ID (registry.api.auth).
+    for header, code, indonesian, english in [
+        ("Bearer", "bad_authorization_header",
+         "Header Authorization harus berisi dua nilai yang dipisah spasi (Bearer <token>).",
+         "Authorization header must contain two space-delimited values"),
+        ("Bearer abc", "token_not_valid", "Token ini tidak berlaku. Silakan masuk lagi.",
+         "Given token not valid for any token type"),
+    ]:
+        answer = http.get("/api/v1/me/", headers={"Authorization": header})
+        assert (answer.status_code, answer.json()) == (401, {"detail": indonesian,
+                                                             "code": code})
+        answer = http.get("/api/v1/me/", headers={"Authorization": header,
+                                                 "Accept-Language": "en"})
+        assert answer.json() == {"detail": english, "code": code}
+
+
 # --- Cost --------------------------------------------------------------------------
 
 
