@@ -6,6 +6,7 @@ and raises TemporaryFailure (try again later) or PermanentFailure (this address
 cannot be reached). settings.NOTIFICATION_BACKENDS picks one per channel.
 """
 
+import fcntl
 import json
 import logging
 import urllib.error
@@ -163,11 +164,15 @@ class SimulatedGateway:
                 raise TemporaryFailure("simulated gateway is down")
             if mode == "permanent":
                 raise PermanentFailure("simulated gateway refused the address")
-        if log_path.exists():
-            for line in log_path.read_text().splitlines():
+        # Several worker processes send at once: the look for the reference and the
+        # append are one step under an exclusive lock, as a real gateway's idempotency
+        # check is, and no reader sees half a line.
+        with log_path.open("a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            for line in handle.read().splitlines():
                 if json.loads(line)["reference"] == message.reference:
                     return f"sim:{message.reference}"
-        with log_path.open("a") as handle:
             handle.write(json.dumps(asdict(message)) + "\n")
         return f"sim:{message.reference}"
 
@@ -176,7 +181,9 @@ class SimulatedGateway:
         log_path, _control = cls()._paths(channel)
         if not log_path.exists():
             return []
-        return [json.loads(line) for line in log_path.read_text().splitlines()]
+        with log_path.open() as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            return [json.loads(line) for line in handle.read().splitlines()]
 
     @classmethod
     def set_failure(cls, channel: str, mode: str | None) -> None:

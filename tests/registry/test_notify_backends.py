@@ -17,6 +17,7 @@ from registry.notify.backends import (
     LogBackend,
     OutgoingMessage,
     PermanentFailure,
+    SimulatedGateway,
     SmsGatewayBackend,
     TemporaryFailure,
     WhatsAppCloudBackend,
@@ -159,3 +160,28 @@ def test_a_notification_is_logged_by_its_kind_without_its_text(application_a, se
     assert NotificationDelivery.objects.get(pk=delivery.pk).status == "sent"
     assert "K7QP-2M" not in caplog.text
     assert phone not in caplog.text
+
+
+def test_the_simulated_gateway_sends_each_reference_once_under_concurrent_senders():
+    # Worker processes send side by side (tests/appointments/test_sweeps_worker.py): the
+    # simulator must never read half a line, nor record a reference twice.
+    gateway = SimulatedGateway()
+    errors = []
+
+    def send(worker):
+        try:
+            for n in range(60):
+                gateway.send(OutgoingMessage(channel="sms", address="+6281200000000",
+                                             title="t", body="x" * 2000,
+                                             reference=f"ref{(worker + n) % 90}"))
+        except Exception as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    references = [m["reference"] for m in SimulatedGateway.sent("sms")]
+    assert sorted(references) == sorted({f"ref{n}" for n in range(65)})
