@@ -14,6 +14,10 @@ from registry.api.auth import tokens_for_resident, tokens_for_staff
 from tests.factories import ApplicationFactory, OfficeFactory, ResidentFactory, UserFactory
 from tests.http import HttpClient
 
+# Hypothesis (under the schema fuzzer) keeps its files in var/, not at the top level.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      os.path.join(os.path.dirname(os.path.dirname(__file__)), "var",
+                                   "hypothesis"))
 STRICT = os.environ.get("EOPEN_REQUIRE_ALL") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which(
     "chromium-browser")
