@@ -201,7 +201,7 @@ def collect_case_opened(ctx: CaseContext) -> list[Fact]:
 
 
 def collect_central(ctx: CaseContext) -> list[Fact]:
-    from registry.models import (
+    from registry.central.models import (
         AttemptOutcome,
         Card,
         CentralJob,
@@ -261,7 +261,7 @@ def collect_central(ctx: CaseContext) -> list[Fact]:
 def collect_outages(ctx: CaseContext) -> list[Fact]:
     """Outages of the office's central link that overlapped the resident's time at the
     office or the time their case waited on the central server."""
-    from registry.models import CentralOutage
+    from registry.central.models import CentralOutage
 
     windows = ctx.presence + ctx.waiting
     if not windows:

@@ -14,7 +14,6 @@ from complaints.models import (
     Complaint,
     ComplaintDeadline,
     ComplaintResponse,
-    StaffAlert,
 )
 from registry import tenancy
 from registry.calendar import office_day_bounds
@@ -54,11 +53,6 @@ def complaints_for_resident(*, resident) -> QuerySet[Complaint]:
             .prefetch_related(Prefetch("responses",
                                        queryset=ComplaintResponse.objects.order_by("at", "id")))
             .order_by("-received_at", "-id"))
-
-
-def alerts_for_user(*, user) -> QuerySet[StaffAlert]:
-    return (StaffAlert.objects.filter(user=user, office_id__in=tenancy.staff_office_ids(user))
-            .select_related("complaint").order_by("-created_at", "-id"))
 
 
 # --- Links to other apps' records -------------------------------------------------------

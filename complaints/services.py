@@ -52,9 +52,11 @@ from complaints.models import (
 from complaints.redaction import redact
 from registry import tenancy
 from registry.background import enqueue_on_commit
-from registry.calendar import office_today
+from registry.calendar import office_local_text, office_today
+from registry.cards import normalize_receipt_code
+from registry.central.models import Card
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import Application, Card, Office, Resident, Role, StaffMembership
+from registry.models import Application, Office, Resident, Role, StaffMembership
 from registry.nik import NikError, parse_nik
 from registry.services import case_event_record, notification_send, sequence_next
 
@@ -84,24 +86,6 @@ def complaint_settings_for(office: Office) -> ComplaintSettings:
         ComplaintSettings.objects.bulk_create([ComplaintSettings(office=office)],
                                               ignore_conflicts=True)
         found = ComplaintSettings.objects.get(office=office)
-    return found
-
-
-@transaction.atomic
-def complaint_settings_update(*, office: Office, by, **values) -> ComplaintSettings:
-    """Change an office's deadlines. Complaints already open keep theirs."""
-    if not tenancy.staff_has_role(by, office, Role.OFFICE_ADMIN, Role.SUPERVISOR):
-        raise NotFound(_("Not found."), "not_found")
-    found = complaint_settings_for(office)
-    for name, value in values.items():
-        setattr(found, name, value)
-    from django.core.exceptions import ValidationError
-
-    try:
-        found.full_clean()
-    except ValidationError as exc:
-        raise DomainError("; ".join(exc.messages), "settings_invalid") from exc
-    found.save()
     return found
 
 
@@ -271,24 +255,6 @@ def complaint_file(*, resident: Resident, office: Office, text: str, category: s
 # --- Linking to the resident and the case --------------------------------------------
 
 
-def _booking_model():
-    from django.apps import apps
-
-    try:
-        return apps.get_model("appointments", "Booking")
-    except LookupError:
-        return None
-
-
-def _ticket_model():
-    from django.apps import apps
-
-    try:
-        return apps.get_model("queues", "Ticket")
-    except LookupError:
-        return None
-
-
 def resolve_case(*, office: Office, method: str, value: str,
                  day: date | None = None) -> tuple[Resident, Application | None]:
     """The resident and case a NIK, booking code, ticket code (of `day`, or the latest),
@@ -316,8 +282,6 @@ def resolve_case(*, office: Office, method: str, value: str,
     if method == LinkMethod.APPLICATION:
         application = Application.objects.filter(office=office, number=value).first()
     elif method == LinkMethod.RECEIPT:
-        from registry.central.services import normalize_receipt_code
-
         card = Card.objects.filter(office=office, receipt_code=normalize_receipt_code(value)
                                    ).select_related("application").first()
         application = card.application if card else None
@@ -467,8 +431,6 @@ def _first_due(complaint: Complaint) -> datetime | None:
 
 
 def _local_text(complaint: Complaint, moment: datetime | None) -> str:
-    from registry.central.services import office_local_text
-
     return office_local_text(moment, complaint.office)
 
 

@@ -50,10 +50,14 @@ INSTALLED_APPS = [
     # Its two tables record refresh tokens already used (registry.api.auth).
     "rest_framework_simplejwt.token_blacklist",
     "axes",
+    # The registry core first, then the apps that stand on it, each registering what it
+    # adds to the core (roles, event kinds, figures, links) in its AppConfig.ready(), in
+    # this order.
     "registry",
+    "registry.central",
     "registry.appointments",
-    "registry.deliveries",
     "queues",
+    "registry.deliveries",
     "complaints",
 ]
 
@@ -351,15 +355,15 @@ CELERY_BEAT_SCHEDULE = {
     # The central link (registry.central): health per office, retries of transmissions
     # that are due or whose sender died, low blank-card stock alerts not yet sent.
     "central-link-check-all": {
-        "task": "registry.tasks.central_link_check_all",
+        "task": "central.tasks.central_link_check_all",
         "schedule": timedelta(minutes=1),
     },
     "central-jobs-resend-due": {
-        "task": "registry.tasks.central_jobs_resend_due",
+        "task": "central.tasks.central_jobs_resend_due",
         "schedule": timedelta(minutes=1),
     },
     "card-stock-alerts-due": {
-        "task": "registry.tasks.card_stock_alerts_due",
+        "task": "central.tasks.card_stock_alerts_due",
         "schedule": timedelta(minutes=15),
     },
     # Each office's morning dispatch once its dispatch time has come on a working day

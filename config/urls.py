@@ -14,7 +14,12 @@ urlpatterns = [
     path("", registry_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The API: the registry core's routes, then every app's.
     path("api/v1/", include("registry.api.urls")),
+    path("api/v1/", include("registry.appointments.api.urls")),
+    path("api/v1/", include("queues.api.urls")),
+    path("api/v1/", include("registry.deliveries.api.urls")),
+    path("api/v1/", include("complaints.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("staff/", include("registry.urls")),

@@ -62,11 +62,6 @@ def in_turn_q(now: datetime) -> Q:
     return Q(band=Band.IN_TURN) | Q(band=Band.BOOKING_ON_TIME, order_at__gt=now)
 
 
-def sort_key(*, band: int, order_at: datetime, pk: int, now: datetime) -> tuple:
-    """The same order in Python."""
-    return (effective_band(band=band, order_at=order_at, now=now), order_at, pk)
-
-
 def band_for(*, priority: str, booking_on_time: bool) -> int:
     if priority:
         return Band.PRIORITY

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from queues.models import (
 )
 from registry.api.fields import office_local_iso
 from registry.calendar import office_day_bounds, office_today
+from registry.central.selectors import office_link_state
 from registry.models import Lane, Office, Resident, Service
 
 RECENT_CALLS = 8
@@ -319,8 +320,6 @@ def board(*, office: Office, now: datetime | None = None) -> dict:
     tickets called now (with counter and why), the next numbers, how many wait and the
     estimated wait for a ticket taken now; the recent calls, each saying its lane; and
     the central-link notice."""
-    from registry.selectors import office_link_state
-
     state = queue_state(office=office, now=now)
     estimate = queue_estimates(state)
     lanes_by_id = {lane.id: lane for lane in state.lanes}
@@ -509,3 +508,9 @@ def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
             outcome__in=[Outcome.SERVED, Outcome.PARTLY_SERVED]).count()),
         (_("Median wait today (minutes)"), "-" if median is None else median),
     ]
+
+
+def tickets_of_applications(application_ids) -> QuerySet[Ticket]:
+    """The tickets of the given applications (a subquery of ids): what a central-link
+    outage held up at the counter (registry.central.selectors.OUTAGE_HOLDUPS)."""
+    return Ticket.objects.filter(application_id__in=application_ids)

@@ -43,6 +43,7 @@ from registry.calendar import (
     office_today,
     office_zone,
 )
+from registry.central.services import application_visit_completed
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Channel, Lane, Office, Resident, Service
 
@@ -595,7 +596,7 @@ def ticket_finish(*, counter: Counter, by, outcome: str, reason: str = "", note:
             application = Application.objects.select_for_update(of=("self",)).get(
                 pk=ticket.application_id)
             if application.status in (ApplicationStatus.OPEN, ApplicationStatus.IN_PROGRESS):
-                registry_services.application_visit_completed(application=application, by=by)
+                application_visit_completed(application=application, by=by)
         _booking_finished(ticket, by=by)
         _board_changed(counter.office)
     return ticket

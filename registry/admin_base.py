@@ -155,3 +155,10 @@ def report_domain_error(request, exc: DomainError | ValidationError) -> None:
     """Show a service's refusal as an admin message."""
     text = exc.message if isinstance(exc, DomainError) else "; ".join(exc.messages)
     messages.error(request, str(text))
+
+
+class OfficeProxy:
+    """Lets `has_perm(perm, obj)` check a role in an office for the Office itself."""
+
+    def __init__(self, office):
+        self.office_id = office.id

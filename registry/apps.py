@@ -9,8 +9,19 @@ class RegistryConfig(AppConfig):
     default = True
 
     def ready(self):
-        from registry import checks  # noqa: F401 - registers the system checks
+        # The core's own parts first; the apps above add theirs in their ready().
+        from registry import (
+            checks,  # noqa: F401 - registers the system checks
+            events,
+            extensions,
+            roles,
+            selectors,
+        )
         from registry.api import schema  # noqa: F401 - registers the OpenAPI extension
+
+        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
+        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
+        extensions.register(extensions.FIGURES, selectors.dashboard_figures)
 
 
 class EOpenAdminConfig(admin_apps.AdminConfig):

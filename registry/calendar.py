@@ -141,3 +141,11 @@ def office_add_working_days(office: Office, start: datetime, days: int) -> datet
     for _ in range(days):
         day = office_next_working_day(office, day)
     return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=local.tzinfo)
+
+
+def office_local_text(moment: datetime | None, office: Office) -> str:
+    """A moment as the office's residents read it: 01-07-2022 13:00 WIB."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(office_zone(office))
+    return f"{local:%d-%m-%Y %H:%M} {local.tzname() or ''}".strip()

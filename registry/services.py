@@ -3,7 +3,6 @@ transaction, each recording the case event it causes."""
 
 import logging
 from datetime import date, timedelta
-from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from registry import tenancy
+from registry import extensions, tenancy
 from registry.background import enqueue_on_commit
 from registry.calendar import office_today
 from registry.errors import Conflict, DomainError, NotFound
@@ -44,15 +43,6 @@ from registry.timeline import is_known_kind
 from registry.validators import normalize_phone
 
 logger = logging.getLogger(__name__)
-
-ROLE_MODULES = [
-    "registry.roles",
-    "registry.central.roles",
-    "registry.appointments.roles",
-    "registry.deliveries.roles",
-    "queues.roles",
-    "complaints.roles",
-]
 
 
 # --- Sequences -------------------------------------------------------------
@@ -140,10 +130,11 @@ def closure_add(*, office: Office, day: date, reason: str, by=None) -> Closure:
 
 
 def collect_role_permissions() -> dict[str, list[str]]:
-    """The permissions of each role, joined from every app's roles.py."""
+    """The permissions of each role, joined from every app's roles.py (registered in
+    its AppConfig.ready(), see registry.extensions)."""
     joined: dict[str, list[str]] = {role: [] for role in Role}
-    for module_path in ROLE_MODULES:
-        for role, perms in import_module(module_path).ROLE_PERMISSIONS.items():
+    for role_permissions in extensions.registered(extensions.ROLES):
+        for role, perms in role_permissions.items():
             joined[role].extend(perms)
     return joined
 
@@ -397,23 +388,6 @@ def application_set_status(*, application: Application, status: str, actor=None,
         application=application, kind="application.status",
         params={"old": old, "new": status}, actor=actor, note=note, by_resident=by_resident,
     )
-    return application
-
-
-def application_visit_completed(*, application: Application, by=None) -> Application:
-    """The resident was served at the counter: the case moves on to processing.
-
-    Called by queues when a ticket is finished as served, inside its transaction. Work
-    that needs the central server (the data change, then the card print for services
-    that produce a card) is created here as central jobs, in the same transaction, each
-    on the timeline (registry.central.services.central_work_create).
-    """
-    from registry.central.services import central_work_create
-
-    with transaction.atomic():
-        application_set_status(application=application,
-                               status=ApplicationStatus.IN_PROGRESS, actor=by)
-        central_work_create(application=application, by=by)
     return application
 
 

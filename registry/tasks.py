@@ -27,60 +27,6 @@ def notifications_resend_pending() -> int:
     return services.notifications_resend_pending()
 
 
-# --- The central-server link, transmissions and card stock (registry.central) ------
-# Retries are rows with their own due time (CentralJob.next_attempt_at), queued again by
-# the sweep below, so they survive a worker or broker restart.
-
-
-@shared_task(name="registry.tasks.central_link_check")
-def central_link_check(office_id: int) -> bool:
-    from registry.central import services as central
-
-    return central.central_link_check(office_id=office_id)
-
-
-@shared_task(name="registry.tasks.central_link_check_all")
-def central_link_check_all() -> int:
-    from registry.central import services as central
-
-    return central.central_link_check_all()
-
-
-@shared_task(name="registry.tasks.central_job_send")
-def central_job_send(job_id: int) -> None:
-    from registry.central import services as central
-
-    central.central_job_send(job_id=job_id)
-
-
-@shared_task(name="registry.tasks.central_jobs_resend_due")
-def central_jobs_resend_due() -> int:
-    from registry.central import services as central
-
-    return central.central_jobs_resend_due()
-
-
-@shared_task(name="registry.tasks.central_outage_notify")
-def central_outage_notify(outage_id: int) -> int:
-    from registry.central import services as central
-
-    return central.central_outage_notify(outage_id=outage_id)
-
-
-@shared_task(name="registry.tasks.card_stock_alert")
-def card_stock_alert(office_id: int) -> bool:
-    from registry.central import services as central
-
-    return central.card_stock_alert(office_id=office_id)
-
-
-@shared_task(name="registry.tasks.card_stock_alerts_due")
-def card_stock_alerts_due() -> int:
-    from registry.central import services as central
-
-    return central.card_stock_alerts_due()
-
-
 @shared_task(name="registry.tasks.notifications_deliver_pending")
 def notifications_deliver_pending(office_id: int, after_id: int) -> None:
     # One message for a whole sweep's deliveries in an office (set-based sweeps): the

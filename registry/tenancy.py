@@ -72,11 +72,6 @@ def staff_primary_office(user) -> Office | None:
     return staff_offices(user).order_by("code").first()
 
 
-def office_scoped(queryset: QuerySet, user, field: str = "office") -> QuerySet:
-    """Limit a queryset of office-owned rows to the user's offices."""
-    return queryset.filter(**{f"{field}__in": staff_office_ids(user)})
-
-
 def get_for_office_or_404(queryset: QuerySet, *, office_ids, **lookup):
     """One row by `lookup` that belongs to one of `office_ids`; the same 404 for
     "does not exist" and "belongs to another office"."""

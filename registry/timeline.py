@@ -1,33 +1,25 @@
 """How case events read. Each app lists its event kinds in its own `events.py` as
-`EVENT_KINDS = {kind: message}`, where a message is a lazy translatable string
-formatted with the event's params, or a callable taking the params. Messages are
+`EVENT_KINDS = {kind: message}` and registers them (registry.extensions), where a
+message is a lazy translatable string formatted with the event's params, or a callable
+taking the params. Messages are
 rendered when read, in the reader's language."""
 
 import logging
 from functools import cache
-from importlib import import_module
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger(__name__)
+from registry import extensions
 
-EVENT_MODULES = [
-    "registry.events",
-    "registry.central.events",
-    "registry.appointments.events",
-    "registry.deliveries.events",
-    "queues.events",
-    "complaints.events",
-]
+logger = logging.getLogger(__name__)
 
 
 @cache
 def event_kinds() -> dict[str, object]:
     kinds: dict[str, object] = {}
-    for module_path in EVENT_MODULES:
-        module = import_module(module_path)
-        for kind, message in module.EVENT_KINDS.items():
+    for declared in extensions.registered(extensions.EVENT_KINDS):
+        for kind, message in declared.items():
             if kind in kinds:
                 raise ValueError(f"Case event kind {kind!r} is declared twice")
             kinds[kind] = message

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from registry import services
+from registry.central.services import application_visit_completed
 from registry.models import Application, Channel, Lane, Office, Requirement, Resident, Service
 
 _nik_serial = itertools.count(1)
@@ -124,7 +125,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def card_stock_for(office, on_hand: int = 100, alert_below: int = 10):
     """Give an office blank cards (registry.central)."""
-    from registry.models import CardStock
+    from registry.central.models import CardStock
 
     stock, _created = CardStock.objects.update_or_create(
         office=office, defaults={"on_hand": on_hand, "alert_below": alert_below})
@@ -143,7 +144,7 @@ def assigned_delivery(application, courier, day=None):
 
     card_stock_for(application.office, on_hand=1000)
     with transaction.atomic():
-        services.application_visit_completed(application=application)
+        application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
         central.central_job_send(job_id=job.id)
     deliveries.handover_choose(application=application, method="delivery")

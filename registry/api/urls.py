@@ -1,6 +1,6 @@
-"""/api/v1/: the registry core's routes, then every app's."""
+"""/api/v1/: the registry core's routes (each app's are included by config.urls)."""
 
-from django.urls import include, path
+from django.urls import path
 
 from registry.api import views
 
@@ -23,8 +23,4 @@ urlpatterns = [
     path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
     path("notifications/read/", views.NotificationMarkReadView.as_view(),
          name="notification-read"),
-    path("", include("registry.appointments.api.urls")),
-    path("", include("queues.api.urls")),
-    path("", include("registry.deliveries.api.urls")),
-    path("", include("complaints.api.urls")),
 ]

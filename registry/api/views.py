@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry import otp, selectors, services
+from registry import extensions, otp, selectors, services
 from registry.api import serializers as s
 from registry.api.auth import (
     IsResident,
@@ -74,8 +74,9 @@ class OfficeDetailView(APIView):
                 for day in _days(today, calendar.end)
                 if calendar.closed_reason(day) not in (None, "weekend")
             ],
-            **selectors.office_link_state(office=office),
         }
+        for office_state in extensions.registered(extensions.OFFICE_STATE):
+            data.update(office_state(office=office))
         return Response(s.OfficeDetailSerializer(data).data)
 
 

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import CentralJobKind
+from registry.central.models import CentralJobKind
 
 
 def _job(params) -> str:

@@ -4,23 +4,23 @@ joined with the other apps' tables by registry.services.roles_sync."""
 from registry.models import Role
 
 VIEW = [
-    "registry.view_centraloutage",
-    "registry.view_centraljob",
-    "registry.view_centraljobattempt",
-    "registry.view_cardstock",
-    "registry.view_cardstockmovement",
-    "registry.view_card",
+    "central.view_centraloutage",
+    "central.view_centraljob",
+    "central.view_centraljobattempt",
+    "central.view_cardstock",
+    "central.view_cardstockmovement",
+    "central.view_card",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.OFFICE_ADMIN: [*VIEW, "registry.add_centraloutage", "registry.change_centraloutage",
-                        "registry.change_cardstock", "registry.change_centraljob"],
-    Role.FRONT_DESK: ["registry.view_centraloutage", "registry.view_card",
-                      "registry.view_cardstock"],
-    Role.COUNTER_OPERATOR: ["registry.view_centraloutage", "registry.view_centraljob",
-                            "registry.view_card", "registry.view_cardstock"],
-    Role.SUPERVISOR: [*VIEW, "registry.add_centraloutage", "registry.change_centraloutage",
-                      "registry.change_cardstock", "registry.change_centraljob"],
+    Role.OFFICE_ADMIN: [*VIEW, "central.add_centraloutage", "central.change_centraloutage",
+                        "central.change_cardstock", "central.change_centraljob"],
+    Role.FRONT_DESK: ["central.view_centraloutage", "central.view_card",
+                      "central.view_cardstock"],
+    Role.COUNTER_OPERATOR: ["central.view_centraloutage", "central.view_centraljob",
+                            "central.view_card", "central.view_cardstock"],
+    Role.SUPERVISOR: [*VIEW, "central.add_centraloutage", "central.change_centraloutage",
+                      "central.change_cardstock", "central.change_centraljob"],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: VIEW,
     Role.PROVINCIAL_SUPERVISOR: VIEW,

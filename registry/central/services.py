@@ -23,14 +23,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry import extensions
 from registry.background import enqueue_on_commit
-from registry.calendar import office_zone
+from registry.calendar import office_local_text
 from registry.central.client import CentralRequest, LinkDown, Rejected, get_client
-from registry.errors import Conflict, DomainError
-from registry.models import (
+from registry.central.models import (
     CENTRAL_JOB_OPEN_STATUSES,
-    Application,
-    ApplicationStatus,
     AttemptOutcome,
     Card,
     CardStock,
@@ -41,14 +39,21 @@ from registry.models import (
     CentralJobStatus,
     CentralLink,
     CentralOutage,
-    Office,
     OutageDetection,
-    Role,
-    StaffMembership,
     StockMovementReason,
 )
+from registry.errors import Conflict, DomainError
+from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
+from registry.services import application_set_status, case_event_record, notification_send
 
 logger = logging.getLogger(__name__)
+
+# The apps that take a card on from here register what they do, in the caller's
+# transaction (registry.extensions): CARD_PLANNED `(*, application, card)` when the
+# print is queued (deliveries opens the hand-over), CARD_PRINTED `(*, card)` when the
+# central server printed it (deliveries tells the resident how to receive it).
+CARD_PLANNED = "central.card_planned"
+CARD_PRINTED = "central.card_printed"
 
 # Two failures in a row (health checks or sends) open an outage: one lost packet is
 # not an outage, and a minute's check interval keeps detection within two minutes.
@@ -80,14 +85,6 @@ def job_backoff(attempts: int) -> timedelta:
     """30 s, 1, 2, 4, 8 minutes, then every 10 minutes while the link stays down; the
     link's return releases every waiting job at once anyway."""
     return timedelta(seconds=min(600, 30 * 2 ** max(0, attempts - 1)))
-
-
-def office_local_text(moment: datetime | None, office: Office) -> str:
-    """A moment as the office's residents read it: 01-07-2022 13:00 WIB."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(office_zone(office))
-    return f"{local:%d-%m-%Y %H:%M} {local.tzname() or ''}".strip()
 
 
 # --- The link and its outages ---------------------------------------------------
@@ -141,7 +138,7 @@ def _outage_start(*, office: Office, started_at: datetime, detection: str, cause
         return open_outage(office.id)
     logger.warning("Central link of office %s is down since %s (%s)", office.code,
                    started_at, cause)
-    from registry.tasks import central_outage_notify
+    from registry.central.tasks import central_outage_notify
 
     enqueue_on_commit(central_outage_notify, outage.id)
     return outage
@@ -222,7 +219,7 @@ def central_link_check(*, office_id: int) -> bool:
 
 def central_link_check_all() -> int:
     """Queue a health check per active office (the beat task, every minute)."""
-    from registry.tasks import central_link_check as check_task
+    from registry.central.tasks import central_link_check as check_task
 
     office_ids = list(Office.objects.filter(is_active=True).values_list("id", flat=True))
     for office_id in office_ids:
@@ -301,8 +298,6 @@ def _outage_notice_texts(application: Application):
 
 def central_outage_tell(*, outage: CentralOutage, application: Application) -> bool:
     """Tell the resident of one application about the outage, once per outage."""
-    from registry.services import notification_send
-
     title, body = _outage_notice_texts(application)
     office = outage.office
     expected = office_local_text(outage.expected_back, office) or str(_("unknown"))
@@ -355,9 +350,19 @@ def _new_receipt_code(office: Office) -> str:
     raise RuntimeError("No free receipt code after 20 tries")  # 32^8 codes: not reached
 
 
-def normalize_receipt_code(value: str) -> str:
-    raw = "".join(ch for ch in (value or "").upper() if ch.isalnum())
-    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+def application_visit_completed(*, application: Application, by=None) -> Application:
+    """The resident was served at the counter: the case moves on to processing.
+
+    Called by queues when a ticket is finished as served, inside its transaction. Work
+    that needs the central server (the data change, then the card print for services
+    that produce a card) is created here as central jobs, in the same transaction, each
+    on the timeline (central_work_create).
+    """
+    with transaction.atomic():
+        application_set_status(application=application,
+                               status=ApplicationStatus.IN_PROGRESS, actor=by)
+        central_work_create(application=application, by=by)
+    return application
 
 
 def central_work_create(*, application: Application, by=None) -> list[CentralJob]:
@@ -365,8 +370,6 @@ def central_work_create(*, application: Application, by=None) -> list[CentralJob
     transaction: its data change, then its card print (with the card's receipt code
     and its hand-over) for services that produce a card. Each on the timeline; the
     first send is queued after commit. Created once per application."""
-    from registry.services import case_event_record
-
     service = application.service
     if CentralJob.objects.filter(application=application).exists():
         return list(CentralJob.objects.filter(application=application).order_by("id"))
@@ -388,10 +391,9 @@ def central_work_create(*, application: Application, by=None) -> list[CentralJob
         card = Card.objects.create(office_id=application.office_id, application=application,
                                    print_job=print_job,
                                    receipt_code=_new_receipt_code(application.office))
-        from registry.deliveries.services import handover_open
-
-        handover_open(application=application, card=card)
-    from registry.tasks import central_job_send
+        for planned in extensions.registered(CARD_PLANNED):
+            planned(application=application, card=card)
+    from registry.central.tasks import central_job_send
 
     for job in jobs:
         case_event_record(application=application, kind="central.job_queued",
@@ -407,8 +409,6 @@ def central_work_create(*, application: Application, by=None) -> list[CentralJob
 
 def _note_waiting(job: CentralJob, outage: CentralOutage | None) -> None:
     """Write once per outage (or once without one) that the job waits for the link."""
-    from registry.services import case_event_record
-
     if outage is not None and job.noted_outage_id == outage.id:
         return
     if outage is None and job.attempts > 1:
@@ -426,8 +426,6 @@ def _note_waiting(job: CentralJob, outage: CentralOutage | None) -> None:
 def _claim(job_id: int, now: datetime):
     """Claim a pending job for one send: (job, attempt) or None. Stock is checked for a
     print; a print with no blank card waits (on the timeline) instead of being sent."""
-    from registry.services import case_event_record
-
     with transaction.atomic():
         job = (
             CentralJob.objects.select_for_update(skip_locked=True, of=("self",))
@@ -503,8 +501,6 @@ def _record_link_down(job, attempt, error: str) -> CentralJob | None:
 
 
 def _record_rejected(job, attempt, error: str) -> CentralJob | None:
-    from registry.services import case_event_record
-
     with transaction.atomic():
         current = _lock_claimed(job, attempt, AttemptOutcome.REJECTED, error=error)
         if current is None:
@@ -519,9 +515,7 @@ def _record_rejected(job, attempt, error: str) -> CentralJob | None:
 
 
 def _record_accepted(job, attempt, reference: str) -> CentralJob | None:
-    from registry.services import case_event_record
-    from registry.tasks import central_job_send as send_task
-
+    from registry.central.tasks import central_job_send as send_task
     with transaction.atomic():
         current = _lock_claimed(job, attempt, AttemptOutcome.ACCEPTED, reference=reference)
         if current is None:
@@ -552,8 +546,6 @@ def _print_card(job: CentralJob) -> None:
     """The central server approved the print: take a blank card and print. With no
     blank card left (taken by another print meanwhile) the job waits for stock; it is
     sent again then, and the central server answers it as the same job."""
-    from registry.services import application_set_status, case_event_record
-
     taken = CardStock.objects.filter(office_id=job.office_id, on_hand__gt=0).update(
         on_hand=F("on_hand") - 1)
     if not taken:
@@ -573,11 +565,10 @@ def _print_card(job: CentralJob) -> None:
     case_event_record(application=job.application, kind="card.printed",
                       params={"ref": job.central_ref})
     application_set_status(application=job.application, status=ApplicationStatus.READY)
-    from registry.deliveries.services import handover_card_printed
-
-    handover_card_printed(card=card)
+    for printed in extensions.registered(CARD_PRINTED):
+        printed(card=card)
     if stock.on_hand < stock.alert_below and stock.low_alert_sent_at is None:
-        from registry.tasks import card_stock_alert
+        from registry.central.tasks import card_stock_alert
 
         enqueue_on_commit(card_stock_alert, job.office_id)
 
@@ -585,7 +576,7 @@ def _print_card(job: CentralJob) -> None:
 def central_jobs_release(*, office_id: int) -> int:
     """The link is back: every job of the office waiting for a retry is due now, and
     the first batch is queued at once (the sweep takes the rest within a minute)."""
-    from registry.tasks import central_job_send as send_task
+    from registry.central.tasks import central_job_send as send_task
 
     now = timezone.now()
     waiting = CentralJob.objects.filter(office_id=office_id, status=CentralJobStatus.PENDING)
@@ -600,7 +591,7 @@ def central_jobs_resend_due(*, now: datetime | None = None) -> int:
     they were created) and take back sends whose lease ran out (the worker died): their
     attempt is recorded as abandoned and the job is sent again, as the same job.
     Bounded batches; safe to run at any time."""
-    from registry.tasks import central_job_send as send_task
+    from registry.central.tasks import central_job_send as send_task
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -631,9 +622,7 @@ def central_jobs_resend_due(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def central_job_retry(*, job: CentralJob, by=None) -> CentralJob:
     """Staff fixed what the central server refused: send the job again (same id)."""
-    from registry.services import case_event_record
-    from registry.tasks import central_job_send as send_task
-
+    from registry.central.tasks import central_job_send as send_task
     job = CentralJob.objects.select_for_update().select_related("application").get(pk=job.pk)
     if job.status != CentralJobStatus.REJECTED:
         raise Conflict(_("Only a job the central server refused can be sent again."),
@@ -659,7 +648,7 @@ def _stock_for_update(office_id: int) -> CardStock:
 def card_stock_receive(*, office: Office, quantity: int, by=None, note: str = "") -> CardStock:
     """Blank cards arrived: add them, and release the prints that waited for stock
     (oldest first, as many as there are cards). Locks the office's CardStock row."""
-    from registry.tasks import central_job_send as send_task
+    from registry.central.tasks import central_job_send as send_task
 
     if not isinstance(quantity, int) or quantity < 1 or quantity > 100_000:
         raise DomainError(_("Enter a number of cards between 1 and 100000."),
@@ -744,7 +733,7 @@ def card_stock_alert(*, office_id: int) -> bool:
 
 def card_stock_alerts_due() -> int:
     """Queue the low-stock alerts not yet sent (the broker was down): beat."""
-    from registry.tasks import card_stock_alert as alert_task
+    from registry.central.tasks import card_stock_alert as alert_task
 
     low = CardStock.objects.filter(on_hand__lt=F("alert_below"), low_alert_sent_at__isnull=True)
     office_ids = list(low.values_list("office_id", flat=True)[:SWEEP_BATCH])

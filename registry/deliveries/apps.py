@@ -6,3 +6,16 @@ class DeliveriesConfig(AppConfig):
     name = "registry.deliveries"
     label = "deliveries"
     verbose_name = _("Card hand-over and delivery")
+
+    def ready(self):
+        # What this app adds to the registry core (see registry.extensions).
+        from registry import extensions
+        from registry.central.services import CARD_PLANNED, CARD_PRINTED
+        from registry.deliveries import events, roles, selectors, services, views
+
+        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
+        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
+        extensions.register(extensions.FIGURES, selectors.dashboard_figures)
+        extensions.register(extensions.STAFF_LINKS, views.staff_links)
+        extensions.register(CARD_PLANNED, services.handover_open)
+        extensions.register(CARD_PRINTED, services.handover_card_printed)

@@ -22,9 +22,11 @@ from registry.calendar import (
     office_today,
 )
 from registry.central import services as central
+from registry.central.models import CardStock, CentralOutage
+from registry.central.services import application_visit_completed
 from registry.deliveries import services
 from registry.deliveries.models import Delivery, DeliveryStatus
-from registry.models import CardStock, CentralOutage, Channel, Resident, Service
+from registry.models import Channel, Resident, Service
 
 
 def _demo_photo() -> SimpleUploadedFile:
@@ -43,7 +45,7 @@ def _printed_case(office, nik: str, service_code: str):
     with transaction.atomic():
         application = registry_services.application_open(
             office=office, resident=resident, service=service, channel=Channel.APP)
-        registry_services.application_visit_completed(application=application)
+        application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
         central.central_job_send(job_id=job.id)
     return application

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import Application, Card, Office
+from registry.central.models import Card
+from registry.models import Application, Office
 
 
 class DeliverySettings(models.Model):

@@ -6,8 +6,9 @@ from django.utils.translation import gettext as _
 
 from registry import tenancy
 from registry.calendar import office_today
+from registry.central.models import CardStock, CentralJob, CentralJobStatus
 from registry.deliveries.models import Delivery, DeliveryStatus, Handover
-from registry.models import CardStock, CentralJob, CentralJobStatus, Resident, Role
+from registry.models import Resident, Role
 
 
 def deliveries_for_resident(*, resident: Resident) -> QuerySet[Delivery]:

@@ -25,7 +25,8 @@ from registry.calendar import (
     office_today,
     office_zone,
 )
-from registry.central.services import normalize_receipt_code
+from registry.cards import normalize_receipt_code
+from registry.central.models import Card
 from registry.deliveries.models import (
     PROXY_RELATIONS,
     AttemptOutcome,
@@ -42,7 +43,7 @@ from registry.deliveries.models import (
 )
 from registry.deliveries.validators import check_photo
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import Application, ApplicationStatus, Card, Office, Role, StaffMembership
+from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
 from registry.nik import NikError, mask_nik, parse_nik
 from registry.services import (
     application_set_status,

@@ -5,7 +5,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from queues import services
-from registry.models import CentralOutage, Role
+from registry.central.models import CentralOutage
+from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

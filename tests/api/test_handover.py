@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 
-from registry import services
 from registry.central import services as central
+from registry.central.services import application_visit_completed
 from registry.deliveries.models import Delivery, Handover
 from registry.models import Role
 from tests.factories import ApplicationFactory, assigned_delivery, card_stock_for, make_nik
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def printed(application):
     card_stock_for(application.office)
     with transaction.atomic():
-        services.application_visit_completed(application=application)
+        application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
         central.central_job_send(job_id=job.id)
     return application

@@ -41,16 +41,9 @@ def build(cards: int, couriers: int, per_courier: int):
     from django.contrib.auth import get_user_model
 
     from registry import services
+    from registry.central.models import Card, CentralJob
     from registry.deliveries.models import Delivery, DeliverySettings, Handover
-    from registry.models import (
-        Application,
-        Card,
-        CentralJob,
-        Resident,
-        Role,
-        Service,
-        StaffMembership,
-    )
+    from registry.models import Application, Resident, Role, Service, StaffMembership
 
     rng = random.Random(3275)
     services.roles_sync()

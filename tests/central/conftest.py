@@ -4,9 +4,9 @@ queued sends by hand (the real worker is used only in the fault tests)."""
 import pytest
 from django.db import transaction
 
-from registry import services
 from registry.central import services as central
-from registry.models import CentralJob, CentralJobStatus
+from registry.central.models import CentralJob, CentralJobStatus
+from registry.central.services import application_visit_completed
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def serve(committed):
     def serve(application, by=None):
         """The counter finished the visit as served (what queues calls)."""
         with committed(), transaction.atomic():
-            services.application_visit_completed(application=application, by=by)
+            application_visit_completed(application=application, by=by)
         return list(CentralJob.objects.filter(application=application).order_by("id"))
 
     return serve

@@ -8,13 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from registry.models import (
-    CardStock,
-    CardStockMovement,
-    CentralJob,
-    CentralOutage,
-    Role,
-)
+from registry.central.models import CardStock, CardStockMovement, CentralJob, CentralOutage
+from registry.models import Role
 from tests.factories import ApplicationFactory, card_stock_for
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +25,7 @@ def supervisor(make_staff, office_a, client):
 
 def test_a_supervisor_declares_and_ends_an_outage(supervisor, office_a, client, queued):
     expected = (datetime.now(tz=WIB) + timedelta(hours=3)).replace(second=0, microsecond=0)
-    response = client.post(reverse("admin:registry_centraloutage_add"), {
+    response = client.post(reverse("admin:central_centraloutage_add"), {
         "office": office_a.id, "cause": "Kabel serat optik putus",
         "message": "Perkiraan pulih pukul 13.00.",
         "expected_back_0": expected.strftime("%Y-%m-%d"),
@@ -39,11 +34,11 @@ def test_a_supervisor_declares_and_ends_an_outage(supervisor, office_a, client, 
     outage = CentralOutage.objects.get()
     assert (outage.detection, outage.declared_by, outage.cause, outage.expected_back) == (
         "staff", supervisor, "Kabel serat optik putus", expected)
-    again = client.post(reverse("admin:registry_centraloutage_add"), {
+    again = client.post(reverse("admin:central_centraloutage_add"), {
         "office": office_a.id, "cause": "Lagi"}, follow=True)
     assert "sudah tercatat" in again.content.decode()
     assert CentralOutage.objects.count() == 1
-    client.post(reverse("admin:registry_centraloutage_changelist"), {
+    client.post(reverse("admin:central_centraloutage_changelist"), {
         "action": "end_outage", "_selected_action": [outage.id]})
     outage.refresh_from_db()
     assert (outage.ended_by, outage.end_detection) == (supervisor, "staff")
@@ -67,7 +62,7 @@ def test_the_outage_list_counts_what_each_outage_held_up(supervisor, office_a, o
                                  detection="health_check")
     CentralOutage.objects.create(office=office_b, started_at=at(9), ended_at=at(13),
                                  detection="health_check")
-    page = client.get(reverse("admin:registry_centraloutage_changelist"))
+    page = client.get(reverse("admin:central_centraloutage_changelist"))
     rows = list(page.context["cl"].result_list)
     assert [(r.office_id, r.applications_held) for r in rows] == [(office_a.id, 2)]
     assert "4 h 00 min" in page.content.decode()
@@ -81,7 +76,7 @@ def test_stock_received_and_corrected_in_admin_release_waiting_prints(
     send_due(office_a)
     assert CentralJob.objects.get(kind="card_print").status == "waiting_stock"
     stock = CardStock.objects.get(office=office_a)
-    url = reverse("admin:registry_cardstock_change", args=[stock.pk])
+    url = reverse("admin:central_cardstock_change", args=[stock.pk])
     response = client.post(url, {"alert_below": 25, "received": 300,
                                  "note": "Surat jalan 17/2022"})
     assert response.status_code == 302
@@ -93,14 +88,14 @@ def test_stock_received_and_corrected_in_admin_release_waiting_prints(
         "change", "balance", "reason", "by")) == [
         (300, 300, "received", supervisor.id), (-2, 298, "correction", supervisor.id)]
     other = card_stock_for(office_b, on_hand=5)
-    assert client.get(reverse("admin:registry_cardstock_change",
+    assert client.get(reverse("admin:central_cardstock_change",
                               args=[other.pk])).status_code == 404
 
 
 def test_the_simulator_page_switches_the_link_of_the_staffs_office(supervisor, office_a,
                                                                    office_b, client,
                                                                    central_sim):
-    url = reverse("admin:registry_centraloutage_simulator")
+    url = reverse("admin:central_centraloutage_simulator")
     assert "3275" in client.get(url).content.decode()
     client.post(url, {"office": office_a.code, "mode": "down"})
     assert central_sim.state(office_a.code)["down"] is True
@@ -112,7 +107,7 @@ def test_a_refused_job_is_sent_again_from_admin(supervisor, office_a, client, se
     application = ApplicationFactory(office=office_a)
     jobs = serve(application)
     CentralJob.objects.filter(pk=jobs[0].pk).update(status="rejected")
-    client.post(reverse("admin:registry_centraljob_changelist"), {
+    client.post(reverse("admin:central_centraljob_changelist"), {
         "action": "send_again", "_selected_action": [jobs[0].pk]})
     assert CentralJob.objects.get(pk=jobs[0].pk).status == "pending"
     assert application.events.filter(kind="central.job_retried", actor=supervisor).exists()

@@ -19,17 +19,10 @@ from django.utils import timezone
 from config.celery import app
 from registry import services
 from registry.central import services as central
+from registry.central.models import CardStock, CentralJob, CentralJobStatus, CentralOutage
+from registry.central.services import application_visit_completed
 from registry.deliveries.models import Handover
-from registry.models import (
-    CardStock,
-    CaseEvent,
-    CentralJob,
-    CentralJobStatus,
-    CentralOutage,
-    DeliveryStatus,
-    Notification,
-    NotificationDelivery,
-)
+from registry.models import CaseEvent, DeliveryStatus, Notification, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
 from tests.factories import ApplicationFactory, card_stock_for
 from tests.worker import drop_connections, real_worker, wait_for
@@ -50,7 +43,7 @@ def worker_env(settings):
 
 def serve(application):
     with transaction.atomic():
-        services.application_visit_completed(application=application)
+        application_visit_completed(application=application)
 
 
 def all_done(office) -> bool:

@@ -7,19 +7,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from registry import selectors
 from registry.central import services as central
-from registry.errors import Conflict, DomainError
-from registry.models import (
+from registry.central.models import (
     AttemptOutcome,
     CentralJob,
     CentralJobAttempt,
     CentralJobStatus,
     CentralLink,
     CentralOutage,
-    Notification,
-    Role,
 )
+from registry.central.selectors import office_link_state
+from registry.errors import Conflict, DomainError
+from registry.models import Notification, Role
 from tests.factories import ApplicationFactory, card_stock_for
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,7 @@ def test_two_failed_checks_open_an_outage_from_the_first_and_a_good_one_ends_it(
         office_a, at(9, 0), None, "health_check")
     assert outage.cause == "simulated link is down"
     assert outage.expected_back == at(11, 0)  # no history: two hours
-    assert ("registry.tasks.central_outage_notify", (outage.id,)) in queued
+    assert ("central.tasks.central_outage_notify", (outage.id,)) in queued
 
     central_sim.configure(office_a.code, down=False)
     with time_machine.travel(at(13, 0), tick=False), committed():
@@ -63,7 +62,7 @@ def test_two_failed_checks_open_an_outage_from_the_first_and_a_good_one_ends_it(
 
 
 def test_the_office_shows_the_notice_while_the_link_is_down(office_a, office_b, http):
-    assert selectors.office_link_state(office=office_a) == {"link_status": "up",
+    assert office_link_state(office=office_a) == {"link_status": "up",
                                                             "notice": None}
     outage = CentralOutage.objects.create(
         office=office_a, started_at=at(9, 0), detection="health_check",
@@ -114,7 +113,7 @@ def test_jobs_wait_with_backoff_while_down_and_go_at_once_when_the_link_is_back(
     central_sim.configure(office_a.code, down=False)
     with time_machine.travel(at(13, 0), tick=False), committed():
         central.central_link_check(office_id=office_a.id)
-    assert queued == [("registry.tasks.central_job_send", (job.id,))]
+    assert queued == [("central.tasks.central_job_send", (job.id,))]
     assert CentralJob.objects.get(pk=job.id).next_attempt_at == at(13, 0)
     with time_machine.travel(at(13, 0, 5), tick=False), committed():
         central.central_job_send(job_id=job.id)
@@ -175,7 +174,7 @@ def test_staff_declare_update_and_end_an_outage(office_a, central_sim, queued, m
     with time_machine.travel(at(10, 0), tick=False):
         central.central_link_check(office_id=office_a.id)
     assert CentralOutage.objects.get().ended_at is None
-    assert selectors.office_link_state(office=office_a)["notice"]["message"] == (
+    assert office_link_state(office=office_a)["notice"]["message"] == (
         "Perkiraan pulih pukul 13.00.")
     with time_machine.travel(at(12, 45), tick=False), committed():
         central.central_outage_end(outage=outage, by=supervisor)
@@ -213,7 +212,7 @@ def test_a_sender_that_died_mid_send_is_taken_over_and_the_job_done_once(
     with time_machine.travel(at(9, 2), tick=False), committed():
         assert central.central_jobs_resend_due() == 1
         assert central.central_jobs_resend_due() == 0  # a doubled beat queues nothing more
-    assert queued == [("registry.tasks.central_job_send", (job.id,))]
+    assert queued == [("central.tasks.central_job_send", (job.id,))]
     with time_machine.travel(at(9, 2, 1), tick=False), committed():
         central.central_job_send(job_id=job.id)
     job.refresh_from_db()
@@ -231,7 +230,7 @@ def test_the_sweep_queues_due_jobs_in_bounded_batches(office_a, queued, serve, c
     CentralJob.objects.filter(pk=jobs[0].id).update(next_attempt_at=at(8, 0))
     with time_machine.travel(at(9, 0), tick=False), committed():
         assert central.central_jobs_resend_due() == 1
-    assert queued == [("registry.tasks.central_job_send", (jobs[0].id,))]
+    assert queued == [("central.tasks.central_job_send", (jobs[0].id,))]
     # Queued for a lease: not queued again by the next beat.
     with time_machine.travel(at(9, 1), tick=False), committed():
         assert central.central_jobs_resend_due() == 0
@@ -243,4 +242,4 @@ def test_the_beat_checks_every_active_office(office_a, office_b, queued, committ
     office_b.save()
     with committed():
         assert central.central_link_check_all() == 1
-    assert queued == [("registry.tasks.central_link_check", (office_a.id,))]
+    assert queued == [("central.tasks.central_link_check", (office_a.id,))]

@@ -5,18 +5,13 @@ import re
 
 import pytest
 
+from registry import extensions
 from registry.central import services as central
+from registry.central.models import Card, CardStock, CardStockMovement, CentralJob, CentralJobStatus
+from registry.central.services import CARD_PLANNED
 from registry.deliveries.models import Handover
 from registry.errors import DomainError
-from registry.models import (
-    ApplicationStatus,
-    Card,
-    CardStock,
-    CardStockMovement,
-    CentralJob,
-    CentralJobStatus,
-    Notification,
-)
+from registry.models import ApplicationStatus, Notification
 from tests.factories import card_stock_for
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +37,7 @@ def test_a_served_visit_creates_its_central_work_in_the_same_transaction(applica
     assert kinds(application_a) == ["application.opened", "application.status",
                                     "central.job_queued", "central.job_queued"]
     # Only the first step is queued; the print waits for it.
-    assert queued == [("registry.tasks.central_job_send", (jobs[0].id,))]
+    assert queued == [("central.tasks.central_job_send", (jobs[0].id,))]
 
 
 def test_a_visit_completed_twice_creates_the_work_once(application_a, queued, serve):
@@ -54,7 +49,9 @@ def test_a_visit_completed_twice_creates_the_work_once(application_a, queued, se
 
 
 def test_a_failure_inside_the_visit_leaves_no_job(application_a, queued, mocker, serve):
-    mocker.patch("registry.deliveries.services.handover_open", side_effect=RuntimeError)
+    # The hand-over the deliveries app opens when a print is queued fails.
+    mocker.patch.dict(extensions._registered,
+                      {CARD_PLANNED: [mocker.Mock(side_effect=RuntimeError)]})
     with pytest.raises(RuntimeError):
         serve(application_a)
     application_a.refresh_from_db()
@@ -71,7 +68,7 @@ def test_the_card_is_printed_after_the_data_change_and_the_resident_is_told(
     with committed():
         central.central_job_send(job_id=jobs[0].id)
     assert CentralJob.objects.get(pk=jobs[1].id).status == CentralJobStatus.PENDING
-    assert queued[-1] == ("registry.tasks.central_job_send", (jobs[1].id,))
+    assert queued[-1] == ("central.tasks.central_job_send", (jobs[1].id,))
     with committed():
         central.central_job_send(job_id=jobs[1].id)
 
@@ -112,7 +109,7 @@ def test_a_print_with_no_blank_card_waits_and_goes_when_stock_arrives(applicatio
     queued.clear()
     with committed():
         central.card_stock_receive(office=application_a.office, quantity=5)
-    assert queued == [("registry.tasks.central_job_send", (job.id,))]
+    assert queued == [("central.tasks.central_job_send", (job.id,))]
     central.central_job_send(job_id=job.id)
     job.refresh_from_db()
     assert job.status == CentralJobStatus.DONE
@@ -142,7 +139,7 @@ def test_low_stock_alerts_the_supervisors_once(application_a, queued, make_staff
     card_stock_for(application_a.office, on_hand=3, alert_below=3)
     serve(application_a)
     send_due(application_a.office)
-    assert ("registry.tasks.card_stock_alert", (application_a.office_id,)) in queued
+    assert ("central.tasks.card_stock_alert", (application_a.office_id,)) in queued
     assert central.card_stock_alert(office_id=application_a.office_id) is True
     assert central.card_stock_alert(office_id=application_a.office_id) is False
     assert central.card_stock_alerts_due() == 0

@@ -22,8 +22,10 @@ from django.db import transaction
 
 from registry import services
 from registry.central import services as central
+from registry.central.models import OutageDetection
+from registry.central.services import application_visit_completed
 from registry.central.simulator import SimulatedCentralClient
-from registry.models import Channel, OutageDetection, Resident, Service
+from registry.models import Channel, Resident, Service
 
 WIB = ZoneInfo("Asia/Jakarta")
 BUDI_NIK = "3275011203850001"
@@ -95,7 +97,7 @@ def _counter_finishes(application, operator):
     ticket = Ticket.objects.filter(application=application, status="serving").first()
     if ticket is None:
         with transaction.atomic():
-            services.application_visit_completed(application=application, by=operator)
+            application_visit_completed(application=application, by=operator)
         return
     queues.ticket_finish(counter=ticket.counter, by=operator, outcome="served")
 

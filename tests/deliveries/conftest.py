@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from registry import services
 from registry.central import services as central
+from registry.central.services import application_visit_completed
 from registry.models import Role
 from tests.factories import ApplicationFactory, ResidentFactory, card_stock_for
 
@@ -19,7 +19,7 @@ def print_card(application):
     """Serve the visit and let the central server accept everything: the card is printed."""
     card_stock_for(application.office, on_hand=10_000)
     with transaction.atomic():
-        services.application_visit_completed(application=application)
+        application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
         central.central_job_send(job_id=job.id)
     application.refresh_from_db()

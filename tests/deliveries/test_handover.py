@@ -2,6 +2,7 @@
 
 import pytest
 
+from registry.central.services import application_visit_completed
 from registry.deliveries import services
 from registry.deliveries.models import Delivery, Handover
 from registry.errors import Conflict, DomainError, NotFound
@@ -46,14 +47,13 @@ def test_delivery_chosen_before_printing_starts_when_the_card_is_printed(office_
 def serve_only():
     from django.db import transaction
 
-    from registry import services as registry_services
     from tests.factories import card_stock_for
 
     def make(office):
         card_stock_for(office)
         application = ApplicationFactory(office=office)
         with transaction.atomic():
-            registry_services.application_visit_completed(application=application)
+            application_visit_completed(application=application)
         return application
 
     return make

@@ -24,9 +24,11 @@ from PIL import Image
 from registry import services
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.central import services as central
+from registry.central.models import CentralOutage
+from registry.central.services import application_visit_completed
 from registry.deliveries import services as deliveries
 from registry.deliveries.models import Delivery, DeliveryAttempt, DispatchRun
-from registry.models import ApplicationStatus, CentralOutage, Channel, Role
+from registry.models import ApplicationStatus, Channel, Role
 from registry.tasks import central_link_check
 from tests.factories import ResidentFactory, card_stock_for, make_nik
 
@@ -104,7 +106,7 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
 
     # 09:30 he is served at the counter: the work is queued, the send fails.
     with time_machine.travel(wib(1, 9, 30), tick=False):
-        services.application_visit_completed(application=application, by=desk)
+        application_visit_completed(application=application, by=desk)
         broker.drain()
         office = client.get(f"/api/v1/offices/{office_a.code}/").json()
     assert office["link_status"] == "down"
@@ -134,7 +136,7 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
     with time_machine.travel(wib(1, 13, 0), tick=False):
         central_link_check.run(office_a.id)
         ran = broker.drain()
-    assert ran.count("registry.tasks.central_job_send") == 2
+    assert ran.count("central.tasks.central_job_send") == 2
     outage.refresh_from_db()
     assert (outage.ended_at, outage.end_detection) == (wib(1, 13, 0), "health_check")
     application.refresh_from_db()

@@ -16,8 +16,9 @@ from queues.models import (
     TicketEvent,
     TicketStatus,
 )
+from registry.central.models import CentralJob
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import Application, CentralJob
+from registry.models import Application
 from tests.factories import ResidentFactory
 from tests.queues.conftest import lanes_of, walk_in
 

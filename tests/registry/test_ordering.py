@@ -8,8 +8,9 @@ import pytest
 from complaints.models import Chronology, Finding
 from queues.models import CounterLane
 from registry.appointments.models import BookingDocument
+from registry.central.models import CentralJobAttempt
 from registry.deliveries.models import DeliveryAttempt
-from registry.models import CentralJobAttempt, Requirement
+from registry.models import Requirement
 
 
 @pytest.mark.parametrize(("model", "parent", "joined"), [

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CentralConfig(AppConfig):
+    name = "registry.central"
+    label = "central"
+    verbose_name = _("Central server and cards")
+
+    def ready(self):
+        # What this app adds to the registry core (see registry.extensions).
+        from registry import extensions
+        from registry.central import events, roles, selectors
+
+        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
+        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
+        extensions.register(extensions.OFFICE_STATE, selectors.office_link_state)

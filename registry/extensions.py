@@ -1,0 +1,40 @@
+"""What the apps add to the registry core.
+
+The core never names an app. Each app registers its parts here from its
+AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
+
+- ROLES: a role → permissions mapping (an app's roles.py ROLE_PERMISSIONS), joined by
+  registry.services.staff.roles_sync;
+- EVENT_KINDS: a kind → message mapping (an app's events.py EVENT_KINDS), read by
+  registry.timeline;
+- FIGURES: a selector `(*, office, day) -> [(label, value)]`, today's figures on the
+  admin index (registry.dashboard);
+- STAFF_LINKS: a function `(*, office, roles) -> [(label, url)]`, the staff start page;
+- OFFICE_STATE: a selector `(*, office) -> dict`, keys added to an office's public
+  detail (GET /offices/<code>/);
+- any app may name further hooks for the apps above it (registry.central's
+  OUTAGE_HOLDUPS, say): the name is the contract.
+"""
+
+from collections import defaultdict
+
+ROLES = "roles"
+EVENT_KINDS = "event_kinds"
+FIGURES = "figures"
+STAFF_LINKS = "staff_links"
+OFFICE_STATE = "office_state"
+
+_registered: dict[str, list] = defaultdict(list)
+
+
+def register(hook: str, *parts) -> None:
+    """Add `parts` to `hook`. Registering the same part twice keeps one (ready() can
+    run more than once in tests)."""
+    for part in parts:
+        if part not in _registered[hook]:
+            _registered[hook].append(part)
+
+
+def registered(hook: str) -> list:
+    """What the apps registered for `hook`, in registration order."""
+    return list(_registered[hook])
