@@ -36,6 +36,12 @@ from queues.models import (
     TicketStatus,
 )
 from registry import services as registry_services
+from registry.appointments.services.attendance import (
+    booking_check_in,
+    booking_complete,
+    booking_missed,
+)
+from registry.appointments.services.bookings import booking_get_by_code
 from registry.calendar import (
     office_day_bounds,
     office_hours_on,
@@ -340,12 +346,11 @@ def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str
     Locks the booking's row first, so two check-ins of one booking at once give one
     ticket."""
     from registry.appointments import lock_objects as booking_locks
-    from registry.appointments import services as appointments
     from registry.appointments.models import BookingStatus
 
     if priority and priority not in Priority.values:
         raise DomainError(_("Unknown priority category."), "priority_invalid")
-    booking = appointments.booking_get_by_code(office=office,
+    booking = booking_get_by_code(office=office,
                                                code=booking_code_from_scan(booking_code))
     existing = Ticket.objects.filter(booking=booking).first()
     if existing is not None:
@@ -370,7 +375,7 @@ def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str
                                   % {"code": booking.code}, "booking_other_day")
             on_time = booking.checked_in_at <= booking.slot.ends_at
         else:
-            on_time = appointments.booking_check_in(booking=booking, by=by, now=now)
+            on_time = booking_check_in(booking=booking, by=by, now=now)
         ticket = _ticket_create(
             office=office, service=booking.service, source=TicketSource.BOOKING,
             priority=priority, booking_on_time=on_time,
@@ -690,9 +695,8 @@ def _booking_finished(ticket: Ticket, *, by) -> None:
     done, so the resident may book this service again if needed."""
     if ticket.booking_id is None:
         return
-    from registry.appointments import services as appointments
 
-    appointments.booking_complete(booking=ticket.booking, by=_actor(by))
+    booking_complete(booking=ticket.booking, by=_actor(by))
 
 
 def _booking_no_show(ticket: Ticket, now: datetime) -> None:
@@ -700,9 +704,8 @@ def _booking_no_show(ticket: Ticket, now: datetime) -> None:
     missed day does (the resident is told and may re-book)."""
     if ticket.booking_id is None:
         return
-    from registry.appointments import services as appointments
 
-    appointments.booking_missed(booking=ticket.booking, now=now)
+    booking_missed(booking=ticket.booking, now=now)
 
 
 # --- Notifications -----------------------------------------------------------------

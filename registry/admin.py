@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from registry import desk, selectors, services, tenancy
 from registry.admin_base import (
@@ -96,23 +96,11 @@ class OfficeAdmin(OfficeScopedAdmin):
         obj.pk = created.pk
         obj.__dict__.update(Office.objects.filter(pk=created.pk).values()[0])
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if not change or not any(formset.model is WorkingHours and formset.has_changed()
-                                 for formset in formsets):
-            return
-        # New hours: the slots already made follow them, and anyone booked at a time
-        # no longer open is told (in the admin's transaction).
-        from registry.appointments.services import office_hours_changed
-
-        cancelled = office_hours_changed(office=form.instance, by=request.user)
-        if cancelled:
-            self.message_user(request, ngettext(
-                "%(count)d booking fell outside the new hours: the resident was told and "
-                "offered the next free times.",
-                "%(count)d bookings fell outside the new hours: the residents were told and "
-                "offered the next free times.", cancelled) % {"count": cancelled},
-                messages.WARNING)
+    @staticmethod
+    def hours_changed(formsets) -> bool:
+        """Whether the working-hours inline was changed (appointments' admin acts on it)."""
+        return any(formset.model is WorkingHours and formset.has_changed()
+                   for formset in formsets)
 
 
 @admin.register(Closure)
@@ -126,11 +114,8 @@ class ClosureAdmin(OfficeScopedAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from registry.appointments.services import closure_declare
-
-        with transaction.atomic():
-            closure = closure_declare(office=obj.office, day=obj.date, reason=obj.reason,
-                                      by=request.user)
+        closure = services.closure_add(office=obj.office, day=obj.date, reason=obj.reason,
+                                       by=request.user)
         obj.pk = closure.pk
 
 

@@ -122,7 +122,7 @@ def catalogue_seed(*, office: Office) -> list[Service]:
 @transaction.atomic
 def closure_add(*, office: Office, day: date, reason: str, by=None) -> Closure:
     """Close the office on one day. Bookings on that day are moved by
-    registry.appointments.services.closure_declare, which calls this."""
+    registry.appointments.services.closures.closure_declare, which calls this."""
     if Closure.objects.filter(office=office, date=day).exists():
         raise Conflict(_("The office is already closed on %(date)s.") % {"date": day},
                        "closure_exists")

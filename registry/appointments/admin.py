@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import render
@@ -14,11 +15,12 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from registry import tenancy
+from registry.admin import ClosureAdmin, OfficeAdmin
 from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline
-from registry.appointments import selectors, services
+from registry.appointments import selectors
 from registry.appointments.forms import CancelForm, RejectForm
 from registry.appointments.models import (
     AppointmentSettings,
@@ -29,10 +31,14 @@ from registry.appointments.models import (
     LaneSchedule,
     Slot,
 )
+from registry.appointments.services.booking_documents import booking_document_review
+from registry.appointments.services.bookings import booking_cancel
+from registry.appointments.services.closures import closure_declare, office_hours_changed
+from registry.appointments.services.slots import lane_schedule_save
 from registry.appointments.views import VIEW_SLOTS, offices_with_perm
 from registry.calendar import office_today
 from registry.errors import DomainError
-from registry.models import Lane, Office
+from registry.models import Closure, Lane, Office
 
 # The day view reads at most this far from today either way; slots_day makes a day's
 # slots when they do not exist, which is right within a year and noise beyond it.
@@ -203,7 +209,7 @@ class BookingAdmin(OfficeScopedAdmin):
                                               "office.") % {"code": booking.code})
                     continue
                 try:
-                    services.booking_cancel(booking=booking, by=request.user,
+                    booking_cancel(booking=booking, by=request.user,
                                             reason=form.cleaned_data["reason"])
                 except DomainError as exc:
                     messages.error(request, f"{booking.code}: {exc.message}")
@@ -361,7 +367,7 @@ class LaneScheduleAdmin(OfficeScopedAdmin):
         perm = "appointments.change_laneschedule" if change else "appointments.add_laneschedule"
         if not request.user.has_perm(perm, obj):
             raise Http404
-        last = services.lane_schedule_save(schedule=obj)
+        last = lane_schedule_save(schedule=obj)
         if last is not None:
             messages.info(request, _("Slots already made, up to %(date)s, keep their length "
                                      "and places; the change applies to the days after.")
@@ -447,7 +453,7 @@ class BookingDocumentAdmin(OfficeScopedAdmin):
                                           "office.") % {"code": document.booking.code})
                 continue
             try:
-                services.booking_document_review(document=document, accept=accept,
+                booking_document_review(document=document, accept=accept,
                                                  reason=reason, by=request.user)
             except DomainError as exc:
                 messages.error(request, f"{document}: {exc.message}")
@@ -478,3 +484,41 @@ class BookingDocumentAdmin(OfficeScopedAdmin):
                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
         return render(request, "admin/appointments/bookingdocument/reject.html", context)
 
+
+# --- The office's hours and closures, as appointments sees them ------------------------
+# The core's admin of offices and closures, with what a change means for bookings.
+
+
+class OfficeWithBookingsAdmin(OfficeAdmin):
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change or not self.hours_changed(formsets):
+            return
+        # New hours: the slots already made follow them, and anyone booked at a time
+        # no longer open is told (in the admin's transaction).
+        cancelled = office_hours_changed(office=form.instance, by=request.user)
+        if cancelled:
+            self.message_user(request, ngettext(
+                "%(count)d booking fell outside the new hours: the resident was told and "
+                "offered the next free times.",
+                "%(count)d bookings fell outside the new hours: the residents were told and "
+                "offered the next free times.", cancelled) % {"count": cancelled},
+                messages.WARNING)
+
+
+class ClosureWithBookingsAdmin(ClosureAdmin):
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Everyone booked that day is told and offered the next free times.
+        with transaction.atomic():
+            closure = closure_declare(office=obj.office, day=obj.date, reason=obj.reason,
+                                      by=request.user)
+        obj.pk = closure.pk
+
+
+admin.site.unregister(Office)
+admin.site.register(Office, OfficeWithBookingsAdmin)
+admin.site.unregister(Closure)
+admin.site.register(Closure, ClosureWithBookingsAdmin)

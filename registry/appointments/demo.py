@@ -18,8 +18,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from registry import services as registry_services
-from registry.appointments import services
 from registry.appointments.models import Booking, BookingChannel, LaneSchedule, Slot
+from registry.appointments.services.attendance import booking_check_in
+from registry.appointments.services.booking_documents import booking_document_upload
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import appointment_settings_for, slots_ensure
 from registry.calendar import (
     office_is_working_day,
     office_local,
@@ -78,7 +81,7 @@ def _days(office: Office) -> tuple[date, date]:
 
 
 def _schedules(office: Office, prefix: str) -> None:
-    services.appointment_settings_for(office)
+    appointment_settings_for(office)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     for letter, minutes, places in SCHEDULES.get(prefix, []):
         if letter in lanes:
@@ -100,7 +103,7 @@ def _book(office, row, days, moment, frontdesk) -> Booking | None:
     if resident is None or service is None:
         return None
     day = days[which - 1]
-    services.slots_ensure(office=office, start=day, end=day)
+    slots_ensure(office=office, start=day, end=day)
     slots = list(Slot.objects.filter(office=office, lane=service.lane, date=day,
                                      is_closed=False).order_by("start"))
     if not slots:
@@ -108,7 +111,7 @@ def _book(office, row, days, moment, frontdesk) -> Booking | None:
     slot = slots[min(position, len(slots) - 1)]
     today = office_today(office)
     try:
-        booking = services.booking_create(
+        booking = booking_create(
             office=office, resident=resident, service=service, slot=slot,
             documents=_documents_for(service, today), channel=channel,
             by=frontdesk if channel == BookingChannel.ASSISTED else None,
@@ -116,9 +119,9 @@ def _book(office, row, days, moment, frontdesk) -> Booking | None:
     except DomainError:
         return None  # a slot already full, or the resident already booked: skip it
     if extra == "check_in" and day == today:
-        services.booking_check_in(booking=booking, now=min(timezone.now(), slot.ends_at))
+        booking_check_in(booking=booking, now=min(timezone.now(), slot.ends_at))
     elif extra and extra != "check_in":
-        services.booking_document_upload(booking=booking, requirement_code=extra,
+        booking_document_upload(booking=booking, requirement_code=extra,
                                          upload=_demo_photo(),
                                          issued_on=today - timedelta(days=3)
                                          if extra == "SURAT_KEHILANGAN" else None)

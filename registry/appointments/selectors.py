@@ -10,7 +10,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.appointments import services
 from registry.appointments.models import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
@@ -18,6 +17,12 @@ from registry.appointments.models import (
     BookingStatus,
     DocumentReview,
     Slot,
+)
+from registry.appointments.services.slots import (
+    SLOTS_VERSION_KEY,
+    bookable_range,
+    slots_ensure,
+    slots_ensure_window,
 )
 from registry.models import Office, Resident, Service
 
@@ -29,12 +34,12 @@ def slots_bookable(*, office: Office, service: Service, date_from: date | None =
     """The slots of `service`'s lane a resident may book now between the two dates,
     within the office's booking window, with at least one place left."""
     now = now or timezone.now()
-    first, last = services.bookable_range(office=office, now=now)
+    first, last = bookable_range(office=office, now=now)
     start = max(first, date_from or first)
     end = min(last, date_to or last, start + timedelta(days=MAX_SLOT_DAYS))
     if start > end:
         return Slot.objects.none()
-    services.slots_ensure_window(office=office, now=now)
+    slots_ensure_window(office=office, now=now)
     return (Slot.objects.filter(office=office, lane_id=service.lane_id, date__gte=start,
                                 date__lte=end, is_closed=False, starts_at__gt=now,
                                 booked__lt=F("capacity"))
@@ -44,10 +49,10 @@ def slots_bookable(*, office: Office, service: Service, date_from: date | None =
 def slots_cached(*, code: str, query: dict) -> tuple[str, int, bytes | None]:
     """The cached answer of the slot list for this office and query, if still good:
     (its key, the office's slot version now, the body or None). One round trip: the
-    version (services.slots_changed) and the entry, which holds the version it was
+    version (slots_changed) and the entry, which holds the version it was
     read under; an entry of an older version is a miss. The version is taken before
     the rows, so a list read before a change commits is never stored as newer."""
-    version_key = services.SLOTS_VERSION_KEY.format(code=code)
+    version_key = SLOTS_VERSION_KEY.format(code=code)
     wanted = sorted((name, query.get(name, "")[:40]) for name in SLOT_QUERY_KEYS)
     digest = hashlib.blake2b(repr(wanted).encode(), digest_size=12).hexdigest()
     key = f"appointments:slots:{code}:{digest}"
@@ -81,7 +86,7 @@ def booking_for_resident(*, resident: Resident, code: str) -> Booking | None:
 def slots_day(*, office: Office, day: date) -> list[dict]:
     """The day view: every slot of every lane with its places, booked and remaining,
     and the bookings by status."""
-    services.slots_ensure(office=office, start=day, end=day)
+    slots_ensure(office=office, start=day, end=day)
     rows = (Slot.objects.filter(office=office, date=day)
             .select_related("lane").order_by("lane__letter", "start")
             .annotate(checked_in=Count("bookings", filter=Q(

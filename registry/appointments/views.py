@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from registry import desk, printed_codes, tenancy
 from registry import services as registry_services
 from registry.appointments import documents as booking_documents
-from registry.appointments import selectors, services
+from registry.appointments import selectors
 from registry.appointments.forms import (
     AssistedBookingForm,
     FindResidentForm,
@@ -34,6 +34,10 @@ from registry.appointments.models import (
     BookingDocument,
     Slot,
 )
+from registry.appointments.services.booking_documents import booking_document_review
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.requirements import requirement_check
+from registry.appointments.services.slots import bookable_range
 from registry.auth import role_allows
 from registry.calendar import office_today
 from registry.errors import DomainError
@@ -244,9 +248,9 @@ def _assisted_check_or_book(request, office, resident, service, form, action, co
         return None
     documents = form.documents()
     if action == "check":
-        visit_date = slot.date if slot else services.bookable_range(office=office)[0]
+        visit_date = slot.date if slot else bookable_range(office=office)[0]
         try:
-            problems = services.requirement_check(office=office, service=service,
+            problems = requirement_check(office=office, service=service,
                                                   visit_date=visit_date, documents=documents)
         except DomainError as exc:
             _not_found_or_message(request, exc)
@@ -255,7 +259,7 @@ def _assisted_check_or_book(request, office, resident, service, form, action, co
         context["checked_for"] = visit_date
         return None
     try:
-        booking = services.booking_create(
+        booking = booking_create(
             office=office, resident=resident, service=service, slot=slot, documents=documents,
             channel=BookingChannel.ASSISTED, by=request.user)
     except DomainError as exc:
@@ -373,7 +377,7 @@ def document_review(request, pk):
         return redirect(back)
     accept = form.cleaned_data["decision"] == "accept"
     try:
-        services.booking_document_review(document=document, accept=accept,
+        booking_document_review(document=document, accept=accept,
                                          reason=form.cleaned_data["reason"], by=request.user)
     except DomainError as exc:
         _not_found_or_message(request, exc)

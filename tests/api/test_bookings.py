@@ -10,8 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from registry.api.auth import tokens_for_resident
-from registry.appointments import services
 from registry.appointments.models import Booking, Slot
+from registry.appointments.services.bookings import booking_cancel, booking_create
+from registry.appointments.services.closures import closure_declare
+from registry.appointments.services.slots import slots_ensure
+from registry.appointments.services.sweeps import bookings_expire_due, bookings_remind_due
 from registry.models import Notification, Resident
 from registry.notify.backends import SimulatedGateway
 from tests.api.sign_in import tasks_at_once  # noqa: F401 - a fixture
@@ -33,7 +36,7 @@ def clock():
 
 
 def slot_id(office, start=datetime(2026, 7, 1, 8, 0, tzinfo=WIB), lane="C"):
-    services.slots_ensure(office=office, start=start.date(), end=start.date())
+    slots_ensure(office=office, start=start.date(), end=start.date())
     return Slot.objects.get(office=office, lane__letter=lane, starts_at=start).pk
 
 
@@ -86,9 +89,9 @@ def test_the_residents_journey_through_the_api_alone(http, office_a, settings, c
     booking_code, application = body["code"], body["application"]
 
     clock.move_to(datetime(2026, 6, 30, 16, 0, tzinfo=WIB))
-    services.bookings_remind_due()
+    bookings_remind_due()
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
-    services.bookings_expire_due()
+    bookings_expire_due()
     api = http.with_token(http.post("/api/v1/auth/refresh/",
                                     {"refresh": tokens["refresh"]}).json()["access"])
     inbox = [n["title"] for n in api.get("/api/v1/notifications/").json()["results"]]
@@ -233,7 +236,7 @@ def test_bad_slot_queries_answer_4xx_in_indonesian(http, office_a, query):
 
 
 def test_other_offices_slots_are_their_own(http, office_a, office_b, clock):
-    services.closure_declare(office=office_b, day=WEDNESDAY, reason="Banjir")
+    closure_declare(office=office_b, day=WEDNESDAY, reason="Banjir")
     a = http.get("/api/v1/offices/3275/slots/?service=KTP_HILANG&date_from=2026-07-01"
                  "&date_to=2026-07-01").json()
     b = http.get("/api/v1/offices/3216/slots/?service=KTP_HILANG&date_from=2026-07-01"
@@ -253,11 +256,11 @@ def test_bookings_need_a_resident_token(http, as_staff, office_a, make_staff):
 
 def test_reminded_resident_sees_reminder_with_reason_in_inbox(as_resident, office_a,
                                                               resident_a, clock):
-    services.booking_create(office=office_a, resident=resident_a,
+    booking_create(office=office_a, resident=resident_a,
                             service=office_a.services.get(code="KTP_HILANG"),
                             slot=Slot.objects.get(pk=slot_id(office_a)), documents=docs_ok())
     clock.move_to(NOW + timedelta(days=1, hours=7))
-    services.bookings_remind_due()
+    bookings_remind_due()
     assert Notification.objects.filter(kind="booking.reminder").count() == 1
     other = ResidentFactory(domicile_office=office_a)
     assert as_resident(other).get("/api/v1/notifications/").json()["count"] == 0
@@ -284,7 +287,7 @@ def test_the_slot_list_shows_a_place_taken_or_freed_at_once(http, as_resident, o
 
 def test_a_closure_empties_the_cached_slot_list_at_once(http, office_a):
     assert http.get(SLOTS_URL).json()["count"] == 14
-    services.closure_declare(office=office_a, day=WEDNESDAY, reason="Banjir")
+    closure_declare(office=office_a, day=WEDNESDAY, reason="Banjir")
     assert http.get(SLOTS_URL).json() == {"count": 0, "next": None, "previous": None,
                                           "results": []}
 
@@ -309,13 +312,13 @@ def test_the_booking_list_reads_the_same_few_tables_however_many_bookings(
     auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens_for_resident(resident_a)['access']}"}
 
     def book(start):
-        return services.booking_create(
+        return booking_create(
             office=office_a, resident=resident_a, service=office_a.services.get(
                 code="KTP_HILANG"), slot=Slot.objects.get(pk=slot_id(office_a, start)),
             documents=docs_ok())
 
     def book_and_cancel(start):
-        services.booking_cancel(booking=book(start), by=None)
+        booking_cancel(booking=book(start), by=None)
 
     def listing():
         with CaptureQueriesContext(connection) as queries:

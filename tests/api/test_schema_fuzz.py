@@ -27,8 +27,8 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from complaints import services as complaints
 from registry.api.auth import tokens_for_resident, tokens_for_staff
-from registry.appointments import services as appointments
 from registry.appointments.models import Slot
+from registry.appointments.services.slots import slots_ensure
 from registry.models import Role, Service
 from tests.appointments.conftest import MONDAY, NOW, book
 from tests.factories import ApplicationFactory, assigned_delivery
@@ -145,7 +145,7 @@ def world(office_a, office_b, resident_a, make_staff, settings):
     resident_a.phone_bound_at = NOW
     resident_a.save(update_fields=["phone_bound_at"])
     courier = make_staff(office_a, Role.COURIER, username="kurir-fuzz")
-    appointments.slots_ensure(office=office_a, start=MONDAY, end=MONDAY + timedelta(days=14))
+    slots_ensure(office=office_a, start=MONDAY, end=MONDAY + timedelta(days=14))
     wednesday = MONDAY + timedelta(days=2)
     lost_card = Service.objects.get(office=office_a, code="KTP_HILANG")
     lane_c = Slot.objects.filter(lane=lost_card.lane, date=wednesday).order_by("starts_at")

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from registry.appointments import services
 from registry.appointments.models import Slot
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import slots_ensure
 from registry.models import Service
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -34,7 +35,7 @@ def slot_on(clock):
     """slot_on(service, day, "08:00") -> that slot of the service's lane (made if needed)."""
 
     def find(service, day, start="08:00"):
-        services.slots_ensure(office=service.office, start=day, end=day)
+        slots_ensure(office=service.office, start=day, end=day)
         return Slot.objects.get(lane=service.lane, date=day, start=start)
 
     return find
@@ -48,6 +49,6 @@ def docs_ok(issued_on=date(2026, 6, 25)):
 def book(resident, service, slot, documents=None, **kwargs):
     """`resident` books `slot` for `service` through the service layer, with the
     documents of docs_ok() unless others are given."""
-    return services.booking_create(office=service.office, resident=resident, service=service,
+    return booking_create(office=service.office, resident=resident, service=service,
                                    slot=slot, documents=docs_ok() if documents is None
                                    else documents, **kwargs)

@@ -9,7 +9,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from registry.appointments import services
 from registry.appointments.models import (
     AppointmentSettings,
     Booking,
@@ -17,6 +16,14 @@ from registry.appointments.models import (
     DocumentReview,
     LaneSchedule,
     Slot,
+)
+from registry.appointments.services.attendance import booking_check_in, booking_complete
+from registry.appointments.services.booking_documents import booking_document_upload
+from registry.appointments.services.bookings import booking_cancel, booking_create
+from registry.appointments.services.slots import (
+    appointment_settings_for,
+    bookable_range,
+    lane_schedule_for,
 )
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, Role, Service
 from tests.appointments.conftest import MONDAY, docs_ok
@@ -30,7 +37,7 @@ DAY_VIEW = reverse("admin:appointments_slot_day")
 
 def book(service, slot, resident=None, documents=None):
     resident = resident or ResidentFactory(domicile_office=service.office)
-    return services.booking_create(office=service.office, resident=resident, service=service,
+    return booking_create(office=service.office, resident=resident, service=service,
                                    slot=slot, documents=docs_ok() if documents is None
                                    else documents)
 
@@ -86,7 +93,7 @@ def test_staff_see_only_their_offices_bookings_and_filter_them(client, make_staf
         [week["tomorrow_a"].code]
     assert codes(client.get(CHANGELIST, {"service__id__exact": lost_card.pk})) == sorted(
         [week["today_c"].code, week["tomorrow_c"].code, week["wednesday_c"].code])
-    services.booking_cancel(booking=week["wednesday_c"], reason="Dobel")
+    booking_cancel(booking=week["wednesday_c"], reason="Dobel")
     assert codes(client.get(CHANGELIST, {"status__exact": "cancelled"})) == \
         [week["wednesday_c"].code]
     assert codes(client.get(CHANGELIST, {"status__exact": "booked"})) == sorted(
@@ -116,7 +123,7 @@ def test_a_provincial_supervisor_filters_by_office(client, make_staff, week, off
 def test_the_detail_is_read_only_with_documents_and_the_case(client, make_staff, week,
                                                              lost_card):
     booking = week["tomorrow_c"]
-    services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+    booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
                                      upload=SimpleUploadedFile("lapor.png", PNG))
     client.force_login(make_staff(lost_card.office, Role.FRONT_DESK))
     response = client.get(reverse("admin:appointments_booking_change", args=[booking.pk]))
@@ -211,10 +218,10 @@ def test_the_day_view_counts_each_slot_exactly(client, make_staff, office_a, off
     ten, half_past = slot_on(lost_card, MONDAY, "10:00"), slot_on(lost_card, MONDAY, "10:30")
     first, second, _third = (book(lost_card, ten) for _i in range(3))
     cancelled = book(lost_card, half_past)
-    services.booking_check_in(booking=first)
-    services.booking_check_in(booking=second)
-    services.booking_complete(booking=second)
-    services.booking_cancel(booking=cancelled, reason="Salah jadwal", by=desk)
+    booking_check_in(booking=first)
+    booking_check_in(booking=second)
+    booking_complete(booking=second)
+    booking_cancel(booking=cancelled, reason="Salah jadwal", by=desk)
     book(lost_card_b, slot_on(lost_card_b, MONDAY, "10:00"))  # another office's
     client.force_login(desk)
     response = client.get(DAY_VIEW, {"date": "2026-06-29", "office": "3216"})
@@ -253,9 +260,9 @@ def test_the_day_view_is_linked_from_the_bookings_and_slots_lists(client, make_s
 def test_settings_and_lane_schedules_are_set_by_office_admins(client, make_staff, office_a,
                                                               office_b, lost_card, slot_on):
     slot_on(lost_card, WEDNESDAY)  # slots made up to Wednesday
-    kota = services.appointment_settings_for(office_a)
-    kab = services.appointment_settings_for(office_b)
-    schedule = services.lane_schedule_for(lost_card.lane)
+    kota = appointment_settings_for(office_a)
+    kab = appointment_settings_for(office_b)
+    schedule = lane_schedule_for(lost_card.lane)
     settings_url = reverse("admin:appointments_appointmentsettings_change", args=[kota.pk])
     schedule_url = reverse("admin:appointments_laneschedule_change", args=[schedule.pk])
     values = {"booking_window_days": 21, "same_day_until": "", "change_cutoff_hours": 4,
@@ -275,7 +282,7 @@ def test_settings_and_lane_schedules_are_set_by_office_admins(client, make_staff
     kota.refresh_from_db()
     assert (kota.booking_window_days, kota.same_day_until, kota.change_cutoff_hours) == \
         (21, None, 4)
-    assert services.bookable_range(office=office_a) == (TUESDAY, date(2026, 7, 20))
+    assert bookable_range(office=office_a) == (TUESDAY, date(2026, 7, 20))
     response = client.post(schedule_url, {"slot_minutes": 15, "capacity": 9}, follow=True)
     schedule.refresh_from_db()
     assert (schedule.slot_minutes, schedule.capacity, schedule.lane) == (15, 9, lost_card.lane)
@@ -291,7 +298,7 @@ def test_settings_and_lane_schedules_are_set_by_office_admins(client, make_staff
 
 
 def _sent(booking, code="SURAT_KEHILANGAN"):
-    return services.booking_document_upload(booking=booking, requirement_code=code,
+    return booking_document_upload(booking=booking, requirement_code=code,
                                             upload=SimpleUploadedFile("x.png", PNG))
 
 

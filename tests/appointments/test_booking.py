@@ -2,8 +2,15 @@ from datetime import date, datetime
 
 import pytest
 
-from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
+from registry.appointments.services import bookings
+from registry.appointments.services.attendance import booking_check_in, booking_complete
+from registry.appointments.services.bookings import (
+    booking_cancel,
+    booking_get_by_code,
+    booking_reschedule,
+)
+from registry.appointments.services.slots import slots_ensure
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, Service
 from tests.appointments.conftest import WIB, book
@@ -18,7 +25,7 @@ def test_a_new_code_equal_to_an_existing_one_is_drawn_again(office_a, resident_a
     slot = slot_on(lost_card, WEDNESDAY, "08:00")
     first = book(resident_a, lost_card, slot)
     codes = iter([first.code, "ZZZZ2222"])
-    monkeypatch.setattr(services, "_new_code", lambda: next(codes))
+    monkeypatch.setattr(bookings, "_new_code", lambda: next(codes))
     second = book(resident_b, lost_card, slot)
     assert second.code == "ZZZZ2222"
     slot.refresh_from_db()
@@ -109,7 +116,7 @@ def test_one_active_booking_per_resident_and_service(office_a, resident_a, lost_
 ])
 def test_slots_outside_the_window_are_refused(office_a, resident_a, lost_card, when, start,
                                               clock):
-    services.slots_ensure(office=office_a, start=when, end=when)
+    slots_ensure(office=office_a, start=when, end=when)
     slot = Slot.objects.get(lane=lost_card.lane, date=when, start=start)
     with pytest.raises(DomainError) as error:
         book(resident_a, lost_card, slot)
@@ -130,7 +137,7 @@ def test_resident_cancels_before_the_cutoff_and_the_place_is_freed(
         office_a, resident_a, lost_card, slot_on, clock):
     slot = slot_on(lost_card, WEDNESDAY)
     booking = book(resident_a, lost_card, slot)
-    services.booking_cancel(booking=booking)
+    booking_cancel(booking=booking)
     booking.refresh_from_db()
     slot.refresh_from_db()
     assert (booking.status, slot.booked) == (BookingStatus.CANCELLED, 0)
@@ -145,8 +152,8 @@ def test_cancel_and_reschedule_close_before_the_slot(office_a, resident_a, lost_
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY, "08:00"))
     target = slot_on(lost_card, date(2026, 7, 2), "08:00")
     clock.move_to(datetime(2026, 7, 1, 6, 1, tzinfo=WIB))  # cutoff: 2 hours before, 06:00
-    for attempt in (lambda: services.booking_cancel(booking=booking),
-                    lambda: services.booking_reschedule(booking=booking, slot=target)):
+    for attempt in (lambda: booking_cancel(booking=booking),
+                    lambda: booking_reschedule(booking=booking, slot=target)):
         with pytest.raises(Conflict) as error:
             attempt()
         assert error.value.code == "change_window_closed"
@@ -159,8 +166,8 @@ def test_staff_cancel_needs_a_reason_tells_the_resident_and_keeps_the_case_open(
     desk = make_staff(office_a, "front_desk")
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
     with pytest.raises(DomainError):
-        services.booking_cancel(booking=booking, by=desk, reason=" ")
-    services.booking_cancel(booking=booking, by=desk, reason="Petugas perekaman sakit")
+        booking_cancel(booking=booking, by=desk, reason=" ")
+    booking_cancel(booking=booking, by=desk, reason="Petugas perekaman sakit")
     booking.refresh_from_db()
     assert (booking.status, booking.cancelled_by, booking.cancel_reason) == \
         ("cancelled", desk, "Petugas perekaman sakit")
@@ -183,12 +190,12 @@ def test_reschedule_moves_the_place_atomically(office_a, resident_a, lost_card, 
     full = slot_on(lost_card, WEDNESDAY, "10:00")
     Slot.objects.filter(pk=full.pk).update(booked=4)
     with pytest.raises(Conflict) as error:
-        services.booking_reschedule(booking=booking, slot=full)
+        booking_reschedule(booking=booking, slot=full)
     assert error.value.code == "slot_full"
     old.refresh_from_db()
     assert old.booked == 1
     new = slot_on(lost_card, date(2026, 7, 2), "13:00")
-    services.booking_reschedule(booking=booking, slot=new)
+    booking_reschedule(booking=booking, slot=new)
     booking.refresh_from_db()
     old.refresh_from_db()
     new.refresh_from_db()
@@ -202,7 +209,7 @@ def test_reschedule_checks_the_documents_against_the_new_day(office_a, resident_
                                                               slot_on):
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
     with pytest.raises(DomainError) as error:
-        services.booking_reschedule(booking=booking, slot=slot_on(lost_card, date(2026, 7, 9)))
+        booking_reschedule(booking=booking, slot=slot_on(lost_card, date(2026, 7, 9)))
     assert error.value.code == "requirements_not_met"
     booking.refresh_from_db()
     assert booking.day == WEDNESDAY
@@ -211,13 +218,13 @@ def test_reschedule_checks_the_documents_against_the_new_day(office_a, resident_
 def test_check_in_on_the_day_on_time_or_late(office_a, resident_a, lost_card, slot_on, clock):
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY, "08:00"))
     with pytest.raises(DomainError) as error:
-        services.booking_check_in(booking=booking)
+        booking_check_in(booking=booking)
     assert error.value.code == "booking_other_day"
     clock.move_to(datetime(2026, 7, 1, 8, 20, tzinfo=WIB))
-    assert services.booking_check_in(booking=booking) is True
+    assert booking_check_in(booking=booking) is True
     with pytest.raises(Conflict):
-        services.booking_check_in(booking=booking)
-    services.booking_complete(booking=booking)
+        booking_check_in(booking=booking)
+    booking_complete(booking=booking)
     booking.refresh_from_db()
     assert booking.status == BookingStatus.DONE
     assert booking.checked_in_at == datetime(2026, 7, 1, 8, 20, tzinfo=WIB)
@@ -226,15 +233,15 @@ def test_check_in_on_the_day_on_time_or_late(office_a, resident_a, lost_card, sl
     clock.move_to(datetime(2026, 6, 29, 9, 0, tzinfo=WIB))
     late = book(other, lost_card, slot_on(lost_card, WEDNESDAY, "09:00"))
     clock.move_to(datetime(2026, 7, 1, 9, 31, tzinfo=WIB))
-    assert services.booking_check_in(booking=late) is False
+    assert booking_check_in(booking=late) is False
 
 
 def test_booking_get_by_code_ignores_case_and_hides_other_offices(office_a, office_b,
                                                                    resident_a, lost_card,
                                                                    slot_on):
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
-    assert services.booking_get_by_code(office=office_a,
+    assert booking_get_by_code(office=office_a,
                                         code=f" {booking.code.lower()} ") == booking
     with pytest.raises(NotFound) as error:
-        services.booking_get_by_code(office=office_b, code=booking.code)
+        booking_get_by_code(office=office_b, code=booking.code)
     assert error.value.code == "booking_not_found"

@@ -3,8 +3,13 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from registry.appointments import selectors, services
+from registry.appointments import selectors
 from registry.appointments.models import Booking, DocumentReview, Slot
+from registry.appointments.services.booking_documents import (
+    booking_document_review,
+    booking_document_upload,
+)
+from registry.appointments.services.closures import closure_declare
 from registry.errors import Conflict, DomainError
 from registry.models import Application, ApplicationStatus, CaseEvent, Closure, Notification
 from tests.appointments.conftest import book
@@ -24,7 +29,7 @@ def test_a_sudden_closure_tells_everyone_booked_and_offers_next_free_slots(
     # The two first slots of Thursday are full; the first free ones are offered.
     for start in ("08:00", "08:30"):
         Slot.objects.filter(pk=slot_on(lost_card, date(2026, 7, 2), start).pk).update(booked=4)
-    services.closure_declare(office=office_a, day=WEDNESDAY, reason="Pemadaman listrik",
+    closure_declare(office=office_a, day=WEDNESDAY, reason="Pemadaman listrik",
                              by=admin)
     assert Closure.objects.filter(office=office_a, date=WEDNESDAY).exists()
     booking.refresh_from_db()
@@ -49,23 +54,23 @@ def test_upload_checks_type_by_content_and_size(office_a, resident_a, lost_card,
     fake = SimpleUploadedFile("laporan.pdf", b"MZ\x90\x00 not a pdf at all",
                               content_type="application/pdf")
     with pytest.raises(DomainError) as error:
-        services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+        booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
                                          upload=fake)
     assert error.value.code == "file_type_not_allowed"
     big = SimpleUploadedFile("big.png", PNG + b"\0" * (2 * 1024 * 1024),
                              content_type="image/png")
     with pytest.raises(DomainError) as error:
-        services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+        booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
                                          upload=big)
     assert error.value.code == "file_too_large"
     with pytest.raises(DomainError) as error:
-        services.booking_document_upload(booking=booking, requirement_code="PASPOR",
+        booking_document_upload(booking=booking, requirement_code="PASPOR",
                                          upload=SimpleUploadedFile("x.png", PNG))
     assert error.value.code == "requirement_unknown"
     assert not booking.documents.exclude(file="").exists()
 
     # Named .jpg but a PDF inside: accepted as what it is.
-    document = services.booking_document_upload(
+    document = booking_document_upload(
         booking=booking, requirement_code="SURAT_KEHILANGAN",
         upload=SimpleUploadedFile("foto.jpg", PDF, content_type="image/jpeg"))
     assert (document.content_type, document.review, document.size) == \
@@ -78,19 +83,19 @@ def test_review_accept_or_reject_with_reason_tells_the_resident(office_a, office
                                                                lost_card, slot_on, make_staff):
     desk = make_staff(office_a, "front_desk")
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
-    kk = services.booking_document_upload(booking=booking, requirement_code="KK",
+    kk = booking_document_upload(booking=booking, requirement_code="KK",
                                           upload=SimpleUploadedFile("kk.png", PNG))
-    report = services.booking_document_upload(booking=booking,
+    report = booking_document_upload(booking=booking,
                                               requirement_code="SURAT_KEHILANGAN",
                                               upload=SimpleUploadedFile("lap.pdf", PDF))
     assert not selectors.documents_awaiting_review(office=office_b).exists()
-    services.booking_document_review(document=kk, accept=True, by=desk)
+    booking_document_review(document=kk, accept=True, by=desk)
     with pytest.raises(DomainError):
-        services.booking_document_review(document=report, accept=False, reason="", by=desk)
-    services.booking_document_review(document=report, accept=False,
+        booking_document_review(document=report, accept=False, reason="", by=desk)
+    booking_document_review(document=report, accept=False,
                                      reason="Nama pada surat tidak sesuai KTP", by=desk)
     with pytest.raises(Conflict):
-        services.booking_document_review(document=report, accept=True, by=desk)
+        booking_document_review(document=report, accept=True, by=desk)
     report.refresh_from_db()
     assert (report.review, report.reject_reason, report.reviewed_by) == \
         (DocumentReview.REJECTED, "Nama pada surat tidak sesuai KTP", desk)
@@ -101,7 +106,7 @@ def test_review_accept_or_reject_with_reason_tells_the_resident(office_a, office
     assert "Minta di Polsek atau Polres terdekat" in note.body
     assert not selectors.documents_awaiting_review(office=office_a).exists()
     # A new file after a rejection is reviewed again.
-    services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+    booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
                                      upload=SimpleUploadedFile("lap2.pdf", PDF))
     assert selectors.documents_awaiting_review(office=office_a).count() == 1
     assert Booking.objects.get(pk=booking.pk).status == "booked"

@@ -14,8 +14,15 @@ from unittest import mock
 import pytest
 from django.utils import translation
 
-from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
+from registry.appointments.services import sweeps
+from registry.appointments.services.bookings import booking_reschedule
+from registry.appointments.services.closures import closure_declare, office_hours_changed
+from registry.appointments.services.sweeps import (
+    _bookings_expire_office,
+    applications_lapse_due,
+    bookings_expire_due,
+)
 from registry.errors import Conflict, DomainError
 from registry.models import (
     Application,
@@ -113,7 +120,7 @@ def test_a_reschedule_racing_a_booking_for_the_last_place_never_takes_both(
 
         def act(index, mover=mover, newcomer=newcomer, copies=copies):
             if index == 0:
-                return services.booking_reschedule(booking=Booking.objects.get(pk=mover.pk),
+                return booking_reschedule(booking=Booking.objects.get(pk=mover.pk),
                                                    slot=copies[0])
             return book(newcomer, lost_card, copies[1])
 
@@ -149,7 +156,7 @@ def test_two_residents_swapping_slots_at_once_neither_deadlock_nor_overbook(
         targets = [fresh(second), fresh(first)]
 
         results, errors = race(lambda i, bookings=bookings, targets=targets:
-                                services.booking_reschedule(
+                                booking_reschedule(
                                     booking=Booking.objects.get(pk=bookings[i].pk),
                                     slot=targets[i]), 2)
 
@@ -175,7 +182,7 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
     after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
 
     # Small batches, so the sweeps interleave over many transactions.
-    results, errors = race(lambda _i: services.bookings_expire_due(now=after_the_day,
+    results, errors = race(lambda _i: bookings_expire_due(now=after_the_day,
                                                                     batch=3), 4)
 
     assert errors == []
@@ -197,7 +204,7 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
         (ApplicationStatus.OPEN, date(2026, 8, 1))}
     # Each expired booking was taken by exactly one run of a sweep.
     assert Booking.objects.filter(sweep_token="").count() == 0
-    assert services.bookings_expire_due(now=after_the_day) == 0
+    assert bookings_expire_due(now=after_the_day) == 0
 
 
 def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own(
@@ -208,7 +215,7 @@ def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own
     made = _bookings_in_two_offices(office_a, office_b, slot_on, 6)
     both_inside = threading.Barrier(2, timeout=20)
     seen = []
-    real = services._bookings_expire_office
+    real = _bookings_expire_office
 
     def sweep_one(**kwargs):
         from django.db import connection
@@ -221,9 +228,9 @@ def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own
         return real(**kwargs)
 
     # The threads format the dates in the caller's language, as the sequential path.
-    with mock.patch.object(services, "_bookings_expire_office", side_effect=sweep_one), \
+    with mock.patch.object(sweeps, "_bookings_expire_office", side_effect=sweep_one), \
             translation.override("en"):
-        expired = services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
+        expired = bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
 
     assert expired == 12
     assert sorted(office for office, _t, _p in seen) == sorted([office_a.pk, office_b.pk])
@@ -241,7 +248,7 @@ def test_an_office_whose_sweep_fails_does_not_stop_the_others(office_a, office_b
                                                               settings):
     settings.SWEEP_THREADS = 2
     made = _bookings_in_two_offices(office_a, office_b, slot_on, 4)
-    real = services._bookings_expire_office
+    real = _bookings_expire_office
 
     def broken_in_a(**kwargs):
         if kwargs["office_id"] == office_a.pk:
@@ -249,9 +256,9 @@ def test_an_office_whose_sweep_fails_does_not_stop_the_others(office_a, office_b
         return real(**kwargs)
 
     after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
-    with mock.patch.object(services, "_bookings_expire_office", side_effect=broken_in_a), \
+    with mock.patch.object(sweeps, "_bookings_expire_office", side_effect=broken_in_a), \
             pytest.raises(RuntimeError, match="office A"):
-        services.bookings_expire_due(now=after_the_day)
+        bookings_expire_due(now=after_the_day)
 
     # B's bookings expired and were told; A's are untouched, for the next run.
     statuses = dict(Booking.objects.values_list("pk", "status"))
@@ -259,17 +266,17 @@ def test_an_office_whose_sweep_fails_does_not_stop_the_others(office_a, office_b
     assert {statuses[b.pk] for b in made if b.office_id == office_a.pk} == {"booked"}
     assert Notification.objects.filter(kind="booking.expired",
                                        office=office_a).count() == 0
-    assert services.bookings_expire_due(now=after_the_day) == 4
+    assert bookings_expire_due(now=after_the_day) == 4
     assert Notification.objects.filter(kind="booking.expired").count() == 8
 
 
 def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
         office_a, office_b, slot_on):
     made = _bookings_in_two_offices(office_a, office_b, slot_on, 12)
-    services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
+    bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
     after_the_limit = datetime(2026, 8, 2, 0, 30, tzinfo=WIB)
 
-    results, errors = race(lambda _i: services.applications_lapse_due(now=after_the_limit,
+    results, errors = race(lambda _i: applications_lapse_due(now=after_the_limit,
                                                                         batch=2), 4)
 
     assert errors == []
@@ -284,7 +291,7 @@ def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
     assert Tally(CaseEvent.objects.filter(kind="booking.lapsed")
                  .values_list("application_id", flat=True)) == {
         b.application_id: 1 for b in made}
-    assert services.applications_lapse_due(now=after_the_limit) == 0
+    assert applications_lapse_due(now=after_the_limit) == 0
 
 
 @pytest.mark.parametrize(("closed", "other"), [
@@ -304,9 +311,9 @@ def test_a_closure_racing_residents_moving_in_and_out_of_the_day_never_deadlocks
 
     def act(index):
         if index == 0:
-            return services.closure_declare(office=office_a, day=closed, reason="Banjir")
+            return closure_declare(office=office_a, day=closed, reason="Banjir")
         booking, slot = moves[index]
-        return services.booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
+        return booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
                                            slot=slot)
 
     _results, errors = race(act, 3)
@@ -352,11 +359,11 @@ def test_shorter_hours_racing_residents_moving_in_and_out_of_the_late_times_neve
             with transaction.atomic():
                 WorkingHours.objects.filter(office=office_a, weekday=WEDNESDAY.weekday()
                                             ).update(closes="10:00")
-                return services.office_hours_changed(office=office_a)
+                return office_hours_changed(office=office_a)
         if index == 3:
             return book(newcomer, lost_card, late_slot)
         booking, slot = moves[index]
-        return services.booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
+        return booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
                                            slot=slot)
 
     _results, errors = race(act, 4)

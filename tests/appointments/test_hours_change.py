@@ -7,8 +7,10 @@ from datetime import date, time
 
 from django.urls import reverse
 
-from registry.appointments import selectors, services
+from registry.appointments import selectors
 from registry.appointments.models import Booking, LaneSchedule, Slot
+from registry.appointments.services.closures import closure_declare, office_hours_changed
+from registry.appointments.services.slots import slots_ensure, slots_ensure_window
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, WorkingHours
 from tests.appointments.conftest import book
 from tests.factories import ResidentFactory
@@ -39,11 +41,11 @@ def set_hours(office, weekday, opens=None, closes=None):
 
 def test_a_new_slot_length_leaves_made_days_as_they_are_and_shapes_the_days_after(
         office_a, lost_card, clock):
-    services.slots_ensure(office=office_a, start=WEDNESDAY, end=WEDNESDAY)
+    slots_ensure(office=office_a, start=WEDNESDAY, end=WEDNESDAY)
     before = lane_day(lost_card, WEDNESDAY)
     assert len(before) == 14  # 08:00-15:00 in 30-minute slots
     LaneSchedule.objects.filter(lane=lost_card.lane).update(slot_minutes=20, capacity=3)
-    made = services.slots_ensure(office=office_a, start=WEDNESDAY, end=THURSDAY)
+    made = slots_ensure(office=office_a, start=WEDNESDAY, end=THURSDAY)
     # Wednesday: not one 20-minute slot laid over the 30-minute ones.
     assert lane_day(lost_card, WEDNESDAY) == before
     thursday = lane_day(lost_card, THURSDAY)
@@ -55,9 +57,9 @@ def test_a_new_slot_length_leaves_made_days_as_they_are_and_shapes_the_days_afte
 
 def test_hours_moved_by_a_few_minutes_never_double_the_places_of_a_time(office_a, lost_card,
                                                                         clock):
-    services.slots_ensure(office=office_a, start=WEDNESDAY, end=WEDNESDAY)
+    slots_ensure(office=office_a, start=WEDNESDAY, end=WEDNESDAY)
     set_hours(office_a, WEDNESDAY.weekday(), time(8, 10), time(15, 40))
-    services.slots_ensure(office=office_a, start=WEDNESDAY, end=WEDNESDAY)
+    slots_ensure(office=office_a, start=WEDNESDAY, end=WEDNESDAY)
     assert overlapping(lost_card) == []
     # The 30 minutes added at the end of the day that no slot covered are now slots:
     # 15:10-15:40 fits after the 15:00 end of the made day.
@@ -68,12 +70,12 @@ def test_shorter_hours_close_the_later_slots_and_tell_the_residents_booked_in_th
         office_a, resident_a, lost_card, slot_on, make_staff):
     admin = make_staff(office_a, "office_admin")
     neighbour = ResidentFactory(domicile_office=office_a)
-    services.slots_ensure_window(office=office_a)
+    slots_ensure_window(office=office_a)
     late = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY, "13:00"))
     early = book(neighbour, lost_card, slot_on(lost_card, WEDNESDAY, "09:00"))
     set_hours(office_a, WEDNESDAY.weekday(), time(8, 0), time(12, 0))
 
-    assert services.office_hours_changed(office=office_a, by=admin) == 1
+    assert office_hours_changed(office=office_a, by=admin) == 1
 
     late.refresh_from_db()
     early.refresh_from_db()
@@ -105,33 +107,33 @@ def test_shorter_hours_close_the_later_slots_and_tell_the_residents_booked_in_th
 
 def test_a_weekday_no_longer_worked_closes_its_slots_and_reopening_it_opens_them_again(
         office_a, resident_a, lost_card, slot_on):
-    services.slots_ensure_window(office=office_a)
+    slots_ensure_window(office=office_a)
     booking = book(resident_a, lost_card, slot_on(lost_card, FRIDAY, "10:00"))
     set_hours(office_a, FRIDAY.weekday())
-    assert services.office_hours_changed(office=office_a) == 1
+    assert office_hours_changed(office=office_a) == 1
     assert {row[3] for row in lane_day(lost_card, FRIDAY)} == {True}
     assert Booking.objects.get(pk=booking.pk).status == "cancelled"
 
     set_hours(office_a, FRIDAY.weekday(), time(8, 0), time(15, 0))
-    assert services.office_hours_changed(office=office_a) == 0
+    assert office_hours_changed(office=office_a) == 0
     assert {row[3] for row in lane_day(lost_card, FRIDAY)} == {False}
     assert len(lane_day(lost_card, FRIDAY)) == 14
 
 
 def test_longer_hours_add_slots_to_the_days_already_made(office_a, lost_card, clock):
-    services.slots_ensure_window(office=office_a)
+    slots_ensure_window(office=office_a)
     set_hours(office_a, THURSDAY.weekday(), time(7, 0), time(16, 0))
-    services.office_hours_changed(office=office_a)
+    office_hours_changed(office=office_a)
     thursday = lane_day(lost_card, THURSDAY)
     assert (thursday[0][0], thursday[-1][1], len(thursday)) == (time(7), time(16), 18)
     assert overlapping(lost_card) == []
 
 
 def test_a_closure_day_stays_closed_when_the_hours_change(office_a, lost_card, clock):
-    services.slots_ensure_window(office=office_a)
-    services.closure_declare(office=office_a, day=THURSDAY, reason="Rapat dinas")
+    slots_ensure_window(office=office_a)
+    closure_declare(office=office_a, day=THURSDAY, reason="Rapat dinas")
     set_hours(office_a, WEDNESDAY.weekday(), time(8, 0), time(12, 0))
-    services.office_hours_changed(office=office_a)
+    office_hours_changed(office=office_a)
     assert {row[3] for row in lane_day(lost_card, THURSDAY)} == {True}
 
 
@@ -178,7 +180,7 @@ def test_the_next_free_times_are_looked_up_once_per_lane_and_day(office_a, lost_
             book(ResidentFactory(domicile_office=office_a), lost_card,
                  slot_on(lost_card, WEDNESDAY, start))
     with CaptureQueriesContext(connection) as queries:
-        services.closure_declare(office=office_a, day=WEDNESDAY, reason="Banjir")
+        closure_declare(office=office_a, day=WEDNESDAY, reason="Banjir")
     lookups = [q["sql"] for q in queries
                if q["sql"].startswith("SELECT") and '"booked" < (' in q["sql"]]
     assert len(lookups) == 1

@@ -12,8 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from registry.appointments import services
 from registry.appointments.models import Booking, BookingDocument, DocumentReview, Slot
+from registry.appointments.services.booking_documents import booking_document_upload
+from registry.appointments.services.bookings import booking_create
 from registry.appointments.views import staff_links
 from registry.models import (
     ActivationCode,
@@ -210,7 +211,7 @@ def test_the_pages_need_a_login(client, office_a):
 
 
 def _booked(resident, service, slot, **kwargs):
-    return services.booking_create(office=service.office, resident=resident, service=service,
+    return booking_create(office=service.office, resident=resident, service=service,
                                    slot=slot, documents=docs_ok(), **kwargs)
 
 
@@ -237,7 +238,7 @@ def test_the_slip_has_everything_the_resident_needs(client, desk, office_b, resi
 
 
 def _sent(booking, content=PNG):
-    return services.booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
+    return booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
                                             upload=SimpleUploadedFile("x.png", content))
 
 

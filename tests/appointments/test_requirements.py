@@ -2,13 +2,13 @@ from datetime import date
 
 import pytest
 
-from registry.appointments import services
+from registry.appointments.services.requirements import requirement_check
 from registry.errors import DomainError, NotFound
 from registry.models import Service
 
 
 def check(office, service, visit, documents):
-    return services.requirement_check(office=office, service=service, visit_date=visit,
+    return requirement_check(office=office, service=service, visit_date=visit,
                                       documents=documents)
 
 

@@ -2,16 +2,26 @@ from datetime import date, datetime, time
 
 from django.core.cache import cache
 
-from registry.appointments import selectors, services
+from registry.appointments import selectors
 from registry.appointments.models import LaneSchedule, Slot
+from registry.appointments.services.closures import closure_declare
+from registry.appointments.services.slots import (
+    SLOTS_VERSION_KEY,
+    appointment_settings_for,
+    bookable_range,
+    slots_ensure,
+    slots_ensure_all,
+    slots_ensure_window,
+    slots_plan_changed,
+)
 from registry.models import Lane
 from tests.appointments.conftest import WIB
 
 
 def test_slots_cover_working_hours_of_working_days_only(office_a, lost_card, clock):
     # Sat 4 July and Sun 5 July are weekend; Fri 3 July is closed by the office.
-    services.closure_declare(office=office_a, day=date(2026, 7, 3), reason="Rapat dinas")
-    services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 6))
+    closure_declare(office=office_a, day=date(2026, 7, 3), reason="Rapat dinas")
+    slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 6))
     lane_c = Slot.objects.filter(lane=lost_card.lane)
     assert sorted({s.date for s in lane_c}) == [date(2026, 7, 1), date(2026, 7, 2),
                                                 date(2026, 7, 6)]
@@ -24,7 +34,7 @@ def test_slots_cover_working_hours_of_working_days_only(office_a, lost_card, clo
 
 def test_national_holiday_has_no_slots(office_a, lost_card, clock):
     # 16 June 2026 is the Islamic New Year (holidays package, Indonesia).
-    services.slots_ensure(office=office_a, start=date(2026, 6, 16), end=date(2026, 6, 16))
+    slots_ensure(office=office_a, start=date(2026, 6, 16), end=date(2026, 6, 16))
     assert not Slot.objects.filter(office=office_a, date=date(2026, 6, 16)).exists()
 
 
@@ -32,27 +42,27 @@ def test_lane_schedule_sets_length_and_places_and_zero_means_walk_in_only(office
     lane_a, lane_b = (Lane.objects.get(office=office_a, letter=x) for x in "AB")
     LaneSchedule.objects.create(office=office_a, lane=lane_a, slot_minutes=60, capacity=10)
     LaneSchedule.objects.create(office=office_a, lane=lane_b, slot_minutes=30, capacity=0)
-    services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
     assert Slot.objects.filter(lane=lane_a).count() == 7
     assert set(Slot.objects.filter(lane=lane_a).values_list("capacity", flat=True)) == {10}
     assert not Slot.objects.filter(lane=lane_b).exists()
 
 
 def test_slots_ensure_twice_changes_nothing(office_a, clock):
-    first = services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
-    version = cache.get(services.SLOTS_VERSION_KEY.format(code=office_a.code))
-    again = services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    first = slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    version = cache.get(SLOTS_VERSION_KEY.format(code=office_a.code))
+    again = slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
     assert Slot.objects.filter(office=office_a).count() == first == 3 * 14
     assert again == 0
     # Nothing new: the residents' cached slot list stays valid.
-    assert cache.get(services.SLOTS_VERSION_KEY.format(code=office_a.code)) == version
+    assert cache.get(SLOTS_VERSION_KEY.format(code=office_a.code)) == version
 
 
 def test_slots_ensure_makes_only_the_missing_slots_and_says_how_many(office_a, clock):
-    services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 1))
     gone = Slot.objects.filter(office=office_a).order_by("id")[:5]
     Slot.objects.filter(pk__in=list(gone.values_list("pk", flat=True))).delete()
-    made = services.slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 2))
+    made = slots_ensure(office=office_a, start=date(2026, 7, 1), end=date(2026, 7, 2))
     assert made == 5 + 3 * 14  # the five gone on the 1st, and the whole of the 2nd
     assert Slot.objects.filter(office=office_a, date=date(2026, 7, 1)).count() == 3 * 14
 
@@ -69,7 +79,7 @@ def test_bookable_window_same_day_until_ten_then_from_tomorrow(office_a, lost_ca
 
 
 def test_booking_window_is_an_office_setting(office_a, lost_card, clock):
-    settings = services.appointment_settings_for(office_a)
+    settings = appointment_settings_for(office_a)
     settings.booking_window_days, settings.same_day_until = 3, None
     settings.save()
     dates = set(selectors.slots_bookable(office=office_a, service=lost_card)
@@ -93,7 +103,7 @@ def test_slots_follow_the_office_time_zone(db, clock):
 
     makassar = OfficeFactory(code="7371", name="Disdukcapil Kota Makassar",
                              timezone="Asia/Makassar")
-    services.slots_ensure(office=makassar, start=date(2026, 7, 1), end=date(2026, 7, 1))
+    slots_ensure(office=makassar, start=date(2026, 7, 1), end=date(2026, 7, 1))
     first = Slot.objects.filter(office=makassar).order_by("starts_at").first()
     assert first.start == time(8, 0)
     assert first.starts_at.isoformat() == "2026-07-01T00:00:00+00:00"  # 08:00 WITA
@@ -112,14 +122,14 @@ def test_reading_slots_writes_nothing_once_the_window_is_made(office_a, lost_car
 
 
 def test_a_changed_lane_plan_applies_to_the_days_not_made_yet(office_a, lost_card, clock):
-    services.slots_ensure_window(office=office_a)
+    slots_ensure_window(office=office_a)
     last = Slot.objects.filter(office=office_a).latest("date").date
     assert last == date(2026, 7, 13)
     Slot.objects.filter(office=office_a, date=last).delete()  # as if not made yet
     LaneSchedule.objects.filter(lane=lost_card.lane).update(capacity=9)
-    assert services.slots_ensure_window(office=office_a) == 0  # made recently: no work
-    services.slots_plan_changed(office=office_a)
-    services.slots_ensure_window(office=office_a)
+    assert slots_ensure_window(office=office_a) == 0  # made recently: no work
+    slots_plan_changed(office=office_a)
+    slots_ensure_window(office=office_a)
     assert set(Slot.objects.filter(lane=lost_card.lane, date=last)
                .values_list("capacity", flat=True)) == {9}
     assert set(Slot.objects.filter(lane=lost_card.lane, date=date(2026, 7, 10))
@@ -127,12 +137,12 @@ def test_a_changed_lane_plan_applies_to_the_days_not_made_yet(office_a, lost_car
 
 
 def test_the_hourly_top_up_fills_every_offices_window_once(office_a, office_b, clock):
-    services.slots_ensure_all()
+    slots_ensure_all()
     for office in (office_a, office_b):
-        first, last = services.bookable_range(office=office)
+        first, last = bookable_range(office=office)
         days = set(Slot.objects.filter(office=office).values_list("date", flat=True))
         assert first in days
         assert max(days) == last
     count = Slot.objects.count()
-    services.slots_ensure_all()
+    slots_ensure_all()
     assert Slot.objects.count() == count

@@ -1,4 +1,4 @@
-"""The set-based expiry sweep (services.bookings_expire_due): a fixed number of
+"""The set-based expiry sweep (bookings_expire_due): a fixed number of
 statements whatever the number of bookings, the very rows the per-row Python path it
 replaced wrote (kept here as the reference), exact texts
 in each language, exact deliveries per channel, other offices' bookings untouched, one
@@ -15,8 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from registry import services as registry_services
-from registry.appointments import services
-from registry.appointments.models import Booking, BookingStatus, Slot
+from registry.appointments.models import AppointmentSettings, Booking, BookingStatus, Slot
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.notices import date_text
+from registry.appointments.services.slots import DEFAULT_REBOOK_DAYS, slots_ensure
+from registry.appointments.services.sweeps import EXPIRED_BODY, EXPIRED_TITLE, bookings_expire_due
 from registry.models import (
     Application,
     ApplicationStatus,
@@ -46,11 +49,11 @@ EN_BODY = ("You did not check in for KTP-el hilang on 1 Juli 2026 at 08:00, so t
 
 def book(service, day, start="08:00", **resident):
     """A booking of a new resident (a phone only unless told) on `day` at `start`."""
-    services.slots_ensure(office=service.office, start=day, end=day)
+    slots_ensure(office=service.office, start=day, end=day)
     slot = Slot.objects.get(lane=service.lane, date=day, start=start)
     Slot.objects.filter(pk=slot.pk).update(capacity=100)
     slot.refresh_from_db()
-    return services.booking_create(
+    return booking_create(
         office=service.office, resident=ResidentFactory(domicile_office=service.office,
                                                         **resident),
         service=service, slot=slot, documents=docs_ok())
@@ -58,7 +61,7 @@ def book(service, day, start="08:00", **resident):
 
 def sweep_statements(now) -> tuple[int, list[str]]:
     with CaptureQueriesContext(connection) as queries:
-        expired = services.bookings_expire_due(now=now)
+        expired = bookings_expire_due(now=now)
     return expired, [q["sql"] for q in queries.captured_queries]
 
 
@@ -129,7 +132,7 @@ EXPIRY_FIELDS = ("id", "office_id", "application_id", "code", "day", "slot__star
 def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
     """What the expiry wrote before it was set-based, a Python object per row: the
     reference the set-based sweep is held to."""
-    rebook_days = dict(services.AppointmentSettings.objects.filter(
+    rebook_days = dict(AppointmentSettings.objects.filter(
         office_id__in={row["office_id"] for row in rows})
         .values_list("office_id", "rebook_days"))
     until_by_office = {}
@@ -138,7 +141,7 @@ def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
         if office_id not in until_by_office:
             local_today = now.astimezone(ZoneInfo(row["office__timezone"])).date()
             until_by_office[office_id] = local_today + timedelta(
-                days=rebook_days.get(office_id, services.DEFAULT_REBOOK_DAYS))
+                days=rebook_days.get(office_id, DEFAULT_REBOOK_DAYS))
     for office_id, until in until_by_office.items():
         # Only cases still open and waiting: one that moved on keeps its status.
         Application.objects.filter(
@@ -150,7 +153,7 @@ def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
 
     def day_text(day: date) -> str:
         if day not in dates:
-            dates[day] = services._date(day)
+            dates[day] = date_text(day)
         return dates[day]
 
     residents = Resident.objects.in_bulk([row["resident_id"] for row in rows])
@@ -165,8 +168,8 @@ def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
         notes.append({
             "office_id": row["office_id"], "application_id": row["application_id"],
             "resident": residents[row["resident_id"]],
-            "kind": "booking.expired", "title": services.EXPIRED_TITLE,
-            "body": services.EXPIRED_BODY,
+            "kind": "booking.expired", "title": EXPIRED_TITLE,
+            "body": EXPIRED_BODY,
             "params": params, "link": link,
             "dedup_key": f"booking:{row['id']}:expired"})
     registry_services.case_events_record_many(entries=events, batch_size=2000)
@@ -211,7 +214,7 @@ def test_the_sweep_writes_exactly_what_the_per_row_path_wrote(office_a, lost_car
         before = snapshot(bookings, after_event=last)
         transaction.set_rollback(True)
     assert snapshot(bookings, after_event=last)["notifications"] == []
-    assert services.bookings_expire_due(now=now) == 7
+    assert bookings_expire_due(now=now) == 7
     after = snapshot(bookings, after_event=last)
     assert after == before
     assert len(after["events"]) == 7 + 7
@@ -222,7 +225,7 @@ def test_the_message_is_exact_in_indonesian_and_in_english(office_a, lost_card, 
     indonesian = book(lost_card, WEDNESDAY)
     english = book(lost_card, WEDNESDAY, language="en")
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
-    assert services.bookings_expire_due() == 2
+    assert bookings_expire_due() == 2
     texts = {n.resident_id: (n.title, n.body, n.link, n.dedup_key, n.application_id)
              for n in Notification.objects.filter(kind="booking.expired")}
     assert texts == {
@@ -252,7 +255,7 @@ def test_deliveries_go_to_exactly_the_channels_each_resident_has(office_a, lost_
     phone_only = book(lost_card, WEDNESDAY, phone="+6281333334444")
     nothing = book(lost_card, WEDNESDAY, phone="")
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
-    services.bookings_expire_due()
+    bookings_expire_due()
     deliveries = set(NotificationDelivery.objects.filter(
         notification__kind="booking.expired").values_list(
         "notification__dedup_key", "channel", "address", "status", "attempts"))
@@ -277,7 +280,7 @@ def test_a_booking_of_another_zone_not_yet_due_is_untouched(office_a, lost_card,
     # 00:30 WIT on 2 July is 22:30 WIB on 1 July: Jayapura's Wednesday is over, Bekasi's
     # is not.
     clock.move_to(datetime(2026, 7, 1, 22, 30, tzinfo=WIB))
-    assert services.bookings_expire_due() == 1
+    assert bookings_expire_due() == 1
     assert dict(Booking.objects.values_list("pk", "status")) == {
         due.pk: "expired", waiting.pk: "booked", tomorrow.pk: "booked"}
     untouched = Booking.objects.filter(pk__in=[waiting.pk, tomorrow.pk])
@@ -308,9 +311,9 @@ def test_running_twice_queues_one_task_per_office_and_sends_one_message(
     queued = mocker.patch("registry.tasks.notifications_deliver_pending.apply_async")
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.bookings_expire_due() == 4
+        assert bookings_expire_due() == 4
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.bookings_expire_due() == 0
+        assert bookings_expire_due() == 0
     calls = [call.kwargs["args"] for call in queued.call_args_list]
     assert sorted(office_id for office_id, _after in calls) == [office_a.pk, office_b.pk]
     for office_id, after_id in calls:
@@ -333,7 +336,7 @@ def test_the_delivery_task_hands_back_what_it_had_no_time_for(office_a, lost_car
         book(lost_card, WEDNESDAY)
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
     after = NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True)[0]
-    services.bookings_expire_due()
+    bookings_expire_due()
     pending = NotificationDelivery.objects.filter(notification__kind="booking.expired")
     assert registry_services.notifications_deliver_pending(
         office_id=office_a.pk, after_id=after, seconds=0) == after
@@ -355,7 +358,7 @@ def test_the_delivery_task_keeps_the_retry_backoff(office_a, lost_card, clock, g
     booking = book(lost_card, WEDNESDAY)
     NotificationDelivery.objects.update(status=DeliveryStatus.SENT)  # the confirmation
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
-    services.bookings_expire_due()
+    bookings_expire_due()
     gateways.set_failure("whatsapp", "temporary")
     assert registry_services.notifications_deliver_pending(office_id=office_a.pk,
                                                            after_id=0) is None

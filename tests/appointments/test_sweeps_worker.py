@@ -15,8 +15,10 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from registry.appointments import services
 from registry.appointments.models import Booking, BookingStatus, Slot
+from registry.appointments.services import sweeps
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import slots_ensure
 from registry.appointments.tasks import applications_lapse_due, bookings_expire_due
 from registry.models import (
     Application,
@@ -59,11 +61,11 @@ def missed_bookings(office_a, office_b):
         for office in (office_a, office_b):
             service = Service.objects.select_related("lane").get(office=office,
                                                                  code="KTP_HILANG")
-            services.slots_ensure(office=office, start=WEDNESDAY, end=WEDNESDAY)
+            slots_ensure(office=office, start=WEDNESDAY, end=WEDNESDAY)
             slots = list(Slot.objects.filter(lane=service.lane, date=WEDNESDAY)
                          .order_by("start"))
             for n in range(PER_OFFICE):
-                made.append(services.booking_create(
+                made.append(booking_create(
                     office=office, resident=ResidentFactory(domicile_office=office),
                     service=service, slot=slots[n // 4], documents=docs_ok()))
     return made
@@ -159,7 +161,7 @@ def test_the_expiry_task_in_two_workers_at_once_expires_each_booking_once(
 @pytest.fixture
 def waited_too_long(missed_bookings):
     """The bookings expired on 2 July 2026; re-booking was open until 1 August."""
-    services.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
+    sweeps.bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
     assert set(Application.objects.values_list("rebook_until", flat=True)) == {
         date(2026, 8, 1)}
     return missed_bookings

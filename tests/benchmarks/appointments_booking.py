@@ -45,6 +45,8 @@ from pathlib import Path
 # The tokens made here must be valid for the server started below: one key for both.
 os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import bookable_range, lane_schedule_for, slots_ensure
 from tests.benchmarks import appointments_common as common
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,17 +124,16 @@ def request(port: int, method: str, path: str, body=None, token=None, connection
 def build(residents_needed: int):
     from registry import services as registry_services
     from registry.api.auth import tokens_for_resident
-    from registry.appointments import services
     from registry.appointments.models import LaneSchedule, Slot
     from registry.models import Service
 
     registry_services.roles_sync()
     [office] = common.offices_create(1)
     service = Service.objects.select_related("lane").get(office=office, code=SERVICE)
-    schedule = services.lane_schedule_for(service.lane)
+    schedule = lane_schedule_for(service.lane)
     LaneSchedule.objects.filter(pk=schedule.pk).update(capacity=LANE_CAPACITY)
-    first, last = services.bookable_range(office=office)
-    services.slots_ensure(office=office, start=first, end=last)
+    first, last = bookable_range(office=office)
+    slots_ensure(office=office, start=first, end=last)
     slots = list(Slot.objects.filter(office=office, lane=service.lane)
                  .order_by("starts_at").values_list("pk", flat=True))
     residents = common.residents_create(office, residents_needed)
@@ -142,13 +143,12 @@ def build(residents_needed: int):
 
 def race_slot(office, service, slot_id, places, residents):
     """Make `slot_id` a slot with `places` places left, two already booked."""
-    from registry.appointments import services
     from registry.appointments.models import Slot
 
     Slot.objects.filter(pk=slot_id).update(capacity=places + 2)
     slot = Slot.objects.get(pk=slot_id)
     for resident in residents:
-        services.booking_create(office=office, resident=resident, service=service, slot=slot,
+        booking_create(office=office, resident=resident, service=service, slot=slot,
                                 documents=DOCUMENTS)
 
 
@@ -316,7 +316,7 @@ def main():
                       f"{wall:.2f} s (p95 {race_p95[-1]:.0f} ms) -> "
                       f"{'OK' if good else 'WRONG'}")
             # 2. Throughput.
-            from registry.appointments.services import bookable_range
+            from registry.appointments.services.slots import bookable_range
 
             first, _last = bookable_range(office=office)
             slots_path = (f"/api/v1/offices/{OFFICE}/slots/?service={SERVICE}"

@@ -9,7 +9,7 @@ It creates its own database (<name>_expiry, dropped at the end; a file under var
 SQLite), ten offices in WIB, WITA and WIT, and for each size the due bookings written
 in bulk (residents with a phone, half of them on the app, one in five with an e-mail,
 one in ten reading English; an open case each; bookings on the last working days, past
-their end of day in the office's zone). Then it runs `services.bookings_expire_due` once
+their end of day in the office's zone). Then it runs `bookings_expire_due` once
 per run, putting the bookings back between runs, and reports the median wall time and
 the statements sent on every connection (counted with execute wrappers), by kind,
 which must be the same for every size: the sweep is set-based, a fixed number of
@@ -28,13 +28,14 @@ from collections import Counter as Tally
 from datetime import timedelta
 from unittest import mock
 
+from registry.appointments.services.slots import slots_ensure
+from registry.appointments.services.sweeps import bookings_expire_due
 from tests.benchmarks import appointments_common as common
 
 
 def build(offices, total: int, serial_start: int):
     from django.utils import timezone
 
-    from registry.appointments import services
     from registry.appointments.models import Booking, BookingStatus, Slot
     from registry.calendar import office_day_bounds, office_today
     from registry.models import Application, ApplicationStatus, Resident, Service
@@ -44,7 +45,7 @@ def build(offices, total: int, serial_start: int):
     for office in offices:
         service = Service.objects.get(office=office, code="KTP_TTD_FOTO")
         today = office_today(office)
-        services.slots_ensure(office=office, start=today - timedelta(days=10),
+        slots_ensure(office=office, start=today - timedelta(days=10),
                               end=today - timedelta(days=1))
         slots = list(Slot.objects.filter(office=office, lane=service.lane,
                                          date__lt=today).order_by("date", "start"))
@@ -148,7 +149,6 @@ class StatementCounter:
 def measure(total: int, runs: int):
     from django.utils import timezone
 
-    from registry.appointments import services
     from registry.appointments.models import Booking
     from registry.models import Notification, NotificationDelivery
 
@@ -159,7 +159,7 @@ def measure(total: int, runs: int):
         with mock.patch("registry.background.enqueue_now", return_value=True) as enqueue, \
                 counter.everywhere():
             started = time.perf_counter()
-            expired = services.bookings_expire_due(now=timezone.now())
+            expired = bookings_expire_due(now=timezone.now())
             elapsed = time.perf_counter() - started
         assert expired == total, (expired, total)
         assert Booking.objects.filter(status="expired").count() == total
@@ -184,7 +184,7 @@ def main():
 
     from django.db import connection
 
-    from registry.appointments.services import EXPIRY_BATCH
+    from registry.appointments.services.sweeps import EXPIRY_BATCH
 
     summary = []
     with common.bench_database("expiry") as database:

@@ -43,6 +43,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import slots_ensure
 from tests.benchmarks import queues_common as common
 
 # Walk-ins per hour from each hour on (the kiosk closes at 14:00).
@@ -306,11 +308,10 @@ def _time(hour, minute):
 def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> list:
     """The day's bookings, each by a resident of its own; (slot, Visit) pairs."""
     from registry import services as registry_services
-    from registry.appointments import services as appointments
     from registry.appointments.models import Slot
     from tests.factories import make_nik
 
-    appointments.slots_ensure(office=office, start=day, end=day)
+    slots_ensure(office=office, start=day, end=day)
     made = []
     for slot in Slot.objects.filter(office=office, date=day).select_related("lane").order_by(
             "starts_at", "lane__letter"):
@@ -325,7 +326,7 @@ def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> lis
             documents = [{"requirement": r.code,
                           **({"issued_on": issued_on} if r.valid_days else {})}
                          for r in service.requirements.all()]
-            booking = appointments.booking_create(office=office, resident=resident,
+            booking = booking_create(office=office, resident=resident,
                                                   service=service, slot=slot,
                                                   documents=documents)
             made.append((slot, Visit(kind="booking", lane=slot.lane.letter,

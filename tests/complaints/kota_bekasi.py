@@ -21,6 +21,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from registry import services
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import slots_ensure
+from registry.appointments.services.sweeps import bookings_expire_due
 from registry.central import services as central
 from registry.central.models import OutageDetection
 from registry.central.services import application_visit_completed
@@ -157,22 +160,21 @@ def booking_lapsed_then_rebooked(office, budi, application) -> str | None:
     """31 May: booked in the app for Wednesday 8 June; the day is missed and the
     booking expires that night. 29 June: re-booked for Friday 1 July 08:00, continuing
     the same case (registry.appointments)."""
-    from registry.appointments import services as appointments
     from registry.appointments.models import Slot
 
     def slot(day, start):
-        appointments.slots_ensure(office=office, start=day, end=day)
+        slots_ensure(office=office, start=day, end=day)
         return Slot.objects.get(office=office, lane=application.service.lane, date=day,
                                 start=start)
 
     documents = [{"requirement": "KK"}, {"requirement": "KTP_LAMA"}]
     with travel(2022, 5, 31, 19, 40):
-        appointments.booking_create(office=office, resident=budi, service=application.service,
+        booking_create(office=office, resident=budi, service=application.service,
                                     slot=slot(date(2022, 6, 8), "09:00"), documents=documents)
     with travel(2022, 6, 9, 0, 5):
-        appointments.bookings_expire_due()
+        bookings_expire_due()
     with travel(2022, 6, 29, 20, 5):
-        booking = appointments.booking_create(
+        booking = booking_create(
             office=office, resident=budi, service=application.service,
             slot=slot(date(2022, 7, 1), "08:00"), documents=documents)
     if booking.application_id != application.id:

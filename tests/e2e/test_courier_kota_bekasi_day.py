@@ -26,10 +26,10 @@ from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.central import services as central
 from registry.central.models import CentralOutage
 from registry.central.services import application_visit_completed
+from registry.central.tasks import central_link_check
 from registry.deliveries import services as deliveries
 from registry.deliveries.models import Delivery, DeliveryAttempt, DispatchRun
 from registry.models import ApplicationStatus, Channel, Role
-from registry.tasks import central_link_check
 from tests.factories import ResidentFactory, card_stock_for, make_nik
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from queues import services
+from registry.appointments.services.bookings import booking_create
+from registry.appointments.services.slots import slots_ensure
 from registry.models import Lane, Role, Service
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -71,17 +73,16 @@ def ktp_photo(office_a):
 def book(service, day=MONDAY, start="08:00", resident=None):
     """A booking of `service` made at BOOKED_ON (the clock must allow it), by a new
     resident unless one is given, with every document it needs declared."""
-    from registry.appointments import services as appointments
     from registry.appointments.models import Slot
     from tests.factories import ResidentFactory
 
-    appointments.slots_ensure(office=service.office, start=day, end=day)
+    slots_ensure(office=service.office, start=day, end=day)
     slot = Slot.objects.get(lane=service.lane, date=day, start=start)
     documents = [{"requirement": r.code,
                   **({"issued_on": BOOKED_ON.date() - timedelta(days=3)} if r.valid_days
                      else {})}
                  for r in service.requirements.all()]
-    return appointments.booking_create(
+    return booking_create(
         office=service.office, resident=resident or ResidentFactory(
             domicile_office=service.office),
         service=service, slot=slot, documents=documents, now=BOOKED_ON)

@@ -12,8 +12,8 @@ from django.utils import translation
 
 from queues import selectors, services
 from queues.models import Band, Ticket, TicketEvent, TicketSource, TicketStatus
-from registry.appointments import services as appointments
 from registry.appointments.models import Booking, BookingStatus
+from registry.appointments.services.attendance import booking_check_in
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification
 from tests.queues.conftest import (
@@ -200,7 +200,7 @@ def test_a_booking_checked_in_without_a_ticket_gets_one(office_a, ktp_photo, clo
     follows the time of that check-in."""
     booking = book(ktp_photo, start="08:00")
     clock.move_to(at(8, 20))
-    assert appointments.booking_check_in(booking=booking) is True
+    assert booking_check_in(booking=booking) is True
     clock.move_to(at(9, 0))
     ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
     assert (ticket.band, ticket.order_at) == (Band.BOOKING_ON_TIME, at(8, 0))
@@ -212,7 +212,7 @@ def test_a_booking_checked_in_without_a_ticket_on_another_day_gets_none(office_a
                                                                         clock):
     booking = book(ktp_photo, start="08:00")
     clock.move_to(at(8, 20))
-    appointments.booking_check_in(booking=booking)
+    booking_check_in(booking=booking)
     clock.move_to(at(8, 20, day=TUESDAY))
     with pytest.raises(DomainError) as error:
         services.ticket_check_in(office=office_a, booking_code=booking.code)
@@ -344,5 +344,5 @@ def test_conflict_is_not_raised_for_a_second_check_in(office_a, ktp_photo, clock
     clock.move_to(at(8, 0))
     first = services.ticket_check_in(office=office_a, booking_code=booking.code)
     with pytest.raises(Conflict):
-        appointments.booking_check_in(booking=booking)
+        booking_check_in(booking=booking)
     assert services.ticket_check_in(office=office_a, booking_code=booking.code) == first

@@ -103,7 +103,7 @@ class BookingSerializer(serializers.ModelSerializer):
 
     def get_can_change_until(self, booking) -> str | None:
         from registry.api.fields import office_local_iso
-        from registry.appointments.services import booking_change_deadline
+        from registry.appointments.services.bookings import booking_change_deadline
 
         if booking.status != "booked":
             return None

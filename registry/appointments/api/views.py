@@ -22,10 +22,17 @@ from registry.api.auth import IsResident
 from registry.api.idempotency import IdempotentCreateMixin
 from registry.api.parsers import JSONParser
 from registry.api.views import ResidentScopedMixin, office_or_404
-from registry.appointments import selectors, services
+from registry.appointments import selectors
 from registry.appointments.api import serializers as s
 from registry.appointments.documents import booking_ics
 from registry.appointments.models import BookingDocument, Slot
+from registry.appointments.services.booking_documents import booking_document_upload
+from registry.appointments.services.bookings import (
+    booking_cancel,
+    booking_create,
+    booking_reschedule,
+)
+from registry.appointments.services.requirements import requirement_check
 from registry.errors import NotFound
 from registry.models import Service
 
@@ -55,7 +62,7 @@ class SlotListView(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         # Every resident choosing a time reads this: the answer is cached a few seconds
         # under the office's slot version, which every booking, cancellation and
-        # closure moves (services.slots_changed), so a place taken or freed shows at
+        # closure moves (slots_changed), so a place taken or freed shows at
         # once; the seconds only bound how long a slot that has just started stays
         # listed, and booking checks everything again under lock.
         seconds = settings.APPOINTMENTS_SLOTS_CACHE_SECONDS
@@ -102,7 +109,7 @@ class RequirementCheckView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         office, service = _office_and_service(data)
-        problems = services.requirement_check(office=office, service=service,
+        problems = requirement_check(office=office, service=service,
                                               visit_date=data["visit_date"],
                                               documents=data["documents"])
         return Response({"ok": not problems, "problems": problems})
@@ -135,7 +142,7 @@ class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
                                                                     office=office).first()
         if slot is None:
             raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
-        booking = services.booking_create(
+        booking = booking_create(
             office=office, resident=request.user.resident, service=service, slot=slot,
             documents=data["documents"])
         # The answer is made from the objects at hand (office, service with its
@@ -173,7 +180,7 @@ class BookingCancelView(ResidentBookingMixin, APIView):
         200: s.BookingSerializer,
         409: OpenApiResponse(description="booking_not_cancellable, change_window_closed")})
     def post(self, request, code):
-        booking = services.booking_cancel(booking=self.booking(request, code))
+        booking = booking_cancel(booking=self.booking(request, code))
         return self.answer(request, booking)
 
 
@@ -190,7 +197,7 @@ class BookingRescheduleView(ResidentBookingMixin, APIView):
             pk=serializer.validated_data["slot"], office_id=booking.office_id).first()
         if slot is None:
             raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
-        booking = services.booking_reschedule(booking=booking, slot=slot)
+        booking = booking_reschedule(booking=booking, slot=slot)
         return self.answer(request, booking)
 
 
@@ -207,7 +214,7 @@ class BookingDocumentView(ResidentBookingMixin, APIView):
         serializer = s.DocumentUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.booking_document_upload(booking=booking, requirement_code=data["requirement"],
+        booking_document_upload(booking=booking, requirement_code=data["requirement"],
                                          upload=data["file"],
                                          issued_on=data.get("issued_on"))
         return self.answer(request, booking)

@@ -1,0 +1,310 @@
+"""Bookings: create, cancel, reschedule.
+
+Capacity: a slot's `booked` counter moves only through a conditional UPDATE
+(`booked < capacity`), which the database serialises on the slot's row; the check
+constraint `slot_not_overbooked` is the last line of defence. One active booking per
+resident and service is a partial unique constraint. Bookings are locked with
+`lock_objects.bookings_for_update` before any change of status.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry import services as registry_services
+from registry.appointments import lock_objects
+from registry.appointments.models import (
+    Booking,
+    BookingChannel,
+    BookingDocument,
+    BookingStatus,
+    Slot,
+)
+from registry.appointments.services.notices import booking_link, requirements_text, slot_params
+from registry.appointments.services.requirements import (
+    DeclaredDocument,
+    documents_declare,
+    requirement_problems,
+    requirement_problems_raise,
+)
+from registry.appointments.services.slots import (
+    appointment_settings_for,
+    office_rebook_until,
+    slot_refusal,
+    slots_changed,
+)
+from registry.calendar import (
+    office_day_bounds,
+    office_today,
+)
+from registry.errors import Conflict, DomainError, NotFound
+from registry.models import (
+    Application,
+    ApplicationStatus,
+    Channel,
+    Office,
+    Resident,
+    Service,
+)
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+
+
+CODE_LENGTH = 8
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+
+
+def _take_place(slot: Slot, *, office: Office) -> None:
+    """One place of `slot`, or Conflict slot_full. The UPDATE locks the slot's row
+    until the caller's transaction ends."""
+    taken = (Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity"), is_closed=False)
+             .update(booked=F("booked") + 1))
+    if not taken:
+        raise Conflict(_("This slot is full; choose another."), "slot_full")
+    slot.booked += 1  # at least this many now; the answer shows it without a re-read
+    slots_changed(office=office)
+
+
+def place_free(booking: Booking) -> None:
+    Slot.objects.filter(pk=booking.slot_id, booked__gt=0).update(booked=F("booked") - 1)
+    slots_changed(office=booking.office)
+
+
+def _application_for(*, office, resident, service, channel, by) -> Application:
+    """The resident's open case for this service waiting for a booking (after a missed
+    visit or an office cancellation), or a new one."""
+    application = (Application.objects.select_for_update(of=("self",))
+                   .filter(office=office, resident=resident, service=service,
+                           status=ApplicationStatus.OPEN)
+                   .exclude(bookings__status__in=[BookingStatus.BOOKED,
+                                                  BookingStatus.CHECKED_IN])
+                   .order_by("-created_at").first())
+    if application is None:
+        return registry_services.application_open(
+            office=office, resident=resident, service=service,
+            channel=Channel.ASSISTED if channel == BookingChannel.ASSISTED else Channel.APP,
+            by=by)
+    if application.rebook_until is not None:
+        application.rebook_until = None
+        application.save(update_fields=["rebook_until", "updated_at"])
+    return application
+
+
+def booking_create(*, office: Office, resident: Resident, service: Service, slot: Slot,
+                   documents: list[dict], channel: str = BookingChannel.APP, by=None,
+                   now: datetime | None = None) -> Booking:
+    """Book a place: the requirements are checked for the slot's day, one place is
+    taken, and the booking opens (or continues) the resident's case.
+
+    Refuses with slot_full or active_booking_exists (409), or the requirement problems
+    (400), changing nothing.
+    """
+    now = now or timezone.now()
+    if service.office_id != office.id or not service.is_active:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    refusal = slot_refusal(office=office, service=service, slot=slot, now=now)
+    if refusal:
+        raise refusal
+    declared = documents_declare(service=service, documents=documents)
+    requirement_problems_raise(requirement_problems(service=service, visit_date=slot.date,
+                                         today=office_today(office), documents=declared))
+    active = Conflict(_("You already have an active booking for this service; cancel or "
+                        "reschedule it instead."), "active_booking_exists")
+    if Booking.objects.filter(resident=resident, service=service,
+                              status__in=[BookingStatus.BOOKED,
+                                          BookingStatus.CHECKED_IN]).exists():
+        raise active
+    for attempt in range(3):
+        try:
+            return _booking_write(office=office, resident=resident, service=service,
+                                  slot=slot, declared=declared, channel=channel, by=by,
+                                  now=now)
+        except IntegrityError as error:
+            if "one_active_booking_per_service" in str(error) or "resident_id" in str(error):
+                raise active from None
+            # A new code equal to an existing one (one chance in 10^11): the whole
+            # transaction is rolled back and tried again with another code.
+            if "code" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _booking_write(*, office, resident, service, slot, declared, channel, by, now):
+    with transaction.atomic():
+        _take_place(slot, office=office)
+        application = _application_for(office=office, resident=resident,
+                                       service=service, channel=channel, by=by)
+        booking = Booking.objects.create(
+            office=office, code=_new_code(), resident=resident, service=service,
+            application=application, slot=slot, day=slot.date,
+            expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
+            created_by=by if getattr(by, "pk", None) else None, created_at=now)
+        BookingDocument.objects.bulk_create(
+            BookingDocument(office=office, booking=booking, requirement=doc.requirement,
+                            issued_on=doc.issued_on) for doc in declared)
+        params = slot_params(booking)
+        registry_services.case_event_record(
+            application=application, kind="booking.created",
+            params={**params, "channel": channel}, actor=by,
+            by_resident=channel == BookingChannel.APP)
+        registry_services.notification_send(
+            office=office, resident=resident, kind="booking.created",
+            title=_("Booking %(code)s confirmed"),
+            body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                   "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
+                   "the kiosk."),
+            params={**params, "requirements": requirements_text(service)},
+            application=application, link=booking_link(booking))
+    return booking
+
+
+def booking_get_by_code(*, office: Office, code: str) -> Booking:
+    """The office's booking with this code (any case, spaces ignored); the same
+    NotFound for an unknown code and another office's."""
+    code = "".join(str(code or "").split()).upper()[:CODE_LENGTH + 4]
+    booking = (Booking.objects.select_related("slot", "slot__lane", "service", "resident",
+                                              "application")
+               .filter(office=office, code=code).first())
+    if booking is None:
+        raise NotFound(_("No booking with code %(code)s at this office.") % {"code": code},
+                       "booking_not_found")
+    return booking
+
+
+def booking_lock(booking: Booking) -> Booking:
+    return (lock_objects.bookings_for_update()
+            .select_related("slot", "slot__lane", "service", "resident", "application",
+                            "office")
+            .get(pk=booking.pk))
+
+
+def booking_change_deadline(booking: Booking) -> datetime:
+    hours = appointment_settings_for(booking.office).change_cutoff_hours
+    return booking.slot.starts_at - timedelta(hours=hours)
+
+
+def booking_cancel(*, booking: Booking, by=None, reason: str = "",
+                   now: datetime | None = None) -> Booking:
+    """Cancel a booking and free its place.
+
+    By the resident (`by` None): up to the office's cutoff before the slot, and the
+    case is closed as cancelled. By staff: at any time before the visit, with a reason
+    the resident is told; the case stays open for a new booking.
+    """
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    by_staff = getattr(by, "pk", None) is not None
+    if by_staff and not reason:
+        raise DomainError(_("Give the reason; the resident is told."), "reason_required")
+    with transaction.atomic():
+        booking = booking_lock(booking)
+        if booking.status != BookingStatus.BOOKED:
+            raise Conflict(_("Only a booking not yet used can be cancelled."),
+                           "booking_not_cancellable")
+        if not by_staff and now > booking_change_deadline(booking):
+            raise Conflict(_("Bookings can be cancelled until %(hours)s hours before the "
+                             "slot; it is too late now.")
+                           % {"hours": appointment_settings_for(booking.office)
+                              .change_cutoff_hours}, "change_window_closed")
+        _close_booking(booking, status=BookingStatus.CANCELLED, now=now,
+                       cancelled_by=by if by_staff else None, reason=reason)
+        params = {**slot_params(booking), "reason": reason}
+        registry_services.case_event_record(
+            application=booking.application,
+            kind="booking.cancelled_by_office" if by_staff else "booking.cancelled",
+            params=params, actor=by, by_resident=not by_staff)
+        if by_staff:
+            keep_open_for_rebooking(booking, now=now)
+            registry_services.notification_send(
+                office=booking.office, resident=booking.resident,
+                kind="booking.cancelled_by_office",
+                title=_("Booking %(code)s cancelled by the office"),
+                body=_("Your visit on %(date)s at %(start)s is cancelled: %(reason)s. "
+                       "Please book another time in the app; your case stays open."),
+                params=params, application=booking.application, link=booking_link(booking))
+        else:
+            registry_services.application_set_status(
+                application=booking.application, status=ApplicationStatus.CANCELLED,
+                by_resident=True)
+    return booking
+
+
+def _close_booking(booking: Booking, *, status: str, now: datetime, cancelled_by=None,
+                   reason: str = "") -> None:
+    booking.status = status
+    fields = ["status"]
+    if status == BookingStatus.CANCELLED:
+        booking.cancelled_at, booking.cancelled_by = now, cancelled_by
+        booking.cancel_reason = reason[:300]
+        fields += ["cancelled_at", "cancelled_by", "cancel_reason"]
+    elif status == BookingStatus.EXPIRED:
+        booking.expired_at = now
+        fields.append("expired_at")
+    booking.save(update_fields=fields)
+    place_free(booking)
+
+
+def keep_open_for_rebooking(booking: Booking, *, now: datetime) -> None:
+    application = booking.application
+    application.rebook_until = office_rebook_until(booking.office, now)
+    application.save(update_fields=["rebook_until", "updated_at"])
+
+
+def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
+                       now: datetime | None = None) -> Booking:
+    """Move a booking to another slot of the same service: the new place is taken
+    first, and the old one is freed only then, in one transaction; when the new slot
+    is full nothing changes."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = booking_lock(booking)
+        if booking.status != BookingStatus.BOOKED:
+            raise Conflict(_("Only a booking not yet used can be rescheduled."),
+                           "booking_not_reschedulable")
+        if getattr(by, "pk", None) is None and now > booking_change_deadline(booking):
+            raise Conflict(_("Bookings can be rescheduled until %(hours)s hours before the "
+                             "slot; it is too late now.")
+                           % {"hours": appointment_settings_for(booking.office)
+                              .change_cutoff_hours}, "change_window_closed")
+        if slot.pk == booking.slot_id:
+            raise DomainError(_("This is already the booking's slot."), "same_slot")
+        refusal = slot_refusal(office=booking.office, service=booking.service, slot=slot,
+                                now=now)
+        if refusal:
+            raise refusal
+        declared = [DeclaredDocument(doc.requirement, doc.issued_on)
+                    for doc in booking.documents.select_related("requirement")]
+        requirement_problems_raise(requirement_problems(
+            service=booking.service, visit_date=slot.date,
+            today=office_today(booking.office), documents=declared))
+        before = slot_params(booking)
+        # Both slots' rows in primary-key order before taking and freeing: two residents
+        # swapping slots at once then wait for each other instead of deadlocking.
+        list(Slot.objects.select_for_update().filter(pk__in=[booking.slot_id, slot.pk])
+             .order_by("pk").values_list("pk", flat=True))
+        _take_place(slot, office=booking.office)
+        place_free(booking)
+        booking.slot, booking.day = slot, slot.date
+        booking.expires_at = office_day_bounds(booking.office, slot.date)[1]
+        booking.reminded_day_before_at = booking.reminded_morning_at = None
+        booking.save(update_fields=["slot", "day", "expires_at", "reminded_day_before_at",
+                                    "reminded_morning_at"])
+        params = {**slot_params(booking), "old_date": before["date"],
+                  "old_start": before["start"]}
+        registry_services.case_event_record(
+            application=booking.application, kind="booking.rescheduled", params=params,
+            actor=by, by_resident=getattr(by, "pk", None) is None)
+        registry_services.notification_send(
+            office=booking.office, resident=booking.resident, kind="booking.rescheduled",
+            title=_("Booking %(code)s moved"),
+            body=_("Your visit is now on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                   "(%(lane_name)s)."),
+            params=params, application=booking.application, link=booking_link(booking))
+    return booking
