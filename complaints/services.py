@@ -58,7 +58,9 @@ from registry.central.models import Card
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, Office, Resident, Role, StaffMembership
 from registry.nik import NikError, parse_nik
-from registry.services import case_event_record, notification_send, sequence_next
+from registry.services.cases import case_event_record
+from registry.services.notifications import notification_send
+from registry.services.sequences import sequence_next
 
 logger = logging.getLogger(__name__)
 

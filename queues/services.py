@@ -35,7 +35,6 @@ from queues.models import (
     TicketSource,
     TicketStatus,
 )
-from registry import services as registry_services
 from registry.appointments.services.attendance import (
     booking_check_in,
     booking_complete,
@@ -52,6 +51,9 @@ from registry.calendar import (
 from registry.central.services import application_visit_completed
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Channel, Lane, Office, Resident, Service
+from registry.services.cases import application_open, case_event_record
+from registry.services.notifications import notification_send
+from registry.services.sequences import sequence_next
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +208,7 @@ def _event_params(ticket: Ticket, event: TicketEvent) -> dict:
 def _timeline(ticket: Ticket, event: TicketEvent, extra: dict | None = None) -> None:
     if ticket.application_id is None:
         return
-    registry_services.case_event_record(
+    case_event_record(
         application=ticket.application, kind=f"queue.{event.kind}",
         params={**_event_params(ticket, event), **(extra or {})}, actor=event.actor,
         at=event.at, note=event.note)
@@ -261,7 +263,7 @@ def _ticket_create(*, office: Office, service: Service, source: str, priority: s
     (registry.Sequence) stays locked until the caller's transaction ends."""
     lane = service.lane
     day = office_today(office)
-    number = registry_services.sequence_next(office=office,
+    number = sequence_next(office=office,
                                              scope=f"ticket:{lane.letter}:{day.isoformat()}")
     if number > MAX_TICKETS_PER_LANE_DAY:
         raise Conflict(_("Lane %(lane)s has issued all its numbers for today.")
@@ -570,7 +572,7 @@ def ticket_finish(*, counter: Counter, by, outcome: str, reason: str = "", note:
                   ticket_id: int | None = None) -> Ticket:
     """Finish the counter's ticket with its outcome: served, partly served, or could
     not be served (with why). A served ticket moves its case on
-    (registry.services.application_visit_completed) in this transaction."""
+    (registry.central.services.application_visit_completed) in this transaction."""
     if outcome not in FINISH_OUTCOMES:
         raise DomainError(_("Choose the outcome."), "outcome_invalid")
     note = (note or "").strip()[:300]
@@ -674,7 +676,7 @@ def ticket_identify(*, counter: Counter, resident: Resident, by,
             status__in=[ApplicationStatus.OPEN, ApplicationStatus.IN_PROGRESS])
             .order_by("-created_at", "-id").first())
         if application is None:
-            application = registry_services.application_open(
+            application = application_open(
                 office=counter.office, resident=resident, service=ticket.service,
                 channel=Channel.WALK_IN, by=by)
         Ticket.objects.filter(pk=ticket.pk).update(resident=resident, application=application)
@@ -714,7 +716,7 @@ def _booking_no_show(ticket: Ticket, now: datetime) -> None:
 def _notify_called(ticket: Ticket, counter: Counter) -> None:
     if ticket.resident_id is None:
         return
-    registry_services.notification_send(
+    notification_send(
         office=counter.office, resident=ticket.resident, kind="queue.called",
         title=_("Your number %(code)s is called"),
         body=_("Please go to %(counter)s now (lane %(lane)s, %(lane_name)s)."),
@@ -738,7 +740,7 @@ def _notify_nearly_turn(office: Office, lane: Lane, day,
         return
     for ticket in Ticket.objects.filter(pk__in=to_tell).select_related("resident",
                                                                          "application"):
-        registry_services.notification_send(
+        notification_send(
             office=office, resident=ticket.resident, kind="queue.nearly_turn",
             title=_("Your turn is near: %(code)s"),
             body=_("%(ahead)s ticket(s) ahead of yours in lane %(lane)s (%(lane_name)s). "

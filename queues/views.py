@@ -34,12 +34,12 @@ from queues.models import (
     TicketStatus,
 )
 from registry import desk, printed_codes, tenancy
-from registry import services as registry_services
 from registry.calendar import office_today
 from registry.errors import DomainError
 from registry.models import Lane, Office, Resident, Role, Service
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
+from registry.services.residents import resident_register
 
 ISSUE = "queues.issue_ticket"
 OPERATE = "queues.operate_counter"
@@ -401,7 +401,7 @@ def _identify(counter: Counter, data: dict, by) -> str:
                 raise DomainError(_("This NIK is not registered yet: also enter the name and "
                                     "birth date from the KTP or KK."), "registration_required")
             # Registered by the operator from the card in front of them: verified.
-            resident = registry_services.resident_register(
+            resident = resident_register(
                 nik=nik, name=data["name"], birth_date=data["birth_date"],
                 domicile_office=None, verified_by=by)
         ticket = services.ticket_identify(counter=counter, resident=resident, by=by,

@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry import desk, selectors, services, tenancy
+from registry import desk, selectors, tenancy
 from registry.admin_base import (
     NotFoundNotRedirect,
     OfficeProxy,
@@ -42,6 +42,18 @@ from registry.models import (
 )
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
+from registry.services.cases import application_add_note, application_open
+from registry.services.offices import closure_add, office_create
+from registry.services.residents import (
+    resident_nik_disclose,
+    resident_nik_verify,
+    resident_register,
+)
+from registry.services.staff import (
+    staff_membership_grant,
+    staff_membership_revoke,
+    staff_user_create,
+)
 from registry.validators import normalize_phone
 
 
@@ -90,7 +102,7 @@ class OfficeAdmin(OfficeScopedAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        created = services.office_create(
+        created = office_create(
             code=obj.code, name=obj.name, timezone_name=obj.timezone, address=obj.address,
         )
         obj.pk = created.pk
@@ -114,7 +126,7 @@ class ClosureAdmin(OfficeScopedAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        closure = services.closure_add(office=obj.office, day=obj.date, reason=obj.reason,
+        closure = closure_add(office=obj.office, day=obj.date, reason=obj.reason,
                                        by=request.user)
         obj.pk = closure.pk
 
@@ -182,21 +194,21 @@ class StaffMembershipAdmin(OfficeScopedAdmin):
         with transaction.atomic():
             try:
                 # The new role first: the account stays manageable while it changes.
-                membership = services.staff_membership_grant(
+                membership = staff_membership_grant(
                     user=obj.user, office=obj.office, role=obj.role, by=request.user)
             except DomainError as exc:  # a forged POST past the form's choices
                 raise Http404 from exc
             if change and membership.pk != obj.pk:
-                services.staff_membership_revoke(
+                staff_membership_revoke(
                     membership=StaffMembership.objects.get(pk=obj.pk))
         obj.pk = membership.pk
 
     def delete_model(self, request, obj):
-        services.staff_membership_revoke(membership=obj)
+        staff_membership_revoke(membership=obj)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset:
-            services.staff_membership_revoke(membership=membership)
+            staff_membership_revoke(membership=membership)
 
 
 class ResidentForm(forms.ModelForm):
@@ -307,7 +319,7 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data
-        resident = services.resident_register(
+        resident = resident_register(
             nik=data["nik"], name=data["name"], birth_date=data["birth_date"],
             sex=data.get("sex") or "", phone=data.get("phone") or "",
             email=data.get("email") or "", address=data.get("address") or "",
@@ -421,7 +433,7 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
         full_nik = None
         form = NikRevealForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            full_nik = services.resident_nik_disclose(
+            full_nik = resident_nik_disclose(
                 resident=resident, office=office, user=request.user,
                 reason=form.cleaned_data["reason"])
         context = {
@@ -449,7 +461,7 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
     def mark_nik_verified(self, request, queryset):
         count = 0
         for resident in queryset.filter(nik_needs_review=True):
-            services.resident_nik_verify(resident=resident, by=request.user)
+            resident_nik_verify(resident=resident, by=request.user)
             count += 1
         messages.success(request, _("%(count)d NIK(s) marked verified.") % {"count": count})
 
@@ -526,9 +538,9 @@ class ApplicationAdmin(OfficeScopedAdmin):
         if change:
             note = form.cleaned_data.get("note")
             if note:
-                services.application_add_note(application=obj, note=note, by=request.user)
+                application_add_note(application=obj, note=note, by=request.user)
             return
-        created = services.application_open(
+        created = application_open(
             office=obj.office, resident=obj.resident, service=obj.service,
             channel=obj.channel, by=request.user)
         obj.pk = created.pk
@@ -703,7 +715,7 @@ class StaffUserAdmin(NotFoundNotRedirect, UserAdmin):
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data
-        user = services.staff_user_create(
+        user = staff_user_create(
             username=obj.username,
             password=data["password1"] if data["set_usable_password"] else None,
             office=data["office"], role=data["role"], by=request.user)

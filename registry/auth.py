@@ -15,7 +15,7 @@ from registry import tenancy
 
 @cache
 def _role_permissions() -> dict[str, frozenset[str]]:
-    from registry.services import collect_role_permissions
+    from registry.services.staff import collect_role_permissions
 
     return {role: frozenset(perms) for role, perms in collect_role_permissions().items()}
 

@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from registry import services
 from registry.models import Office, Resident, Role
+from registry.services.offices import catalogue_seed, office_create
+from registry.services.residents import resident_register
+from registry.services.staff import roles_sync, staff_membership_grant
 
 DEMO_PASSWORD = "eopen-demo-2026"  # noqa: S105 - printed for demo logins
 
@@ -77,17 +79,17 @@ RESIDENTS = [
 @transaction.atomic
 def seed(*, stdout=None) -> dict:
     user_model = get_user_model()
-    services.roles_sync()
+    roles_sync()
     offices = {}
     for spec in OFFICES:
         spec = dict(spec)
         prefix = spec.pop("prefix")
         office = Office.objects.filter(code=spec["code"]).first()
         if office is None:
-            office = services.office_create(
+            office = office_create(
                 code=spec.pop("code"), name=spec.pop("name"), address=spec.pop("address"),
                 **spec)
-        services.catalogue_seed(office=office)
+        catalogue_seed(office=office)
         offices[prefix] = office
         for role, suffix in ROLE_USERNAMES.items():
             user, created = user_model.objects.get_or_create(
@@ -97,7 +99,7 @@ def seed(*, stdout=None) -> dict:
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            services.staff_membership_grant(user=user, office=office, role=role)
+            staff_membership_grant(user=user, office=office, role=role)
 
     provincial, created = user_model.objects.get_or_create(
         username="jabar.supervisor",
@@ -106,7 +108,7 @@ def seed(*, stdout=None) -> dict:
         provincial.set_password(DEMO_PASSWORD)
         provincial.save()
     for office in offices.values():
-        services.staff_membership_grant(user=provincial, office=office,
+        staff_membership_grant(user=provincial, office=office,
                                         role=Role.PROVINCIAL_SUPERVISOR)
 
     superuser, created = user_model.objects.get_or_create(
@@ -118,7 +120,7 @@ def seed(*, stdout=None) -> dict:
     for nik, name, born, sex, phone, kecamatan, kelurahan, address, lat, lon in RESIDENTS:
         if Resident.objects.filter(nik=nik).exists():
             continue
-        resident = services.resident_register(
+        resident = resident_register(
             nik=nik, name=name, birth_date=born, sex=sex, phone=phone, address=address,
             kecamatan=kecamatan, kelurahan=kelurahan)
         # Demo residents sign in with their phone (the code is in the worker's log): it

@@ -437,7 +437,7 @@ class Application(models.Model):
 
 class CaseEvent(models.Model):
     """One entry of an application's timeline. Written only by
-    `registry.services.case_event_record`; the message is rendered from `kind` and
+    `registry.services.cases.case_event_record`; the message is rendered from `kind` and
     `params` in the reader's language (see registry.timeline)."""
 
     # Indexed through the two indexes below, which lead with them.
@@ -722,7 +722,7 @@ class IdempotencyRecord(models.Model):
 class Sequence(models.Model):
     """A counter per office and scope (application numbers, ticket numbers of a lane
     and day, complaint references). Incremented under a row lock; see
-    registry.services.sequence_next."""
+    registry.services.sequences.sequence_next."""
 
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+")
     scope = models.CharField(max_length=64)

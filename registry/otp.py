@@ -33,7 +33,7 @@ from registry.models import (
     Resident,
 )
 from registry.nik import NikError, parse_nik
-from registry.services import resident_register
+from registry.services.residents import resident_register
 from registry.validators import normalize_phone
 
 logger = logging.getLogger(__name__)

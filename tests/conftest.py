@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from django.db import connections
 
-from registry import services
 from registry.api.auth import tokens_for_resident, tokens_for_staff
+from registry.services.staff import roles_sync, staff_membership_grant
 from tests.factories import ApplicationFactory, OfficeFactory, ResidentFactory, UserFactory
 from tests.http import HttpClient
 
@@ -87,7 +87,7 @@ def office_b(db):
 
 @pytest.fixture
 def roles(db):
-    return services.roles_sync()
+    return roles_sync()
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def make_staff(roles):
 
     def make(office, role, username=None, **extra):
         user = UserFactory(username=username or f"{office.code}-{role}", **extra)
-        services.staff_membership_grant(user=user, office=office, role=role)
+        staff_membership_grant(user=user, office=office, role=role)
         user.refresh_from_db()
         return user
 

@@ -8,9 +8,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from registry import services
 from registry.central.services import application_visit_completed
 from registry.models import Application, Channel, Lane, Office, Requirement, Resident, Service
+from registry.services.cases import application_open
+from registry.services.offices import catalogue_seed, office_create
 
 _nik_serial = itertools.count(1)
 
@@ -36,9 +37,9 @@ class OfficeFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         code, name = kwargs.pop("code"), kwargs.pop("name")
         timezone_name = kwargs.pop("timezone", "Asia/Jakarta")
-        office = services.office_create(code=code, name=name, timezone_name=timezone_name,
+        office = office_create(code=code, name=name, timezone_name=timezone_name,
                                         **kwargs)
-        services.catalogue_seed(office=office)
+        catalogue_seed(office=office)
         return office
 
 
@@ -111,7 +112,7 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        return services.application_open(**kwargs)
+        return application_open(**kwargs)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

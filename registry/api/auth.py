@@ -36,9 +36,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from registry import services, tenancy
+from registry import tenancy
 from registry.errors import DomainError
 from registry.models import Resident, Role, StaffTokenState
+from registry.services.residents import resident_tokens_revoke
+from registry.services.staff import staff_tokens_revoke
 
 RESIDENT_CLAIM = "resident_id"
 
@@ -177,9 +179,9 @@ def _principal_of(token):
 
 def _revoke(principal) -> None:
     if isinstance(principal, Resident):
-        services.resident_tokens_revoke(resident=principal)
+        resident_tokens_revoke(resident=principal)
     else:
-        services.staff_tokens_revoke(user=principal)
+        staff_tokens_revoke(user=principal)
 
 
 def _spend(token, principal) -> bool:
@@ -226,9 +228,9 @@ def tokens_refresh(*, refresh: str) -> dict:
 def tokens_revoke(*, principal) -> None:
     """Sign out everywhere: every token of the caller, access and refresh, ends."""
     if isinstance(principal, ResidentPrincipal):
-        services.resident_tokens_revoke(resident=principal.resident)
+        resident_tokens_revoke(resident=principal.resident)
     else:
-        services.staff_tokens_revoke(user=principal)
+        staff_tokens_revoke(user=principal)
 
 
 def principal_key(user) -> str:

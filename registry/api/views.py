@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry import extensions, otp, selectors, services
+from registry import extensions, otp, selectors
 from registry.api import serializers as s
 from registry.api.auth import (
     IsResident,
@@ -26,6 +26,7 @@ from registry.api.auth import (
 from registry.calendar import OfficeCalendar, office_today
 from registry.errors import DomainError, NotFound, Throttled
 from registry.models import Resident, Service, Weekday
+from registry.services.notifications import notifications_mark_read
 
 UPCOMING_CLOSURE_DAYS = 60
 
@@ -332,6 +333,6 @@ class NotificationMarkReadView(APIView):
     def post(self, request):
         serializer = s.MarkReadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        count = services.notifications_mark_read(
+        count = notifications_mark_read(
             resident=request.user.resident, ids=serializer.validated_data.get("ids"))
         return Response({"marked": count})

@@ -17,7 +17,6 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from registry import services as registry_services
 from registry.appointments.models import Booking, BookingChannel, LaneSchedule, Slot
 from registry.appointments.services.attendance import booking_check_in
 from registry.appointments.services.booking_documents import booking_document_upload
@@ -31,6 +30,7 @@ from registry.calendar import (
 )
 from registry.errors import DomainError
 from registry.models import Lane, Office, Resident, Service
+from registry.services.residents import resident_register
 
 # (lane letter, slot minutes, places per slot)
 SCHEDULES = {
@@ -131,7 +131,7 @@ def _book(office, row, days, moment, frontdesk) -> Booking | None:
 def seed(*, offices: dict, stdout=None) -> None:
     """`offices` maps the demo prefixes ("kota", "kab") to their Office."""
     if not Resident.objects.filter(nik=NO_PHONE_RESIDENT["nik"]).exists():
-        registry_services.resident_register(**NO_PHONE_RESIDENT)
+        resident_register(**NO_PHONE_RESIDENT)
     users = get_user_model().objects
     for prefix, office in offices.items():
         _schedules(office, prefix)

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from registry import desk, printed_codes, tenancy
-from registry import services as registry_services
 from registry.appointments import documents as booking_documents
 from registry.appointments import selectors
 from registry.appointments.forms import (
@@ -43,6 +42,7 @@ from registry.calendar import office_today
 from registry.errors import DomainError
 from registry.models import Office, Resident, Service
 from registry.nik import NikError, parse_nik
+from registry.services.residents import resident_register
 
 BOOK = "appointments.add_booking"
 VIEW_BOOKING = "appointments.view_booking"
@@ -225,7 +225,7 @@ def _assisted_register(request, office, context):
     if existing is not None:
         return redirect(_assisted_url(office, r=resident_token(existing, request.user)))
     try:
-        resident = registry_services.resident_register(
+        resident = resident_register(
             nik=nik, name=data["name"], birth_date=data["birth_date"], sex=data["sex"],
             phone=data["phone"], address=data["address"], kecamatan=data["kecamatan"],
             kelurahan=data["kelurahan"], verified_by=request.user)

@@ -1,5 +1,5 @@
 """What each staff role may do with the central link, transmissions and card stock;
-joined with the other apps' tables by registry.services.roles_sync."""
+joined with the other apps' tables by registry.services.staff.roles_sync."""
 
 from registry.models import Role
 

@@ -44,7 +44,8 @@ from registry.central.models import (
 )
 from registry.errors import Conflict, DomainError
 from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
-from registry.services import application_set_status, case_event_record, notification_send
+from registry.services.cases import application_set_status, case_event_record
+from registry.services.notifications import notification_send
 
 logger = logging.getLogger(__name__)
 

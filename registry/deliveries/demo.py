@@ -14,7 +14,6 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from registry import services as registry_services
 from registry.calendar import (
     office_is_working_day,
     office_local,
@@ -27,6 +26,7 @@ from registry.central.services import application_visit_completed
 from registry.deliveries import services
 from registry.deliveries.models import Delivery, DeliveryStatus
 from registry.models import Channel, Resident, Service
+from registry.services.cases import application_open
 
 
 def _demo_photo() -> SimpleUploadedFile:
@@ -43,7 +43,7 @@ def _printed_case(office, nik: str, service_code: str):
     resident = Resident.objects.get(nik=nik)
     service = Service.objects.get(office=office, code=service_code)
     with transaction.atomic():
-        application = registry_services.application_open(
+        application = application_open(
             office=office, resident=resident, service=service, channel=Channel.APP)
         application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):

@@ -45,12 +45,12 @@ from registry.deliveries.validators import check_photo
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
 from registry.nik import NikError, mask_nik, parse_nik
-from registry.services import (
+from registry.services.cases import (
     application_set_status,
     case_event_record,
     case_events_record_many,
-    notification_send,
 )
+from registry.services.notifications import notification_send
 
 DEFAULT_DISPATCH_TIME = DeliverySettings._meta.get_field("dispatch_time").default
 # Residents told per run of the notifying task; the task queues itself for the rest.

@@ -19,10 +19,10 @@ from django.utils import timezone, translation
 from drf_spectacular.generators import SchemaGenerator
 
 from complaints.models import Complaint
-from registry import services
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.api.errors import exception_handler
 from registry.models import Notification, OtpChallenge, Role
+from registry.services.notifications import notification_send
 from tests.factories import field_delivery_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -264,7 +264,7 @@ JSON = {"Content-Type": "application/json", **EN}
 def inbox(world):
     """Two unread notifications of the world's resident."""
     application = world["application"]
-    return [services.notification_send(office=application.office,
+    return [notification_send(office=application.office,
                                        resident=application.resident, kind="test",
                                        title="Judul", body=f"Pesan {n}",
                                        application=application) for n in range(2)]

@@ -3,15 +3,16 @@
 import pytest
 from django.utils import translation
 
-from registry import services
 from registry.models import ApplicationStatus, Notification
+from registry.services.cases import application_set_status
+from registry.services.notifications import notification_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_resident_sees_their_case_files_with_the_timeline(as_resident, application_a,
                                                             application_b):
-    services.application_set_status(application=application_a,
+    application_set_status(application=application_a,
                                      status=ApplicationStatus.IN_PROGRESS)
     client = as_resident(application_a.resident)
     response = client.get("/api/v1/applications/")
@@ -46,7 +47,7 @@ def test_the_timeline_reads_in_english_on_request(as_resident, application_a):
 def test_the_inbox_holds_only_the_residents_own_notifications(as_resident, application_a,
                                                              application_b):
     for application in (application_a, application_b):
-        services.notification_send(office=application.office, resident=application.resident,
+        notification_send(office=application.office, resident=application.resident,
                                    kind="test", title="Halo", body="Pesan untuk %(name)s",
                                    params={"name": application.resident.name},
                                    application=application)

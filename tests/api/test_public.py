@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from registry import services
 from registry.calendar import office_today
+from registry.services.offices import closure_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +28,7 @@ def test_offices_are_listed_with_contacts(http, office_a, office_b):
 def test_office_detail_has_hours_link_status_and_closures(http, office_a):
     today = office_today(office_a)
     closure_day = date.fromordinal(today.toordinal() + 3)
-    services.closure_add(office=office_a, day=closure_day, reason="Rapat kerja")
+    closure_add(office=office_a, day=closure_day, reason="Rapat kerja")
     response = http.get("/api/v1/offices/3275/")
     assert response.status_code == 200
     body = response.json()

@@ -6,7 +6,7 @@ import pytest
 from queues import services
 from queues.models import Ticket
 from registry.models import Role
-from registry.services import application_open
+from registry.services.cases import application_open
 from tests.queues.conftest import lanes_of, walk_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

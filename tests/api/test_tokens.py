@@ -14,7 +14,6 @@ from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from registry import services
 from registry.api.auth import (
     BearerAuthentication,
     TokenRefused,
@@ -22,6 +21,11 @@ from registry.api.auth import (
     tokens_refresh,
 )
 from registry.models import Resident, Role, StaffMembership, StaffTokenState
+from registry.services.staff import (
+    staff_membership_grant,
+    staff_membership_revoke,
+    staff_tokens_revoke,
+)
 from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,10 +120,10 @@ def test_deactivation_ends_the_staff_members_tokens(http, couriers):
 def test_a_removed_membership_ends_the_staff_members_tokens(http, couriers, office_b):
     joko, tokens, rudi, other = couriers(http)
     # Joko also serves the other office, so he remains a courier after the removal.
-    services.staff_membership_grant(user=joko, office=office_b, role=Role.COURIER)
+    staff_membership_grant(user=joko, office=office_b, role=Role.COURIER)
     kept = staff_sign_in(http, "kurir-joko")
     assert route(http, kept).status_code == 200
-    services.staff_membership_revoke(
+    staff_membership_revoke(
         membership=StaffMembership.objects.get(user=joko, office__code="3275"))
     for signed_in in (tokens, kept):
         assert answer(route(http, signed_in)) == SIGNED_OUT
@@ -326,7 +330,7 @@ def test_authentication_costs_one_query(resident_a, make_staff, office_a, office
                                         django_assert_num_queries):
     courier = make_staff(office_a, Role.COURIER)
     revoked = make_staff(office_b, Role.COURIER)
-    services.staff_tokens_revoke(user=revoked)  # has a token state row
+    staff_tokens_revoke(user=revoked)  # has a token state row
     from registry.api.auth import tokens_for_staff
 
     for token in (tokens_for_resident(resident_a)["access"],

@@ -108,9 +108,9 @@ def test_staff_see_only_their_offices_bookings_and_filter_them(client, make_staf
 def test_a_provincial_supervisor_filters_by_office(client, make_staff, week, office_a,
                                                    office_b):
     supervisor = make_staff(office_a, Role.PROVINCIAL_SUPERVISOR)
-    from registry import services as registry_services
+    from registry.services.staff import staff_membership_grant
 
-    registry_services.staff_membership_grant(user=supervisor, office=office_b,
+    staff_membership_grant(user=supervisor, office=office_b,
                                              role=Role.PROVINCIAL_SUPERVISOR)
     client.force_login(supervisor)
     assert len(codes(client.get(CHANGELIST))) == 5

@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import services as registry_services
 from registry.appointments.models import AppointmentSettings, Booking, BookingStatus, Slot
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.notices import date_text
@@ -31,6 +30,12 @@ from registry.models import (
     Service,
 )
 from registry.notify.backends import SimulatedGateway
+from registry.services.cases import case_events_record_many
+from registry.services.notifications import (
+    notifications_deliver_pending,
+    notifications_resend_pending,
+    notifications_send_many,
+)
 from tests.appointments.conftest import WIB, docs_ok
 from tests.factories import OfficeFactory, ResidentFactory
 
@@ -172,8 +177,8 @@ def _expire_followup_per_row(rows: list[dict], *, now: datetime) -> None:
             "body": EXPIRED_BODY,
             "params": params, "link": link,
             "dedup_key": f"booking:{row['id']}:expired"})
-    registry_services.case_events_record_many(entries=events, batch_size=2000)
-    registry_services.notifications_send_many(entries=notes)
+    case_events_record_many(entries=events, batch_size=2000)
+    notifications_send_many(entries=notes)
 
 
 def expire_the_old_way(bookings, now):
@@ -317,10 +322,10 @@ def test_running_twice_queues_one_task_per_office_and_sends_one_message(
     calls = [call.kwargs["args"] for call in queued.call_args_list]
     assert sorted(office_id for office_id, _after in calls) == [office_a.pk, office_b.pk]
     for office_id, after_id in calls:
-        assert registry_services.notifications_deliver_pending(
+        assert notifications_deliver_pending(
             office_id=office_id, after_id=after_id) is None
         # A duplicate of the task sends nothing more.
-        assert registry_services.notifications_deliver_pending(
+        assert notifications_deliver_pending(
             office_id=office_id, after_id=after_id) is None
     sent = gateways.sent("whatsapp")
     assert sorted(m["address"] for m in sent) == sorted(b.resident.phone for b in made)
@@ -338,13 +343,13 @@ def test_the_delivery_task_hands_back_what_it_had_no_time_for(office_a, lost_car
     after = NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True)[0]
     bookings_expire_due()
     pending = NotificationDelivery.objects.filter(notification__kind="booking.expired")
-    assert registry_services.notifications_deliver_pending(
+    assert notifications_deliver_pending(
         office_id=office_a.pk, after_id=after, seconds=0) == after
     # Nothing sent, nothing leased: the next task (or the resend sweep) takes them.
     assert gateways.sent("whatsapp") == []
     assert set(pending.values_list("status", "next_attempt_at")) == {
         (DeliveryStatus.PENDING, timezone.now())}
-    assert registry_services.notifications_deliver_pending(office_id=office_a.pk,
+    assert notifications_deliver_pending(office_id=office_a.pk,
                                                            after_id=after) is None
     assert sorted(m["reference"] for m in gateways.sent("whatsapp")) == sorted(
         f"n{pk}" for pk in pending.values_list("pk", flat=True))
@@ -360,31 +365,32 @@ def test_the_delivery_task_keeps_the_retry_backoff(office_a, lost_card, clock, g
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
     bookings_expire_due()
     gateways.set_failure("whatsapp", "temporary")
-    assert registry_services.notifications_deliver_pending(office_id=office_a.pk,
+    assert notifications_deliver_pending(office_id=office_a.pk,
                                                            after_id=0) is None
     delivery = NotificationDelivery.objects.get(
         notification__dedup_key=f"booking:{booking.pk}:expired")
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (
         DeliveryStatus.PENDING, 1, timezone.now() + timedelta(minutes=1))
     # Not due yet: neither a duplicate task nor the resend sweep tries it again.
-    assert registry_services.notifications_deliver_pending(office_id=office_a.pk,
+    assert notifications_deliver_pending(office_id=office_a.pk,
                                                            after_id=0) is None
     queued = mocker.patch("registry.tasks.notification_deliver.apply_async")
     with django_capture_on_commit_callbacks(execute=True):
-        assert registry_services.notifications_resend_pending() == 0
+        assert notifications_resend_pending() == 0
     delivery.refresh_from_db()
     assert delivery.attempts == 1
     # Once due, the resend sweep queues it as before.
     clock.move_to(datetime(2026, 7, 2, 0, 8, tzinfo=WIB))
     with django_capture_on_commit_callbacks(execute=True):
-        assert registry_services.notifications_resend_pending() == 1
+        assert notifications_resend_pending() == 1
     assert queued.call_args.kwargs["args"] == (delivery.pk,)
 
 
 def test_the_delivery_task_queues_itself_for_the_rest(mocker):
     from registry import tasks
 
-    mocker.patch("registry.services.notifications_deliver_pending", side_effect=[41, None])
+    mocker.patch("registry.services.notifications.notifications_deliver_pending",
+                 side_effect=[41, None])
     queued = mocker.patch("registry.tasks.notifications_deliver_pending.apply_async")
     tasks.notifications_deliver_pending(7, 0)
     assert queued.call_args.kwargs["args"] == (7, 41)

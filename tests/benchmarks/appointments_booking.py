@@ -122,12 +122,12 @@ def request(port: int, method: str, path: str, body=None, token=None, connection
 
 
 def build(residents_needed: int):
-    from registry import services as registry_services
     from registry.api.auth import tokens_for_resident
     from registry.appointments.models import LaneSchedule, Slot
     from registry.models import Service
+    from registry.services.staff import roles_sync
 
-    registry_services.roles_sync()
+    roles_sync()
     [office] = common.offices_create(1)
     service = Service.objects.select_related("lane").get(office=office, code=SERVICE)
     schedule = lane_schedule_for(service.lane)

@@ -57,12 +57,12 @@ def database_url(name: str) -> str:
 
 
 def offices_create(count: int):
-    from registry import services
+    from registry.services.offices import catalogue_seed, office_create
 
     offices = []
     for code, name, zone in OFFICES[:count]:
-        office = services.office_create(code=code, name=name, timezone_name=zone)
-        services.catalogue_seed(office=office)
+        office = office_create(code=code, name=name, timezone_name=zone)
+        catalogue_seed(office=office)
         offices.append(office)
     return offices
 

@@ -34,14 +34,16 @@ CASES = [*WITHOUT_CODE, *WRONG_CODE, REFERENCE]
 
 def build(requests: int, rng: random.Random):
     """One request body per case and round, and the residents they need."""
-    from registry import otp, services
+    from registry import otp
     from registry.models import Role
+    from registry.services.offices import office_create
+    from registry.services.staff import roles_sync, staff_membership_grant
     from tests.factories import ResidentFactory, UserFactory, make_nik
 
-    services.roles_sync()
-    office = services.office_create(code="3275", name="Disdukcapil Kota Bekasi")
+    roles_sync()
+    office = office_create(code="3275", name="Disdukcapil Kota Bekasi")
     desk = UserFactory(username="loket")
-    services.staff_membership_grant(user=desk, office=office, role=Role.FRONT_DESK)
+    staff_membership_grant(user=desk, office=office, role=Role.FRONT_DESK)
     bodies = {case: [] for case in CASES}
     for n in range(requests):
         def wrong_code():

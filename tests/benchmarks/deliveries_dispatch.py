@@ -31,6 +31,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from registry.services.offices import catalogue_seed, office_create  # noqa: E402
+from registry.services.staff import roles_sync  # noqa: E402
+
 MONDAY = date(2022, 7, 4)
 KECAMATAN = ["Bantargebang", "Bekasi Barat", "Bekasi Selatan", "Bekasi Timur", "Bekasi Utara",
              "Jatiasih", "Jatisampurna", "Medan Satria", "Mustikajaya", "Pondokgede",
@@ -40,17 +43,16 @@ KECAMATAN = ["Bantargebang", "Bekasi Barat", "Bekasi Selatan", "Bekasi Timur", "
 def build(cards: int, couriers: int, per_courier: int):
     from django.contrib.auth import get_user_model
 
-    from registry import services
     from registry.central.models import Card, CentralJob
     from registry.deliveries.models import Delivery, DeliverySettings, Handover
     from registry.models import Application, Resident, Role, Service, StaffMembership
 
     rng = random.Random(3275)
-    services.roles_sync()
-    office = services.office_create(code="3275", name="Disdukcapil Kota Bekasi")
+    roles_sync()
+    office = office_create(code="3275", name="Disdukcapil Kota Bekasi")
     office.latitude, office.longitude = Decimal("-6.235000"), Decimal("107.006000")
     office.save()
-    services.catalogue_seed(office=office)
+    catalogue_seed(office=office)
     DeliverySettings.objects.create(office=office, max_per_courier=per_courier)
     users = get_user_model().objects.bulk_create(
         get_user_model()(username=f"kurir{n:03d}") for n in range(couriers))

@@ -52,14 +52,15 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
 
     from queues import services
     from queues.models import Ticket, TicketEvent
-    from registry import services as registry_services
     from registry.calendar import office_today
     from registry.models import Lane, Role, Service, StaffMembership
+    from registry.services.offices import catalogue_seed, office_create
+    from registry.services.staff import roles_sync
 
     rng = random.Random(seed)
-    registry_services.roles_sync()
-    office = registry_services.office_create(code="3275", name="Disdukcapil Kota Bekasi")
-    registry_services.catalogue_seed(office=office)
+    roles_sync()
+    office = office_create(code="3275", name="Disdukcapil Kota Bekasi")
+    catalogue_seed(office=office)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     counters = [services.counter_create(office=office, number=n,
                                         lanes=[lanes[x] for x in letters])

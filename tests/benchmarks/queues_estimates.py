@@ -307,8 +307,8 @@ def _time(hour, minute):
 
 def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> list:
     """The day's bookings, each by a resident of its own; (slot, Visit) pairs."""
-    from registry import services as registry_services
     from registry.appointments.models import Slot
+    from registry.services.residents import resident_register
     from tests.factories import make_nik
 
     slots_ensure(office=office, start=day, end=day)
@@ -320,7 +320,7 @@ def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> lis
                 continue
             service = rng.choice(services_by_lane[slot.lane.letter])
             born = date(1970 + rng.randrange(30), 1 + rng.randrange(12), 1 + rng.randrange(28))
-            resident = registry_services.resident_register(
+            resident = resident_register(
                 nik=make_nik(born=born), name=f"Warga {rng.randrange(10**6)}",
                 birth_date=born, domicile_office=office)
             documents = [{"requirement": r.code,
@@ -339,16 +339,18 @@ def run_once(seed: int, day_count: int) -> list[DayErrors]:
     from django.contrib.auth import get_user_model
 
     from queues import services
-    from registry import services as registry_services
     from registry.appointments.models import LaneSchedule
     from registry.calendar import office_hours_on, office_local, office_today
     from registry.models import Lane, Role, Service, StaffMembership
+    from registry.services.offices import catalogue_seed, office_create
+    from registry.services.residents import resident_register
+    from registry.services.staff import roles_sync
     from tests.factories import make_nik
 
     rng = random.Random(seed)
-    registry_services.roles_sync()
-    office = registry_services.office_create(code="3275", name="Disdukcapil Kota Bekasi")
-    registry_services.catalogue_seed(office=office)
+    roles_sync()
+    office = office_create(code="3275", name="Disdukcapil Kota Bekasi")
+    catalogue_seed(office=office)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     for lane in lanes.values():
         LaneSchedule.objects.update_or_create(
@@ -365,7 +367,7 @@ def run_once(seed: int, day_count: int) -> list[DayErrors]:
                                                             is_active=True).order_by("code"))
                         for letter, lane in lanes.items()}
     born = date(1985, 5, 17)
-    residents = [registry_services.resident_register(
+    residents = [resident_register(
         nik=make_nik(born=born, serial=9000 + n), name=f"Pemohon {n}", birth_date=born,
         domicile_office=office) for n in range(40)]
     days, day = [], office_today(office)

@@ -17,13 +17,13 @@ from django.db.models import Count
 from django.utils import timezone
 
 from config.celery import app
-from registry import services
 from registry.central import services as central
 from registry.central.models import CardStock, CentralJob, CentralJobStatus, CentralOutage
 from registry.central.services import application_visit_completed
 from registry.deliveries.models import Handover
 from registry.models import CaseEvent, DeliveryStatus, Notification, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
+from registry.services.notifications import notifications_resend_pending
 from tests.factories import ApplicationFactory, card_stock_for
 from tests.worker import drop_connections, real_worker, wait_for
 
@@ -143,7 +143,7 @@ def _recovered(office, *, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         central.central_jobs_resend_due()  # what beat runs every minute
-        services.notifications_resend_pending()
+        notifications_resend_pending()
         if all_done(office) and messages_sent():
             return True
         time.sleep(2)

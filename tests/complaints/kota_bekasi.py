@@ -20,7 +20,6 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from registry import services
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
 from registry.appointments.services.sweeps import bookings_expire_due
@@ -29,6 +28,8 @@ from registry.central.models import OutageDetection
 from registry.central.services import application_visit_completed
 from registry.central.simulator import SimulatedCentralClient
 from registry.models import Channel, Resident, Service
+from registry.services.cases import application_open
+from registry.services.residents import resident_register
 
 WIB = ZoneInfo("Asia/Jakarta")
 BUDI_NIK = "3275011203850001"
@@ -45,11 +46,11 @@ def travel(*args):
 
 
 def residents(office):
-    budi = Resident.objects.filter(nik=BUDI_NIK).first() or services.resident_register(
+    budi = Resident.objects.filter(nik=BUDI_NIK).first() or resident_register(
         nik=BUDI_NIK, name="Budi Santoso", birth_date=date(1985, 3, 12), sex="M",
         phone="081234500001", address="Jl. Melati No. 7 RT 03/RW 05", kecamatan="Bekasi Timur",
         kelurahan="Margahayu", domicile_office=office)
-    siti = Resident.objects.filter(nik=SITI_NIK).first() or services.resident_register(
+    siti = Resident.objects.filter(nik=SITI_NIK).first() or resident_register(
         nik=SITI_NIK, name="Siti Rahmawati", birth_date=date(1988, 7, 5), sex="F",
         phone="081234500002", address="Jl. Melati No. 7 RT 03/RW 05",
         kecamatan="Bekasi Timur", kelurahan="Margahayu", domicile_office=office)
@@ -60,7 +61,7 @@ def open_case(office, budi):
     """The case file of his signature change, opened when he first booked in the app."""
     service = Service.objects.get(office=office, code="KTP_TTD_FOTO")
     with travel(2022, 5, 31, 19, 40):
-        return services.application_open(office=office, resident=budi, service=service,
+        return application_open(office=office, resident=budi, service=service,
                                           channel=Channel.APP)
 
 

@@ -3,7 +3,7 @@
 from datetime import date
 
 from complaints.clock import WorkingClock
-from registry.services import closure_add
+from registry.services.offices import closure_add
 from tests.complaints.conftest import wib
 
 # Kota Bekasi's default week: Monday to Friday, 08:00 to 15:00 WIB.

@@ -21,7 +21,6 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from registry import services
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.central import services as central
 from registry.central.models import CentralOutage
@@ -30,6 +29,7 @@ from registry.central.tasks import central_link_check
 from registry.deliveries import services as deliveries
 from registry.deliveries.models import Delivery, DeliveryAttempt, DispatchRun
 from registry.models import ApplicationStatus, Channel, Role
+from registry.services.cases import application_open
 from tests.factories import ResidentFactory, card_stock_for, make_nik
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,7 +92,7 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
 
     # 08:00 he is at the office with his booked case; the link is still up.
     with time_machine.travel(wib(1, 8, 0), tick=False):
-        application = services.application_open(office=office_a, resident=budi,
+        application = application_open(office=office_a, resident=budi,
                                                  service=signature, channel=Channel.APP)
         central_link_check.run(office_a.id)
     # 09:00 the link goes down; beat checks every minute.

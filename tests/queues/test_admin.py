@@ -62,7 +62,7 @@ def test_a_supervisor_sees_their_offices_figures(client, office_a, office_b, mak
 def test_a_provincial_supervisor_chooses_the_office(client, office_a, office_b, make_staff,
                                                     two_offices_day):
     user = make_staff(office_a, Role.PROVINCIAL_SUPERVISOR)
-    from registry.services import staff_membership_grant
+    from registry.services.staff import staff_membership_grant
 
     staff_membership_grant(user=user, office=office_b, role=Role.PROVINCIAL_SUPERVISOR)
     client.force_login(user)

@@ -81,7 +81,7 @@ def test_the_resident_is_told_when_called_and_when_three_are_ahead(
     # Tickets of residents known from the start (bookings) are told; here we identify
     # C-005's holder through the case they are on.
     fifth = Ticket.objects.get(code="C-005")
-    from registry.services import application_open
+    from registry.services.cases import application_open
 
     application = application_open(office=office_a, resident=resident_a,
                                    service=fifth.service, channel="app")

@@ -144,10 +144,10 @@ def test_office_admin_sees_and_grants_only_their_offices_staff(make_staff, clien
 
 def test_a_provincial_supervisor_sees_both_offices(make_staff, client, office_a, office_b,
                                                    application_a, application_b):
-    from registry import services
+    from registry.services.staff import staff_membership_grant
 
     user = make_staff(office_a, Role.PROVINCIAL_SUPERVISOR, username="jabar")
-    services.staff_membership_grant(user=user, office=office_b, role=Role.PROVINCIAL_SUPERVISOR)
+    staff_membership_grant(user=user, office=office_b, role=Role.PROVINCIAL_SUPERVISOR)
     client.force_login(user)
     response = client.get(reverse("admin:registry_application_changelist"))
     assert {a.pk for a in response.context["cl"].result_list} == {application_a.pk,
@@ -170,11 +170,11 @@ def test_the_index_is_titled_for_the_office_with_todays_figures(client_a, applic
 
 def test_complaint_messages_are_listed_to_the_offices_supervisors_only(
         client, make_staff, office_a, office_b, resident_a):
-    from registry import services
+    from registry.services.notifications import notification_send
 
     def say(office, kind):
-        return services.notification_send(office=office, resident=resident_a, kind=kind,
-                                          title=f"{kind} {office.code}", body="...")
+        return notification_send(office=office, resident=resident_a, kind=kind,
+                                 title=f"{kind} {office.code}", body="...")
 
     booking = say(office_a, "booking.created")
     complaint = say(office_a, "complaint.response")

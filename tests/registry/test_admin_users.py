@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from registry import services, tenancy
+from registry import tenancy
 from registry.errors import NotFound
 from registry.models import Role, StaffMembership
+from registry.services.staff import staff_membership_grant
 from tests.factories import UserFactory
 
 PASSWORD = "pass-for-tests-1"
@@ -49,7 +50,7 @@ def kota_desk(make_staff, kota):
 def jabar(make_staff, kota, kab):
     """The provincial supervisor of both offices, as in the demo data."""
     user = make_staff(kota, Role.PROVINCIAL_SUPERVISOR, username="jabar.supervisor")
-    services.staff_membership_grant(user=user, office=kab, role=Role.PROVINCIAL_SUPERVISOR)
+    staff_membership_grant(user=user, office=kab, role=Role.PROVINCIAL_SUPERVISOR)
     user.refresh_from_db()
     return user
 
@@ -65,7 +66,7 @@ def protected(request, make_staff, kota, kab, jabar, superuser, kota_desk):
 
     def both_offices():
         user = make_staff(kab, Role.FRONT_DESK, username="both.frontdesk")
-        services.staff_membership_grant(user=user, office=kota, role=Role.COUNTER_OPERATOR)
+        staff_membership_grant(user=user, office=kota, role=Role.COUNTER_OPERATOR)
         return user
 
     made = {
@@ -182,7 +183,7 @@ def test_an_office_admin_cannot_give_a_protected_account_a_role(client, kab, kab
     assert set(response.context["adminform"].form.errors) == {"user"}
     assert _state(protected) == before
     with pytest.raises(NotFound):
-        services.staff_membership_grant(user=protected, office=kab, role=Role.FRONT_DESK,
+        staff_membership_grant(user=protected, office=kab, role=Role.FRONT_DESK,
                                         by=kab_admin)
     assert _state(protected) == before
 
@@ -230,7 +231,7 @@ def test_bulk_deleting_users_cannot_touch_a_protected_account(client, kab_admin,
 def test_an_office_admin_grants_no_role_outside_what_they_administer(client, make_staff, kota,
                                                                      kab, kab_admin, kab_desk):
     # kab.admin also works at Kota Bekasi's front desk: that is not administering it.
-    services.staff_membership_grant(user=kab_admin, office=kota, role=Role.FRONT_DESK)
+    staff_membership_grant(user=kab_admin, office=kota, role=Role.FRONT_DESK)
     kab_admin.refresh_from_db()
     before = _state(kab_desk)
     client.force_login(kab_admin)
@@ -252,7 +253,7 @@ def test_an_office_admin_grants_no_role_outside_what_they_administer(client, mak
     assert _state(kab_desk) == before
     for office, role in ((kota, Role.OFFICE_ADMIN), (kab, Role.PROVINCIAL_SUPERVISOR)):
         with pytest.raises(NotFound):
-            services.staff_membership_grant(user=kab_desk, office=office, role=role,
+            staff_membership_grant(user=kab_desk, office=office, role=role,
                                             by=kab_admin)
     assert _state(kab_desk) == before
 
@@ -375,7 +376,7 @@ def test_a_superuser_manages_every_account(client, superuser, kab_admin, kab_des
 def test_staff_manageable_by(make_staff, kota, kab, kab_admin, kab_desk, kota_desk, jabar,
                              superuser):
     both = make_staff(kab, Role.SUPERVISOR, username="both.supervisor")
-    services.staff_membership_grant(user=both, office=kota, role=Role.SUPERVISOR)
+    staff_membership_grant(user=both, office=kota, role=Role.SUPERVISOR)
     UserFactory(username="nobody")
 
     def usernames(user):

@@ -3,7 +3,6 @@ from datetime import UTC, date, datetime, time
 import pytest
 from django.utils import timezone
 
-from registry import services
 from registry.calendar import (
     OfficeCalendar,
     office_add_working_days,
@@ -13,6 +12,7 @@ from registry.calendar import (
     office_today,
 )
 from registry.models import WorkingHours
+from registry.services.offices import closure_add
 from tests.factories import OfficeFactory
 
 
@@ -37,7 +37,7 @@ def test_national_holidays_from_the_holidays_package_close_the_office(office):
 
 def test_closures_entered_by_staff_close_only_their_office(office, db):
     other = OfficeFactory(code="3216")
-    services.closure_add(office=office, day=date(2026, 12, 2), reason="Pemadaman listrik")
+    closure_add(office=office, day=date(2026, 12, 2), reason="Pemadaman listrik")
     assert not office_is_working_day(office, date(2026, 12, 2))
     assert office_is_working_day(other, date(2026, 12, 2))
     calendar = OfficeCalendar(office, date(2026, 12, 1), date(2026, 12, 3))

@@ -11,10 +11,11 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import desk, otp, services
+from registry import desk, otp
 from registry.errors import DomainError, NotFound, Throttled
 from registry.models import ActivationCode, OtpChallenge, Resident, Role
 from registry.notify.backends import SimulatedGateway
+from registry.services.residents import resident_nik_verify
 from tests.api.sign_in import last_code, sms_gateway, sms_to, tasks_at_once  # noqa: F401
 from tests.factories import ResidentFactory, make_nik
 
@@ -94,7 +95,7 @@ def test_another_office_cannot_verify_or_bind_and_nothing_changes(office_a, offi
 
 def test_verifying_the_nik_also_verifies_the_identity(office_a, desk_a, clock):
     resident = ResidentFactory(domicile_office=office_a, nik_needs_review=True)
-    services.resident_nik_verify(resident=resident, by=desk_a)
+    resident_nik_verify(resident=resident, by=desk_a)
     resident.refresh_from_db()
     assert (resident.nik_needs_review, resident.identity_verified_at,
             resident.identity_verified_by) == (False, NOW, desk_a)

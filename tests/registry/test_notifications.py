@@ -3,9 +3,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from registry import services
 from registry.models import DeliveryStatus, Notification, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
+from registry.services.notifications import (
+    notification_deliver,
+    notification_send,
+    notifications_resend_pending,
+)
 
 SIM = "registry.notify.backends.SimulatedGateway"
 
@@ -18,7 +22,7 @@ def gateways(settings):
 
 
 def _send(application, **extra):
-    return services.notification_send(
+    return notification_send(
         office=application.office, resident=application.resident, kind="test",
         title="Judul %(code)s", body="Isi pesan %(code)s", params={"code": "ABC"},
         application=application, **extra)
@@ -54,8 +58,8 @@ def test_the_same_fact_is_told_once(application_a, gateways):
 def test_delivery_sends_once_through_the_backend(application_a, gateways):
     notification = _send(application_a)
     delivery = notification.deliveries.get(channel="whatsapp")
-    services.notification_deliver(delivery_id=delivery.id)
-    services.notification_deliver(delivery_id=delivery.id)  # a duplicate task
+    notification_deliver(delivery_id=delivery.id)
+    notification_deliver(delivery_id=delivery.id)  # a duplicate task
     sent = gateways.sent("whatsapp")
     assert len(sent) == 1
     assert sent[0]["address"] == application_a.resident.phone
@@ -69,16 +73,16 @@ def test_temporary_failures_back_off_then_fall_back_to_sms(application_a, gatewa
     delivery = notification.deliveries.get(channel="whatsapp")
     gateways.set_failure("whatsapp", "temporary")
     before = timezone.now()
-    services.notification_deliver(delivery_id=delivery.id)
+    notification_deliver(delivery_id=delivery.id)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert delivery.next_attempt_at >= before + timedelta(minutes=1)
     for _ in range(2):
-        services.notification_deliver(delivery_id=delivery.id)
+        notification_deliver(delivery_id=delivery.id)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 3)
     sms = notification.deliveries.get(channel="sms")
-    services.notification_deliver(delivery_id=sms.id)
+    notification_deliver(delivery_id=sms.id)
     assert [m["address"] for m in gateways.sent("sms")] == [application_a.resident.phone]
     assert gateways.sent("whatsapp") == []
 
@@ -91,11 +95,11 @@ def test_the_sweep_requeues_due_deliveries_once_per_lease(application_a, gateway
     now = timezone.now()
     # Just created: its own task is on the way, the sweep leaves it.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.notifications_resend_pending(now=now) == 0
+        assert notifications_resend_pending(now=now) == 0
     later = now + timedelta(minutes=2)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.notifications_resend_pending(now=later) == 1
-        assert services.notifications_resend_pending(now=later) == 0  # leased
+        assert notifications_resend_pending(now=later) == 1
+        assert notifications_resend_pending(now=later) == 0  # leased
     assert queued.call_count == 1
     assert queued.call_args.kwargs["args"] == (delivery.id,)
 

@@ -3,9 +3,9 @@
 import pytest
 from django.db import transaction
 
-from registry import services
 from registry.models import DeliveryStatus, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
+from registry.services.notifications import notification_send, notifications_resend_pending
 from tests.worker import real_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -24,7 +24,7 @@ def test_the_worker_sends_a_notification_once_after_commit(application_a, simula
                                                            tmp_path):
     with real_worker(tmp_path, extra_env=simulated):
         with transaction.atomic():
-            notification = services.notification_send(
+            notification = notification_send(
                 office=application_a.office, resident=application_a.resident, kind="test",
                 title="Judul", body="Kartu Anda sudah dicetak.", application=application_a)
         delivery = notification.deliveries.get(channel="whatsapp")
@@ -39,7 +39,7 @@ def test_a_failed_send_is_retried_by_the_sweep_and_sent_once(application_a, simu
                                                              tmp_path):
     SimulatedGateway.set_failure("whatsapp", "temporary")
     with real_worker(tmp_path, extra_env=simulated):
-        notification = services.notification_send(
+        notification = notification_send(
             office=application_a.office, resident=application_a.resident, kind="test",
             title="Judul", body="Coba lagi", application=application_a)
         delivery = notification.deliveries.get(channel="whatsapp")
@@ -49,8 +49,8 @@ def test_a_failed_send_is_retried_by_the_sweep_and_sent_once(application_a, simu
         # The retry is due: make it due now and run the sweep as beat would.
         NotificationDelivery.objects.filter(pk=delivery.pk).update(
             next_attempt_at=delivery.next_attempt_at.replace(year=2000))
-        services.notifications_resend_pending()
-        services.notifications_resend_pending()  # a doubled beat changes nothing
+        notifications_resend_pending()
+        notifications_resend_pending()  # a doubled beat changes nothing
         wait_for(lambda: NotificationDelivery.objects.get(pk=delivery.pk).status
                  == DeliveryStatus.SENT, message="the retry was not sent")
     assert len(SimulatedGateway.sent("whatsapp")) == 1

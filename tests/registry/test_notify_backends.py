@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.core import mail
 
-from registry import services
 from registry.models import NotificationDelivery
 from registry.notify.backends import (
     EmailBackend,
@@ -22,6 +21,7 @@ from registry.notify.backends import (
     TemporaryFailure,
     WhatsAppCloudBackend,
 )
+from registry.services.notifications import notification_deliver, notification_send
 
 MESSAGE = OutgoingMessage(channel="whatsapp", address="+6281234500001", title="Kartu siap",
                           body="KTP-el Anda sudah dicetak.", link="https://x/app/1",
@@ -148,12 +148,12 @@ def test_a_notification_is_logged_by_its_kind_without_its_text(application_a, se
     settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS,
                                       "whatsapp": "registry.notify.backends.LogBackend"}
     caplog.set_level(logging.INFO, logger="registry.notify")
-    notification = services.notification_send(
+    notification = notification_send(
         office=application_a.office, resident=application_a.resident, kind="handover.ready",
         title="Kartu siap", body="Kode tanda terima %(code)s", params={"code": "K7QP-2M"},
         application=application_a)
     delivery = notification.deliveries.get(channel="whatsapp")
-    services.notification_deliver(delivery_id=delivery.id)
+    notification_deliver(delivery_id=delivery.id)
     phone = application_a.resident.phone
     assert logged(caplog) == [(f"notification channel=whatsapp to={phone[:6]}*****"
                               f"{phone[-3:]} kind=handover.ready ref=n{delivery.id}")]

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import services as registry_services
 from registry.appointments.models import (
     Booking,
     BookingStatus,
@@ -21,6 +20,7 @@ from registry.calendar import (
     office_now,
 )
 from registry.errors import Conflict, DomainError
+from registry.services.cases import case_event_record
 
 
 def booking_check_in(*, booking: Booking, by=None, now: datetime | None = None) -> bool:
@@ -43,7 +43,7 @@ def booking_check_in(*, booking: Booking, by=None, now: datetime | None = None) 
         on_time = now <= booking.slot.ends_at
         booking.status, booking.checked_in_at = BookingStatus.CHECKED_IN, now
         booking.save(update_fields=["status", "checked_in_at"])
-        registry_services.case_event_record(
+        case_event_record(
             application=booking.application, kind="booking.checked_in",
             params={**slot_params(booking), "on_time": on_time}, actor=by, at=now)
     return on_time
@@ -58,7 +58,7 @@ def booking_complete(*, booking: Booking, by=None, now: datetime | None = None) 
             return booking
         booking.status, booking.finished_at = BookingStatus.DONE, now
         booking.save(update_fields=["status", "finished_at"])
-        registry_services.case_event_record(application=booking.application,
+        case_event_record(application=booking.application,
                                             kind="booking.done",
                                             params={"code": booking.code}, actor=by, at=now)
     return booking

@@ -7,7 +7,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import services as registry_services
 from registry.appointments.models import (
     Booking,
     BookingDocument,
@@ -20,6 +19,8 @@ from registry.calendar import (
     office_today,
 )
 from registry.errors import Conflict, DomainError
+from registry.services.cases import case_event_record
+from registry.services.notifications import notification_send
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 
@@ -67,7 +68,7 @@ def booking_document_upload(*, booking: Booking, requirement_code: str, upload,
         document.reject_reason = ""
         document.file.save("upload", upload, save=False)
         document.save()
-        registry_services.case_event_record(
+        case_event_record(
             application=booking.application, kind="booking.document_sent",
             params={"code": booking.code, "document": requirement.name}, by_resident=True)
         if old_file:
@@ -98,12 +99,12 @@ def booking_document_review(*, document: BookingDocument, accept: bool, reason: 
         booking = document.booking
         params = {"code": booking.code, "document": document.requirement.name,
                   "reason": reason, "hint": document.requirement.how_to_obtain}
-        registry_services.case_event_record(
+        case_event_record(
             application=booking.application,
             kind="booking.document_accepted" if accept else "booking.document_rejected",
             params=params, actor=by)
         if not accept:
-            registry_services.notification_send(
+            notification_send(
                 office=booking.office, resident=booking.resident,
                 kind="booking.document_rejected",
                 title=_("%(document)s needs attention"),

@@ -15,7 +15,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import services as registry_services
 from registry.appointments import lock_objects
 from registry.appointments.models import (
     Booking,
@@ -50,6 +49,8 @@ from registry.models import (
     Resident,
     Service,
 )
+from registry.services.cases import application_open, application_set_status, case_event_record
+from registry.services.notifications import notification_send
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 
@@ -87,7 +88,7 @@ def _application_for(*, office, resident, service, channel, by) -> Application:
                                                   BookingStatus.CHECKED_IN])
                    .order_by("-created_at").first())
     if application is None:
-        return registry_services.application_open(
+        return application_open(
             office=office, resident=resident, service=service,
             channel=Channel.ASSISTED if channel == BookingChannel.ASSISTED else Channel.APP,
             by=by)
@@ -150,11 +151,11 @@ def _booking_write(*, office, resident, service, slot, declared, channel, by, no
             BookingDocument(office=office, booking=booking, requirement=doc.requirement,
                             issued_on=doc.issued_on) for doc in declared)
         params = slot_params(booking)
-        registry_services.case_event_record(
+        case_event_record(
             application=application, kind="booking.created",
             params={**params, "channel": channel}, actor=by,
             by_resident=channel == BookingChannel.APP)
-        registry_services.notification_send(
+        notification_send(
             office=office, resident=resident, kind="booking.created",
             title=_("Booking %(code)s confirmed"),
             body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
@@ -216,13 +217,13 @@ def booking_cancel(*, booking: Booking, by=None, reason: str = "",
         _close_booking(booking, status=BookingStatus.CANCELLED, now=now,
                        cancelled_by=by if by_staff else None, reason=reason)
         params = {**slot_params(booking), "reason": reason}
-        registry_services.case_event_record(
+        case_event_record(
             application=booking.application,
             kind="booking.cancelled_by_office" if by_staff else "booking.cancelled",
             params=params, actor=by, by_resident=not by_staff)
         if by_staff:
             keep_open_for_rebooking(booking, now=now)
-            registry_services.notification_send(
+            notification_send(
                 office=booking.office, resident=booking.resident,
                 kind="booking.cancelled_by_office",
                 title=_("Booking %(code)s cancelled by the office"),
@@ -230,7 +231,7 @@ def booking_cancel(*, booking: Booking, by=None, reason: str = "",
                        "Please book another time in the app; your case stays open."),
                 params=params, application=booking.application, link=booking_link(booking))
         else:
-            registry_services.application_set_status(
+            application_set_status(
                 application=booking.application, status=ApplicationStatus.CANCELLED,
                 by_resident=True)
     return booking
@@ -298,10 +299,10 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
                                     "reminded_morning_at"])
         params = {**slot_params(booking), "old_date": before["date"],
                   "old_start": before["start"]}
-        registry_services.case_event_record(
+        case_event_record(
             application=booking.application, kind="booking.rescheduled", params=params,
             actor=by, by_resident=getattr(by, "pk", None) is None)
-        registry_services.notification_send(
+        notification_send(
             office=booking.office, resident=booking.resident, kind="booking.rescheduled",
             title=_("Booking %(code)s moved"),
             body=_("Your visit is now on %(date)s, %(start)s-%(end)s, lane %(lane)s "

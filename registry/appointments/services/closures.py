@@ -9,7 +9,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import services as registry_services
 from registry.appointments import lock_objects
 from registry.appointments.models import (
     BookingStatus,
@@ -26,6 +25,9 @@ from registry.models import (
     Office,
     Service,
 )
+from registry.services.cases import case_event_record
+from registry.services.notifications import notification_send
+from registry.services.offices import closure_add
 
 NEXT_FREE_SLOTS_OFFERED = 3
 
@@ -35,7 +37,7 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
     is told, with the next free slots of their service, and keeps an open case to
     re-book: nobody is moved silently."""
     with transaction.atomic():
-        closure = registry_services.closure_add(office=office, day=day, reason=reason, by=by)
+        closure = closure_add(office=office, day=day, reason=reason, by=by)
         _slots_close(office=office, slots=Slot.objects.filter(office=office, date=day),
                      reason=reason, by=by, kind="booking.cancelled_by_closure",
                      title=CLOSURE_TITLE, body=CLOSURE_BODY)
@@ -133,9 +135,9 @@ def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, bo
         params = {**slot_params(booking), "reason": reason,
                   "offers": "; ".join(f"{date_text(s.date)} {s.start:%H:%M}" for s in offers)
                   or str(_("none in the booking window yet"))}
-        registry_services.case_event_record(application=booking.application, kind=kind,
+        case_event_record(application=booking.application, kind=kind,
                                             params=params, actor=actor)
-        registry_services.notification_send(
+        notification_send(
             office=office, resident=booking.resident, kind=kind, title=title, body=body,
             params=params, application=booking.application, link=booking_link(booking))
     return len(booked)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry import background
-from registry import services as registry_services
 from registry.appointments import lock_objects
 from registry.appointments.models import (
     AppointmentSettings,
@@ -37,6 +36,9 @@ from registry.models import (
     Office,
     Service,
 )
+from registry.services.bulk_sql import sql_dialect, sql_value
+from registry.services.cases import case_events_record_from_rows, case_events_record_many
+from registry.services.notifications import notifications_send_from_rows, notifications_send_many
 
 SWEEP_BATCH = 5000
 
@@ -113,9 +115,9 @@ def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
                 f"UPDATE {table} SET status = %s, expired_at = %s, sweep_token = %s "  # noqa: S608
                 f"WHERE status = %s AND id IN (SELECT id FROM {table} WHERE office_id = %s "
                 f"AND status = %s AND expires_at <= %s ORDER BY id{limit}{lock})",
-                [BookingStatus.EXPIRED, registry_services.sql_value(now), token,
+                [BookingStatus.EXPIRED, sql_value(now), token,
                  BookingStatus.BOOKED, office_id, BookingStatus.BOOKED,
-                 registry_services.sql_value(now)])
+                 sql_value(now)])
             expired = cursor.rowcount
         if expired:
             expired_followup(office_id=office_id, token=token, until=until, now=now)
@@ -136,10 +138,10 @@ def expired_followup(*, office_id: int, token: str, until: date, now: datetime) 
     days = sorted(claimed.order_by().values_list("day", flat=True).distinct())
     rows_sql, rows_params = _expired_rows_sql(token=token, days=days, until=until)
     names = ["code", "date", "start", "service", "until"]
-    registry_services.case_events_record_from_rows(
+    case_events_record_from_rows(
         kind="booking.expired", rows_sql=rows_sql, rows_params=rows_params, names=names,
         at=now)
-    registry_services.notifications_send_from_rows(
+    notifications_send_from_rows(
         office_id=office_id, kind="booking.expired", title=EXPIRED_TITLE,
         body=EXPIRED_BODY, rows_sql=rows_sql, rows_params=rows_params, names=names,
         link=reverse("booking-list"))
@@ -150,8 +152,8 @@ def _expired_rows_sql(*, token: str, days: list[date], until: date) -> tuple[str
     sweep token: each row's message params (code, date, start, service, until)."""
     day_cases = " ".join("WHEN %s THEN CAST(%s AS TEXT)" for _day in days)
     day_params = [value for day in days
-                  for value in (registry_services.sql_value(day), date_text(day))]
-    hhmm = registry_services.sql_dialect("hhmm").format("sl.start")
+                  for value in (sql_value(day), date_text(day))]
+    hhmm = sql_dialect("hhmm").format("sl.start")
     sql = (
         "SELECT b.office_id AS office_id, b.resident_id AS resident_id, "  # noqa: S608
         "b.application_id AS application_id, "
@@ -220,8 +222,8 @@ def _applications_lapse_office(*, office: Office, now: datetime, batch: int) -> 
                               "title": LAPSED_TITLE, "body": LAPSED_BODY,
                               "params": params,
                               "dedup_key": f"application:{application.id}:lapsed"})
-            registry_services.case_events_record_many(entries=events)
-            registry_services.notifications_send_many(entries=notes)
+            case_events_record_many(entries=events)
+            notifications_send_many(entries=notes)
             total += len(due)
         if len(due) < batch:
             break
@@ -301,7 +303,7 @@ def _remind(*, office: Office, day: date, field: str, now: datetime, today: date
                               "title": REMINDER_TITLE, "body": body, "params": params,
                               "link": booking_link(booking),
                               "dedup_key": f"booking:{booking.pk}:{field}:{booking.day}"})
-            registry_services.notifications_send_many(entries=notes)
+            notifications_send_many(entries=notes)
             sent += len(due)
         if len(due) < batch:
             return sent

@@ -1,0 +1,142 @@
+"""Case files (applications) and their timeline: one entry, many at once, or many in a
+few statements from a SELECT (set-based sweeps).
+"""
+
+import logging
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.calendar import office_today
+from registry.errors import DomainError, NotFound
+from registry.models import (
+    Application,
+    ApplicationStatus,
+    CaseEvent,
+    Office,
+    Resident,
+    Service,
+)
+from registry.services.bulk_sql import sql_dialect, sql_value
+from registry.services.sequences import sequence_next
+from registry.timeline import is_known_kind
+
+logger = logging.getLogger(__name__)
+
+
+def case_event_record(*, application: Application, kind: str, params: dict | None = None,
+                      note: str = "", actor=None, by_resident: bool = False,
+                      at=None) -> CaseEvent:
+    """Write one entry on the case timeline. Every state change of every app calls it
+    inside its own transaction, so the event exists exactly when the change does."""
+    if not is_known_kind(kind):
+        raise ValueError(f"Unknown case event kind {kind!r}; declare it in an events.py")
+    return CaseEvent.objects.create(
+        office_id=application.office_id,
+        application=application,
+        kind=kind,
+        params=params or {},
+        note=note,
+        actor=actor if getattr(actor, "pk", None) else None,
+        by_resident=by_resident,
+        at=at or timezone.now(),
+    )
+
+
+def application_open(*, office: Office, resident: Resident, service: Service, channel: str,
+                     by=None) -> Application:
+    """Open a case file for a resident's request at an office."""
+    if service.office_id != office.id or not service.is_active:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    year = office_today(office).year
+    # Within a caller's transaction (a booking) no savepoint is needed: a failed write
+    # fails the caller's transaction as a whole.
+    with transaction.atomic(savepoint=False):
+        number = sequence_next(office=office, scope=f"application:{year}")
+        application = Application.objects.create(
+            office=office,
+            number=f"{office.code}-{year}-{number:05d}",
+            resident=resident,
+            service=service,
+            channel=channel,
+            created_by=by if getattr(by, "pk", None) else None,
+        )
+        case_event_record(
+            application=application,
+            kind="application.opened",
+            params={"number": application.number, "service": service.name,
+                    "channel": channel},
+            actor=by,
+            by_resident=channel == "app",
+        )
+    return application
+
+
+def application_set_status(*, application: Application, status: str, actor=None,
+                           note: str = "", by_resident: bool = False) -> Application:
+    """Move a case file to another status. The caller holds the transaction."""
+    old = application.status
+    if old == status:
+        return application
+    application.status = status
+    closing = status in (ApplicationStatus.COMPLETED, ApplicationStatus.LAPSED,
+                         ApplicationStatus.CANCELLED)
+    application.closed_at = timezone.now() if closing else None
+    application.save(update_fields=["status", "closed_at", "updated_at"])
+    case_event_record(
+        application=application, kind="application.status",
+        params={"old": old, "new": status}, actor=actor, note=note, by_resident=by_resident,
+    )
+    return application
+
+
+@transaction.atomic
+def application_add_note(*, application: Application, note: str, by) -> CaseEvent:
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_("Write the note."), "note_required")
+    return case_event_record(application=application, kind="application.note", note=note,
+                             actor=by)
+
+
+def case_events_record_many(*, entries: list[dict], batch_size: int = 1000) -> int:
+    """Write many timeline entries in one statement per batch: each entry has the
+    arguments of `case_event_record` (application, or application_id and office_id;
+    kind, params, note, actor, at). The
+    caller holds the transaction. Used where one operation touches thousands of cases."""
+    now = timezone.now()
+    rows = []
+    for entry in entries:
+        kind = entry["kind"]
+        if not is_known_kind(kind):
+            raise ValueError(f"Unknown case event kind {kind!r}; declare it in an events.py")
+        application = entry.get("application")
+        actor = entry.get("actor")
+        rows.append(CaseEvent(
+            office_id=entry.get("office_id") or application.office_id,
+            application_id=entry.get("application_id") or application.id, kind=kind,
+            params=entry.get("params") or {}, note=entry.get("note", ""),
+            actor=actor if getattr(actor, "pk", None) else None,
+            by_resident=entry.get("by_resident", False), at=entry.get("at") or now,
+        ))
+    CaseEvent.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)
+
+
+def case_events_record_from_rows(*, kind: str, rows_sql: str, rows_params: list,
+                                 names: list[str], at) -> int:
+    """One timeline entry `kind` per row of the row source, its params the row's
+    p_<name> columns (as text) under their names. The caller holds the transaction."""
+    if not is_known_kind(kind):
+        raise ValueError(f"Unknown case event kind {kind!r}; declare it in an events.py")
+
+    pairs = ", ".join(f"CAST(%s AS TEXT), s.p_{name}" for name in names)
+    sql = (
+        f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 - names and columns are ours
+        "(office_id, application_id, at, kind, params, note, actor_id, by_resident) "
+        f"SELECT s.office_id, s.application_id, %s, %s, {sql_dialect('json_object')}"
+        f"({pairs}), '', NULL, %s FROM ({rows_sql}) s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sql_value(at), kind, *names, False, *rows_params])
+        return cursor.rowcount

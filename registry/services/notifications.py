@@ -1,0 +1,370 @@
+"""Notifications to residents: the inbox row, its deliveries by channel (an outbox the
+worker sends and the sweep retries), for one resident or many at once, and many in a
+few statements from a SELECT (set-based sweeps).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+
+from registry.background import enqueue_on_commit
+from registry.models import (
+    Application,
+    CaseEvent,
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    Office,
+    Resident,
+)
+from registry.services.bulk_sql import sql_dialect, sql_text_in_language, sql_value
+from registry.services.cases import case_event_record, case_events_record_many
+
+logger = logging.getLogger(__name__)
+
+
+def notification_channels_for(resident: Resident) -> list[tuple[str, str]]:
+    """(channel, address) pairs a resident can be reached on. Every notification is
+    also stored in the app inbox, so the app channel only adds a push."""
+    channels = []
+    if resident.app_registered_at:
+        channels.append((NotificationChannel.PUSH, ""))
+    if resident.phone:
+        channels.append((NotificationChannel.WHATSAPP, resident.phone))
+    if resident.email:
+        channels.append((NotificationChannel.EMAIL, resident.email))
+    return channels
+
+
+def notification_send(*, office: Office, resident: Resident, kind: str, title, body,
+                      params: dict | None = None, application: Application | None = None,
+                      link: str = "", dedup_key: str | None = None) -> Notification | None:
+    """Tell a resident something: store it in their inbox and queue its sending on
+    each of their channels once the transaction commits.
+
+    `title` and `body` are translatable strings formatted with `params`, rendered in
+    the resident's language. With a `dedup_key` the same fact is told once: a second
+    call with the key returns None and sends nothing.
+    """
+    params = params or {}
+    with translation.override(resident.language):
+        title_text = str(title) % params if params else str(title)
+        body_text = str(body) % params if params else str(body)
+    with transaction.atomic(savepoint=False):
+        if dedup_key:
+            try:
+                with transaction.atomic():
+                    notification = Notification.objects.create(
+                        office=office, resident=resident, application=application, kind=kind,
+                        title=title_text, body=body_text, link=link, dedup_key=dedup_key,
+                    )
+            except IntegrityError:
+                return None
+        else:
+            notification = Notification.objects.create(
+                office=office, resident=resident, application=application, kind=kind,
+                title=title_text, body=body_text, link=link,
+            )
+        deliveries = NotificationDelivery.objects.bulk_create(
+            NotificationDelivery(office=office, notification=notification, channel=channel,
+                                 address=address)
+            for channel, address in notification_channels_for(resident)
+        )
+        if application is not None:
+            case_event_record(application=application, kind="notification.sent",
+                              params={"title": title_text})
+        from registry.tasks import notification_deliver
+
+        for delivery in deliveries:
+            enqueue_on_commit(notification_deliver, delivery.id)
+    return notification
+
+
+def _backoff(attempts: int) -> timedelta:
+    # 1, 2, 4, 8, 16 ... minutes, at most an hour: gateways recover in minutes.
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def notification_deliver(*, delivery_id: int) -> NotificationDelivery | None:
+    """Send one delivery through its channel's backend, once.
+
+    Holds the delivery's row lock while sending, so two workers never send it twice;
+    a worker that dies mid-send rolls back and the row is sent again later (the
+    gateway deduplicates by the delivery's reference). Failures are retried with
+    backoff by the sweep; after NOTIFY_MAX_ATTEMPTS, or a permanent refusal, a failed
+    WhatsApp message falls back to SMS.
+    """
+    from registry.notify.backends import (
+        OutgoingMessage,
+        PermanentFailure,
+        TemporaryFailure,
+        get_backend,
+    )
+
+    with transaction.atomic():
+        delivery = (
+            NotificationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification")
+            .filter(id=delivery_id, status=DeliveryStatus.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        notification = delivery.notification
+        message = OutgoingMessage(
+            channel=delivery.channel, address=delivery.address, title=notification.title,
+            body=notification.body, link=notification.link, reference=f"n{delivery.id}",
+            kind=notification.kind,
+        )
+        delivery.attempts += 1
+        try:
+            delivery.provider_ref = get_backend(delivery.channel).send(message)[:120]
+        except TemporaryFailure as exc:
+            delivery.last_error = str(exc)[:1000]
+            if delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+                delivery.status = DeliveryStatus.FAILED
+            else:
+                delivery.next_attempt_at = timezone.now() + _backoff(delivery.attempts)
+        except PermanentFailure as exc:
+            delivery.last_error = str(exc)[:1000]
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = timezone.now()
+            delivery.last_error = ""
+        delivery.save()
+        if delivery.status == DeliveryStatus.FAILED and delivery.channel == "whatsapp":
+            _fallback_to_sms(delivery)
+    return delivery
+
+
+def _fallback_to_sms(delivery: NotificationDelivery) -> None:
+    from registry.tasks import notification_deliver as deliver_task
+
+    sms, created = NotificationDelivery.objects.get_or_create(
+        notification_id=delivery.notification_id, channel=NotificationChannel.SMS,
+        defaults={"office_id": delivery.office_id, "address": delivery.address},
+    )
+    if created:
+        enqueue_on_commit(deliver_task, sms.id)
+
+
+# Deliveries younger than this were just queued by their own transaction; the sweep
+# leaves them alone. A queued delivery is not queued again for LEASE.
+SWEEP_GRACE = timedelta(seconds=60)
+
+
+SWEEP_LEASE = timedelta(minutes=5)
+
+
+SWEEP_BATCH = 500
+
+
+def notifications_resend_pending(*, now=None) -> int:
+    """Queue again the deliveries that are due and were not sent (the broker was down,
+    a worker died, a retry is due). Bounded batches; safe to run at any time."""
+    from registry.tasks import notification_deliver as deliver_task
+
+    now = now or timezone.now()
+    queued = 0
+    with transaction.atomic():
+        due = list(
+            NotificationDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - SWEEP_GRACE)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:SWEEP_BATCH]
+        )
+        NotificationDelivery.objects.filter(id__in=due).update(next_attempt_at=now + SWEEP_LEASE)
+        for delivery_id in due:
+            enqueue_on_commit(deliver_task, delivery_id)
+            queued += 1
+    return queued
+
+
+@transaction.atomic
+def notifications_mark_read(*, resident: Resident, ids: list[int] | None = None) -> int:
+    unread = Notification.objects.filter(resident=resident, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(id__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+NOTIFY_TASK_CHUNK = 200
+
+
+def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> int:
+    """Tell many residents at once, as `notification_send` tells one: an inbox entry,
+    one delivery row per channel, a timeline entry per case, and the sending queued
+    after commit in tasks of NOTIFY_TASK_CHUNK deliveries.
+
+    Each entry has `office_id`, `resident` (a Resident), `kind`, `title`, `body`,
+    `params`, and optional `application_id`, `link`, `dedup_key`. Texts are rendered
+    once per language. The caller holds the transaction and makes sure each fact is
+    sent once (a sweep locks its rows); a repeated dedup key fails the whole batch
+    rather than being skipped.
+    """
+    from registry.tasks import notifications_deliver_many
+
+    rendered: dict[tuple[int, str], str] = {}
+
+    def render(text, language, params):
+        # Entries of one sweep share their (lazy) texts: translate each once per language.
+        key = (id(text), language)
+        if key not in rendered:
+            with translation.override(language):
+                rendered[key] = str(text)
+        return rendered[key] % params if params else rendered[key]
+
+    notifications = []
+    for entry in entries:
+        resident = entry["resident"]
+        language = resident.language or "id"
+        params = entry.get("params") or {}
+        notifications.append(Notification(
+            office_id=entry["office_id"], resident_id=resident.id,
+            application_id=entry.get("application_id"), kind=entry["kind"],
+            title=render(entry["title"], language, params)[:200],
+            body=render(entry["body"], language, params), link=entry.get("link", ""),
+            dedup_key=entry.get("dedup_key")))
+    Notification.objects.bulk_create(notifications, batch_size=batch_size)
+    deliveries = []
+    for notification, entry in zip(notifications, entries, strict=True):
+        deliveries.extend(
+            NotificationDelivery(office_id=notification.office_id, notification=notification,
+                                 channel=channel, address=address)
+            for channel, address in notification_channels_for(entry["resident"]))
+    NotificationDelivery.objects.bulk_create(deliveries, batch_size=batch_size)
+    case_events_record_many(entries=[
+        {"office_id": n.office_id, "application_id": n.application_id,
+         "kind": "notification.sent", "params": {"title": n.title}}
+        for n in notifications if n.application_id], batch_size=batch_size)
+    ids = [delivery.id for delivery in deliveries]
+    for start in range(0, len(ids), NOTIFY_TASK_CHUNK):
+        enqueue_on_commit(notifications_deliver_many, ids[start:start + NOTIFY_TASK_CHUNK])
+    return len(notifications)
+
+
+def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows_sql: str,
+                                 rows_params: list, names: list[str], link: str = "") -> int:
+    """Tell the resident of each row of the row source, as `notifications_send_many`
+    would: an inbox entry (title and body in the resident's language, formatted with
+    the row's p_<name> columns; the row's dedup_key), a pending delivery per channel
+    the resident has (push when on the app, WhatsApp when a phone, e-mail when an
+    address), a `notification.sent` timeline entry per case, and, after commit, one
+    task that sends this office's new deliveries (`notifications_deliver_pending`).
+
+    Four statements whatever the number of rows. Every row needs a dedup key: it is how
+    the deliveries find their notification, and a key told before fails the whole
+    statement (as in `notifications_send_many`), so the caller's transaction rolls back
+    rather than telling anyone twice. All rows belong to the office `office_id`. The
+    caller holds the transaction and makes sure each row is taken once (a sweep claims
+    its rows).
+    """
+
+    from registry.tasks import notifications_deliver_pending
+
+    now = sql_value(timezone.now())
+    title_sql, title_params = sql_text_in_language(title, names)
+    body_sql, body_params = sql_text_in_language(body, names)
+    rows = f"({rows_sql}) s JOIN {Resident._meta.db_table} r ON r.id = s.resident_id"
+    told = (f"{rows} JOIN {Notification._meta.db_table} n ON n.resident_id = s.resident_id "
+            "AND n.dedup_key = s.dedup_key")
+    channels = " UNION ALL ".join(
+        f"SELECT CAST('{channel}' AS TEXT) AS channel, {order} AS ord"
+        for order, channel in enumerate([NotificationChannel.PUSH,
+                                         NotificationChannel.WHATSAPP,
+                                         NotificationChannel.EMAIL]))
+    with connection.cursor() as cursor:
+        # The deliveries written below are the office's first ones after this id.
+        cursor.execute(f"SELECT MAX(id) FROM {NotificationDelivery._meta.db_table}")  # noqa: S608
+        after_id = cursor.fetchone()[0] or 0
+        cursor.execute(
+            f"INSERT INTO {Notification._meta.db_table} "  # noqa: S608 - our names only
+            "(office_id, resident_id, application_id, kind, title, body, link, dedup_key, "
+            "created_at, read_at) "
+            f"SELECT s.office_id, s.resident_id, s.application_id, %s, "
+            f"substr({title_sql}, 1, 200), {body_sql}, %s, s.dedup_key, %s, NULL "
+            f"FROM {rows}",
+            [kind, *title_params, *body_params, link, now, *rows_params])
+        told_count = cursor.rowcount
+        if not told_count:
+            return 0
+        cursor.execute(
+            f"INSERT INTO {NotificationDelivery._meta.db_table} "  # noqa: S608 - ours
+            "(office_id, notification_id, channel, address, status, attempts, "
+            "next_attempt_at, sent_at, provider_ref, last_error) "
+            "SELECT n.office_id, n.id, c.channel, CASE c.channel WHEN %s THEN r.phone "
+            "WHEN %s THEN r.email ELSE '' END, %s, 0, %s, NULL, '', '' "
+            f"FROM {told} CROSS JOIN ({channels}) c "
+            # The rule of notification_channels_for, in SQL (tests hold them equal).
+            "WHERE n.dedup_key IS NOT NULL AND ("
+            "(c.channel = %s AND r.app_registered_at IS NOT NULL) "
+            "OR (c.channel = %s AND COALESCE(r.phone, '') <> '') "
+            "OR (c.channel = %s AND COALESCE(r.email, '') <> '')) "
+            "ORDER BY n.id, c.ord",
+            [NotificationChannel.WHATSAPP, NotificationChannel.EMAIL, DeliveryStatus.PENDING,
+             now, *rows_params, NotificationChannel.PUSH, NotificationChannel.WHATSAPP,
+             NotificationChannel.EMAIL])
+        delivered = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 - our names only
+            "(office_id, application_id, at, kind, params, note, actor_id, by_resident) "
+            f"SELECT n.office_id, n.application_id, %s, %s, "
+            f"{sql_dialect('json_object')}(CAST(%s AS TEXT), n.title), '', NULL, %s "
+            f"FROM {told} WHERE n.dedup_key IS NOT NULL AND n.application_id IS NOT NULL "
+            "ORDER BY n.id",
+            [now, "notification.sent", "title", False, *rows_params])
+    if delivered:
+        enqueue_on_commit(notifications_deliver_pending, office_id, after_id)
+    return told_count
+
+
+# One task sends a sweep's deliveries in an office: pages of DELIVER_PAGE, leased before
+# they are sent, for at most DELIVER_TASK_SECONDS (well inside the task time limit even
+# with a slow gateway), then the task queues itself for the rest.
+DELIVER_PAGE = 100
+
+
+DELIVER_TASK_SECONDS = 60.0
+
+
+def notifications_deliver_pending(*, office_id: int, after_id: int = 0,
+                                  seconds: float = DELIVER_TASK_SECONDS) -> int | None:
+    """Send the office's pending deliveries with an id above `after_id` whose time has
+    come, in id order, for about `seconds`. Returns the id to go on after when some
+    are left, else None.
+
+    Each page is taken with FOR UPDATE SKIP LOCKED and leased as the resend sweep does
+    (next attempt SWEEP_LEASE ahead), so the sweep and another runner leave it alone;
+    each delivery is then sent by `notification_deliver`: its own transaction and row
+    lock, sent once, retried with backoff by the resend sweep, WhatsApp falling back to
+    SMS. A worker that dies mid-page leaves its leased rows to the resend sweep once
+    the lease ends; rows not reached when the time is up are handed back at once.
+    """
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            ids = list(
+                NotificationDelivery.objects.select_for_update(skip_locked=True)
+                .filter(office_id=office_id, id__gt=after_id, status=DeliveryStatus.PENDING,
+                        next_attempt_at__lte=now)
+                .order_by("id").values_list("id", flat=True)[:DELIVER_PAGE])
+            NotificationDelivery.objects.filter(id__in=ids).update(
+                next_attempt_at=now + SWEEP_LEASE)
+        for index, delivery_id in enumerate(ids):
+            if time.monotonic() > deadline:
+                NotificationDelivery.objects.filter(
+                    id__in=ids[index:], status=DeliveryStatus.PENDING).update(
+                    next_attempt_at=timezone.now())
+                return after_id
+            notification_deliver(delivery_id=delivery_id)
+            after_id = delivery_id
+        if len(ids) < DELIVER_PAGE:
+            return None
