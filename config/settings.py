@@ -132,17 +132,29 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Redis -------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # django-redis keeps one client per connection pool (Django's own Redis backend
+    # builds a new client, and its table of callbacks, for every command). The cache is
+    # a speed-up, never a dependency: with IGNORE_EXCEPTIONS, when Redis cannot be
+    # reached a read is a miss and a write is skipped, and the request goes on from the
+    # database; the short socket timeouts keep a hung Redis from holding requests.
+    # https://github.com/jazzband/django-redis#memcached-exceptions-behavior
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.ReusedClientRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "eopen",
-            # A cache that does not answer at once is treated as absent (config.cache).
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# django-redis logs each error it ignores, with its traceback (the Redis host and port,
+# never the URL's password), on "django_redis.cache"; LOGGING lets one through a minute.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # --- Authentication --------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -447,11 +459,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"once_a_minute": {"()": "config.logfilters.AtMostEvery", "seconds": 60}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # The cache errors django-redis ignores while Redis is down (CACHES).
+        "django_redis.cache": {"filters": ["once_a_minute"]},
     },
 }
 

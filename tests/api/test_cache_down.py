@@ -1,11 +1,14 @@
 """The cache is a speed-up, never a dependency: with Redis unreachable, the slot list,
 a booking and the display board still answer from the database, over real HTTP."""
 
+import logging
 import time
 
 import pytest
 import time_machine
+from django.core.cache import cache
 
+from config.logfilters import AtMostEvery
 from queues.models import Ticket
 from registry.appointments.models import Booking, Slot
 from tests.api.test_bookings import SLOTS_URL, booking_body, slot_id
@@ -15,13 +18,19 @@ from tests.queues.conftest import walk_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+# Nothing listens on port 1: every cache call fails at once. The password must never
+# reach the logs.
+DOWN_URL = "redis://:hush-hush@127.0.0.1:1/0"
+
+
 @pytest.fixture
 def cache_down(settings):
-    # Nothing listens on port 1: every cache call fails at once.
+    # The production cache (config.settings, with REDIS_URL), pointed at no server.
     settings.CACHES = {"default": {
-        "BACKEND": "config.cache.ReusedClientRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": DOWN_URL,
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True,
+                    "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}}}
 
 
 def test_with_the_cache_down_slots_bookings_and_the_board_still_answer(
@@ -43,3 +52,20 @@ def test_with_the_cache_down_slots_bookings_and_the_board_still_answer(
         assert board.status_code == 200
         assert Ticket.objects.filter(office=office_a).count() == 1
         assert time.monotonic() - started < 20  # no call waited on the cache
+
+
+def test_with_the_cache_down_one_log_record_a_minute_without_the_password(cache_down, caplog):
+    [throttle] = [f for f in logging.getLogger("django_redis.cache").filters
+                  if isinstance(f, AtMostEvery)]
+    throttle.last = None  # as if no error had been logged this minute
+    with caplog.at_level(logging.ERROR, logger="django_redis.cache"):
+        for _ in range(5):
+            assert cache.get_many(["a", "b"]) == {}
+            assert cache.get("a", "default") == "default"
+            cache.set("a", 1, 5)
+            cache.delete_many(["a", "b"])
+    logged = [r for r in caplog.records if r.name == "django_redis.cache"]
+    assert len(logged) == 1
+    text = caplog.text
+    assert "127.0.0.1:1" in text  # the traceback says which server
+    assert "hush-hush" not in text
