@@ -37,7 +37,7 @@ from complaints.models import (
     Verdict,
 )
 from registry import tenancy
-from registry.admin_base import OfficeScopedAdmin, report_domain_error
+from registry.admin_base import NoAddMixin, NoDeleteMixin, OfficeScopedAdmin, report_domain_error
 from registry.calendar import office_today
 from registry.errors import DomainError
 from registry.models import Office, StaffMembership
@@ -110,7 +110,7 @@ class ComplaintLogForm(forms.ModelForm):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(OfficeScopedAdmin):
+class ComplaintAdmin(NoDeleteMixin, OfficeScopedAdmin):
     list_display = ["reference", "received_at", "channel", "category", "status",
                     "assignee", "next_due"]
     list_filter = ["status", "channel", "category", "confidential"]
@@ -148,9 +148,6 @@ class ComplaintAdmin(OfficeScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         return
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -367,13 +364,10 @@ class ReportForm(forms.Form):
 
 
 @admin.register(ComplaintSettings)
-class ComplaintSettingsAdmin(OfficeScopedAdmin):
+class ComplaintSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
     list_display = ["office", "acknowledge_days", "respond_days", "resolve_days",
                     "update_every_days", "warn_before_hours"]
     list_select_related = ["office"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ResponseTemplate)
@@ -385,7 +379,7 @@ class ResponseTemplateAdmin(OfficeScopedAdmin):
 
 
 @admin.register(StaffAlert)
-class StaffAlertAdmin(OfficeScopedAdmin):
+class StaffAlertAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """A staff member's own deadline alerts."""
 
     list_display = ["created_at", "kind", "message", "complaint_link", "read_at"]
@@ -406,12 +400,6 @@ class StaffAlertAdmin(OfficeScopedAdmin):
             "admin:complaints_complaint_change", args=[obj.complaint_id]),
             obj.complaint.reference)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         return
 
@@ -423,7 +411,7 @@ class StaffAlertAdmin(OfficeScopedAdmin):
 
 
 @admin.register(StaffFollowUp)
-class StaffFollowUpAdmin(OfficeScopedAdmin):
+class StaffFollowUpAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """Follow-up of staff: supervisors only (the permission is theirs alone)."""
 
     list_display = ["decided_at", "complaint", "staff_member", "staff_description", "action",
@@ -433,12 +421,6 @@ class StaffFollowUpAdmin(OfficeScopedAdmin):
     readonly_fields = ["office", "complaint", "staff_member", "staff_description", "action",
                        "decision", "decided_by", "decided_at", "done_at"]
     actions = ["mark_done"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         return
@@ -453,7 +435,7 @@ class StaffFollowUpAdmin(OfficeScopedAdmin):
 
 
 @admin.register(Chronology)
-class ChronologyAdmin(OfficeScopedAdmin):
+class ChronologyAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """Every version of every chronology, with what was generated beside what was
     published: read-only (they change in the complaint's workspace)."""
 
@@ -477,12 +459,6 @@ class ChronologyAdmin(OfficeScopedAdmin):
     @admin.display(description=gettext_lazy("points"))
     def points_text(self, obj):
         return "\n".join(f"{p['n']}. {p['text']}" for p in obj.points)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         return

@@ -14,8 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from complaints import services
-from complaints.models import Complaint
+from complaints.models import Complaint, ComplaintSettings
 from registry.errors import DomainError
+from registry.selectors import office_settings_get
 
 
 def _staff(username):
@@ -37,7 +38,7 @@ def seed(*, offices: dict, stdout=None) -> None:
     """`offices` maps the demo prefixes ("kota", "kab") to their Office."""
     now = timezone.now()
     for office in offices.values():
-        services.complaint_settings_for(office)
+        office_settings_get(ComplaintSettings, office=office)
         services.templates_seed(office=office)
 
     kota, kab = offices["kota"], offices["kab"]

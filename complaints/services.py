@@ -58,6 +58,7 @@ from registry.central.models import Card
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, Office, Resident, Role, StaffMembership
 from registry.nik import NikError, parse_nik
+from registry.selectors import office_settings_get
 from registry.services.cases import case_event_record
 from registry.services.notifications import notification_send
 from registry.services.sequences import sequence_next
@@ -82,13 +83,6 @@ HOST_ALIASES = {"twitter.com": "x.com", "mobile.twitter.com": "x.com", "youtu.be
 # --- Settings ------------------------------------------------------------------------
 
 
-def complaint_settings_for(office: Office) -> ComplaintSettings:
-    found = ComplaintSettings.objects.filter(office=office).first()
-    if found is None:
-        ComplaintSettings.objects.bulk_create([ComplaintSettings(office=office)],
-                                              ignore_conflicts=True)
-        found = ComplaintSettings.objects.get(office=office)
-    return found
 
 
 # --- Intake --------------------------------------------------------------------------
@@ -411,7 +405,7 @@ def _warn_at(clock: WorkingClock, start: datetime, due: datetime, hours: int) ->
 
 def _deadline_create(complaint: Complaint, kind: str, start: datetime,
                      clock: WorkingClock | None = None) -> ComplaintDeadline:
-    settings = complaint_settings_for(complaint.office)
+    settings = office_settings_get(ComplaintSettings, office=complaint.office)
     clock = clock or WorkingClock(complaint.office)
     days, hours = _deadline_spec(settings, kind)
     due = clock.add(start, days=days, hours=hours)

@@ -16,7 +16,14 @@ from django.utils.translation import gettext_lazy
 from queues import selectors
 from queues.models import Counter, CounterLane, QueueSettings, Ticket, TicketEvent
 from queues.views import STATISTICS, offices_with_perm
-from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline
+from registry.admin_base import (
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    OfficeScopedAdmin,
+    OfficeScopedInline,
+    ReadOnlyMixin,
+)
 from registry.calendar import office_today
 from registry.models import Office
 
@@ -51,7 +58,7 @@ class CounterLaneInline(OfficeScopedInline, admin.TabularInline):
 
 
 @admin.register(Counter)
-class CounterAdmin(OfficeScopedAdmin):
+class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
     """Counters and the lanes each serves, in order (1 first)."""
 
     list_display = ["name", "number", "lane_order", "is_active", "state", "operator"]
@@ -73,12 +80,9 @@ class CounterAdmin(OfficeScopedAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "office"] if obj is not None else fields
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # counters are kept for the history; take one out of use instead
-
 
 @admin.register(QueueSettings)
-class QueueSettingsAdmin(OfficeScopedAdmin):
+class QueueSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
     list_display = ["office", "ahead_cap", "fairness_wait_minutes", "notify_ahead",
                     "end_of_day_grace_minutes", "estimate_history_days"]
     fields = list_display
@@ -87,11 +91,8 @@ class QueueSettingsAdmin(OfficeScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["office"] if obj is not None else []
 
-    def has_delete_permission(self, request, obj=None):
-        return False
 
-
-class TicketEventInline(OfficeScopedInline, admin.TabularInline):
+class TicketEventInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.TabularInline):
     model = TicketEvent
     extra = 0
     can_delete = False
@@ -102,12 +103,6 @@ class TicketEventInline(OfficeScopedInline, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("lane", "counter", "actor",
                                                             "to_lane")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class StatisticsForm(forms.Form):
@@ -128,7 +123,7 @@ class StatisticsForm(forms.Form):
 
 
 @admin.register(Ticket)
-class TicketAdmin(OfficeScopedAdmin):
+class TicketAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     """Tickets by day, lane, counter, operator and status, each with its history."""
 
     list_display = ["code", "day", "lane", "service", "source", "priority", "status",
@@ -153,15 +148,6 @@ class TicketAdmin(OfficeScopedAdmin):
     @admin.display(description=gettext_lazy("resident"))
     def resident_name(self, obj):
         return obj.resident.name if obj.resident_id else "-"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from queues import services
-from queues.models import Counter, Ticket
+from queues.models import Counter, QueueSettings, Ticket
 from registry.calendar import office_today
 from registry.models import Lane, Resident, Service
+from registry.selectors import office_settings_get
 
 COUNTERS = {
     "kota": [(1, "AC"), (2, "BA"), (3, "BC"), (4, "CB"), (5, "CA")],
@@ -40,7 +41,7 @@ def seed(*, offices: dict, stdout=None) -> None:
     """`offices` maps the demo prefixes ("kota", "kab") to their Office."""
     for prefix, office in offices.items():
         with transaction.atomic():
-            services.queue_settings_for(office)
+            office_settings_get(QueueSettings, office=office)
             lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
             for number, letters in COUNTERS[prefix]:
                 if not Counter.objects.filter(office=office, number=number).exists():

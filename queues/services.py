@@ -51,6 +51,7 @@ from registry.calendar import (
 from registry.central.services import application_visit_completed
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Channel, Lane, Office, Resident, Service
+from registry.selectors import office_settings_get
 from registry.services.cases import application_open, case_event_record
 from registry.services.notifications import notification_send
 from registry.services.sequences import sequence_next
@@ -67,13 +68,6 @@ BOARD_CACHE_KEY = "queues:board:{code}:{language}"
 # --- Settings, counters ------------------------------------------------------------
 
 
-def queue_settings_for(office: Office) -> QueueSettings:
-    found = QueueSettings.objects.filter(office=office).first()
-    if found is None:
-        QueueSettings.objects.bulk_create([QueueSettings(office=office)],
-                                          ignore_conflicts=True)
-        found = QueueSettings.objects.get(office=office)
-    return found
 
 
 @transaction.atomic
@@ -268,7 +262,7 @@ def _ticket_create(*, office: Office, service: Service, source: str, priority: s
     if number > MAX_TICKETS_PER_LANE_DAY:
         raise Conflict(_("Lane %(lane)s has issued all its numbers for today.")
                        % {"lane": lane.letter}, "lane_numbers_exhausted")
-    settings = queue_settings_for(office)
+    settings = office_settings_get(QueueSettings, office=office)
     return Ticket.objects.create(
         office=office, day=day, code=f"{lane.letter}-{number:03d}", number=number, lane=lane,
         service=service, source=source, priority=priority,
@@ -472,7 +466,7 @@ def ticket_call_next(*, counter: Counter, by) -> Ticket | None:
         now = timezone.now()
         _ensure_open(counter, by, now)
         office = counter.office
-        settings = queue_settings_for(office)
+        settings = office_settings_get(QueueSettings, office=office)
         day = office_today(office)
         for lane_id in _counter_lane_ids(counter):
             claimed = _claim_in_lane(office=office, lane_id=lane_id, day=day, now=now,
@@ -729,7 +723,7 @@ def _notify_nearly_turn(office: Office, lane: Lane, day,
                         settings: QueueSettings | None = None) -> None:
     """Residents with `notify_ahead` or fewer tickets ahead of them in the lane are told
     once per lane; the dedup key keeps it once even if two calls race."""
-    settings = settings or queue_settings_for(office)
+    settings = settings or office_settings_get(QueueSettings, office=office)
     head = list(Ticket.objects.filter(office=office, lane=lane, day=day,
                                       status=TicketStatus.WAITING)
                 .order_by(*policy.lane_order(timezone.now()))

@@ -17,10 +17,13 @@ from django.utils.translation import gettext_lazy
 
 from registry import desk, selectors, tenancy
 from registry.admin_base import (
+    NoAddMixin,
+    NoChangeMixin,
     NotFoundNotRedirect,
     OfficeProxy,
     OfficeScopedAdmin,
     OfficeScopedInline,
+    ReadOnlyMixin,
     report_domain_error,
 )
 from registry.errors import DomainError
@@ -477,7 +480,7 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
                          % {"count": count})
 
 
-class CaseEventInline(OfficeScopedInline, admin.TabularInline):
+class CaseEventInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.TabularInline):
     model = CaseEvent
     extra = 0
     can_delete = False
@@ -488,12 +491,6 @@ class CaseEventInline(OfficeScopedInline, admin.TabularInline):
     @admin.display(description=gettext_lazy("message"))
     def message_display(self, obj):
         return obj.message
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ApplicationForm(forms.ModelForm):
@@ -551,7 +548,7 @@ class ApplicationAdmin(OfficeScopedAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(OfficeScopedAdmin):
+class CaseEventAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["at", "application", "kind", "message_display", "actor"]
     list_filter = ["kind"]
     search_fields = ["application__number"]
@@ -562,29 +559,17 @@ class CaseEventAdmin(OfficeScopedAdmin):
     def message_display(self, obj):
         return obj.message
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class NotificationDeliveryInline(OfficeScopedInline, admin.TabularInline):
+class NotificationDeliveryInline(NoAddMixin, OfficeScopedInline, admin.TabularInline):
     model = NotificationDelivery
     extra = 0
     can_delete = False
     fields = ["channel", "address", "status", "attempts", "sent_at", "last_error"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(OfficeScopedAdmin):
+class NotificationAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["created_at", "resident", "title", "kind", "read_at"]
     list_filter = ["kind"]
     search_fields = ["title", "=resident__nik"]
@@ -607,30 +592,12 @@ class NotificationAdmin(OfficeScopedAdmin):
         readers = tenancy.staff_offices_with_role(request.user, *self.COMPLAINT_READERS)
         return queryset.exclude(Q(kind__startswith="complaint.") & ~Q(office_id__in=readers))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(NikDisclosure)
-class NikDisclosureAdmin(OfficeScopedAdmin):
+class NikDisclosureAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["at", "user", "resident", "reason"]
     list_select_related = ["user", "resident", "office"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 if admin.site.is_registered(get_user_model()):

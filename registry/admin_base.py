@@ -162,3 +162,32 @@ class OfficeProxy:
 
     def __init__(self, office):
         self.office_id = office.id
+
+
+# --- What the admin may not do ---------------------------------------------------------
+# Put before the admin class in the bases, so they win over its permission checks.
+
+
+class NoAddMixin:
+    """Rows made by services (a booking, a ticket, a sent message), never typed in."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class NoChangeMixin:
+    """Rows changed only by services, if at all: the admin shows them."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NoDeleteMixin:
+    """Rows kept for the record: a case, a message, a hand-over."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyMixin(NoAddMixin, NoChangeMixin, NoDeleteMixin):
+    """A record the admin only shows (a timeline entry, a disclosure, a stock movement)."""

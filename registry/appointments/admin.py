@@ -19,7 +19,14 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from registry import tenancy
 from registry.admin import ClosureAdmin, OfficeAdmin
-from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline
+from registry.admin_base import (
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    OfficeScopedAdmin,
+    OfficeScopedInline,
+    ReadOnlyMixin,
+)
 from registry.appointments import selectors
 from registry.appointments.forms import CancelForm, RejectForm
 from registry.appointments.models import (
@@ -83,7 +90,7 @@ def _case_link(application):
     return format_html('<a href="{}">{}</a>', url, application.number)
 
 
-class BookingDocumentInline(OfficeScopedInline, admin.TabularInline):
+class BookingDocumentInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.TabularInline):
     model = BookingDocument
     extra = 0
     can_delete = False
@@ -98,12 +105,6 @@ class BookingDocumentInline(OfficeScopedInline, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requirement", "reviewed_by")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 def _file_link(document):
     if not document.file:
@@ -115,7 +116,7 @@ def _file_link(document):
 
 
 @admin.register(Booking)
-class BookingAdmin(OfficeScopedAdmin):
+class BookingAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """Bookings by day, lane, service, status and channel, each read-only with its
     documents and case file. The front desk cancels with a reason (the resident is
     told) and books for residents without a phone from the assisted booking page."""
@@ -178,16 +179,10 @@ class BookingAdmin(OfficeScopedAdmin):
         url = reverse("appointments:slip", args=[obj.code])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Print the slip"))
 
-    def has_add_permission(self, request):
-        return False  # the assisted booking page books on a resident's behalf
-
     def has_change_permission(self, request, obj=None):
         if obj is not None:
             return False  # read-only: bookings change through the actions
         return super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
@@ -226,7 +221,7 @@ class BookingAdmin(OfficeScopedAdmin):
 
 
 @admin.register(Slot)
-class SlotAdmin(OfficeScopedAdmin):
+class SlotAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     """The slots of each lane, made ahead over the booking window; the day view shows
     one day of one office lane by lane."""
 
@@ -253,15 +248,6 @@ class SlotAdmin(OfficeScopedAdmin):
     @admin.display(description=gettext_lazy("checked in"))
     def checked_in(self, obj):
         return obj.checked_in_count
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -307,7 +293,7 @@ class SlotAdmin(OfficeScopedAdmin):
 
 
 @admin.register(AppointmentSettings)
-class AppointmentSettingsAdmin(OfficeScopedAdmin):
+class AppointmentSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
     """How each office takes bookings; office administrators and supervisors edit it."""
 
     list_display = ["office", "booking_window_days", "same_day_until", "change_cutoff_hours",
@@ -333,12 +319,9 @@ class AppointmentSettingsAdmin(OfficeScopedAdmin):
         # for an office whose row was never read yet.
         return request.user.has_perm("appointments.change_appointmentsettings")
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LaneSchedule)
-class LaneScheduleAdmin(OfficeScopedAdmin):
+class LaneScheduleAdmin(NoDeleteMixin, OfficeScopedAdmin):
     """The slot length and places per slot of each lane. Slots already made keep their
     shape; a change applies to the days made after it."""
 
@@ -359,9 +342,6 @@ class LaneScheduleAdmin(OfficeScopedAdmin):
                               .order_by("office__code", "letter"))
         return field
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         obj.office_id = obj.lane.office_id
         perm = "appointments.change_laneschedule" if change else "appointments.add_laneschedule"
@@ -375,7 +355,7 @@ class LaneScheduleAdmin(OfficeScopedAdmin):
 
 
 @admin.register(BookingDocument)
-class BookingDocumentAdmin(OfficeScopedAdmin):
+class BookingDocumentAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """The documents residents declared or sent ahead; the front desk accepts or rejects
     each file sent, with a reason the resident receives at once."""
 
@@ -425,16 +405,10 @@ class BookingDocumentAdmin(OfficeScopedAdmin):
         return format_html('<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="" '
                            'style="max-width:480px;max-height:360px"></a>', url)
 
-    def has_add_permission(self, request):
-        return False
-
     def has_change_permission(self, request, obj=None):
         if obj is not None:
             return False  # read-only: reviewed through the actions and the review form
         return super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         document = self.get_queryset(request).filter(pk=object_id).first()

@@ -17,11 +17,17 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from registry.appointments.models import Booking, BookingChannel, LaneSchedule, Slot
+from registry.appointments.models import (
+    AppointmentSettings,
+    Booking,
+    BookingChannel,
+    LaneSchedule,
+    Slot,
+)
 from registry.appointments.services.attendance import booking_check_in
 from registry.appointments.services.booking_documents import booking_document_upload
 from registry.appointments.services.bookings import booking_create
-from registry.appointments.services.slots import appointment_settings_for, slots_ensure
+from registry.appointments.services.slots import slots_ensure
 from registry.calendar import (
     office_is_working_day,
     office_local,
@@ -30,6 +36,7 @@ from registry.calendar import (
 )
 from registry.errors import DomainError
 from registry.models import Lane, Office, Resident, Service
+from registry.selectors import office_settings_get
 from registry.services.residents import resident_register
 
 # (lane letter, slot minutes, places per slot)
@@ -81,7 +88,7 @@ def _days(office: Office) -> tuple[date, date]:
 
 
 def _schedules(office: Office, prefix: str) -> None:
-    appointment_settings_for(office)
+    office_settings_get(AppointmentSettings, office=office)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     for letter, minutes, places in SCHEDULES.get(prefix, []):
         if letter in lanes:

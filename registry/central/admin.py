@@ -15,9 +15,13 @@ from django.utils.translation import gettext_lazy
 
 from registry import tenancy
 from registry.admin_base import (
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
     OfficeProxy,
     OfficeScopedAdmin,
     OfficeScopedInline,
+    ReadOnlyMixin,
     report_domain_error,
 )
 from registry.central import selectors
@@ -45,7 +49,7 @@ class CentralOutageForm(forms.ModelForm):
 
 
 @admin.register(CentralOutage)
-class CentralOutageAdmin(OfficeScopedAdmin):
+class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
     """Outages of the link to the central server, with how long they lasted and how much
     work they held up. Staff declare one (with a message to residents and an expected
     return), update what residents are told, and end it."""
@@ -90,9 +94,6 @@ class CentralOutageAdmin(OfficeScopedAdmin):
         if obj.ended_at is not None:
             fixed += ["message", "expected_back"]
         return fixed
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -164,22 +165,16 @@ class CentralOutageAdmin(OfficeScopedAdmin):
         return render(request, "admin/central/centraloutage/simulator.html", context)
 
 
-class CentralJobAttemptInline(OfficeScopedInline, admin.TabularInline):
+class CentralJobAttemptInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.TabularInline):
     model = CentralJobAttempt
     extra = 0
     can_delete = False
     fields = ["number", "started_at", "finished_at", "outcome", "error", "central_ref"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CentralJob)
-class CentralJobAdmin(OfficeScopedAdmin):
+class CentralJobAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     list_display = ["created_at", "application", "kind", "status", "attempts",
                     "next_attempt_at", "done_at", "central_ref", "last_error"]
     list_filter = ["status", "kind"]
@@ -192,12 +187,6 @@ class CentralJobAdmin(OfficeScopedAdmin):
                        "next_attempt_at", "lease_until", "created_at", "done_at",
                        "central_ref", "last_error"]
     exclude = ["payload", "noted_outage"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         return  # read-only: jobs change through their services
@@ -230,7 +219,7 @@ class CardStockForm(forms.ModelForm):
 
 
 @admin.register(CardStock)
-class CardStockAdmin(OfficeScopedAdmin):
+class CardStockAdmin(NoDeleteMixin, OfficeScopedAdmin):
     """Blank-card stock: record cards received or a recount, and set the alert
     threshold. Every change is a movement; prints waiting for stock are released."""
 
@@ -246,9 +235,6 @@ class CardStockAdmin(OfficeScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["office", "on_hand", "low_alert_sent_at"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_add_permission(self, request):
         return request.user.has_perm("central.change_cardstock")
@@ -275,17 +261,9 @@ class CardStockAdmin(OfficeScopedAdmin):
 
 
 @admin.register(CardStockMovement)
-class CardStockMovementAdmin(OfficeScopedAdmin):
+class CardStockMovementAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["at", "change", "balance", "reason", "note", "by"]
     list_filter = ["reason"]
     list_select_related = ["by", "office"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

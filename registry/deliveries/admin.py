@@ -17,7 +17,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import tenancy
-from registry.admin_base import OfficeScopedAdmin, OfficeScopedInline, report_domain_error
+from registry.admin_base import (
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    OfficeScopedAdmin,
+    OfficeScopedInline,
+    ReadOnlyMixin,
+    report_domain_error,
+)
 from registry.calendar import office_day_bounds, office_today
 from registry.deliveries import services
 from registry.deliveries.models import (
@@ -45,7 +53,7 @@ def map_link(latitude, longitude):
         'target="_blank" rel="noopener">{0}, {1}</a>', latitude, longitude)
 
 
-class DeliveryAttemptInline(OfficeScopedInline, admin.TabularInline):
+class DeliveryAttemptInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
@@ -67,12 +75,6 @@ class DeliveryAttemptInline(OfficeScopedInline, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("courier")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ReopenForm(forms.Form):
@@ -98,7 +100,7 @@ class ExportForm(forms.Form):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(OfficeScopedAdmin):
+class DeliveryAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """Home deliveries by day, courier, kecamatan and status; each with its attempts and
     proof. Supervisors reopen one with a reason, dispatch today's deliveries, and export
     the proofs of a date range."""
@@ -132,12 +134,6 @@ class DeliveryAdmin(OfficeScopedAdmin):
     @admin.display(description=gettext_lazy("location"))
     def location(self, obj):
         return map_link(obj.latitude, obj.longitude)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         return  # deliveries change through their services only
@@ -280,7 +276,7 @@ class CollectForm(forms.Form):
 
 
 @admin.register(Handover)
-class HandoverAdmin(OfficeScopedAdmin):
+class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """How each printed card reaches its resident. At the front desk: record or change
     the resident's choice, and hand the card over at the counter (receipt code)."""
 
@@ -304,12 +300,6 @@ class HandoverAdmin(OfficeScopedAdmin):
     @admin.display(description=gettext_lazy("printed"), boolean=True)
     def printed(self, obj):
         return obj.card.printed_at is not None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         return
@@ -370,16 +360,13 @@ class HandoverAdmin(OfficeScopedAdmin):
 
 
 @admin.register(DeliverySettings)
-class DeliverySettingsAdmin(OfficeScopedAdmin):
+class DeliverySettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
     list_display = ["office", "max_per_courier", "max_failed_attempts", "dispatch_time"]
     fields = ["office", "max_per_courier", "max_failed_attempts", "dispatch_time"]
     list_select_related = ["office"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["office"] if obj is not None else []
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_add_permission(self, request):
         return request.user.has_perm("deliveries.change_deliverysettings")
@@ -422,17 +409,9 @@ class CourierAbsenceAdmin(OfficeScopedAdmin):
 
 
 @admin.register(DispatchRun)
-class DispatchRunAdmin(OfficeScopedAdmin):
+class DispatchRunAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["day", "couriers", "assigned", "left_waiting", "runs", "started_at",
                     "finished_at"]
     list_select_related = ["office"]
     date_hierarchy = "day"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

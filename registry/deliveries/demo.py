@@ -24,8 +24,9 @@ from registry.central import services as central
 from registry.central.models import CardStock, CentralOutage
 from registry.central.services import application_visit_completed
 from registry.deliveries import services
-from registry.deliveries.models import Delivery, DeliveryStatus
+from registry.deliveries.models import Delivery, DeliverySettings, DeliveryStatus
 from registry.models import Channel, Resident, Service
+from registry.selectors import office_settings_get
 from registry.services.cases import application_open
 
 
@@ -59,7 +60,7 @@ def seed(*, offices: dict, stdout=None) -> None:
             central.card_stock_set_threshold(office=office, alert_below=alert_below)
             central.card_stock_receive(office=office, quantity=on_hand,
                                        note="Kiriman blangko Kemendagri")
-        services.delivery_settings_for(office)
+        office_settings_get(DeliverySettings, office=office)
 
     if not CentralOutage.objects.filter(office=kota).exists():
         day = office_today(kota) - timedelta(days=1)

@@ -45,6 +45,7 @@ from registry.deliveries.validators import check_photo
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
 from registry.nik import NikError, mask_nik, parse_nik
+from registry.selectors import office_settings_get
 from registry.services.cases import (
     application_set_status,
     case_event_record,
@@ -57,13 +58,6 @@ DEFAULT_DISPATCH_TIME = DeliverySettings._meta.get_field("dispatch_time").defaul
 NOTIFY_BATCH = 500
 
 
-def delivery_settings_for(office: Office) -> DeliverySettings:
-    found = DeliverySettings.objects.filter(office=office).first()
-    if found is None:
-        DeliverySettings.objects.bulk_create([DeliverySettings(office=office)],
-                                             ignore_conflicts=True)
-        found = DeliverySettings.objects.get(office=office)
-    return found
 
 
 # --- The resident's choice ------------------------------------------------------
@@ -372,7 +366,7 @@ def deliveries_dispatch(*, office: Office, day: date | None = None, by=None) -> 
     if not office_is_working_day(office, day):
         raise DomainError(_("The office is closed on %(date)s: deliveries are dispatched on "
                             "working days only.") % {"date": day.isoformat()}, "closed_day")
-    limit = delivery_settings_for(office).max_per_courier
+    limit = office_settings_get(DeliverySettings, office=office).max_per_courier
     with transaction.atomic():
         DispatchRun.objects.bulk_create([DispatchRun(office=office, day=day)],
                                         ignore_conflicts=True)
@@ -639,7 +633,7 @@ def delivery_fail(*, delivery_id: int, courier, reason: str, note: str = "",
         delivery.route_position = None
         scheduled = delivery.scheduled_for
         delivery.scheduled_for = None
-        limit = delivery_settings_for(office).max_failed_attempts
+        limit = office_settings_get(DeliverySettings, office=office).max_failed_attempts
         params = {"number": attempt.number, "reason": reason, "note": note}
         case_event_record(application=application, kind="delivery.failed", params=params,
                           actor=courier)
@@ -749,7 +743,7 @@ def delivery_settings_update(*, office: Office, max_per_courier: int,
     if not 1 <= int(max_failed_attempts) <= 10:
         raise DomainError(_("Allow between 1 and 10 failed attempts."),
                           "max_failed_attempts_invalid")
-    found = delivery_settings_for(office)
+    found = office_settings_get(DeliverySettings, office=office)
     found.max_per_courier = int(max_per_courier)
     found.max_failed_attempts = int(max_failed_attempts)
     found.dispatch_time = dispatch_time

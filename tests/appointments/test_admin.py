@@ -21,11 +21,11 @@ from registry.appointments.services.attendance import booking_check_in, booking_
 from registry.appointments.services.booking_documents import booking_document_upload
 from registry.appointments.services.bookings import booking_cancel, booking_create
 from registry.appointments.services.slots import (
-    appointment_settings_for,
     bookable_range,
     lane_schedule_for,
 )
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, Role, Service
+from registry.selectors import office_settings_get
 from tests.appointments.conftest import MONDAY, docs_ok
 from tests.appointments.test_closure_documents import PNG
 from tests.factories import ResidentFactory
@@ -260,8 +260,8 @@ def test_the_day_view_is_linked_from_the_bookings_and_slots_lists(client, make_s
 def test_settings_and_lane_schedules_are_set_by_office_admins(client, make_staff, office_a,
                                                               office_b, lost_card, slot_on):
     slot_on(lost_card, WEDNESDAY)  # slots made up to Wednesday
-    kota = appointment_settings_for(office_a)
-    kab = appointment_settings_for(office_b)
+    kota = office_settings_get(AppointmentSettings, office=office_a)
+    kab = office_settings_get(AppointmentSettings, office=office_b)
     schedule = lane_schedule_for(lost_card.lane)
     settings_url = reverse("admin:appointments_appointmentsettings_change", args=[kota.pk])
     schedule_url = reverse("admin:appointments_laneschedule_change", args=[schedule.pk])

@@ -3,11 +3,10 @@ from datetime import date, datetime, time
 from django.core.cache import cache
 
 from registry.appointments import selectors
-from registry.appointments.models import LaneSchedule, Slot
+from registry.appointments.models import AppointmentSettings, LaneSchedule, Slot
 from registry.appointments.services.closures import closure_declare
 from registry.appointments.services.slots import (
     SLOTS_VERSION_KEY,
-    appointment_settings_for,
     bookable_range,
     slots_ensure,
     slots_ensure_all,
@@ -15,6 +14,7 @@ from registry.appointments.services.slots import (
     slots_plan_changed,
 )
 from registry.models import Lane
+from registry.selectors import office_settings_get
 from tests.appointments.conftest import WIB
 
 
@@ -79,7 +79,7 @@ def test_bookable_window_same_day_until_ten_then_from_tomorrow(office_a, lost_ca
 
 
 def test_booking_window_is_an_office_setting(office_a, lost_card, clock):
-    settings = appointment_settings_for(office_a)
+    settings = office_settings_get(AppointmentSettings, office=office_a)
     settings.booking_window_days, settings.same_day_until = 3, None
     settings.save()
     dates = set(selectors.slots_bookable(office=office_a, service=lost_card)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.appointments import lock_objects
 from registry.appointments.models import (
+    AppointmentSettings,
     Booking,
     BookingChannel,
     BookingDocument,
@@ -31,7 +32,6 @@ from registry.appointments.services.requirements import (
     requirement_problems_raise,
 )
 from registry.appointments.services.slots import (
-    appointment_settings_for,
     office_rebook_until,
     slot_refusal,
     slots_changed,
@@ -49,6 +49,7 @@ from registry.models import (
     Resident,
     Service,
 )
+from registry.selectors import office_settings_get
 from registry.services.cases import application_open, application_set_status, case_event_record
 from registry.services.notifications import notification_send
 
@@ -186,8 +187,12 @@ def booking_lock(booking: Booking) -> Booking:
             .get(pk=booking.pk))
 
 
+def _change_cutoff_hours(booking: Booking) -> int:
+    return office_settings_get(AppointmentSettings, office=booking.office).change_cutoff_hours
+
+
 def booking_change_deadline(booking: Booking) -> datetime:
-    hours = appointment_settings_for(booking.office).change_cutoff_hours
+    hours = _change_cutoff_hours(booking)
     return booking.slot.starts_at - timedelta(hours=hours)
 
 
@@ -212,8 +217,7 @@ def booking_cancel(*, booking: Booking, by=None, reason: str = "",
         if not by_staff and now > booking_change_deadline(booking):
             raise Conflict(_("Bookings can be cancelled until %(hours)s hours before the "
                              "slot; it is too late now.")
-                           % {"hours": appointment_settings_for(booking.office)
-                              .change_cutoff_hours}, "change_window_closed")
+                           % {"hours": _change_cutoff_hours(booking)}, "change_window_closed")
         _close_booking(booking, status=BookingStatus.CANCELLED, now=now,
                        cancelled_by=by if by_staff else None, reason=reason)
         params = {**slot_params(booking), "reason": reason}
@@ -272,8 +276,7 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
         if getattr(by, "pk", None) is None and now > booking_change_deadline(booking):
             raise Conflict(_("Bookings can be rescheduled until %(hours)s hours before the "
                              "slot; it is too late now.")
-                           % {"hours": appointment_settings_for(booking.office)
-                              .change_cutoff_hours}, "change_window_closed")
+                           % {"hours": _change_cutoff_hours(booking)}, "change_window_closed")
         if slot.pk == booking.slot_id:
             raise DomainError(_("This is already the booking's slot."), "same_slot")
         refusal = slot_refusal(office=booking.office, service=booking.service, slot=slot,

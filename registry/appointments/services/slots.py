@@ -33,20 +33,11 @@ from registry.models import (
     Office,
     Service,
 )
+from registry.selectors import office_settings_get
 
 DEFAULT_REBOOK_DAYS = 30
 
 
-def appointment_settings_for(office: Office) -> AppointmentSettings:
-    """The office's settings (made with the defaults when first read). Read through the
-    office, so they are read once per office object (a booking needs them three times)
-    and come with a list that selects `office__appointment_settings`."""
-    try:
-        return office.appointment_settings
-    except AppointmentSettings.DoesNotExist:
-        settings, _created = AppointmentSettings.objects.get_or_create(office=office)
-        office.appointment_settings = settings
-        return settings
 
 
 def lane_schedule_for(lane: Lane) -> LaneSchedule:
@@ -58,7 +49,7 @@ def lane_schedule_for(lane: Lane) -> LaneSchedule:
 def bookable_range(*, office: Office, now: datetime | None = None) -> tuple[date, date]:
     """The first and last day residents may book now: from tomorrow (or today while
     same-day booking is open) to the end of the booking window."""
-    settings = appointment_settings_for(office)
+    settings = office_settings_get(AppointmentSettings, office=office)
     local = (now or timezone.now()).astimezone(office_now(office).tzinfo)
     today = local.date()
     first = today
@@ -198,4 +189,5 @@ def rebook_until(zone: str, rebook_days: int | None, now: datetime) -> date:
 
 
 def office_rebook_until(office: Office, now: datetime) -> date:
-    return rebook_until(office.timezone, appointment_settings_for(office).rebook_days, now)
+    plan = office_settings_get(AppointmentSettings, office=office)
+    return rebook_until(office.timezone, plan.rebook_days, now)
