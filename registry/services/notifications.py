@@ -22,63 +22,54 @@ from registry.models import (
     Resident,
 )
 from registry.services.bulk_sql import sql_dialect, sql_text_in_language, sql_value
-from registry.services.cases import case_event_record, case_events_record_many
+from registry.services.cases import case_events_record_many
 
 logger = logging.getLogger(__name__)
+
+
+# Where a resident can be reached, in the order deliveries are made: (channel, the
+# resident's field that must be set for it, the field that is its address or None).
+# notification_channels_for reads it for one resident; _channels_sql writes the same
+# rule for a set-based sweep, so the two cannot drift apart.
+CHANNEL_RULES = [
+    (NotificationChannel.PUSH, "app_registered_at", None),
+    (NotificationChannel.WHATSAPP, "phone", "phone"),
+    (NotificationChannel.EMAIL, "email", "email"),
+]
 
 
 def notification_channels_for(resident: Resident) -> list[tuple[str, str]]:
     """(channel, address) pairs a resident can be reached on. Every notification is
     also stored in the app inbox, so the app channel only adds a push."""
-    channels = []
-    if resident.app_registered_at:
-        channels.append((NotificationChannel.PUSH, ""))
-    if resident.phone:
-        channels.append((NotificationChannel.WHATSAPP, resident.phone))
-    if resident.email:
-        channels.append((NotificationChannel.EMAIL, resident.email))
-    return channels
+    return [(channel, getattr(resident, address) if address else "")
+            for channel, needed, address in CHANNEL_RULES if getattr(resident, needed)]
 
 
 def notification_send(*, office: Office, resident: Resident, kind: str, title, body,
                       params: dict | None = None, application: Application | None = None,
                       link: str = "", dedup_key: str | None = None) -> Notification | None:
     """Tell a resident something: store it in their inbox and queue its sending on
-    each of their channels once the transaction commits.
+    each of their channels once the transaction commits (notifications_send_many, for
+    one resident, each delivery in a task of its own).
 
     `title` and `body` are translatable strings formatted with `params`, rendered in
     the resident's language. With a `dedup_key` the same fact is told once: a second
     call with the key returns None and sends nothing.
     """
-    params = params or {}
-    with translation.override(resident.language):
-        title_text = str(title) % params if params else str(title)
-        body_text = str(body) % params if params else str(body)
+    from registry.tasks import notification_deliver
+
+    entry = {"office_id": office.id, "resident": resident, "kind": kind, "title": title,
+             "body": body, "params": params, "link": link, "dedup_key": dedup_key,
+             "application_id": application.id if application is not None else None}
     with transaction.atomic(savepoint=False):
         if dedup_key:
             try:
                 with transaction.atomic():
-                    notification = Notification.objects.create(
-                        office=office, resident=resident, application=application, kind=kind,
-                        title=title_text, body=body_text, link=link, dedup_key=dedup_key,
-                    )
+                    [(notification, deliveries)] = _notifications_write(entries=[entry])
             except IntegrityError:
                 return None
         else:
-            notification = Notification.objects.create(
-                office=office, resident=resident, application=application, kind=kind,
-                title=title_text, body=body_text, link=link,
-            )
-        deliveries = NotificationDelivery.objects.bulk_create(
-            NotificationDelivery(office=office, notification=notification, channel=channel,
-                                 address=address)
-            for channel, address in notification_channels_for(resident)
-        )
-        if application is not None:
-            case_event_record(application=application, kind="notification.sent",
-                              params={"title": title_text})
-        from registry.tasks import notification_deliver
-
+            [(notification, deliveries)] = _notifications_write(entries=[entry])
         for delivery in deliveries:
             enqueue_on_commit(notification_deliver, delivery.id)
     return notification
@@ -209,6 +200,19 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
     """
     from registry.tasks import notifications_deliver_many
 
+    written = _notifications_write(entries=entries, batch_size=batch_size)
+    ids = [delivery.id for _notification, deliveries in written for delivery in deliveries]
+    for start in range(0, len(ids), NOTIFY_TASK_CHUNK):
+        enqueue_on_commit(notifications_deliver_many, ids[start:start + NOTIFY_TASK_CHUNK])
+    return len(written)
+
+
+def _notifications_write(*, entries: list[dict], batch_size: int = 2000
+                         ) -> list[tuple[Notification, list[NotificationDelivery]]]:
+    """The rows of telling residents, for one or many: each entry's inbox entry (texts
+    in its resident's language), a pending delivery per channel the resident has, and
+    a `notification.sent` timeline entry per case. Each notification with its
+    deliveries, in the entries' order; queueing the sending is the caller's."""
     rendered: dict[tuple[int, str], str] = {}
 
     def render(text, language, params):
@@ -231,21 +235,43 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
             body=render(entry["body"], language, params), link=entry.get("link", ""),
             dedup_key=entry.get("dedup_key")))
     Notification.objects.bulk_create(notifications, batch_size=batch_size)
-    deliveries = []
+    written = []
     for notification, entry in zip(notifications, entries, strict=True):
-        deliveries.extend(
+        written.append((notification, [
             NotificationDelivery(office_id=notification.office_id, notification=notification,
                                  channel=channel, address=address)
-            for channel, address in notification_channels_for(entry["resident"]))
-    NotificationDelivery.objects.bulk_create(deliveries, batch_size=batch_size)
+            for channel, address in notification_channels_for(entry["resident"])]))
+    NotificationDelivery.objects.bulk_create(
+        [delivery for _notification, deliveries in written for delivery in deliveries],
+        batch_size=batch_size)
     case_events_record_many(entries=[
         {"office_id": n.office_id, "application_id": n.application_id,
          "kind": "notification.sent", "params": {"title": n.title}}
         for n in notifications if n.application_id], batch_size=batch_size)
-    ids = [delivery.id for delivery in deliveries]
-    for start in range(0, len(ids), NOTIFY_TASK_CHUNK):
-        enqueue_on_commit(notifications_deliver_many, ids[start:start + NOTIFY_TASK_CHUNK])
-    return len(notifications)
+    return written
+
+
+def _channels_sql() -> tuple[str, str, str, dict]:
+    """CHANNEL_RULES for a set-based sweep over residents `r`: the channels as a row
+    source `c` (channel, ord), the address of channel `c.channel`, and the condition
+    that the resident has it; with their parameters."""
+    channels = " UNION ALL ".join(
+        f"SELECT CAST('{channel}' AS TEXT) AS channel, {order} AS ord"
+        for order, (channel, _needed, _address) in enumerate(CHANNEL_RULES))
+    fields = {field.name: field for field in Resident._meta.concrete_fields}
+    address_whens, address_params, reachable, reachable_params = [], [], [], []
+    for channel, needed, address in CHANNEL_RULES:
+        if address:
+            address_whens.append(f"WHEN %s THEN r.{fields[address].column}")
+            address_params.append(channel)
+        column = f"r.{fields[needed].column}"
+        has_it = (f"COALESCE({column}, '') <> ''" if fields[needed].get_internal_type()
+                  in ("CharField", "EmailField", "TextField") else f"{column} IS NOT NULL")
+        reachable.append(f"(c.channel = %s AND {has_it})")
+        reachable_params.append(channel)
+    address_sql = f"CASE c.channel {' '.join(address_whens)} ELSE '' END"
+    return channels, address_sql, " OR ".join(reachable), {
+        "address": address_params, "reachable": reachable_params}
 
 
 def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows_sql: str,
@@ -273,11 +299,7 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
     rows = f"({rows_sql}) s JOIN {Resident._meta.db_table} r ON r.id = s.resident_id"
     told = (f"{rows} JOIN {Notification._meta.db_table} n ON n.resident_id = s.resident_id "
             "AND n.dedup_key = s.dedup_key")
-    channels = " UNION ALL ".join(
-        f"SELECT CAST('{channel}' AS TEXT) AS channel, {order} AS ord"
-        for order, channel in enumerate([NotificationChannel.PUSH,
-                                         NotificationChannel.WHATSAPP,
-                                         NotificationChannel.EMAIL]))
+    channels, address_sql, reachable_sql, rule_params = _channels_sql()
     with connection.cursor() as cursor:
         # The deliveries written below are the office's first ones after this id.
         cursor.execute(f"SELECT MAX(id) FROM {NotificationDelivery._meta.db_table}")  # noqa: S608
@@ -297,18 +319,12 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
             f"INSERT INTO {NotificationDelivery._meta.db_table} "  # noqa: S608 - ours
             "(office_id, notification_id, channel, address, status, attempts, "
             "next_attempt_at, sent_at, provider_ref, last_error) "
-            "SELECT n.office_id, n.id, c.channel, CASE c.channel WHEN %s THEN r.phone "
-            "WHEN %s THEN r.email ELSE '' END, %s, 0, %s, NULL, '', '' "
+            f"SELECT n.office_id, n.id, c.channel, {address_sql}, %s, 0, %s, NULL, '', '' "
             f"FROM {told} CROSS JOIN ({channels}) c "
-            # The rule of notification_channels_for, in SQL (tests hold them equal).
-            "WHERE n.dedup_key IS NOT NULL AND ("
-            "(c.channel = %s AND r.app_registered_at IS NOT NULL) "
-            "OR (c.channel = %s AND COALESCE(r.phone, '') <> '') "
-            "OR (c.channel = %s AND COALESCE(r.email, '') <> '')) "
+            f"WHERE n.dedup_key IS NOT NULL AND ({reachable_sql}) "
             "ORDER BY n.id, c.ord",
-            [NotificationChannel.WHATSAPP, NotificationChannel.EMAIL, DeliveryStatus.PENDING,
-             now, *rows_params, NotificationChannel.PUSH, NotificationChannel.WHATSAPP,
-             NotificationChannel.EMAIL])
+            [*rule_params["address"], DeliveryStatus.PENDING, now, *rows_params,
+             *rule_params["reachable"]])
         delivered = cursor.rowcount
         cursor.execute(
             f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 - our names only
