@@ -35,6 +35,7 @@ from queues.models import (
     TicketSource,
     TicketStatus,
 )
+from registry import lock_objects as registry_lock_objects
 from registry.appointments.services.attendance import (
     booking_check_in,
     booking_complete,
@@ -594,7 +595,7 @@ def ticket_finish(*, counter: Counter, by, outcome: str, reason: str = "", note:
                 service_seconds=_seconds(now, ticket.started_at),
                 busy_seconds=_seconds(now, ticket.first_called_at))
         if ticket.application_id is not None and outcome == Outcome.SERVED:
-            application = Application.objects.select_for_update(of=("self",)).get(
+            application = registry_lock_objects.applications_for_update().get(
                 pk=ticket.application_id)
             if application.status in (ApplicationStatus.OPEN, ApplicationStatus.IN_PROGRESS):
                 application_visit_completed(application=application, by=by)

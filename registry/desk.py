@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from registry import otp
+from registry import lock_objects, otp
 from registry.background import enqueue_on_commit
 from registry.errors import DomainError, NotFound, Throttled, Unavailable
 from registry.models import (
@@ -54,7 +54,7 @@ def _lock_resident(office: Office, resident: Resident) -> Resident:
     """The resident's row, locked until the caller's transaction ends; NotFound when
     the office's staff may not work with them."""
     resident_get_for_office(office=office, pk=resident.pk)
-    return Resident.objects.select_for_update().get(pk=resident.pk)
+    return lock_objects.residents_for_update().get(pk=resident.pk)
 
 
 # --- Identity ----------------------------------------------------------------------
@@ -80,9 +80,9 @@ def resident_identity_verify(*, office: Office, resident: Resident, by) -> Resid
 # for this NIK must not stop the desk from binding), and the app never accepts them.
 
 
-def _desk_challenges(resident: Resident):
-    return OtpChallenge.objects.filter(nik=resident.nik, purpose=OtpPurpose.DESK_BIND,
-                                       sent=True)
+def _desk_challenges(resident: Resident, *, lock: bool = False):
+    rows = lock_objects.otp_challenges_for_update() if lock else OtpChallenge.objects
+    return rows.filter(nik=resident.nik, purpose=OtpPurpose.DESK_BIND, sent=True)
 
 
 def _throttle_desk(resident: Resident, phone: str, now) -> None:
@@ -173,7 +173,7 @@ def resident_phone_bind_confirm(*, office: Office, resident: Resident, code: str
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_resident(office, resident)
-        challenge = (_desk_challenges(locked).select_for_update()
+        challenge = (_desk_challenges(locked, lock=True)
                      .filter(used_at__isnull=True).order_by("-created_at").first())
         if challenge is None or challenge.expires_at <= now:
             raise DomainError(_("The code has expired. Send a new one."), "otp_expired")

@@ -21,7 +21,7 @@ from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from registry import tenancy
+from registry import lock_objects, tenancy
 from registry.background import enqueue_on_commit
 from registry.errors import DomainError, NotFound, Throttled
 from registry.models import (
@@ -319,7 +319,7 @@ def _challenge_spend(challenge: OtpChallenge, now) -> Resident:
     activation code was spent meanwhile, or another phone was bound after the request.
     """
     expired = DomainError(_("The code has expired. Ask for a new one."), "otp_expired")
-    resident = Resident.objects.select_for_update().filter(nik=challenge.nik).first()
+    resident = lock_objects.residents_for_update().filter(nik=challenge.nik).first()
     if challenge.registration is not None:
         if resident is not None:
             # Registered since the request (at the desk, or by another code): that
@@ -365,7 +365,7 @@ def _challenge_spend(challenge: OtpChallenge, now) -> Resident:
 def _live_challenges(nik: str, purpose: str):
     # Only codes that went out, asked for this purpose (the desk's own codes are read
     # back at the desk: registry.desk).
-    return OtpChallenge.objects.select_for_update().filter(
+    return lock_objects.otp_challenges_for_update().filter(
         nik=nik, purpose=purpose, sent=True, used_at__isnull=True)
 
 

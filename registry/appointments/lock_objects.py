@@ -7,8 +7,17 @@ is locked by the conditional UPDATE that takes or frees a place.
 
 from django.db.models import QuerySet
 
-from registry.appointments.models import Booking
+from registry.appointments.models import Booking, BookingDocument, Slot
 
 
 def bookings_for_update(*, skip_locked: bool = False) -> QuerySet[Booking]:
     return Booking.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+
+
+def slots_for_update() -> QuerySet[Slot]:
+    """Slots to lock, ordered by the caller by primary key (a reschedule locks two)."""
+    return Slot.objects.select_for_update(of=("self",))
+
+
+def booking_documents_for_update() -> QuerySet[BookingDocument]:
+    return BookingDocument.objects.select_for_update(of=("self",))

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from registry import extensions
 from registry.background import enqueue_on_commit
 from registry.calendar import office_local_text
+from registry.central import lock_objects
 from registry.central.client import CentralRequest, LinkDown, Rejected, get_client
 from registry.central.models import (
     CENTRAL_JOB_OPEN_STATUSES,
@@ -89,11 +90,6 @@ def job_backoff(attempts: int) -> timedelta:
 
 
 # --- The link and its outages ---------------------------------------------------
-
-
-def _link_for_update(office_id: int) -> CentralLink:
-    CentralLink.objects.bulk_create([CentralLink(office_id=office_id)], ignore_conflicts=True)
-    return CentralLink.objects.select_for_update().get(office_id=office_id)
 
 
 def open_outage(office_id: int) -> CentralOutage | None:
@@ -162,7 +158,7 @@ def central_link_record_failure(*, office: Office, error: str, detection: str,
     CentralLink row."""
     at = at or timezone.now()
     with transaction.atomic():
-        link = _link_for_update(office.id)
+        link = lock_objects.central_link_for_update(office.id)
         link.consecutive_failures += 1
         link.failing_since = link.failing_since or at
         link.last_error = error[:300]
@@ -192,14 +188,16 @@ def central_link_record_success(*, office: Office, detection: str,
     if not checked and not failing.exists() and not outage.exists():
         return  # the common case of a send: nothing to change, no lock taken
     with transaction.atomic():
-        link = _link_for_update(office.id)
+        link = lock_objects.central_link_for_update(office.id)
         link.consecutive_failures = 0
         link.failing_since = None
         link.last_ok_at = at
         if checked:
             link.last_checked_at = at
         link.save()
-        current = outage.select_for_update().first()
+        current = (lock_objects.outages_for_update()
+                   .filter(office_id=office.id, ended_at__isnull=True)
+                   .exclude(detection=OutageDetection.STAFF).first())
         if current is not None:
             _outage_end(outage=current, at=at, detection=detection)
 
@@ -255,7 +253,7 @@ def central_outage_declare(*, office: Office, cause: str, message: str = "",
 def central_outage_update(*, outage: CentralOutage, message: str,
                           expected_back: datetime | None, by=None) -> CentralOutage:
     """Change what residents are told about an open outage."""
-    outage = CentralOutage.objects.select_for_update().get(pk=outage.pk)
+    outage = lock_objects.outages_for_update().get(pk=outage.pk)
     if outage.ended_at is not None:
         raise Conflict(_("This outage has ended."), "outage_ended")
     if expected_back is not None and expected_back <= timezone.now():
@@ -271,7 +269,7 @@ def central_outage_update(*, outage: CentralOutage, message: str,
 def central_outage_end(*, outage: CentralOutage, by=None,
                        at: datetime | None = None) -> CentralOutage:
     """Staff close an outage (the link is back): the waiting work is sent at once."""
-    outage = CentralOutage.objects.select_for_update().get(pk=outage.pk)
+    outage = lock_objects.outages_for_update().get(pk=outage.pk)
     if outage.ended_at is not None:
         raise Conflict(_("This outage has ended."), "outage_ended")
     _outage_end(outage=outage, at=at or timezone.now(), detection=OutageDetection.STAFF,
@@ -429,7 +427,7 @@ def _claim(job_id: int, now: datetime):
     print; a print with no blank card waits (on the timeline) instead of being sent."""
     with transaction.atomic():
         job = (
-            CentralJob.objects.select_for_update(skip_locked=True, of=("self",))
+            lock_objects.central_jobs_for_update(skip_locked=True)
             .select_related("office", "application")
             .filter(id=job_id, status=CentralJobStatus.PENDING)
             .first()
@@ -475,7 +473,7 @@ def _lock_claimed(job: CentralJob, attempt: CentralJobAttempt, outcome: str, err
     now = timezone.now()
     CentralJobAttempt.objects.filter(pk=attempt.pk).update(
         finished_at=now, outcome=outcome, error=error[:300], central_ref=reference[:120])
-    current = (CentralJob.objects.select_for_update(of=("self",))
+    current = (lock_objects.central_jobs_for_update()
                .select_related("office", "application", "application__service",
                                "application__resident")
                .get(pk=job.pk))
@@ -597,7 +595,7 @@ def central_jobs_resend_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         expired = list(
-            CentralJob.objects.select_for_update(skip_locked=True)
+            lock_objects.central_jobs_for_update(skip_locked=True)
             .filter(status=CentralJobStatus.SENDING, lease_until__lt=now)
             .order_by("id").values_list("id", flat=True)[:SWEEP_BATCH]
         )
@@ -608,7 +606,7 @@ def central_jobs_resend_due(*, now: datetime | None = None) -> int:
             CentralJob.objects.filter(id__in=expired).update(
                 status=CentralJobStatus.PENDING, lease_until=None, next_attempt_at=now)
         due = list(
-            CentralJob.objects.select_for_update(skip_locked=True)
+            lock_objects.central_jobs_for_update(skip_locked=True)
             .filter(status=CentralJobStatus.PENDING, next_attempt_at__lte=now - SWEEP_GRACE)
             .order_by("next_attempt_at").values_list("id", flat=True)[:SWEEP_BATCH]
         )
@@ -624,7 +622,7 @@ def central_jobs_resend_due(*, now: datetime | None = None) -> int:
 def central_job_retry(*, job: CentralJob, by=None) -> CentralJob:
     """Staff fixed what the central server refused: send the job again (same id)."""
     from registry.central.tasks import central_job_send as send_task
-    job = CentralJob.objects.select_for_update().select_related("application").get(pk=job.pk)
+    job = lock_objects.central_jobs_for_update().select_related("application").get(pk=job.pk)
     if job.status != CentralJobStatus.REJECTED:
         raise Conflict(_("Only a job the central server refused can be sent again."),
                        "job_not_rejected")
@@ -640,11 +638,6 @@ def central_job_retry(*, job: CentralJob, by=None) -> CentralJob:
 # --- Blank-card stock ------------------------------------------------------------
 
 
-def _stock_for_update(office_id: int) -> CardStock:
-    CardStock.objects.bulk_create([CardStock(office_id=office_id)], ignore_conflicts=True)
-    return CardStock.objects.select_for_update().get(office_id=office_id)
-
-
 @transaction.atomic
 def card_stock_receive(*, office: Office, quantity: int, by=None, note: str = "") -> CardStock:
     """Blank cards arrived: add them, and release the prints that waited for stock
@@ -654,7 +647,7 @@ def card_stock_receive(*, office: Office, quantity: int, by=None, note: str = ""
     if not isinstance(quantity, int) or quantity < 1 or quantity > 100_000:
         raise DomainError(_("Enter a number of cards between 1 and 100000."),
                           "quantity_invalid")
-    stock = _stock_for_update(office.id)
+    stock = lock_objects.card_stock_for_update(office.id)
     stock.on_hand += quantity
     if stock.on_hand >= stock.alert_below:
         stock.low_alert_sent_at = None
@@ -679,7 +672,7 @@ def card_stock_correct(*, office: Office, counted: int, by, note: str) -> CardSt
         raise DomainError(_("Enter the number of blank cards counted."), "quantity_invalid")
     if not (note or "").strip():
         raise DomainError(_("Say why the count is corrected."), "note_required")
-    stock = _stock_for_update(office.id)
+    stock = lock_objects.card_stock_for_update(office.id)
     change = counted - stock.on_hand
     stock.on_hand = counted
     stock.save()
@@ -694,7 +687,7 @@ def card_stock_set_threshold(*, office: Office, alert_below: int) -> CardStock:
     if not isinstance(alert_below, int) or alert_below < 0 or alert_below > 1_000_000:
         raise DomainError(_("Enter the alert threshold as a number of cards."),
                           "threshold_invalid")
-    stock = _stock_for_update(office.id)
+    stock = lock_objects.card_stock_for_update(office.id)
     stock.alert_below = alert_below
     if stock.on_hand >= alert_below:
         stock.low_alert_sent_at = None
@@ -709,7 +702,7 @@ def card_stock_alert(*, office_id: int) -> bool:
     from django.utils import translation
 
     with transaction.atomic():
-        stock = CardStock.objects.select_for_update().select_related("office").filter(
+        stock = lock_objects.card_stocks_for_update().select_related("office").filter(
             office_id=office_id).first()
         if stock is None or stock.on_hand >= stock.alert_below or stock.low_alert_sent_at:
             return False

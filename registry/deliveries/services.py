@@ -27,6 +27,7 @@ from registry.calendar import (
 )
 from registry.cards import normalize_receipt_code
 from registry.central.models import Card
+from registry.deliveries import lock_objects
 from registry.deliveries.models import (
     PROXY_RELATIONS,
     AttemptOutcome,
@@ -122,7 +123,7 @@ def handover_for_application(*, application: Application) -> Handover:
 
 
 def _active_delivery(handover: Handover) -> Delivery | None:
-    return (Delivery.objects.select_for_update(of=("self",))
+    return (lock_objects.deliveries_for_update()
             .filter(handover=handover, status__in=[DeliveryStatus.WAITING,
                                                    DeliveryStatus.ASSIGNED]).first())
 
@@ -150,7 +151,7 @@ def handover_choose(*, application: Application, method: str, proxy_name: str = 
         raise DomainError(_("Choose pickup, proxy or delivery."), "method_invalid")
     with transaction.atomic():
         handover = handover_for_application(application=application)
-        handover = Handover.objects.select_for_update(of=("self",)).select_related(
+        handover = lock_objects.handovers_for_update().select_related(
             "card", "application__service", "application__resident").get(pk=handover.pk)
         if handover.completed_at is not None:
             raise Conflict(_("The card has already been handed over."), "handover_completed")
@@ -247,7 +248,7 @@ def handover_collect(*, handover: Handover, receipt_code: str, collector_name: s
     receipt code is required; who collected, their relation, the staff member and the
     time are recorded. A wrong code or a wrong person is refused and changes nothing."""
     with transaction.atomic():
-        handover = Handover.objects.select_for_update(of=("self",)).select_related(
+        handover = lock_objects.handovers_for_update().select_related(
             "card", "application__service", "application__resident").get(pk=handover.pk)
         application = handover.application
         if not tenancy.staff_has_role(by, handover.office_id, Role.FRONT_DESK,
@@ -368,9 +369,7 @@ def deliveries_dispatch(*, office: Office, day: date | None = None, by=None) -> 
                             "working days only.") % {"date": day.isoformat()}, "closed_day")
     limit = office_settings_get(DeliverySettings, office=office).max_per_courier
     with transaction.atomic():
-        DispatchRun.objects.bulk_create([DispatchRun(office=office, day=day)],
-                                        ignore_conflicts=True)
-        run = DispatchRun.objects.select_for_update().get(office=office, day=day)
+        run = lock_objects.dispatch_run_for_update(office=office, day=day)
         _carry_over_unattempted(office, day)
         couriers = couriers_on_duty(office=office, day=day)
         loads = dict.fromkeys((c.id for c in couriers), 0)
@@ -390,7 +389,7 @@ def deliveries_dispatch(*, office: Office, day: date | None = None, by=None) -> 
                     "longitude")[:room]
         )
         # Lock the chosen rows (by pk) so a concurrent cancel or hand-over waits.
-        locked = set(Delivery.objects.select_for_update(of=("self",))
+        locked = set(lock_objects.deliveries_for_update()
                      .filter(id__in=[c["id"] for c in chosen], status=DeliveryStatus.WAITING)
                      .order_by("id").values_list("id", flat=True))
         chosen = [c for c in chosen if c["id"] in locked]
@@ -458,7 +457,7 @@ def _assign(plan: list[tuple[int, int, int]], day: date) -> int:
 
 def _carry_over_unattempted(office: Office, day: date) -> int:
     """Deliveries assigned on an earlier day and never attempted wait again."""
-    stale = list(Delivery.objects.select_for_update(of=("self",))
+    stale = list(lock_objects.deliveries_for_update()
                  .filter(office=office, status=DeliveryStatus.ASSIGNED, scheduled_for__lt=day)
                  .order_by("id").values("id", "application_id", "scheduled_for"))
     if not stale:
@@ -529,7 +528,7 @@ def deliveries_notify_scheduled(*, office_id: int, day: date) -> int:
 
 
 def _courier_delivery(delivery_id: int, courier) -> Delivery:
-    delivery = (Delivery.objects.select_for_update(of=("self",))
+    delivery = (lock_objects.deliveries_for_update()
                 .select_related("application__service", "application__resident",
                                 "application__office", "handover__card")
                 .filter(pk=delivery_id, courier=courier,
@@ -681,7 +680,7 @@ def delivery_reopen(*, delivery: Delivery, by, reason: str) -> Delivery:
     if not reason or len(reason) > 300:
         raise DomainError(_("Say why the delivery is reopened."), "reason_required")
     with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update(of=("self",))
+        delivery = (lock_objects.deliveries_for_update()
                     .select_related("application", "handover").get(pk=delivery.pk))
         if not tenancy.staff_has_role(by, delivery.office_id, Role.SUPERVISOR):
             raise NotFound(_("Not found."), "not_found")

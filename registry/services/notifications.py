@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
+from registry import lock_objects
 from registry.background import enqueue_on_commit
 from registry.models import (
     Application,
@@ -98,7 +99,7 @@ def notification_deliver(*, delivery_id: int) -> NotificationDelivery | None:
 
     with transaction.atomic():
         delivery = (
-            NotificationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            lock_objects.notification_deliveries_for_update(skip_locked=True)
             .select_related("notification")
             .filter(id=delivery_id, status=DeliveryStatus.PENDING)
             .first()
@@ -164,7 +165,7 @@ def notifications_resend_pending(*, now=None) -> int:
     queued = 0
     with transaction.atomic():
         due = list(
-            NotificationDelivery.objects.select_for_update(skip_locked=True)
+            lock_objects.notification_deliveries_for_update(skip_locked=True)
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - SWEEP_GRACE)
             .order_by("next_attempt_at")
             .values_list("id", flat=True)[:SWEEP_BATCH]
@@ -368,7 +369,7 @@ def notifications_deliver_pending(*, office_id: int, after_id: int = 0,
         now = timezone.now()
         with transaction.atomic():
             ids = list(
-                NotificationDelivery.objects.select_for_update(skip_locked=True)
+                lock_objects.notification_deliveries_for_update(skip_locked=True)
                 .filter(office_id=office_id, id__gt=after_id, status=DeliveryStatus.PENDING,
                         next_attempt_at__lte=now)
                 .order_by("id").values_list("id", flat=True)[:DELIVER_PAGE])

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.appointments import lock_objects
 from registry.appointments.models import (
     Booking,
     BookingDocument,
@@ -57,7 +58,7 @@ def booking_document_upload(*, booking: Booking, requirement_code: str, upload,
     now = timezone.now()
     with transaction.atomic():
         booking = booking_lock(booking)
-        document, _created = BookingDocument.objects.select_for_update().get_or_create(
+        document, _created = lock_objects.booking_documents_for_update().get_or_create(
             booking=booking, requirement=requirement, defaults={"office": booking.office})
         old_file = document.file.name if document.file else ""
         document.content_type, document.size, document.uploaded_at = kind.mime, upload.size, now
@@ -86,7 +87,7 @@ def booking_document_review(*, document: BookingDocument, accept: bool, reason: 
         raise DomainError(_("Give the reason for rejecting; the resident is told."),
                           "reason_required")
     with transaction.atomic():
-        document = (BookingDocument.objects.select_for_update(of=("self",))
+        document = (lock_objects.booking_documents_for_update()
                     .select_related("booking", "booking__resident", "booking__application",
                                     "booking__office", "requirement")
                     .get(pk=document.pk))

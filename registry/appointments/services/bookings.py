@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry import lock_objects as registry_lock_objects
 from registry.appointments import lock_objects
 from registry.appointments.models import (
     AppointmentSettings,
@@ -82,7 +83,7 @@ def place_free(booking: Booking) -> None:
 def _application_for(*, office, resident, service, channel, by) -> Application:
     """The resident's open case for this service waiting for a booking (after a missed
     visit or an office cancellation), or a new one."""
-    application = (Application.objects.select_for_update(of=("self",))
+    application = (registry_lock_objects.applications_for_update()
                    .filter(office=office, resident=resident, service=service,
                            status=ApplicationStatus.OPEN)
                    .exclude(bookings__status__in=[BookingStatus.BOOKED,
@@ -291,7 +292,7 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
         before = slot_params(booking)
         # Both slots' rows in primary-key order before taking and freeing: two residents
         # swapping slots at once then wait for each other instead of deadlocking.
-        list(Slot.objects.select_for_update().filter(pk__in=[booking.slot_id, slot.pk])
+        list(lock_objects.slots_for_update().filter(pk__in=[booking.slot_id, slot.pk])
              .order_by("pk").values_list("pk", flat=True))
         _take_place(slot, office=booking.office)
         place_free(booking)
