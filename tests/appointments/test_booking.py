@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from registry.appointments.models import Booking, BookingStatus, Slot
 from registry.appointments.services import bookings
@@ -11,7 +12,7 @@ from registry.appointments.services.bookings import (
     booking_reschedule,
 )
 from registry.appointments.services.slots import slots_ensure
-from registry.errors import Conflict, DomainError, NotFound
+from registry.errors import Conflict, DomainError, NotFound, violated_constraint
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, Service
 from tests.appointments.conftest import WIB, book
 from tests.factories import ResidentFactory
@@ -32,6 +33,25 @@ def test_a_new_code_equal_to_an_existing_one_is_drawn_again(office_a, resident_a
     assert slot.booked == 2  # the place taken by the failed try was given back
     assert Application.objects.filter(resident=resident_b).count() == 1
     assert Notification.objects.filter(resident=resident_b).count() == 1
+
+
+def test_a_broken_unique_constraint_is_known_by_its_name(office_a, resident_a, resident_b,
+                                                        lost_card, slot_on):
+    """booking_create tells a second active booking from a repeated code by the name of
+    the constraint broken, on SQLite (which names only the columns) as on PostgreSQL."""
+    first = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY, "08:00"))
+    copies = {
+        "booking_code_unique": {"resident_id": resident_b.pk, "code": first.code},
+        "one_active_booking_per_service": {"resident_id": resident_a.pk, "code": "ZZZZ3333"},
+    }
+    for name, changes in copies.items():
+        copy = Booking.objects.get(pk=first.pk)
+        copy.pk = None
+        copy.__dict__.update(changes)
+        with pytest.raises(IntegrityError) as raised, transaction.atomic():
+            copy.save()
+        assert violated_constraint(raised.value, Booking) == name
+    assert Booking.objects.count() == 1
 
 
 def test_booking_takes_a_place_opens_the_case_and_tells_the_resident(

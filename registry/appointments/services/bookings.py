@@ -41,7 +41,7 @@ from registry.calendar import (
     office_day_bounds,
     office_today,
 )
-from registry.errors import Conflict, DomainError, NotFound
+from registry.errors import Conflict, DomainError, NotFound, violated_constraint
 from registry.models import (
     Application,
     ApplicationStatus,
@@ -130,11 +130,12 @@ def booking_create(*, office: Office, resident: Resident, service: Service, slot
                                   slot=slot, declared=declared, channel=channel, by=by,
                                   now=now)
         except IntegrityError as error:
-            if "one_active_booking_per_service" in str(error) or "resident_id" in str(error):
+            broken = violated_constraint(error, Booking)
+            if broken == "one_active_booking_per_service":
                 raise active from None
             # A new code equal to an existing one (one chance in 10^11): the whole
             # transaction is rolled back and tried again with another code.
-            if "code" not in str(error) or attempt == 2:
+            if broken != "booking_code_unique" or attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
