@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from queues import selectors
 from queues.models import Counter, CounterLane, QueueSettings, Ticket, TicketEvent
-from queues.views import STATISTICS, offices_with_perm
+from queues.views import STATISTICS
+from registry import tenancy
 from registry.admin_base import (
     NoAddMixin,
     NoChangeMixin,
@@ -158,14 +159,14 @@ class TicketAdmin(ReadOnlyMixin, OfficeScopedAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
-                         "can_see_statistics": bool(offices_with_perm(request.user,
+                         "can_see_statistics": bool(tenancy.offices_with_perm(request.user,
                                                                       STATISTICS))}
         return super().changelist_view(request, extra_context)
 
     def statistics_view(self, request):
         """Per day and lane: served, no-shows, waiting and service time (median, p90),
         for one office the user may see figures of."""
-        offices = offices_with_perm(request.user, STATISTICS)
+        offices = tenancy.offices_with_perm(request.user, STATISTICS)
         if not offices:
             raise PermissionDenied
         default = next((o for o in offices if o.code == request.GET.get("office")), offices[0])

@@ -69,20 +69,8 @@ def staff_links(*, office, roles) -> list[tuple[str, str]]:
 # --- Offices and permissions -------------------------------------------------------
 
 
-def offices_with_perm(user, perm: str) -> list[Office]:
-    """The offices where the user's roles grant `perm`, by code."""
-    ids = [oid for oid in tenancy.staff_office_ids(user)
-           if user.has_perm(perm, Ticket(office_id=oid))]
-    return list(Office.objects.filter(id__in=ids).order_by("code"))
 
 
-def _office_for(request, perm: str) -> tuple[Office, list[Office]]:
-    offices = offices_with_perm(request.user, perm)
-    if not offices:
-        raise PermissionDenied
-    code = request.POST.get("office") or request.GET.get("office")
-    chosen = next((o for o in offices if o.code == code), offices[0])
-    return chosen, offices
 
 
 def _error(request, exc: DomainError) -> None:
@@ -113,7 +101,7 @@ def kiosk(request):
     """The walk-in kiosk: choose the service, optionally a priority category, take a
     number; or check in a booking by its code or QR (queues:check-in). A kiosk device is
     signed in with a front-desk account of its office."""
-    office, offices = _office_for(request, ISSUE)
+    office, offices = tenancy.office_for_request(request, ISSUE)
     if request.method == "POST":
         form = WalkInForm(request.POST)
         if form.is_valid():
@@ -170,7 +158,7 @@ def check_in(request):
 
     A refused check-in shows the page again with the reason, answered with the error's
     status (404 for a code unknown at this office)."""
-    office, offices = _office_for(request, ISSUE)
+    office, offices = tenancy.office_for_request(request, ISSUE)
     status = 200
     from_kiosk = request.POST.get("from_kiosk") == "1"
     if request.method == "POST":
@@ -224,7 +212,7 @@ def _keep_code(request, ticket: Ticket, office: Office, resident: Resident | Non
 def check_in_verify(request, pk):
     """The front desk checked the KTP-el of a self-registered resident with a booking
     today: the "not verified" mark goes (registry.desk.resident_identity_verify)."""
-    office, _offices = _office_for(request, ISSUE)
+    office, _offices = tenancy.office_for_request(request, ISSUE)
     try:
         resident = desk.resident_get_for_office(office=office, pk=pk)
         desk.resident_identity_verify(office=office, resident=resident, by=request.user)
@@ -240,7 +228,7 @@ def check_in_verify(request, pk):
 def kiosk_ticket_activation(request, pk):
     """The front desk prints a new activation code on a checked-in ticket (the page was
     shown again): the earlier codes stop working. Staff of the ticket's office only."""
-    office_ids = [o.id for o in offices_with_perm(request.user, ISSUE)]
+    office_ids = [o.id for o in tenancy.offices_with_perm(request.user, ISSUE)]
     ticket = tenancy.get_for_office_or_404(
         Ticket.objects.select_related("office", "resident"), office_ids=office_ids, pk=pk,
         resident__isnull=False)
@@ -260,7 +248,7 @@ def kiosk_ticket(request, pk):
     """The ticket just taken, to print or to photograph. Checked in at the front desk
     for a resident with no bound phone, it carries the activation code issued then, this
     once (registry.printed_codes)."""
-    office_ids = [o.id for o in offices_with_perm(request.user, ISSUE)]
+    office_ids = [o.id for o in tenancy.offices_with_perm(request.user, ISSUE)]
     ticket = tenancy.get_for_office_or_404(
         Ticket.objects.select_related("office", "lane", "service", "booking__slot",
                                       "resident"),
@@ -293,7 +281,7 @@ def kiosk_ticket(request, pk):
 
 
 def _counter_or_404(request, pk) -> Counter:
-    office_ids = [o.id for o in offices_with_perm(request.user, OPERATE)]
+    office_ids = [o.id for o in tenancy.offices_with_perm(request.user, OPERATE)]
     if not office_ids:
         raise PermissionDenied
     return tenancy.get_for_office_or_404(
@@ -304,7 +292,7 @@ def _counter_or_404(request, pk) -> Counter:
 @login_required
 def counters(request):
     """Choose the counter to work at."""
-    office, offices = _office_for(request, OPERATE)
+    office, offices = tenancy.office_for_request(request, OPERATE)
     rows = list(Counter.objects.filter(office=office, is_active=True)
                 .select_related("operator").order_by("number"))
     lanes = {}

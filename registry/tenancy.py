@@ -6,6 +6,7 @@ every office.
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -129,3 +130,28 @@ def staff_grantable_roles(user, office: Office | int) -> frozenset[str]:
     if office_id in staff_administered_office_ids(user):
         return ROLES_OFFICE_ADMINS_GRANT
     return frozenset()
+
+
+class InOffice:
+    """Stands for "a row of this office" in `user.has_perm(perm, obj)`, which checks the
+    user's roles in `obj.office_id` (registry.auth)."""
+
+    def __init__(self, office_id: int):
+        self.office_id = office_id
+
+
+def offices_with_perm(user, perm: str) -> list[Office]:
+    """The offices where the user's roles grant `perm`, by code."""
+    ids = [oid for oid in staff_office_ids(user) if user.has_perm(perm, InOffice(oid))]
+    return list(Office.objects.filter(id__in=ids).order_by("code"))
+
+
+def office_for_request(request, perm: str) -> tuple[Office, list[Office]]:
+    """The office a staff page works on (?office=CODE, or the form's office, among those
+    where the user has `perm`, else the first) and those offices. PermissionDenied when
+    there is none."""
+    offices = offices_with_perm(request.user, perm)
+    if not offices:
+        raise PermissionDenied
+    code = request.POST.get("office") or request.GET.get("office")
+    return next((o for o in offices if o.code == code), offices[0]), offices

@@ -42,7 +42,7 @@ from registry.appointments.services.booking_documents import booking_document_re
 from registry.appointments.services.bookings import booking_cancel
 from registry.appointments.services.closures import closure_declare, office_hours_changed
 from registry.appointments.services.slots import lane_schedule_save
-from registry.appointments.views import VIEW_SLOTS, offices_with_perm
+from registry.appointments.views import VIEW_SLOTS
 from registry.calendar import office_today
 from registry.errors import DomainError
 from registry.models import Closure, Lane, Office
@@ -186,9 +186,9 @@ class BookingAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
-                         "can_book": bool(offices_with_perm(request.user,
+                         "can_book": bool(tenancy.offices_with_perm(request.user,
                                                             "appointments.add_booking")),
-                         "can_see_slots": bool(offices_with_perm(request.user, VIEW_SLOTS))}
+                         "can_see_slots": bool(tenancy.offices_with_perm(request.user, VIEW_SLOTS))}
         return super().changelist_view(request, extra_context)
 
     @admin.action(description=gettext_lazy("Cancel with a reason (the resident is told)"),
@@ -259,7 +259,7 @@ class SlotAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     def day_view(self, request):
         """One office's day, lane by lane: each slot's places, booked, remaining and
         checked in, with the lane's totals (?office=CODE&date=YYYY-MM-DD)."""
-        offices = offices_with_perm(request.user, VIEW_SLOTS)
+        offices = tenancy.offices_with_perm(request.user, VIEW_SLOTS)
         if not offices:
             raise PermissionDenied
         office = next((o for o in offices if o.code == request.GET.get("office")), offices[0])
@@ -308,7 +308,7 @@ class AppointmentSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "office":
             # Offices where the user may set bookings up and that have no settings yet.
-            ids = [o.id for o in offices_with_perm(request.user,
+            ids = [o.id for o in tenancy.offices_with_perm(request.user,
                                                    "appointments.change_appointmentsettings")]
             field.queryset = Office.objects.filter(id__in=ids).exclude(
                 appointment_settings__isnull=False).order_by("code")
@@ -336,7 +336,7 @@ class LaneScheduleAdmin(NoDeleteMixin, OfficeScopedAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "lane":
-            ids = [o.id for o in offices_with_perm(request.user,
+            ids = [o.id for o in tenancy.offices_with_perm(request.user,
                                                    "appointments.add_laneschedule")]
             field.queryset = (Lane.objects.filter(office_id__in=ids, schedule__isnull=True)
                               .order_by("office__code", "letter"))

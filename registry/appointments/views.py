@@ -80,20 +80,8 @@ def staff_links(*, office, roles) -> list[tuple[str, str]]:
 # --- Offices and permissions -------------------------------------------------------
 
 
-def offices_with_perm(user, perm: str) -> list[Office]:
-    """The offices where the user's roles grant `perm`, by code."""
-    ids = [oid for oid in tenancy.staff_office_ids(user)
-           if user.has_perm(perm, Booking(office_id=oid))]
-    return list(Office.objects.filter(id__in=ids).order_by("code"))
 
 
-def office_for(request, perm: str) -> tuple[Office, list[Office]]:
-    """The office the page works on (?office=CODE among those allowed, else the first)."""
-    offices = offices_with_perm(request.user, perm)
-    if not offices:
-        raise PermissionDenied
-    code = request.POST.get("office") or request.GET.get("office")
-    return next((o for o in offices if o.code == code), offices[0]), offices
 
 
 def _not_found_or_message(request, exc: DomainError) -> None:
@@ -143,7 +131,7 @@ def assisted_booking(request):
     from their KTP-el or KK), choose the service, then a free time and the documents
     they have, with their dates of issue. The requirement problems are shown before
     anything is booked; the booking ends on its printable slip."""
-    office, offices = office_for(request, BOOK)
+    office, offices = tenancy.office_for_request(request, BOOK)
     token = request.POST.get("r") or request.GET.get("r") or ""
     resident = _resident_from_token(token, request.user) if token else None
     if token and resident is None:
@@ -293,7 +281,7 @@ def booking_slip(request, code):
     For a resident with no bound phone, the activation code issued when the slip was
     made is on it, this once (registry.printed_codes); shown again, the page says the
     code is no longer shown and offers the desk a new one."""
-    office_ids = [o.id for o in offices_with_perm(request.user, VIEW_BOOKING)]
+    office_ids = [o.id for o in tenancy.offices_with_perm(request.user, VIEW_BOOKING)]
     booking = tenancy.get_for_office_or_404(
         Booking.objects.select_related("office", "resident", "service", "slot", "slot__lane",
                                        "application"),
@@ -324,7 +312,7 @@ def booking_slip_activation(request, code):
     """The desk prints a new activation code on the slip (the resident lost it, or the
     page was shown again): the earlier codes stop working. Only the front desk of the
     booking's office; everyone else gets 404."""
-    office_ids = [o.id for o in offices_with_perm(request.user, BOOK)]
+    office_ids = [o.id for o in tenancy.offices_with_perm(request.user, BOOK)]
     booking = tenancy.get_for_office_or_404(
         Booking.objects.select_related("office", "resident"), office_ids=office_ids,
         code=str(code)[:12].upper())
@@ -351,7 +339,7 @@ def booking_slip_activation(request, code):
 def documents_to_review(request):
     """The documents residents sent ahead for bookings still to come, oldest visit
     first, to accept or reject with a reason before the resident travels."""
-    office, offices = office_for(request, REVIEW)
+    office, offices = tenancy.office_for_request(request, REVIEW)
     rows = list(selectors.documents_awaiting_review(office=office)
                 .select_related("booking__slot__lane"))
     return render(request, "appointments/documents.html", {
@@ -362,7 +350,7 @@ def documents_to_review(request):
 @login_required
 @require_POST
 def document_review(request, pk):
-    office_ids = [o.id for o in offices_with_perm(request.user, REVIEW)]
+    office_ids = [o.id for o in tenancy.offices_with_perm(request.user, REVIEW)]
     if not office_ids:
         raise PermissionDenied
     document = tenancy.get_for_office_or_404(
