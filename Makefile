@@ -38,8 +38,11 @@ run: setup
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, and the layers of pyproject's [tool.importlinter] contracts (README: "How it
+# is built").
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Rebuild the Indonesian translations after changing user-facing text.
 messages: $(VENV)/.installed

@@ -9,7 +9,7 @@ class QueuesConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from queues import events, roles, selectors, views
+        from queues import demo, events, roles, selectors, views
         from registry import extensions
         from registry.central.selectors import OUTAGE_HOLDUPS
 
@@ -17,4 +17,5 @@ class QueuesConfig(AppConfig):
         extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
         extensions.register(extensions.FIGURES, selectors.dashboard_figures)
         extensions.register(extensions.STAFF_LINKS, views.staff_links)
+        extensions.register(extensions.DEMO, demo.seed)
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))

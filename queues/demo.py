@@ -13,6 +13,7 @@ from django.db import transaction
 
 from queues import services
 from queues.models import Counter, QueueSettings, Ticket
+from registry.appointments.models import Booking, BookingStatus
 from registry.calendar import office_today
 from registry.models import Lane, Resident, Service
 from registry.selectors import office_settings_get
@@ -60,8 +61,6 @@ def seed(*, offices: dict, stdout=None) -> None:
 
 def _checked_in_bookings(office, frontdesk) -> None:
     """Today's bookings the appointments demo checked in get their tickets."""
-    from registry.appointments.models import Booking, BookingStatus
-
     for booking in (Booking.objects.filter(office=office, day=office_today(office),
                                            status=BookingStatus.CHECKED_IN,
                                            ticket__isnull=True).order_by("checked_in_at")):

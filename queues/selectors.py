@@ -29,7 +29,8 @@ from queues.models import (
     TicketStatus,
 )
 from registry.api.fields import office_local_iso
-from registry.calendar import office_day_bounds, office_today
+from registry.appointments.models import Booking, BookingStatus
+from registry.calendar import office_day_bounds, office_hours_on, office_local, office_today
 from registry.central.selectors import office_link_state
 from registry.models import Lane, Office, Resident, Service
 
@@ -125,8 +126,6 @@ def bookings_to_come(*, office: Office, day: date, now: datetime,
     """Today's bookings not checked in yet whose slot has not ended, per lane, as
     joins from their slot's start with the chance to be checked in within the slot (a
     slot under way counts for the share of it still to run)."""
-    from registry.appointments.models import Booking, BookingStatus
-
     expected: dict[int, list] = defaultdict(list)
     for lane_id, starts_at, ends_at in (Booking.objects.filter(
             office=office, day=day, status=BookingStatus.BOOKED, slot__ends_at__gt=now)
@@ -193,9 +192,6 @@ def queue_history(*, office: Office, lane_ids: list[int], now: datetime | None =
                   use_cache: bool = True) -> History:
     """The counter seconds per ticket of each lane, the share of recent bookings
     checked in within their slot, and today's opening hours. Cached a minute."""
-    from registry.appointments.models import Booking, BookingStatus
-    from registry.calendar import office_hours_on, office_local
-
     now = now or timezone.now()
     today = office_today(office)
     key = f"{_cycle_cache_key(office.id)}:{today.isoformat()}"
@@ -409,8 +405,6 @@ def tickets_for_resident_today(*, resident: Resident) -> list[dict]:
 def bookings_today(*, office: Office) -> list:
     """Today's bookings of the office by slot, each with its ticket if checked in here
     (`booking.ticket`, or None); one query."""
-    from registry.appointments.models import Booking
-
     bookings = list(Booking.objects.filter(office=office, day=office_today(office))
                     .select_related("slot", "service__lane", "resident", "ticket")
                     .order_by("slot__starts_at", "code"))

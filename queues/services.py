@@ -36,6 +36,8 @@ from queues.models import (
     TicketStatus,
 )
 from registry import lock_objects as registry_lock_objects
+from registry.appointments import lock_objects as booking_locks
+from registry.appointments.models import BookingStatus
 from registry.appointments.services.attendance import (
     booking_check_in,
     booking_complete,
@@ -342,9 +344,6 @@ def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str
 
     Locks the booking's row first, so two check-ins of one booking at once give one
     ticket."""
-    from registry.appointments import lock_objects as booking_locks
-    from registry.appointments.models import BookingStatus
-
     if priority and priority not in Priority.values:
         raise DomainError(_("Unknown priority category."), "priority_invalid")
     booking = booking_get_by_code(office=office,

@@ -4,14 +4,14 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
+from registry.notify.backends import LogBackend, SimulatedGateway
+
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_notification_backends(app_configs=None, **kwargs):
     """Production sends messages through real gateways: on the log backend (or the
     gateway simulator) a resident gets no sign-in code, no reminder and no card notice.
     Push needs no gateway: it is the app's inbox."""
-    from registry.notify.backends import LogBackend, SimulatedGateway
-
     warnings = []
     for channel, path in sorted(settings.NOTIFICATION_BACKENDS.items()):
         if channel == "push":

@@ -30,6 +30,12 @@ from registry.models import (
     OtpPurpose,
     Resident,
 )
+from registry.notify.backends import (
+    OutgoingMessage,
+    PermanentFailure,
+    TemporaryFailure,
+    get_backend,
+)
 from registry.tasks import phone_change_notify
 from registry.validators import normalize_phone
 
@@ -110,13 +116,6 @@ def resident_phone_bind_start(*, office: Office, resident: Resident, phone: str,
     is sent after the row is committed, outside the transaction (a slow gateway holds
     no lock); when it cannot be sent the row is removed and nothing has changed.
     """
-    from registry.notify.backends import (
-        OutgoingMessage,
-        PermanentFailure,
-        TemporaryFailure,
-        get_backend,
-    )
-
     phone = normalize_phone(phone)
     now = timezone.now()
     with transaction.atomic():

@@ -12,6 +12,8 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
 - STAFF_LINKS: a function `(*, office, roles) -> [(label, url)]`, the staff start page;
 - OFFICE_STATE: a selector `(*, office) -> dict`, keys added to an office's public
   detail (GET /offices/<code>/);
+- DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
+  demo offices (manage.py load_demo);
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -23,6 +25,7 @@ EVENT_KINDS = "event_kinds"
 FIGURES = "figures"
 STAFF_LINKS = "staff_links"
 OFFICE_STATE = "office_state"
+DEMO = "demo"
 
 _registered: dict[str, list] = defaultdict(list)
 

@@ -33,6 +33,7 @@ from registry.models import (
     Resident,
 )
 from registry.nik import NikError, parse_nik
+from registry.notify.backends import OutgoingMessage, PermanentFailure, get_backend
 from registry.services.residents import resident_register
 from registry.validators import normalize_phone
 
@@ -255,8 +256,6 @@ def otp_send(*, challenge_id: int, code: str) -> bool:
     """Send the code of a challenge that is to be sent and still live, in its resident's
     language. False when there is nothing to send or the phone cannot be reached; a
     TemporaryFailure of the gateway is raised for the task to retry."""
-    from registry.notify.backends import OutgoingMessage
-
     challenge = OtpChallenge.objects.filter(
         id=challenge_id, sent=True, used_at__isnull=True, expires_at__gt=timezone.now(),
     ).first()
@@ -457,8 +456,6 @@ def phone_change_confirm(*, resident: Resident, code: str, old_phone_code: str) 
 def phone_change_notify(*, resident_id: int, old_phone: str, generation: int) -> bool:
     """Tell a phone that was bound to a resident that another phone took its place. A
     TemporaryFailure of the gateway is raised for the task to retry."""
-    from registry.notify.backends import OutgoingMessage
-
     resident = Resident.objects.filter(id=resident_id).only("id", "language").first()
     if resident is None:
         return False
@@ -478,8 +475,6 @@ def _send(channel: str, message) -> bool:
     """Send one message now, by the channel's backend. False when the gateway refuses it
     for good (a number that cannot receive it); a TemporaryFailure is raised for the
     calling task to retry."""
-    from registry.notify.backends import PermanentFailure, get_backend
-
     try:
         get_backend(channel).send(message)
     except PermanentFailure as exc:

@@ -4,6 +4,7 @@ the resident they are for."""
 from django.db.models import Prefetch, Q, QuerySet
 
 from registry import tenancy
+from registry.calendar import office_day_bounds
 from registry.models import (
     Application,
     CaseEvent,
@@ -63,7 +64,6 @@ def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:
     """Today's figures of the registry core for the admin index."""
     from django.utils.translation import gettext as _
 
-    from registry.calendar import office_day_bounds
 
     start, end = office_day_bounds(office, day)
     opened = Application.objects.filter(office=office, created_at__gte=start, created_at__lt=end)

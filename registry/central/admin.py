@@ -33,6 +33,7 @@ from registry.central.models import (
     CentralJobAttempt,
     CentralOutage,
 )
+from registry.central.simulator import SimulatedCentralClient
 from registry.errors import DomainError
 
 
@@ -138,8 +139,6 @@ class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
     def simulator_view(self, request):
         """Switch the simulated central server down, up, slow or flaky for an office
         (development and demos only)."""
-        from registry.central.simulator import SimulatedCentralClient
-
         if not django_settings.CENTRAL_CLIENT.endswith("SimulatedCentralClient"):
             raise Http404
         offices = [office for office in tenancy.staff_offices(request.user).order_by("code")

@@ -11,11 +11,12 @@ class DeliveriesConfig(AppConfig):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
         from registry.central.services import CARD_PLANNED, CARD_PRINTED
-        from registry.deliveries import events, roles, selectors, services, views
+        from registry.deliveries import demo, events, roles, selectors, services, views
 
         extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
         extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
         extensions.register(extensions.FIGURES, selectors.dashboard_figures)
         extensions.register(extensions.STAFF_LINKS, views.staff_links)
+        extensions.register(extensions.DEMO, demo.seed)
         extensions.register(CARD_PLANNED, services.handover_open)
         extensions.register(CARD_PRINTED, services.handover_card_printed)

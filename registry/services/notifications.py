@@ -22,6 +22,12 @@ from registry.models import (
     Office,
     Resident,
 )
+from registry.notify.backends import (
+    OutgoingMessage,
+    PermanentFailure,
+    TemporaryFailure,
+    get_backend,
+)
 from registry.services.bulk_sql import sql_dialect, sql_text_in_language, sql_value
 from registry.services.cases import case_events_record_many
 
@@ -90,13 +96,6 @@ def notification_deliver(*, delivery_id: int) -> NotificationDelivery | None:
     backoff by the sweep; after NOTIFY_MAX_ATTEMPTS, or a permanent refusal, a failed
     WhatsApp message falls back to SMS.
     """
-    from registry.notify.backends import (
-        OutgoingMessage,
-        PermanentFailure,
-        TemporaryFailure,
-        get_backend,
-    )
-
     with transaction.atomic():
         delivery = (
             lock_objects.notification_deliveries_for_update(skip_locked=True)

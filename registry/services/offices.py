@@ -7,6 +7,7 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from registry.catalogue import STANDARD_LANES, STANDARD_SERVICES
 from registry.errors import Conflict
 from registry.models import (
     DEFAULT_CLOSES,
@@ -43,8 +44,6 @@ def office_create(*, code: str, name: str, timezone_name: str = "Asia/Jakarta",
 def catalogue_seed(*, office: Office) -> list[Service]:
     """Give an office the standard lanes and services (registry.catalogue). Existing
     lanes, services and requirements are left as the office edited them."""
-    from registry.catalogue import STANDARD_LANES, STANDARD_SERVICES
-
     lanes = {}
     for letter, name in STANDARD_LANES:
         lanes[letter], _created = Lane.objects.get_or_create(

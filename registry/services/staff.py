@@ -17,6 +17,7 @@ from registry.models import (
     StaffMembership,
     StaffTokenState,
 )
+from registry.roles import ADMIN_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ def roles_sync() -> dict[str, Group]:
 
 
 def _sync_user_groups(user) -> None:
-    from registry.roles import ADMIN_ROLES
-
     roles = set(StaffMembership.objects.filter(user=user).values_list("role", flat=True))
     names = [str(Role(role).label) for role in roles]
     user.groups.set(Group.objects.filter(name__in=names))

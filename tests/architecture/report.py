@@ -110,6 +110,7 @@ def main() -> None:
         print(f"  {count:4d}  {source} -> {target}")
     upward = sum(n for (s, _t), n in crossing.items() if s == "registry")
     print(f"  of them from the registry core up into an app: {upward}")
+    print(f"  pairs of apps with an import between them: {len(crossing)}")
 
     app_edges = {}
     for source, target in crossing:

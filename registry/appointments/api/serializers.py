@@ -4,8 +4,10 @@ rules (windows, capacity, requirements) are in registry.appointments.services.""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from registry.api.fields import DateRangeQuerySerializer, OfficeDateTimeField
+from registry.api.fields import DateRangeQuerySerializer, OfficeDateTimeField, office_local_iso
+from registry.appointments.documents import booking_qr_data_uri
 from registry.appointments.models import Booking, BookingDocument, Slot
+from registry.appointments.services.bookings import booking_change_deadline
 
 
 class DeclaredDocumentSerializer(serializers.Serializer):
@@ -102,17 +104,12 @@ class BookingSerializer(serializers.ModelSerializer):
                   "can_change_until", "qr", "calendar", "requirements", "documents"]
 
     def get_can_change_until(self, booking) -> str | None:
-        from registry.api.fields import office_local_iso
-        from registry.appointments.services.bookings import booking_change_deadline
-
         if booking.status != "booked":
             return None
         return office_local_iso(booking_change_deadline(booking), booking.office)
 
     def get_qr(self, booking) -> str:
         """The booking code as a QR image (SVG data URI) for the kiosk's scanner."""
-        from registry.appointments.documents import booking_qr_data_uri
-
         return booking_qr_data_uri(booking.code)
 
     def get_calendar(self, booking) -> str:

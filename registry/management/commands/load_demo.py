@@ -1,17 +1,9 @@
-"""Load the demo data of every app. Safe to run again."""
-
-from importlib import import_module
+"""Load the demo data of the core and of every app. Safe to run again."""
 
 from django.core.management.base import BaseCommand
 
+from registry import demo, extensions
 from registry.demo import DEMO_PASSWORD, ROLE_USERNAMES
-
-DEMO_SEEDERS = [
-    "registry.appointments.demo",
-    "queues.demo",
-    "registry.deliveries.demo",
-    "complaints.demo",
-]
 
 
 class Command(BaseCommand):
@@ -21,11 +13,10 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
 
     def handle(self, *args, quiet=False, **options):
-        from registry import demo
-
         result = demo.seed(stdout=self.stdout)
-        for module_path in DEMO_SEEDERS:
-            import_module(module_path).seed(offices=result["offices"], stdout=self.stdout)
+        # Each app's demo data, as it registered its seeder (registry.extensions.DEMO).
+        for seed in extensions.registered(extensions.DEMO):
+            seed(offices=result["offices"], stdout=self.stdout)
         if quiet:
             return
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
