@@ -51,7 +51,7 @@ from registry.calendar import (
     office_today,
     office_zone,
 )
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Channel, Lane, Office, Resident, Service
 from registry.selectors import office_settings_get

@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed
 from registry.models import Application, Channel, Lane, Office, Requirement, Resident, Service
 from registry.services.cases import application_open
 from registry.services.offices import catalogue_seed, office_create
@@ -139,7 +139,7 @@ def assigned_delivery(application, courier, day=None):
     from django.db import transaction
 
     from registry.calendar import office_is_working_day, office_next_working_day, office_today
-    from registry.central import services as central
+    from registry.central.services.jobs import central_job_send
     from registry.deliveries import services as deliveries
     from registry.deliveries.models import Delivery
 
@@ -147,7 +147,7 @@ def assigned_delivery(application, courier, day=None):
     with transaction.atomic():
         application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     deliveries.handover_choose(application=application, method="delivery")
     office = application.office
     if day is None:

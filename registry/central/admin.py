@@ -25,13 +25,23 @@ from registry.admin_base import (
     report_domain_error,
 )
 from registry.central import selectors
-from registry.central import services as central
 from registry.central.models import (
     CardStock,
     CardStockMovement,
     CentralJob,
     CentralJobAttempt,
     CentralOutage,
+)
+from registry.central.services.jobs import central_job_retry
+from registry.central.services.link import (
+    central_outage_declare,
+    central_outage_end,
+    central_outage_update,
+)
+from registry.central.services.stock import (
+    card_stock_correct,
+    card_stock_receive,
+    card_stock_set_threshold,
 )
 from registry.central.simulator import SimulatedCentralClient
 from registry.errors import DomainError
@@ -98,10 +108,10 @@ class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            central.central_outage_update(outage=obj, message=obj.message,
+            central_outage_update(outage=obj, message=obj.message,
                                           expected_back=obj.expected_back, by=request.user)
             return
-        created = central.central_outage_declare(
+        created = central_outage_declare(
             office=obj.office, cause=obj.cause, message=obj.message,
             expected_back=obj.expected_back, by=request.user)
         obj.pk, obj.started_at = created.pk, created.started_at
@@ -121,7 +131,7 @@ class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
         for outage in queryset.filter(ended_at__isnull=True):
             if not request.user.has_perm("central.change_centraloutage", outage):
                 continue
-            central.central_outage_end(outage=outage, by=request.user)
+            central_outage_end(outage=outage, by=request.user)
             ended += 1
         messages.success(request, _("%(count)d outage(s) ended; the waiting work is being "
                                     "sent.") % {"count": ended})
@@ -199,7 +209,7 @@ class CentralJobAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
         count = 0
         for job in queryset.filter(status="rejected"):
             if request.user.has_perm("central.change_centraljob", job):
-                central.central_job_retry(job=job, by=request.user)
+                central_job_retry(job=job, by=request.user)
                 count += 1
         messages.success(request, _("%(count)d job(s) queued again.") % {"count": count})
 
@@ -241,12 +251,12 @@ class CardStockAdmin(NoDeleteMixin, OfficeScopedAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         office = obj.office
-        central.card_stock_set_threshold(office=office, alert_below=data["alert_below"])
+        card_stock_set_threshold(office=office, alert_below=data["alert_below"])
         if data.get("received"):
-            central.card_stock_receive(office=office, quantity=data["received"],
+            card_stock_receive(office=office, quantity=data["received"],
                                        by=request.user, note=data.get("note") or "")
         if data.get("counted") is not None:
-            central.card_stock_correct(office=office, counted=data["counted"],
+            card_stock_correct(office=office, counted=data["counted"],
                                        by=request.user, note=data.get("note") or "")
         obj.pk = CardStock.objects.get(office=office).pk
 

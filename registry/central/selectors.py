@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce, Now
 from registry import extensions
 from registry.api.fields import office_local_iso
 from registry.central.models import CentralJob, CentralOutage
-from registry.central.services import DEFAULT_NOTICE
+from registry.central.services.link import DEFAULT_NOTICE
 from registry.models import Office
 
 # Other work an outage held up, counted on the outage list: (annotation name,

@@ -10,7 +10,7 @@ class DeliveriesConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
-        from registry.central.services import CARD_PLANNED, CARD_PRINTED
+        from registry.central.services.jobs import CARD_PLANNED, CARD_PRINTED
         from registry.deliveries import demo, events, roles, selectors, services, views
 
         extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)

@@ -20,9 +20,9 @@ from registry.calendar import (
     office_next_working_day,
     office_today,
 )
-from registry.central import services as central
 from registry.central.models import CardStock, CentralOutage
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_job_send
+from registry.central.services.stock import card_stock_receive, card_stock_set_threshold
 from registry.deliveries import services
 from registry.deliveries.models import Delivery, DeliverySettings, DeliveryStatus
 from registry.models import Channel, Resident, Service
@@ -48,7 +48,7 @@ def _printed_case(office, nik: str, service_code: str):
             office=office, resident=resident, service=service, channel=Channel.APP)
         application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     return application
 
 
@@ -57,8 +57,8 @@ def seed(*, offices: dict, stdout=None) -> None:
     kota, kab = offices["kota"], offices["kab"]
     for office, on_hand, alert_below in ((kota, 120, 50), (kab, 30, 50)):
         if not CardStock.objects.filter(office=office).exists():
-            central.card_stock_set_threshold(office=office, alert_below=alert_below)
-            central.card_stock_receive(office=office, quantity=on_hand,
+            card_stock_set_threshold(office=office, alert_below=alert_below)
+            card_stock_receive(office=office, quantity=on_hand,
                                        note="Kiriman blangko Kemendagri")
         office_settings_get(DeliverySettings, office=office)
 

@@ -3,8 +3,7 @@
 import pytest
 from django.db import transaction
 
-from registry.central import services as central
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_job_send
 from registry.deliveries.models import Delivery, Handover
 from registry.models import Role
 from tests.factories import ApplicationFactory, assigned_delivery, card_stock_for, make_nik
@@ -17,7 +16,7 @@ def printed(application):
     with transaction.atomic():
         application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     return application
 
 

@@ -4,9 +4,8 @@ queued sends by hand (the real worker is used only in the fault tests)."""
 import pytest
 from django.db import transaction
 
-from registry.central import services as central
 from registry.central.models import CentralJob, CentralJobStatus
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_job_send
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def send_due(committed):
                 break
             for job_id in ids:
                 with committed():
-                    central.central_job_send(job_id=job_id)
+                    central_job_send(job_id=job_id)
                 sent += 1
         return sent
 

@@ -17,9 +17,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from config.celery import app
-from registry.central import services as central
 from registry.central.models import CardStock, CentralJob, CentralJobStatus, CentralOutage
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_jobs_resend_due
+from registry.central.services.link import central_link_check
+from registry.central.services.stock import card_stock_receive
 from registry.deliveries.models import Handover
 from registry.models import CaseEvent, DeliveryStatus, Notification, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
@@ -72,7 +73,7 @@ def test_link_down_with_50_jobs_waiting_then_back_every_job_sent_once(
         assert central_sim.received() == []
 
         central_sim.configure(office_a.code, down=False)
-        assert central.central_link_check(office_id=office_a.id) is True  # as beat would
+        assert central_link_check(office_id=office_a.id) is True  # as beat would
         # The filesystem broker of the embedded defaults hands out about two tasks a
         # second; Redis (CI) is much faster.
         wait_for(lambda: all_done(office_a), timeout=180,
@@ -106,7 +107,7 @@ def test_worker_killed_mid_send_nothing_lost_nothing_twice(office_a, central_sim
         # the central server has done the print.
         central_sim.configure(office_a.code, latency_ms=20_000)
         with transaction.atomic():
-            central.card_stock_receive(office=office_a, quantity=10)
+            card_stock_receive(office=office_a, quantity=10)
         serve(ApplicationFactory(office=office_a))  # more work on the queue behind it
         wait_for(lambda: any(r["job_id"] == str(print_job.key)
                              for r in central_sim.received()),
@@ -121,7 +122,7 @@ def test_worker_killed_mid_send_nothing_lost_nothing_twice(office_a, central_sim
         CentralJob.objects.filter(pk=print_job.pk).update(lease_until=a_minute_ago)
         # The work queued behind it was taken by the dead worker too; it is due by now.
         CentralJob.objects.filter(status="pending").update(next_attempt_at=a_minute_ago)
-        central.central_jobs_resend_due()
+        central_jobs_resend_due()
         wait_for(lambda: all_done(office_a), timeout=90,
                  message="the interrupted job was not finished")
         wait_for(messages_sent, timeout=120, message="the notifications were not sent")
@@ -142,7 +143,7 @@ def _recovered(office, *, seconds: float) -> bool:
     no message is pending, for at most `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        central.central_jobs_resend_due()  # what beat runs every minute
+        central_jobs_resend_due()  # what beat runs every minute
         notifications_resend_pending()
         if all_done(office) and messages_sent():
             return True

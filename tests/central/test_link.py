@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from registry.central import services as central
 from registry.central.models import (
     AttemptOutcome,
     CentralJob,
@@ -17,6 +16,15 @@ from registry.central.models import (
     CentralOutage,
 )
 from registry.central.selectors import office_link_state
+from registry.central.services.jobs import central_job_send, central_jobs_resend_due
+from registry.central.services.link import (
+    central_link_check,
+    central_link_check_all,
+    central_outage_declare,
+    central_outage_end,
+    central_outage_notify,
+    central_outage_update,
+)
 from registry.errors import Conflict, DomainError
 from registry.models import Notification, Role
 from tests.factories import ApplicationFactory, card_stock_for
@@ -33,11 +41,11 @@ def test_two_failed_checks_open_an_outage_from_the_first_and_a_good_one_ends_it(
         office_a, office_b, central_sim, queued, committed):
     central_sim.configure(office_a.code, down=True)
     with time_machine.travel(at(9, 0), tick=False):
-        assert central.central_link_check(office_id=office_a.id) is False
+        assert central_link_check(office_id=office_a.id) is False
     assert CentralOutage.objects.count() == 0  # one failure is not an outage
     with time_machine.travel(at(9, 1), tick=False), committed():
-        central.central_link_check(office_id=office_a.id)
-        central.central_link_check(office_id=office_b.id)
+        central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_b.id)
     outage = CentralOutage.objects.get()
     assert (outage.office, outage.started_at, outage.ended_at, outage.detection) == (
         office_a, at(9, 0), None, "health_check")
@@ -47,7 +55,7 @@ def test_two_failed_checks_open_an_outage_from_the_first_and_a_good_one_ends_it(
 
     central_sim.configure(office_a.code, down=False)
     with time_machine.travel(at(13, 0), tick=False), committed():
-        assert central.central_link_check(office_id=office_a.id) is True
+        assert central_link_check(office_id=office_a.id) is True
     outage.refresh_from_db()
     assert (outage.ended_at, outage.end_detection) == (at(13, 0), "health_check")
     link = CentralLink.objects.get(office=office_a)
@@ -56,8 +64,8 @@ def test_two_failed_checks_open_an_outage_from_the_first_and_a_good_one_ends_it(
     # The next outage's estimate comes from this one's four hours.
     with time_machine.travel(at(14, 0), tick=False):
         central_sim.configure(office_a.code, down=True)
-        central.central_link_check(office_id=office_a.id)
-        central.central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
     assert CentralOutage.objects.get(ended_at__isnull=True).expected_back == at(18, 0)
 
 
@@ -93,12 +101,12 @@ def test_jobs_wait_with_backoff_while_down_and_go_at_once_when_the_link_is_back(
     with time_machine.travel(at(9, 30), tick=False):
         jobs = serve(application)
         with committed():
-            central.central_job_send(job_id=jobs[0].id)
+            central_job_send(job_id=jobs[0].id)
     job = CentralJob.objects.get(pk=jobs[0].id)
     assert (job.status, job.attempts, job.next_attempt_at) == (
         "pending", 1, at(9, 30, 30))
     with time_machine.travel(at(9, 31), tick=False), committed():
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     job.refresh_from_db()
     assert (job.attempts, job.next_attempt_at) == (2, at(9, 32))
     outage = CentralOutage.objects.get()  # two failed sends are an outage too
@@ -112,12 +120,12 @@ def test_jobs_wait_with_backoff_while_down_and_go_at_once_when_the_link_is_back(
     queued.clear()
     central_sim.configure(office_a.code, down=False)
     with time_machine.travel(at(13, 0), tick=False), committed():
-        central.central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
     assert queued == [("central.tasks.central_job_send", (job.id,))]
     assert CentralJob.objects.get(pk=job.id).next_attempt_at == at(13, 0)
     with time_machine.travel(at(13, 0, 5), tick=False), committed():
-        central.central_job_send(job_id=job.id)
-        central.central_job_send(job_id=jobs[1].id)
+        central_job_send(job_id=job.id)
+        central_job_send(job_id=jobs[1].id)
     assert list(CentralJob.objects.values_list("status", flat=True)) == ["done", "done"]
     assert [r["times"] for r in central_sim.received()] == [1, 1]
 
@@ -131,10 +139,10 @@ def test_residents_waiting_on_central_work_are_told_once_with_their_choices(
     for application in (waiting, in_person, elsewhere):
         serve(application)
     with time_machine.travel(at(9, 0), tick=False), committed():
-        outage = central.central_outage_declare(
+        outage = central_outage_declare(
             office=office_a, cause="Pemeliharaan jaringan", expected_back=at(13, 0))
-    assert central.central_outage_notify(outage_id=outage.id) == 2
-    assert central.central_outage_notify(outage_id=outage.id) == 0  # told once
+    assert central_outage_notify(outage_id=outage.id) == 2
+    assert central_outage_notify(outage_id=outage.id) == 0  # told once
     told = {n.application_id: n.body for n in Notification.objects.filter(
         kind="central.outage")}
     assert set(told) == {waiting.id, in_person.id}
@@ -156,42 +164,42 @@ def test_staff_declare_update_and_end_an_outage(office_a, central_sim, queued, m
     supervisor = make_staff(office_a, Role.SUPERVISOR)
     with time_machine.travel(at(9, 0), tick=False):
         with pytest.raises(DomainError) as past:
-            central.central_outage_declare(office=office_a, cause="Kabel putus",
+            central_outage_declare(office=office_a, cause="Kabel putus",
                                            expected_back=at(8, 0), by=supervisor)
         assert past.value.code == "expected_back_past"
         with pytest.raises(DomainError) as no_cause:
-            central.central_outage_declare(office=office_a, cause=" ", by=supervisor)
+            central_outage_declare(office=office_a, cause=" ", by=supervisor)
         assert no_cause.value.code == "cause_required"
         assert CentralOutage.objects.count() == 0
-        outage = central.central_outage_declare(
+        outage = central_outage_declare(
             office=office_a, cause="Kabel putus", message="Jaringan putus karena galian.",
             expected_back=at(12, 0), by=supervisor)
         with pytest.raises(Conflict):
-            central.central_outage_declare(office=office_a, cause="lagi", by=supervisor)
-        central.central_outage_update(outage=outage, message="Perkiraan pulih pukul 13.00.",
+            central_outage_declare(office=office_a, cause="lagi", by=supervisor)
+        central_outage_update(outage=outage, message="Perkiraan pulih pukul 13.00.",
                                       expected_back=at(13, 0), by=supervisor)
     # A declared outage is not ended by a check that happens to answer.
     with time_machine.travel(at(10, 0), tick=False):
-        central.central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
     assert CentralOutage.objects.get().ended_at is None
     assert office_link_state(office=office_a)["notice"]["message"] == (
         "Perkiraan pulih pukul 13.00.")
     with time_machine.travel(at(12, 45), tick=False), committed():
-        central.central_outage_end(outage=outage, by=supervisor)
+        central_outage_end(outage=outage, by=supervisor)
     outage.refresh_from_db()
     assert (outage.ended_at, outage.ended_by, outage.declared_by) == (
         at(12, 45), supervisor, supervisor)
     with pytest.raises(Conflict):
-        central.central_outage_end(outage=outage, by=supervisor)
+        central_outage_end(outage=outage, by=supervisor)
 
 
 def test_an_estimate_that_passed_moves_on_while_the_link_stays_down(office_a, central_sim):
     central_sim.configure(office_a.code, down=True)
     with time_machine.travel(at(9, 0), tick=False):
-        central.central_link_check(office_id=office_a.id)
-        central.central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
     with time_machine.travel(at(11, 20), tick=False):
-        central.central_link_check(office_id=office_a.id)
+        central_link_check(office_id=office_a.id)
     assert CentralOutage.objects.get().expected_back == at(12, 30)
 
 
@@ -199,22 +207,22 @@ def test_a_sender_that_died_mid_send_is_taken_over_and_the_job_done_once(
         application_a, central_sim, queued, serve, committed, mocker):
     jobs = serve(application_a)
     # The worker dies after the central server did the job, before recording it.
-    crash = mocker.patch("registry.central.services._record_accepted",
+    crash = mocker.patch("registry.central.services.jobs._record_accepted",
                          side_effect=SystemExit)
     with time_machine.travel(at(9, 0), tick=False), pytest.raises(SystemExit):
-        central.central_job_send(job_id=jobs[0].id)
+        central_job_send(job_id=jobs[0].id)
     mocker.stop(crash)
     job = CentralJob.objects.get(pk=jobs[0].id)
     assert (job.status, job.attempts) == ("sending", 1)
     with time_machine.travel(at(9, 0, 30), tick=False), committed():
-        assert central.central_jobs_resend_due() == 0  # the lease still holds
+        assert central_jobs_resend_due() == 0  # the lease still holds
     queued.clear()
     with time_machine.travel(at(9, 2), tick=False), committed():
-        assert central.central_jobs_resend_due() == 1
-        assert central.central_jobs_resend_due() == 0  # a doubled beat queues nothing more
+        assert central_jobs_resend_due() == 1
+        assert central_jobs_resend_due() == 0  # a doubled beat queues nothing more
     assert queued == [("central.tasks.central_job_send", (job.id,))]
     with time_machine.travel(at(9, 2, 1), tick=False), committed():
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("done", 2)
     assert list(job.sends.values_list("number", "outcome")) == [
@@ -229,11 +237,11 @@ def test_the_sweep_queues_due_jobs_in_bounded_batches(office_a, queued, serve, c
     queued.clear()
     CentralJob.objects.filter(pk=jobs[0].id).update(next_attempt_at=at(8, 0))
     with time_machine.travel(at(9, 0), tick=False), committed():
-        assert central.central_jobs_resend_due() == 1
+        assert central_jobs_resend_due() == 1
     assert queued == [("central.tasks.central_job_send", (jobs[0].id,))]
     # Queued for a lease: not queued again by the next beat.
     with time_machine.travel(at(9, 1), tick=False), committed():
-        assert central.central_jobs_resend_due() == 0
+        assert central_jobs_resend_due() == 0
     assert CentralJob.objects.get(pk=jobs[1].id).status == CentralJobStatus.BLOCKED
 
 
@@ -241,5 +249,5 @@ def test_the_beat_checks_every_active_office(office_a, office_b, queued, committ
     office_b.is_active = False
     office_b.save()
     with committed():
-        assert central.central_link_check_all() == 1
+        assert central_link_check_all() == 1
     assert queued == [("central.tasks.central_link_check", (office_a.id,))]

@@ -6,9 +6,13 @@ import re
 import pytest
 
 from registry import extensions
-from registry.central import services as central
 from registry.central.models import Card, CardStock, CardStockMovement, CentralJob, CentralJobStatus
-from registry.central.services import CARD_PLANNED
+from registry.central.services.jobs import CARD_PLANNED, central_job_retry, central_job_send
+from registry.central.services.stock import (
+    card_stock_alert,
+    card_stock_alerts_due,
+    card_stock_receive,
+)
 from registry.deliveries.models import Handover
 from registry.errors import DomainError
 from registry.models import ApplicationStatus, Notification
@@ -66,11 +70,11 @@ def test_the_card_is_printed_after_the_data_change_and_the_resident_is_told(
     jobs = serve(application_a)
 
     with committed():
-        central.central_job_send(job_id=jobs[0].id)
+        central_job_send(job_id=jobs[0].id)
     assert CentralJob.objects.get(pk=jobs[1].id).status == CentralJobStatus.PENDING
     assert queued[-1] == ("central.tasks.central_job_send", (jobs[1].id,))
     with committed():
-        central.central_job_send(job_id=jobs[1].id)
+        central_job_send(job_id=jobs[1].id)
 
     done = list(CentralJob.objects.order_by("id"))
     assert [(j.status, j.attempts) for j in done] == [("done", 1), ("done", 1)]
@@ -108,9 +112,9 @@ def test_a_print_with_no_blank_card_waits_and_goes_when_stock_arrives(applicatio
 
     queued.clear()
     with committed():
-        central.card_stock_receive(office=application_a.office, quantity=5)
+        card_stock_receive(office=application_a.office, quantity=5)
     assert queued == [("central.tasks.central_job_send", (job.id,))]
-    central.central_job_send(job_id=job.id)
+    central_job_send(job_id=job.id)
     job.refresh_from_db()
     assert job.status == CentralJobStatus.DONE
     assert CardStock.objects.get(office=application_a.office).on_hand == 4
@@ -126,7 +130,7 @@ def test_stock_received_releases_only_as_many_prints_as_cards(office_a, resident
         serve(application)
     send_due(office_a)
     assert CentralJob.objects.filter(status="waiting_stock").count() == 3
-    central.card_stock_receive(office=office_a, quantity=2)
+    card_stock_receive(office=office_a, quantity=2)
     assert CentralJob.objects.filter(status="pending", kind="card_print").count() == 2
     assert CentralJob.objects.filter(status="waiting_stock").count() == 1
 
@@ -140,12 +144,12 @@ def test_low_stock_alerts_the_supervisors_once(application_a, queued, make_staff
     serve(application_a)
     send_due(application_a.office)
     assert ("central.tasks.card_stock_alert", (application_a.office_id,)) in queued
-    assert central.card_stock_alert(office_id=application_a.office_id) is True
-    assert central.card_stock_alert(office_id=application_a.office_id) is False
-    assert central.card_stock_alerts_due() == 0
+    assert card_stock_alert(office_id=application_a.office_id) is True
+    assert card_stock_alert(office_id=application_a.office_id) is False
+    assert card_stock_alerts_due() == 0
     assert [m.to for m in mailoutbox] == [[supervisor.email]]
     assert "2" in mailoutbox[0].body
-    central.card_stock_receive(office=application_a.office, quantity=50)
+    card_stock_receive(office=application_a.office, quantity=50)
     assert CardStock.objects.get(office=application_a.office).low_alert_sent_at is None
 
 
@@ -153,7 +157,7 @@ def test_stock_refuses_bad_quantities_and_changes_nothing(office_a):
     card_stock_for(office_a, on_hand=7)
     for quantity in (0, -3, 100_001):
         with pytest.raises(DomainError) as error:
-            central.card_stock_receive(office=office_a, quantity=quantity)
+            card_stock_receive(office=office_a, quantity=quantity)
         assert error.value.code == "quantity_invalid"
     assert CardStock.objects.get(office=office_a).on_hand == 7
     assert CardStockMovement.objects.count() == 0
@@ -167,13 +171,13 @@ def test_a_refused_job_waits_for_staff_and_is_sent_again_as_the_same_job(
     jobs = serve(application_a)
     refuse = mocker.patch("registry.central.simulator.SimulatedCentralClient.submit",
                           side_effect=Rejected("HTTP 422: NIK tidak ditemukan"))
-    central.central_job_send(job_id=jobs[0].id)
+    central_job_send(job_id=jobs[0].id)
     job = CentralJob.objects.get(pk=jobs[0].id)
     assert (job.status, job.last_error) == ("rejected", "HTTP 422: NIK tidak ditemukan")
     assert "central.job_rejected" in kinds(application_a)
     mocker.stop(refuse)
     supervisor = make_staff(application_a.office, Role.SUPERVISOR)
-    central.central_job_retry(job=job, by=supervisor)
-    central.central_job_send(job_id=job.id)
+    central_job_retry(job=job, by=supervisor)
+    central_job_send(job_id=job.id)
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("done", 2)

@@ -23,9 +23,9 @@ from django.db import transaction
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
 from registry.appointments.services.sweeps import bookings_expire_due
-from registry.central import services as central
 from registry.central.models import OutageDetection
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_job_send
+from registry.central.services.link import central_link_check, central_link_record_success
 from registry.central.simulator import SimulatedCentralClient
 from registry.models import Channel, Resident, Service
 from registry.services.cases import application_open
@@ -72,24 +72,24 @@ def counter_done_during_outage(application, *, operator):
     office = application.office
     SimulatedCentralClient.configure(office.code, down=True)
     with travel(2022, 7, 1, 9, 0):
-        central.central_link_check(office_id=office.id)
+        central_link_check(office_id=office.id)
     with travel(2022, 7, 1, 9, 1):
-        central.central_link_check(office_id=office.id)
+        central_link_check(office_id=office.id)
     with travel(2022, 7, 1, 9, 10):
         _counter_finishes(application, operator)
         for job in application.central_jobs.filter(status="pending"):
-            central.central_job_send(job_id=job.id)
+            central_job_send(job_id=job.id)
     SimulatedCentralClient.configure(office.code, down=False)
     with travel(2022, 7, 1, 13, 0):
-        central.central_link_record_success(office=office,
+        central_link_record_success(office=office,
                                             detection=OutageDetection.HEALTH_CHECK,
                                             checked=True)
     with travel(2022, 7, 1, 13, 1):
         job = application.central_jobs.get(kind="data_change")
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     with travel(2022, 7, 1, 13, 2):
         job = application.central_jobs.get(kind="card_print")
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
 
 
 def _counter_finishes(application, operator):

@@ -6,8 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from registry.central import services as central
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_job_send
 from registry.models import Role
 from tests.factories import ApplicationFactory, ResidentFactory, card_stock_for
 
@@ -21,7 +20,7 @@ def print_card(application):
     with transaction.atomic():
         application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     application.refresh_from_db()
     return application
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed
 from registry.deliveries import services
 from registry.deliveries.models import Delivery, Handover
 from registry.errors import Conflict, DomainError, NotFound
@@ -34,10 +34,10 @@ def test_delivery_chosen_before_printing_starts_when_the_card_is_printed(office_
     application = serve_only(office_a)
     services.handover_choose(application=application, method="delivery", by_resident=True)
     assert Delivery.objects.count() == 0
-    from registry.central import services as central
+    from registry.central.services.jobs import central_job_send
 
     for job in application.central_jobs.order_by("id"):
-        central.central_job_send(job_id=job.id)
+        central_job_send(job_id=job.id)
     assert Delivery.objects.get().status == "waiting"
     told = application.resident.notifications.get(kind="card.ready")
     assert "akan diantar ke rumah" in told.body

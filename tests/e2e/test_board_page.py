@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from queues import services
-from registry.central.services import central_outage_declare
+from registry.central.services.link import central_outage_declare
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 

@@ -22,9 +22,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from registry.api.auth import tokens_for_resident, tokens_for_staff
-from registry.central import services as central
 from registry.central.models import CentralOutage
-from registry.central.services import application_visit_completed
+from registry.central.services.jobs import application_visit_completed, central_jobs_resend_due
 from registry.central.tasks import central_link_check
 from registry.deliveries import services as deliveries
 from registry.deliveries.models import Delivery, DeliveryAttempt, DispatchRun
@@ -127,7 +126,7 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
     # The outage goes on; retries wait with backoff, nothing is sent twice.
     for minute in (31, 45):
         with time_machine.travel(wib(1, 10, minute), tick=False):
-            central.central_jobs_resend_due()
+            central_jobs_resend_due()
             broker.drain()
     assert central_sim.received() == []
 
