@@ -50,11 +50,12 @@ from complaints.models import (
     Verdict,
 )
 from complaints.redaction import redact
+from queues.selectors import application_by_ticket_code
 from registry import tenancy
+from registry.appointments.selectors import application_by_booking_code
 from registry.background import enqueue_on_commit
 from registry.calendar import office_local_text, office_today
-from registry.cards import normalize_receipt_code
-from registry.central.models import Card
+from registry.central.selectors import application_by_receipt_code
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, Office, Resident, Role, StaffMembership
 from registry.nik import NikError, parse_nik
@@ -255,8 +256,6 @@ def resolve_case(*, office: Office, method: str, value: str,
                  day: date | None = None) -> tuple[Resident, Application | None]:
     """The resident and case a NIK, booking code, ticket code (of `day`, or the latest),
     receipt code or case number points at, within the office."""
-    from complaints import selectors
-
     value = (value or "").strip()
     if not value or len(value) > 40:
         raise DomainError(_("Give the code or number to link by."), "link_value_required")
@@ -278,13 +277,11 @@ def resolve_case(*, office: Office, method: str, value: str,
     if method == LinkMethod.APPLICATION:
         application = Application.objects.filter(office=office, number=value).first()
     elif method == LinkMethod.RECEIPT:
-        card = Card.objects.filter(office=office, receipt_code=normalize_receipt_code(value)
-                                   ).select_related("application").first()
-        application = card.application if card else None
+        application = application_by_receipt_code(office=office, code=value)
     elif method == LinkMethod.BOOKING:
-        application = selectors.application_by_booking_code(office=office, code=value)
+        application = application_by_booking_code(office=office, code=value)
     elif method == LinkMethod.TICKET:
-        application = selectors.application_by_ticket_code(office=office, code=value, day=day)
+        application = application_by_ticket_code(office=office, code=value, day=day)
     else:
         raise DomainError(_("Link by NIK, booking code, ticket code, receipt code or case "
                             "number."), "link_method_invalid")
