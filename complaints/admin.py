@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from complaints import chronology as assembler
-from complaints import selectors, services
+from complaints import selectors
 from complaints.models import (
     Category,
     Chronology,
@@ -35,6 +35,29 @@ from complaints.models import (
     StaffAlert,
     StaffFollowUp,
     Verdict,
+)
+from complaints.services.chronology import (
+    chronology_edit,
+    chronology_generate,
+    chronology_publish,
+    finding_add,
+)
+from complaints.services.deadlines import alerts_mark_read, complaint_resume, complaint_wait
+from complaints.services.follow_ups import follow_up_done, follow_up_record
+from complaints.services.handling import (
+    HANDLING_ROLES,
+    attachment_add,
+    complaint_assign,
+    complaint_classify,
+    complaint_link_case,
+)
+from complaints.services.intake import complaint_log
+from complaints.services.responses import (
+    TEXT_MAX,
+    complaint_acknowledge,
+    complaint_resolve,
+    complaint_respond,
+    template_render,
 )
 from registry import tenancy
 from registry.admin_base import NoAddMixin, NoDeleteMixin, OfficeScopedAdmin, report_domain_error
@@ -50,7 +73,7 @@ def _assignable(office_ids):
     from django.contrib.auth import get_user_model
 
     ids = StaffMembership.objects.filter(office_id__in=office_ids,
-                                         role__in=services.HANDLING_ROLES).values("user_id")
+                                         role__in=HANDLING_ROLES).values("user_id")
     return get_user_model().objects.filter(id__in=ids, is_active=True).order_by("username")
 
 
@@ -82,7 +105,7 @@ class ComplaintLogForm(forms.ModelForm):
         office_ids = tenancy.staff_office_ids(user)
         self.fields["office"].queryset = Office.objects.filter(id__in=office_ids)
         self.fields["assignee"].queryset = _assignable(office_ids)
-        self.fields["text"].max_length = services.TEXT_MAX
+        self.fields["text"].max_length = TEXT_MAX
 
     def _post_clean(self):
         return  # the service validates and creates; the model instance is not used
@@ -92,7 +115,7 @@ class ComplaintLogForm(forms.ModelForm):
         if self.errors:
             return data
         try:
-            self.created = services.complaint_log(
+            self.created = complaint_log(
                 office=data["office"], channel=data["channel"], text=data["text"],
                 by=self.user, category=data["category"], link=data.get("link") or "",
                 handle=data.get("handle") or "",
@@ -102,8 +125,8 @@ class ComplaintLogForm(forms.ModelForm):
                 assignee=data.get("assignee"), link_by=data.get("link_by") or "",
                 link_value=data.get("link_value") or "", link_day=data.get("link_day"))
             if data.get("attachment"):
-                services.attachment_add(complaint=self.created, upload=data["attachment"],
-                                        by=self.user)
+                attachment_add(complaint=self.created, upload=data["attachment"],
+                               by=self.user)
         except DomainError as exc:
             raise forms.ValidationError(str(exc.message), code=exc.code) from exc
         return data
@@ -200,12 +223,12 @@ class ComplaintAdmin(NoDeleteMixin, OfficeScopedAdmin):
             "sources": [{"key": f"{kind}:{pk}", "label": label}
                         for (kind, pk), label in sources.items()],
             "templates": [{"id": t.id, "title": t.title, "category": t.get_category_display(),
-                           "text": services.template_render(template=t, complaint=complaint,
-                                                            with_name=visible)}
+                           "text": template_render(template=t, complaint=complaint,
+                                                   with_name=visible)}
                           for t in templates],
-            "suggested_text": (services.template_render(template=suggested,
-                                                        complaint=complaint,
-                                                        with_name=visible)
+            "suggested_text": (template_render(template=suggested,
+                                               complaint=complaint,
+                                               with_name=visible)
                                if suggested else ""),
             "show_follow_up": show_follow_up,
             "follow_ups": (complaint.follow_ups.select_related("staff_member", "decided_by")
@@ -227,44 +250,44 @@ class ComplaintAdmin(NoDeleteMixin, OfficeScopedAdmin):
         try:
             if op == "link":
                 day = post.get("day") or None
-                services.complaint_link_case(
+                complaint_link_case(
                     complaint=complaint, method=post.get("method", ""),
                     value=post.get("value", ""), by=user,
                     day=forms.DateField().clean(day) if day else None)
             elif op == "assign":
                 assignee = _assignable([complaint.office_id]).filter(
                     pk=post.get("assignee") or 0).first()
-                services.complaint_assign(complaint=complaint, assignee=assignee, by=user)
-                services.complaint_classify(complaint=complaint,
-                                            category=post.get("category", ""),
-                                            confidential=post.get("confidential") == "on",
-                                            by=user)
+                complaint_assign(complaint=complaint, assignee=assignee, by=user)
+                complaint_classify(complaint=complaint,
+                                   category=post.get("category", ""),
+                                   confidential=post.get("confidential") == "on",
+                                   by=user)
             elif op in ("acknowledge", "respond", "resolve"):
                 template = ResponseTemplate.objects.filter(
                     office_id=complaint.office_id, pk=post.get("template") or 0).first()
-                service = {"acknowledge": services.complaint_acknowledge,
-                           "respond": services.complaint_respond,
-                           "resolve": services.complaint_resolve}[op]
+                service = {"acknowledge": complaint_acknowledge,
+                           "respond": complaint_respond,
+                           "resolve": complaint_resolve}[op]
                 service(complaint=complaint, text=post.get("text", ""),
                         channel=post.get("channel", ""), by=user, template=template)
             elif op == "wait":
-                services.complaint_wait(complaint=complaint, reason=post.get("reason", ""),
-                                        by=user)
+                complaint_wait(complaint=complaint, reason=post.get("reason", ""),
+                               by=user)
             elif op == "resume":
-                services.complaint_resume(complaint=complaint, by=user)
+                complaint_resume(complaint=complaint, by=user)
             elif op == "generate":
-                services.chronology_generate(complaint=complaint, by=user)
+                chronology_generate(complaint=complaint, by=user)
             elif op in ("edit", "publish"):
                 chronology = Chronology.objects.filter(
                     complaint=complaint, pk=post.get("chronology") or 0).first()
                 if chronology is None:
                     raise Http404
                 if op == "edit":
-                    services.chronology_edit(chronology=chronology,
-                                             texts=post.getlist("point"), by=user,
-                                             note=post.get("note", ""))
+                    chronology_edit(chronology=chronology,
+                                    texts=post.getlist("point"), by=user,
+                                    note=post.get("note", ""))
                 else:
-                    services.chronology_publish(chronology=chronology, by=user)
+                    chronology_publish(chronology=chronology, by=user)
             elif op == "finding":
                 evidence = []
                 for key in post.getlist("evidence"):
@@ -273,22 +296,22 @@ class ComplaintAdmin(NoDeleteMixin, OfficeScopedAdmin):
                         raise DomainError(_("A finding can rest only on records of this "
                                             "case."), "evidence_not_in_case")
                     evidence.append((kind, int(pk)))
-                services.finding_add(complaint=complaint, claim=post.get("claim", ""),
-                                     verdict=post.get("verdict", ""),
-                                     explanation=post.get("explanation", ""),
-                                     evidence=evidence, by=user)
+                finding_add(complaint=complaint, claim=post.get("claim", ""),
+                            verdict=post.get("verdict", ""),
+                            explanation=post.get("explanation", ""),
+                            evidence=evidence, by=user)
             elif op == "follow_up":
                 member = StaffMembership.objects.filter(
                     office_id=complaint.office_id, user_id=post.get("staff_member") or 0
                 ).select_related("user").first()
-                services.follow_up_record(
+                follow_up_record(
                     complaint=complaint, action=post.get("action", ""),
                     decision=post.get("decision", ""), by=user,
                     staff_member=member.user if member else None,
                     staff_description=post.get("staff_description", ""))
             elif op == "attach" and request.FILES.get("file"):
-                services.attachment_add(complaint=complaint, upload=request.FILES["file"],
-                                        by=user)
+                attachment_add(complaint=complaint, upload=request.FILES["file"],
+                               by=user)
             else:
                 raise DomainError(_("Unknown action."), "op_invalid")
         except DomainError as exc:
@@ -405,8 +428,8 @@ class StaffAlertAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
 
     @admin.action(description=gettext_lazy("Mark as read"), permissions=["change"])
     def mark_read(self, request, queryset):
-        count = services.alerts_mark_read(user=request.user,
-                                          ids=list(queryset.values_list("id", flat=True)))
+        count = alerts_mark_read(user=request.user,
+                                 ids=list(queryset.values_list("id", flat=True)))
         messages.success(request, _("%(count)d alert(s) marked read.") % {"count": count})
 
 
@@ -429,7 +452,7 @@ class StaffFollowUpAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     def mark_done(self, request, queryset):
         for follow_up in queryset:
             try:
-                services.follow_up_done(follow_up=follow_up, by=request.user)
+                follow_up_done(follow_up=follow_up, by=request.user)
             except DomainError as exc:
                 report_domain_error(request, exc)
 

@@ -1,7 +1,8 @@
 """Assembling a complaint's chronology from the records (see complaints.collectors).
 
 The result is a numbered list of points in plain Indonesian, each with the records it
-rests on; it is pure reading and writes nothing (complaints.services stores it).
+rests on; it is pure reading and writes nothing (complaints.services.chronology stores
+it).
 """
 
 from django.utils import translation

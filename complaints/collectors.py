@@ -7,19 +7,37 @@ also say which case-event kinds they state, so that the case timeline, read last
 adds only what no collector covered: a source whose collector does not exist yet is
 still told, in the words of its own timeline.
 
-The queries here read other apps' models directly when those apps offer no selector
-for the read; they never write.
+Other apps' records are read through the selectors those apps expose; nothing here
+writes.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.apps import apps
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from complaints.models import ComplaintChannel
+from queues.selectors import calls_of_day, tickets_of_application
+from registry.appointments.models import BookingChannel, BookingStatus
+from registry.appointments.selectors import bookings_of_application
 from registry.calendar import OfficeCalendar, office_zone
-from registry.models import Application, CaseEvent, Office
+from registry.central.models import AttemptOutcome as CentralAttemptOutcome
+from registry.central.models import CentralJobKind, CentralJobStatus
+from registry.central.selectors import (
+    card_of_application,
+    central_attempts_of_jobs,
+    central_jobs_of_application,
+    outages_overlapping,
+)
+from registry.deliveries.models import AttemptOutcome as DeliveryAttemptOutcome
+from registry.deliveries.models import HandoverMethod, Relation
+from registry.deliveries.selectors import (
+    deliveries_of_application,
+    delivery_attempts_of_deliveries,
+    handover_of_application,
+)
+from registry.models import Application, ApplicationStatus, CaseEvent, Channel, Office, Sex
 
 
 @dataclass(frozen=True)
@@ -122,13 +140,6 @@ def closed_days_text(first: date, last: date, ctx: CaseContext) -> str:
     return "".join(parts)
 
 
-def _model(label: str, name: str):
-    try:
-        return apps.get_model(label, name)
-    except LookupError:
-        return None
-
-
 # --- The complaint itself ----------------------------------------------------------
 
 
@@ -138,9 +149,9 @@ def collect_complaint(ctx: CaseContext) -> list[Fact]:
         return []
     channel = complaint.get_channel_display()
     moment = complaint.posted_at or complaint.received_at
-    if complaint.channel == "in_person":
+    if complaint.channel == ComplaintChannel.IN_PERSON:
         text = _("On %(when)s the resident complained in person at the office.")
-    elif complaint.channel == "app":
+    elif complaint.channel == ComplaintChannel.APP:
         text = _("On %(when)s the resident filed a complaint in the e-Open app.")
     else:
         text = _("On %(when)s the resident posted a complaint on %(channel)s.")
@@ -187,9 +198,11 @@ def collect_case_opened(ctx: CaseContext) -> list[Fact]:
     # a fact of its own and stays.
     ctx.covered_event_ids.update(
         event.id for event in ctx.events if event.kind == "application.status"
-        and event.params.get("new") not in ("lapsed", "cancelled"))
-    via = {"app": _("through the e-Open app"), "assisted": _("with the help of staff"),
-           "walk_in": _("at the office")}.get(application.channel, application.channel)
+        and event.params.get("new") not in (ApplicationStatus.LAPSED,
+                                            ApplicationStatus.CANCELLED))
+    via = {Channel.APP: _("through the e-Open app"),
+           Channel.ASSISTED: _("with the help of staff"),
+           Channel.WALK_IN: _("at the office")}.get(application.channel, application.channel)
     text = _("On %(when)s case %(number)s (%(service)s) was opened %(via)s.") % {
         "when": when_text(application.created_at, ctx), "number": application.number,
         "service": application.service.name, "via": via}
@@ -201,20 +214,11 @@ def collect_case_opened(ctx: CaseContext) -> list[Fact]:
 
 
 def collect_central(ctx: CaseContext) -> list[Fact]:
-    from registry.central.models import (
-        AttemptOutcome,
-        Card,
-        CentralJob,
-        CentralJobAttempt,
-        CentralJobKind,
-        CentralJobStatus,
-    )
-
     ctx.covered_kinds.update({"central.", "card."})
     facts = []
-    jobs = list(CentralJob.objects.filter(application=ctx.application).order_by("id"))
+    jobs = list(central_jobs_of_application(application=ctx.application))
     attempts = {}
-    for attempt in CentralJobAttempt.objects.filter(job__in=jobs).order_by("job", "number"):
+    for attempt in central_attempts_of_jobs(jobs=jobs):
         attempts.setdefault(attempt.job_id, []).append(attempt)
     for job in jobs:
         label = _("central job %(kind)s #%(id)s") % {"kind": job.get_kind_display(),
@@ -226,7 +230,8 @@ def collect_central(ctx: CaseContext) -> list[Fact]:
                 "On %(when)s, after the counter, the data change was queued for the "
                 "ministry's central server.") % {"when": when_text(job.created_at, ctx)},
                 [source], 60))
-        failed = [a for a in attempts.get(job.id, []) if a.outcome == AttemptOutcome.LINK_DOWN]
+        failed = [a for a in attempts.get(job.id, [])
+                  if a.outcome == CentralAttemptOutcome.LINK_DOWN]
         if len(failed) == 1 and not is_print:
             facts.append(Fact(failed[0].started_at, _(
                 "On %(when)s sending the data to the central server failed because the link "
@@ -249,7 +254,7 @@ def collect_central(ctx: CaseContext) -> list[Fact]:
             facts.append(Fact(job.created_at, _(
                 "The central server refused the %(kind)s; staff had to check the case.") % {
                 "kind": job.get_kind_display().lower()}, [source], 63))
-    card = Card.objects.filter(application=ctx.application).first()
+    card = card_of_application(application=ctx.application)
     if card is not None and card.printed_at is not None:
         facts.append(Fact(card.printed_at, _("On %(when)s the KTP-el was printed.") % {
             "when": when_text(card.printed_at, ctx)},
@@ -261,15 +266,12 @@ def collect_central(ctx: CaseContext) -> list[Fact]:
 def collect_outages(ctx: CaseContext) -> list[Fact]:
     """Outages of the office's central link that overlapped the resident's time at the
     office or the time their case waited on the central server."""
-    from registry.central.models import CentralOutage
-
     windows = ctx.presence + ctx.waiting
     if not windows:
         return []
     start = min(w[0] for w in windows)
     end = max(w[1] for w in windows)
-    outages = CentralOutage.objects.filter(office=ctx.office, started_at__lt=end).exclude(
-        ended_at__lt=start).order_by("started_at")
+    outages = outages_overlapping(office=ctx.office, start=start, end=end)
     facts = []
     for outage in outages:
         over = outage.ended_at or end
@@ -296,33 +298,22 @@ def collect_outages(ctx: CaseContext) -> list[Fact]:
 
 def relation_text(relation: str, ctx: CaseContext) -> str:
     """The recipient as the holder's relation, never by name: istri pemohon."""
-    from registry.deliveries.models import Relation
-
     resident = ctx.application.resident
     if relation == Relation.SELF:
         return _("the resident himself or herself")
     if relation == Relation.SPOUSE:
-        if resident.sex == "M":
+        if resident.sex == Sex.MALE:
             return _("the resident's wife")
-        if resident.sex == "F":
+        if resident.sex == Sex.FEMALE:
             return _("the resident's husband")
     label = str(dict(Relation.choices).get(relation, relation)).lower()
     return _("the resident's %(relation)s") % {"relation": label}
 
 
 def collect_deliveries(ctx: CaseContext) -> list[Fact]:
-    from registry.deliveries.models import (
-        AttemptOutcome,
-        Delivery,
-        DeliveryAttempt,
-        Handover,
-        HandoverMethod,
-    )
-
     ctx.covered_kinds.update({"handover.", "delivery."})
     facts = []
-    handover = Handover.objects.filter(application=ctx.application).select_related(
-        "card").first()
+    handover = handover_of_application(application=ctx.application)
     if handover is None:
         return facts
     hand_source = Source("handover", handover.id, _("hand-over #%(id)s") % {"id": handover.id})
@@ -336,16 +327,15 @@ def collect_deliveries(ctx: CaseContext) -> list[Fact]:
             ctx.private_terms.add(handover.proxy_name)
             ctx.private_terms.add(handover.proxy_nik)
     printed = handover.card.printed_at
-    deliveries = list(Delivery.objects.filter(application=ctx.application).order_by("id"))
-    attempts = list(DeliveryAttempt.objects.filter(delivery__in=deliveries).order_by(
-        "delivery", "number"))
+    deliveries = list(deliveries_of_application(application=ctx.application))
+    attempts = list(delivery_attempts_of_deliveries(deliveries=deliveries))
     for attempt in attempts:
         source = Source("delivery", attempt.delivery_id,
                         _("delivery #%(id)s, attempt %(number)s") % {
                             "id": attempt.delivery_id, "number": attempt.number})
-        if attempt.recipient_name and attempt.recipient_relation != "self":
+        if attempt.recipient_name and attempt.recipient_relation != Relation.SELF:
             ctx.private_terms.add(attempt.recipient_name)
-        if attempt.outcome == AttemptOutcome.DELIVERED:
+        if attempt.outcome == DeliveryAttemptOutcome.DELIVERED:
             text = _("On %(when)s the KTP-el was delivered to the resident's home and "
                      "received by %(recipient)s, who gave the receipt code; a photo and the "
                      "place of the hand-over were recorded.") % {
@@ -365,8 +355,8 @@ def collect_deliveries(ctx: CaseContext) -> list[Fact]:
                 "when": when_text(attempt.at, ctx),
                 "reason": attempt.get_reason_display().lower()}, [source], 79))
     if handover.completed_at is not None and not any(
-            a.outcome == AttemptOutcome.DELIVERED for a in attempts):
-        if handover.collected_relation != "self" and handover.collected_by_name:
+            a.outcome == DeliveryAttemptOutcome.DELIVERED for a in attempts):
+        if handover.collected_relation != Relation.SELF and handover.collected_by_name:
             ctx.private_terms.add(handover.collected_by_name)
             ctx.private_terms.add(handover.collected_by_nik)
         facts.append(Fact(handover.completed_at, _(
@@ -378,9 +368,8 @@ def collect_deliveries(ctx: CaseContext) -> list[Fact]:
 
 
 # --- Bookings (registry.appointments) and queues (queues) ---------------------------
-# The wording of their facts, from plain records. The adapters that read those apps'
-# models into these records are added as the models land; until then their case
-# events are told by the case timeline collector above.
+# The wording of their facts, from plain records; collect_bookings and collect_queue
+# below read those apps' selectors into these records.
 
 
 @dataclass(frozen=True)
@@ -507,20 +496,16 @@ def queue_facts(ctx: CaseContext, ticket: TicketRecord, other_calls: list[CallRe
 def collect_bookings(ctx: CaseContext) -> list[Fact]:
     """The case's bookings (registry.appointments) read into BookingRecords; their case
     events are then told by these points, not again from the timeline."""
-    booking_model = _model("appointments", "Booking")
-    if booking_model is None:
-        return []
-    rows = list(booking_model.objects.filter(application=ctx.application)
-                .select_related("slot").order_by("created_at", "id"))
+    rows = list(bookings_of_application(application=ctx.application))
     if not rows:
         return []
     ctx.covered_kinds.update({"booking.created", "booking.expired", "booking.checked_in",
                               "booking.cancelled"})
     records = [BookingRecord(
         id=row.id, code=row.code, created_at=row.created_at, slot_start=row.slot.starts_at,
-        assisted=row.channel == "assisted", expired_at=row.expired_at,
+        assisted=row.channel == BookingChannel.ASSISTED, expired_at=row.expired_at,
         checked_in_at=row.checked_in_at,
-        cancelled_at=row.cancelled_at if row.status == "cancelled" else None)
+        cancelled_at=row.cancelled_at if row.status == BookingStatus.CANCELLED else None)
         for row in rows]
     return booking_facts(ctx, records)
 
@@ -529,13 +514,7 @@ def collect_queue(ctx: CaseContext) -> list[Fact]:
     """The case's tickets (queues) with their calls, and the calls of other lanes the
     same day, read into TicketRecords and CallRecords. The other tickets' holders are
     never named."""
-    ticket_model = _model("queues", "Ticket")
-    if ticket_model is None:
-        return []
-    event_model = apps.get_model("queues", "TicketEvent")
-    call_kinds = ("called", "recalled")
-    tickets = list(ticket_model.objects.filter(application=ctx.application)
-                   .select_related("lane").order_by("issued_at", "id"))
+    tickets = list(tickets_of_application(application=ctx.application))
     if not tickets:
         return []
     ctx.covered_kinds.update({"queue.", "booking.checked_in", "booking.done"})
@@ -548,10 +527,7 @@ def collect_queue(ctx: CaseContext) -> list[Fact]:
 
     facts = []
     for ticket in tickets:
-        day_calls = list(event_model.objects.filter(office=ctx.office, day=ticket.day,
-                                                    kind__in=call_kinds)
-                         .select_related("ticket", "ticket__resident", "lane", "counter")
-                         .order_by("at", "id"))
+        day_calls = list(calls_of_day(office=ctx.office, day=ticket.day))
         own = tuple(call_record(e) for e in day_calls if e.ticket_id == ticket.id)
         others = [e for e in day_calls if e.ticket_id != ticket.id]
         record = TicketRecord(id=ticket.id, code=ticket.code, lane=ticket.lane.letter,

@@ -13,8 +13,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from complaints import services
 from complaints.models import Complaint, ComplaintSettings
+from complaints.services.chronology import chronology_generate
+from complaints.services.intake import complaint_log, source_key
+from complaints.services.responses import (
+    complaint_acknowledge,
+    complaint_resolve,
+    complaint_respond,
+    templates_seed,
+)
 from registry.errors import DomainError
 from registry.selectors import office_settings_get
 
@@ -25,12 +32,12 @@ def _staff(username):
 
 def _log(office, humas, *, key_link, **values):
     channel = values["channel"]
-    key = services.source_key(channel=channel, link=key_link,
-                              lapor_tracking_id=values.get("lapor_tracking_id", ""))
+    key = source_key(channel=channel, link=key_link,
+                     lapor_tracking_id=values.get("lapor_tracking_id", ""))
     found = Complaint.objects.filter(office=office, channel=channel, source_key=key).first()
     if found is not None:
         return found, False
-    return services.complaint_log(office=office, by=humas, link=key_link, **values), True
+    return complaint_log(office=office, by=humas, link=key_link, **values), True
 
 
 @transaction.atomic
@@ -39,7 +46,7 @@ def seed(*, offices: dict, stdout=None) -> None:
     now = timezone.now()
     for office in offices.values():
         office_settings_get(ComplaintSettings, office=office)
-        services.templates_seed(office=office)
+        templates_seed(office=office)
 
     kota, kab = offices["kota"], offices["kab"]
     humas, supervisor = _staff("kota.humas"), _staff("kota.supervisor")
@@ -63,8 +70,8 @@ def seed(*, offices: dict, stdout=None) -> None:
                 text="Sudah tiga hari cuti cuma buat ganti tanda tangan KTP.",
                 category="queue_fairness", assignee=humas)
         if created and budi_post.application_id:
-            services.chronology_generate(complaint=budi_post, by=humas)
-            services.complaint_acknowledge(
+            chronology_generate(complaint=budi_post, by=humas)
+            complaint_acknowledge(
                 complaint=budi_post, channel="instagram", by=humas,
                 text=f"Terima kasih Pak Budi, laporan Anda ({budi_post.reference}) sedang "
                      "kami tangani; kronologi lengkap akan kami sampaikan.")
@@ -78,12 +85,12 @@ def seed(*, offices: dict, stdout=None) -> None:
             text="Antrean loket C lama sekali, 3 jam belum dipanggil.",
             category="waiting_time")
         if created:
-            services.complaint_respond(
+            complaint_respond(
                 complaint=resolved, channel="x", by=humas,
                 text="Mohon maaf atas waktu tunggunya. Hari itu jaringan ke server pusat "
                      "terganggu; papan antrean kini menampilkan perkiraan waktu tunggu.")
-            services.complaint_resolve(complaint=resolved, channel="x", by=humas,
-                                       text="Terima kasih, laporan kami tutup.")
+            complaint_resolve(complaint=resolved, channel="x", by=humas,
+                              text="Terima kasih, laporan kami tutup.")
 
     humas_kab = _staff("kab.humas")
     if humas_kab is not None:

@@ -1,23 +1,28 @@
 """Reads of complaints that are more than a filter, always given the office, the staff
 member or the resident they are for."""
 
+import re
 import statistics
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.models import (
     OPEN_STATUSES,
+    Category,
     Complaint,
+    ComplaintChannel,
     ComplaintDeadline,
     ComplaintResponse,
+    ComplaintStatus,
 )
 from registry import tenancy
 from registry.calendar import office_day_bounds
-from registry.models import Application, Office, Role
+from registry.models import Office, Resident, Role
 
 # Who sees a confidential complainant besides the assignee, and who sees follow-up.
 COMPLAINANT_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
@@ -53,39 +58,6 @@ def complaints_for_resident(*, resident) -> QuerySet[Complaint]:
             .prefetch_related(Prefetch("responses",
                                        queryset=ComplaintResponse.objects.order_by("at", "id")))
             .order_by("-received_at", "-id"))
-
-
-# --- Links to other apps' records -------------------------------------------------------
-
-
-def application_by_booking_code(*, office: Office, code: str) -> Application | None:
-    from django.apps import apps
-
-    try:
-        booking = apps.get_model("appointments", "Booking")
-    except LookupError:
-        return None
-    found = booking.objects.filter(office=office, code__iexact=code.strip()).select_related(
-        "application").first()
-    return getattr(found, "application", None)
-
-
-def application_by_ticket_code(*, office: Office, code: str, day: date | None = None
-                               ) -> Application | None:
-    """A ticket code repeats every day (C-001): the ticket of `day`, or the latest."""
-    from django.apps import apps
-
-    try:
-        ticket = apps.get_model("queues", "Ticket")
-    except LookupError:
-        return None
-    tickets = ticket.objects.filter(office=office, code__iexact=code.strip(),
-                                    application__isnull=False)
-    if day is not None:
-        start, end = office_day_bounds(office, day)
-        tickets = tickets.filter(created_at__gte=start, created_at__lt=end)
-    found = tickets.select_related("application").order_by("-created_at", "-id").first()
-    return getattr(found, "application", None)
 
 
 # --- Figures -----------------------------------------------------------------------------
@@ -133,8 +105,6 @@ def report(*, office_ids, date_from: date, date_to: date) -> dict:
         labels = dict(choices) if choices else {}
         rows = complaints.values(field).annotate(n=Count("id")).order_by(field)
         return [(str(labels.get(row[field], row[field])), row["n"]) for row in rows]
-
-    from complaints.models import Category, ComplaintChannel, ComplaintStatus
 
     office_names = {office.id: office.name for office in offices}
     by_office = [(office_names[row["office"]], row["n"]) for row in
@@ -188,12 +158,6 @@ def _month_range(date_from: date, date_to: date) -> list[str]:
 def resident_names_in(text: str, *, exclude_id: int | None = None) -> set[str]:
     """Names of registered residents (other than `exclude_id`) that appear in `text`:
     every run of two to four capitalised words is looked up, in one query."""
-    import re
-
-    from django.db.models.functions import Lower
-
-    from registry.models import Resident
-
     words = re.findall(r"[A-Z][a-zA-Z'.-]+|\S+", text or "")
     candidates = set()
     for start in range(len(words)):

@@ -3,14 +3,14 @@ is safe to run twice."""
 
 from celery import shared_task
 
-from complaints import services
+from complaints.services import deadlines
 
 
 @shared_task(name="complaints.tasks.complaint_deadlines_sweep")
 def complaint_deadlines_sweep() -> int:
-    return services.deadlines_sweep()
+    return deadlines.deadlines_sweep()
 
 
 @shared_task(name="complaints.tasks.complaint_alert_email")
 def complaint_alert_email(deadline_id: int, user_id: int, kind: str) -> bool:
-    return services.alert_email(deadline_id=deadline_id, user_id=user_id, kind=kind)
+    return deadlines.alert_email(deadline_id=deadline_id, user_id=user_id, kind=kind)

@@ -32,7 +32,7 @@ from registry.api.fields import office_local_iso
 from registry.appointments.models import Booking, BookingStatus
 from registry.calendar import office_day_bounds, office_hours_on, office_local, office_today
 from registry.central.selectors import office_link_state
-from registry.models import Lane, Office, Resident, Service
+from registry.models import Application, Lane, Office, Resident, Service
 
 RECENT_CALLS = 8
 NEXT_NUMBERS = 5
@@ -508,3 +508,34 @@ def tickets_of_applications(application_ids) -> QuerySet[Ticket]:
     """The tickets of the given applications (a subquery of ids): what a central-link
     outage held up at the counter (registry.central.selectors.OUTAGE_HOLDUPS)."""
     return Ticket.objects.filter(application_id__in=application_ids)
+
+
+# --- A case's tickets (read by complaints) -----------------------------------------
+
+
+def application_by_ticket_code(*, office: Office, code: str, day: date | None = None
+                               ) -> Application | None:
+    """A ticket code repeats every day (C-001): the case of the office's ticket with
+    this code of `day` (the office's day), or of the latest such ticket; None when
+    none has a case."""
+    tickets = Ticket.objects.filter(office=office, code__iexact=code.strip(),
+                                    application__isnull=False)
+    if day is not None:
+        start, end = office_day_bounds(office, day)
+        tickets = tickets.filter(created_at__gte=start, created_at__lt=end)
+    found = tickets.select_related("application").order_by("-created_at", "-id").first()
+    return getattr(found, "application", None)
+
+
+def tickets_of_application(*, application: Application) -> QuerySet[Ticket]:
+    """The case's tickets with their lane, in the order they were issued."""
+    return (Ticket.objects.filter(application=application)
+            .select_related("lane").order_by("issued_at", "id"))
+
+
+def calls_of_day(*, office: Office, day: date) -> QuerySet[TicketEvent]:
+    """Every call (and recall) of a ticket to a counter in the office on `day`, in
+    time order, with the ticket and its holder, the lane and the counter."""
+    return (TicketEvent.objects.filter(office=office, day=day, kind__in=CALL_KINDS)
+            .select_related("ticket", "ticket__resident", "lane", "counter")
+            .order_by("at", "id"))

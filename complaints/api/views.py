@@ -6,8 +6,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from complaints import selectors, services
+from complaints import selectors
 from complaints.api import serializers as s
+from complaints.services.intake import complaint_file
 from registry.api.idempotency import IdempotentCreateMixin
 from registry.api.views import ResidentScopedMixin, office_or_404
 from registry.errors import NotFound
@@ -39,10 +40,10 @@ class ComplaintListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
                 pk=data["application"], resident=resident, office=office).first()
             if application is None:
                 raise NotFound(_("This case was not found."), "application_not_found")
-        complaint = services.complaint_file(resident=resident, office=office,
-                                            text=data["text"],
-                                            category=data.get("category", ""),
-                                            application=application)
+        complaint = complaint_file(resident=resident, office=office,
+                                   text=data["text"],
+                                   category=data.get("category", ""),
+                                   application=application)
         body = s.ComplaintCreatedSerializer(
             {"id": complaint.id, "status": complaint.status,
              "reference": complaint.reference}).data

@@ -24,7 +24,7 @@ from registry.appointments.services.slots import (
     slots_ensure,
     slots_ensure_window,
 )
-from registry.models import Office, Resident, Service
+from registry.models import Application, Office, Resident, Service
 
 MAX_SLOT_DAYS = 31
 
@@ -125,3 +125,19 @@ def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
         (_("Places left today"), (places["capacity"] or 0) - (places["booked"] or 0)),
         (_("Documents awaiting review"), pending),
     ]
+
+
+# --- A case's bookings (read by complaints) ----------------------------------------
+
+
+def application_by_booking_code(*, office: Office, code: str) -> Application | None:
+    """The case of the office's booking with this code (any case), or None."""
+    found = Booking.objects.filter(office=office, code__iexact=code.strip()).select_related(
+        "application").first()
+    return getattr(found, "application", None)
+
+
+def bookings_of_application(*, application: Application) -> QuerySet[Booking]:
+    """The case's bookings with their slot, in the order they were made."""
+    return (Booking.objects.filter(application=application)
+            .select_related("slot").order_by("created_at", "id"))

@@ -1,14 +1,17 @@
 """Reads of the central link: what residents are told of it, and what its outages held
 up."""
 
-from django.db.models import F, Func, OuterRef, Q, Subquery
+from datetime import datetime
+
+from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Now
 
 from registry import extensions
 from registry.api.fields import office_local_iso
-from registry.central.models import CentralJob, CentralOutage
+from registry.cards import normalize_receipt_code
+from registry.central.models import Card, CentralJob, CentralJobAttempt, CentralOutage
 from registry.central.services.link import DEFAULT_NOTICE
-from registry.models import Office
+from registry.models import Application, Office
 
 # Other work an outage held up, counted on the outage list: (annotation name,
 # `rows_of(application_ids)` returning a queryset of the held rows). Registered by the
@@ -56,3 +59,36 @@ def outages_with_holdups(queryset):
     for name, rows_of in extensions.registered(OUTAGE_HOLDUPS):
         queryset = queryset.annotate(**{name: count(rows_of(held_applications), "pk")})
     return queryset
+
+
+# --- A case's central work (read by complaints) ------------------------------------
+
+
+def application_by_receipt_code(*, office: Office, code: str) -> Application | None:
+    """The case of the office's card with this receipt code (as the resident writes
+    it), or None."""
+    card = Card.objects.filter(office=office, receipt_code=normalize_receipt_code(code)
+                               ).select_related("application").first()
+    return card.application if card else None
+
+
+def central_jobs_of_application(*, application: Application) -> QuerySet[CentralJob]:
+    """The case's transmissions and print jobs, in the order they were queued."""
+    return CentralJob.objects.filter(application=application).order_by("id")
+
+
+def central_attempts_of_jobs(*, jobs) -> QuerySet[CentralJobAttempt]:
+    """The sending attempts of the given jobs, by job and in the order they were made."""
+    return CentralJobAttempt.objects.filter(job__in=jobs).order_by("job", "number")
+
+
+def card_of_application(*, application: Application) -> Card | None:
+    return Card.objects.filter(application=application).first()
+
+
+def outages_overlapping(*, office: Office, start: datetime,
+                        end: datetime) -> QuerySet[CentralOutage]:
+    """The office's central-link outages that began before `end` and had not ended
+    before `start` (one still going included), oldest first."""
+    return (CentralOutage.objects.filter(office=office, started_at__lt=end)
+            .exclude(ended_at__lt=start).order_by("started_at"))

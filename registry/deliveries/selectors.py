@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from registry import tenancy
 from registry.calendar import office_today
 from registry.central.models import CardStock, CentralJob, CentralJobStatus
-from registry.deliveries.models import Delivery, DeliveryStatus, Handover
-from registry.models import Resident, Role
+from registry.deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Handover
+from registry.models import Application, Resident, Role
 
 
 def deliveries_for_resident(*, resident: Resident) -> QuerySet[Delivery]:
@@ -65,3 +65,22 @@ def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
          f"{deliveries['today']} ({deliveries['delivered']})"),
         (_("Deliveries waiting for dispatch"), deliveries["waiting"]),
     ]
+
+
+# --- A case's hand-over and deliveries (read by complaints) ------------------------
+
+
+def handover_of_application(*, application: Application) -> Handover | None:
+    """The case's hand-over with its card, or None."""
+    return Handover.objects.filter(application=application).select_related("card").first()
+
+
+def deliveries_of_application(*, application: Application) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(application=application).order_by("id")
+
+
+def delivery_attempts_of_deliveries(*, deliveries) -> QuerySet[DeliveryAttempt]:
+    """The attempts of the given deliveries, by delivery and in the order they were
+    made."""
+    return DeliveryAttempt.objects.filter(delivery__in=deliveries).order_by(
+        "delivery", "number")

@@ -2,8 +2,9 @@
 
 import pytest
 
-from complaints import services
 from complaints.models import Complaint
+from complaints.services.intake import complaint_file
+from complaints.services.responses import complaint_acknowledge, complaint_respond
 from registry.api.auth import tokens_for_resident
 from registry.models import Role
 
@@ -35,14 +36,14 @@ def test_the_list_shows_status_response_and_its_time(as_resident, client, reside
                                                      office_a, make_staff,
                                                      django_assert_max_num_queries):
     humas = make_staff(office_a, Role.PUBLIC_RELATIONS)
-    complaint = services.complaint_file(resident=resident_a, office=office_a,
-                                        text="Antrean diserobot")
-    services.complaint_acknowledge(complaint=complaint, text="Sedang kami periksa.",
-                                   channel="app", by=humas)
-    response = services.complaint_respond(complaint=complaint, channel="app", by=humas,
-                                          text=f"Nomor B-014 dari lajur B. NIK {resident_a.nik}")
+    complaint = complaint_file(resident=resident_a, office=office_a,
+                               text="Antrean diserobot")
+    complaint_acknowledge(complaint=complaint, text="Sedang kami periksa.",
+                          channel="app", by=humas)
+    response = complaint_respond(complaint=complaint, channel="app", by=humas,
+                                 text=f"Nomor B-014 dari lajur B. NIK {resident_a.nik}")
     for _n in range(3):
-        services.complaint_file(resident=resident_a, office=office_a, text="lagi")
+        complaint_file(resident=resident_a, office=office_a, text="lagi")
     # In-process, so the queries are counted on this connection (over HTTP they are
     # the live server's, and nothing would be counted).
     api = as_resident(resident_a)
@@ -66,8 +67,8 @@ def test_the_list_shows_status_response_and_its_time(as_resident, client, reside
 
 def test_another_residents_complaints_are_invisible(as_resident, resident_a, resident_b,
                                                     office_a, office_b):
-    mine = services.complaint_file(resident=resident_a, office=office_a, text="a")
-    theirs = services.complaint_file(resident=resident_b, office=office_b, text="b")
+    mine = complaint_file(resident=resident_a, office=office_a, text="a")
+    theirs = complaint_file(resident=resident_b, office=office_b, text="b")
     api = as_resident(resident_a)
     assert [r["id"] for r in api.get("/api/v1/complaints/").json()["results"]] == [mine.id]
     assert api.get(f"/api/v1/complaints/{theirs.id}/").status_code == 404

@@ -25,7 +25,7 @@ import time_machine
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
-from complaints import services as complaints
+from complaints.services.intake import complaint_file
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.appointments.models import Slot
 from registry.appointments.services.slots import slots_ensure
@@ -159,9 +159,9 @@ def world(office_a, office_b, resident_a, make_staff, settings):
         delivery=delivery, refresh=resident_tokens["refresh"], other_slot=lane_c[1].id,
         reprint_slot=Slot.objects.filter(lane=reprint.lane, date=wednesday)
         .order_by("starts_at").first().id,
-        complaint=complaints.complaint_file(resident=resident_a, office=office_a,
-                                            text="Kartu belum sampai.",
-                                            application=delivery.application))
+        complaint=complaint_file(resident=resident_a, office=office_a,
+                                 text="Kartu belum sampai.",
+                                 application=delivery.application))
     yield {
         "anonymous": {},
         "resident": {"Authorization": f"Bearer {resident_tokens['access']}"},

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaints import services
+from complaints.services.intake import complaint_log
 from registry.models import Role
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -48,7 +48,7 @@ def log_complaint(humas_a):
                   "text": "Antrean diserobot orang tanpa nomor!", "category": "queue_fairness"}
         values.update(kwargs)
         log.n += 1
-        return services.complaint_log(office=office, by=by or humas_a, **values)
+        return complaint_log(office=office, by=by or humas_a, **values)
 
     log.n = 1
     return log

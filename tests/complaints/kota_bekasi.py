@@ -142,10 +142,10 @@ POST_LINK = "https://www.instagram.com/p/CfBudiKTP22/"
 
 def instagram_post_logged(office, *, humas):
     """Monday 19:05 he posts; humas logs it on Tuesday at 08:15 and links it by NIK."""
-    from complaints import services as complaints
+    from complaints.services.intake import complaint_log
 
     with travel(2022, 7, 5, 8, 15):
-        return complaints.complaint_log(
+        return complaint_log(
             office=office, by=humas, channel="instagram", link=POST_LINK,
             handle="@budi.santoso85", posted_at=at(2022, 7, 4, 19, 5), text=POST_TEXT,
             category="queue_fairness", link_by="nik", link_value=BUDI_NIK, assignee=humas)

@@ -5,8 +5,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from complaints import services
 from complaints.models import Complaint
+from complaints.services.responses import complaint_resolve, complaint_respond
 from registry.models import Role
 from tests.complaints.conftest import wib
 from tests.factories import ResidentFactory
@@ -121,9 +121,9 @@ def test_the_report_counts_and_times_for_the_supervisors_office_only(
         log_complaint(office=office_b, by=humas_b, channel="facebook",
                       link="https://facebook.com/p/1")
     with time_machine.travel(wib(2022, 7, 4, 10, 0), tick=False):
-        services.complaint_resolve(complaint=fast, text="ok", channel="instagram", by=humas_a)
+        complaint_resolve(complaint=fast, text="ok", channel="instagram", by=humas_a)
     with time_machine.travel(wib(2022, 7, 19, 9, 0), tick=False):
-        services.complaint_resolve(complaint=slow, text="ok", channel="x", by=humas_a)
+        complaint_resolve(complaint=slow, text="ok", channel="x", by=humas_a)
     client.force_login(supervisor_a)
     answer = client.get(reverse("admin:complaints_complaint_report"),
                         {"date_from": "2022-07-01", "date_to": "2022-07-31"})
@@ -146,8 +146,8 @@ def test_the_report_counts_and_times_for_the_supervisors_office_only(
 def test_the_statement_prints_as_html_and_pdf_without_personal_data(
         client, log_complaint, humas_a, application_a):
     complaint = log_complaint(link_by="application", link_value=application_a.number)
-    services.complaint_respond(complaint=complaint, by=humas_a, channel="instagram",
-                               text=f"Yth. pemohon NIK {application_a.resident.nik}.")
+    complaint_respond(complaint=complaint, by=humas_a, channel="instagram",
+                      text=f"Yth. pemohon NIK {application_a.resident.nik}.")
     client.force_login(humas_a)
     page = client.get(reverse("complaints:statement", args=[complaint.pk]))
     assert page.status_code == 200

@@ -5,8 +5,15 @@ editing before publishing, findings resting on the records, the redacted respons
 import pytest
 
 from complaints import chronology as assembler
-from complaints import services
 from complaints.models import ChronologyEdit
+from complaints.services.chronology import (
+    chronology_edit,
+    chronology_generate,
+    chronology_publish,
+    finding_add,
+)
+from complaints.services.follow_ups import follow_up_record
+from complaints.services.responses import complaint_respond
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Notification, Role
 from tests.complaints import kota_bekasi as kb
@@ -67,12 +74,12 @@ def test_no_point_names_another_person_or_shows_a_full_nik(case):
 
 
 def test_staff_edit_before_publishing_and_both_versions_are_kept(case, humas_a):
-    chronology = services.chronology_generate(complaint=case, by=humas_a)
+    chronology = chronology_generate(complaint=case, by=humas_a)
     texts = [p["text"] for p in chronology.points]
     texts[7] = texts[7].replace("istri pemohon", "istri pemohon, Ibu Siti Rahmawati,")
     texts.append("Petugas loket telah diberi pembinaan.")
-    services.chronology_edit(chronology=chronology, texts=texts, by=humas_a,
-                             note="Tambah butir pembinaan")
+    chronology_edit(chronology=chronology, texts=texts, by=humas_a,
+                    note="Tambah butir pembinaan")
     chronology.refresh_from_db()
     assert [p["text"] for p in chronology.generated] == EXPECTED
     assert chronology.points[7]["edited"] is True
@@ -82,14 +89,14 @@ def test_staff_edit_before_publishing_and_both_versions_are_kept(case, humas_a):
     edit = ChronologyEdit.objects.get()
     assert ([p["text"] for p in edit.before], edit.by, edit.note) == (
         EXPECTED, humas_a, "Tambah butir pembinaan")
-    published = services.chronology_publish(chronology=chronology, by=humas_a)
+    published = chronology_publish(chronology=chronology, by=humas_a)
     # The wife's name typed by staff is redacted when published.
     assert "Siti" not in published.points[7]["text"]
     assert "istri pemohon, Ibu [warga lain]," in published.points[7]["text"]
     with pytest.raises(Conflict):
-        services.chronology_edit(chronology=published, texts=["x"], by=humas_a)
+        chronology_edit(chronology=published, texts=["x"], by=humas_a)
     # Assembling again makes a new draft; the published version stays.
-    again = services.chronology_generate(complaint=case, by=humas_a)
+    again = chronology_generate(complaint=case, by=humas_a)
     assert (again.version, again.status) == (2, "draft")
     published.refresh_from_db()
     assert published.status == "published"
@@ -98,7 +105,7 @@ def test_staff_edit_before_publishing_and_both_versions_are_kept(case, humas_a):
 def test_findings_rest_on_the_records_of_the_case(case, humas_a, application_b):
     chronology_sources = assembler.sources_of(case)
     outage = next(key for key in chronology_sources if key[0] == "outage")
-    finding = services.finding_add(
+    finding = finding_add(
         complaint=case, claim="Server pusat mati seharian", verdict="partly",
         explanation="Jaringan terputus 09.00 sampai 13.00, bukan seharian.",
         evidence=[outage], by=humas_a)
@@ -107,12 +114,12 @@ def test_findings_rest_on_the_records_of_the_case(case, humas_a, application_b):
     # A record of another case (another office's case event) is refused.
     other_event = application_b.events.first()
     with pytest.raises(DomainError) as refused:
-        services.finding_add(complaint=case, claim="x", verdict="upheld", explanation="y",
-                             evidence=[("case_event", other_event.id)], by=humas_a)
+        finding_add(complaint=case, claim="x", verdict="upheld", explanation="y",
+                    evidence=[("case_event", other_event.id)], by=humas_a)
     assert refused.value.code == "evidence_not_in_case"
     with pytest.raises(DomainError):
-        services.finding_add(complaint=case, claim="x", verdict="upheld", explanation="y",
-                             evidence=[], by=humas_a)
+        finding_add(complaint=case, claim="x", verdict="upheld", explanation="y",
+                    evidence=[], by=humas_a)
     assert case.findings.count() == 1
 
 
@@ -123,8 +130,8 @@ def test_the_public_response_never_shows_a_full_nik_or_another_residents_data(
             f"Siti Rahmawati (NIK {kb.SITI_NIK}, HP 0812-3450-0002). Warga lain dengan NIK "
             f"{other.nik[:4]} {other.nik[4:8]} {other.nik[8:12]} {other.nik[12:]}, Rina Marlina, "
             "dilayani di lajur B.")
-    response = services.complaint_respond(complaint=case, text=text, channel="instagram",
-                                          by=humas_a)
+    response = complaint_respond(complaint=case, text=text, channel="instagram",
+                                 by=humas_a)
     assert response.text == (
         "Yth. Bapak Budi (NIK ************0001), KTP-el Anda diterima istri Anda, "
         "[warga lain] (NIK ************0002, HP *********002). Warga lain dengan NIK "
@@ -140,13 +147,13 @@ def test_follow_up_is_recorded_by_supervisors_only(case, humas_a, supervisor_a,
                                                    supervisor_b, make_staff, office_a):
     operator = make_staff(office_a, Role.COUNTER_OPERATOR, username="op-loket-c")
     with pytest.raises(NotFound):
-        services.follow_up_record(complaint=case, action="coaching", decision="Pembinaan",
-                                  by=humas_a, staff_member=operator)
+        follow_up_record(complaint=case, action="coaching", decision="Pembinaan",
+                         by=humas_a, staff_member=operator)
     with pytest.raises(NotFound):
-        services.follow_up_record(complaint=case, action="coaching", decision="Pembinaan",
-                                  by=supervisor_b, staff_member=operator)
+        follow_up_record(complaint=case, action="coaching", decision="Pembinaan",
+                         by=supervisor_b, staff_member=operator)
     assert case.follow_ups.count() == 0
-    follow_up = services.follow_up_record(
+    follow_up = follow_up_record(
         complaint=case, action="coaching", by=supervisor_a, staff_member=operator,
         decision="Petugas pemeriksa persyaratan dibina: periksa surat kehilangan saat "
                  "pemesanan.")

@@ -4,8 +4,13 @@ sweep that warns the assignee before and the supervisors after."""
 import pytest
 import time_machine
 
-from complaints import services
 from complaints.models import ComplaintDeadline, ComplaintSettings, StaffAlert
+from complaints.services.deadlines import complaint_resume, complaint_wait, deadlines_sweep
+from complaints.services.responses import (
+    complaint_acknowledge,
+    complaint_resolve,
+    complaint_respond,
+)
 from complaints.tasks import complaint_alert_email
 from tests.complaints.conftest import wib
 
@@ -33,14 +38,14 @@ def test_time_waiting_for_the_complainant_does_not_count(log_complaint, humas_a)
         complaint = log_complaint()
     # Tuesday 5 July 09:00: the office asks for the police report; 2 working days pass.
     with time_machine.travel(wib(2022, 7, 5, 9, 0), tick=False):
-        services.complaint_wait(complaint=complaint, reason="Mohon kirim foto surat "
-                                "kehilangan", by=humas_a)
+        complaint_wait(complaint=complaint, reason="Mohon kirim foto surat "
+                       "kehilangan", by=humas_a)
     complaint.refresh_from_db()
     assert complaint.status == "waiting"
     assert set(ComplaintDeadline.objects.filter(complaint=complaint).values_list(
         "paused", flat=True)) == {True}
     with time_machine.travel(wib(2022, 7, 7, 9, 0), tick=False):
-        services.complaint_resume(complaint=complaint, by=humas_a)
+        complaint_resume(complaint=complaint, by=humas_a)
     complaint.refresh_from_db()
     assert complaint.status == "received"
     # Every deadline moved by the two working days waited.
@@ -57,27 +62,27 @@ def test_the_sweep_warns_the_assignee_then_alerts_the_supervisors_once(
     acknowledge = complaint.deadlines.get(kind="acknowledge")
     # Warned 7 working hours (a working day) before: Wednesday 6 July 09:00.
     assert acknowledge.warn_at == wib(2022, 7, 6, 9, 0)
-    assert services.deadlines_sweep(now=wib(2022, 7, 6, 8, 59)) == 0
-    assert services.deadlines_sweep(now=wib(2022, 7, 6, 9, 0)) == 1
-    assert services.deadlines_sweep(now=wib(2022, 7, 6, 10, 0)) == 0
+    assert deadlines_sweep(now=wib(2022, 7, 6, 8, 59)) == 0
+    assert deadlines_sweep(now=wib(2022, 7, 6, 9, 0)) == 1
+    assert deadlines_sweep(now=wib(2022, 7, 6, 10, 0)) == 0
     warning = StaffAlert.objects.get()
     assert (warning.user, warning.kind) == (humas_a2, "warning")
     assert warning.message == ("ADU-3275-2022-00001: tanggapan pertama jatuh tempo pada "
                                "07-07-2022 09:00 WIB.")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert services.deadlines_sweep(now=wib(2022, 7, 7, 9, 0)) == 1
+        assert deadlines_sweep(now=wib(2022, 7, 7, 9, 0)) == 1
     overdue = StaffAlert.objects.get(kind="overdue")
     assert overdue.user == supervisor_a
     # The supervisor has an e-mail address: the e-mail is queued after commit.
     assert len(callbacks) == 1
-    assert services.deadlines_sweep(now=wib(2022, 7, 7, 10, 0)) == 0
+    assert deadlines_sweep(now=wib(2022, 7, 7, 10, 0)) == 0
     assert StaffAlert.objects.count() == 2
 
 
 def test_the_alert_email_is_sent(log_complaint, supervisor_a, mailoutbox):
     with time_machine.travel(wib(2022, 7, 4, 9, 0), tick=False):
         complaint = log_complaint()
-    services.deadlines_sweep(now=wib(2022, 7, 7, 9, 0))
+    deadlines_sweep(now=wib(2022, 7, 7, 9, 0))
     deadline = complaint.deadlines.get(kind="acknowledge")
     assert complaint_alert_email(deadline.id, supervisor_a.id, "overdue") is True
     assert [m.to for m in mailoutbox] == [["spv-a@example.go.id"]]
@@ -86,11 +91,11 @@ def test_the_alert_email_is_sent(log_complaint, supervisor_a, mailoutbox):
 def test_a_met_or_paused_deadline_raises_no_alert(log_complaint, humas_a, supervisor_a):
     with time_machine.travel(wib(2022, 7, 4, 9, 0), tick=False):
         complaint = log_complaint()
-        services.complaint_acknowledge(complaint=complaint, text="Sedang kami tangani.",
-                                       channel="instagram", by=humas_a)
+        complaint_acknowledge(complaint=complaint, text="Sedang kami tangani.",
+                              channel="instagram", by=humas_a)
         other = log_complaint()
-        services.complaint_wait(complaint=other, reason="Nomor tiket?", by=humas_a)
-    assert services.deadlines_sweep(now=wib(2022, 7, 7, 9, 30)) == 0
+        complaint_wait(complaint=other, reason="Nomor tiket?", by=humas_a)
+    assert deadlines_sweep(now=wib(2022, 7, 7, 9, 30)) == 0
     assert StaffAlert.objects.count() == 0
 
 
@@ -99,11 +104,11 @@ def test_responding_on_time_meets_the_deadlines_and_reports_working_minutes(
     with time_machine.travel(wib(2022, 7, 4, 9, 0), tick=False):
         complaint = log_complaint()
     with time_machine.travel(wib(2022, 7, 4, 11, 30), tick=False):
-        services.complaint_acknowledge(complaint=complaint, text="Kami tangani.",
-                                       channel="instagram", by=humas_a)
+        complaint_acknowledge(complaint=complaint, text="Kami tangani.",
+                              channel="instagram", by=humas_a)
     with time_machine.travel(wib(2022, 7, 6, 10, 0), tick=False):
-        services.complaint_respond(complaint=complaint, text="Kronologi terlampir.",
-                                   channel="instagram", by=humas_a)
+        complaint_respond(complaint=complaint, text="Kronologi terlampir.",
+                          channel="instagram", by=humas_a)
     complaint.refresh_from_db()
     assert complaint.first_response_minutes == 150
     assert complaint.status == "responded"
@@ -112,8 +117,8 @@ def test_responding_on_time_meets_the_deadlines_and_reports_working_minutes(
     # The next update is due 5 working days after the response.
     assert complaint.deadlines.get(kind="update").due_at == wib(2022, 7, 13, 10, 0)
     with time_machine.travel(wib(2022, 7, 8, 14, 0), tick=False):
-        services.complaint_resolve(complaint=complaint, text="Selesai.", channel="instagram",
-                                   by=humas_a)
+        complaint_resolve(complaint=complaint, text="Selesai.", channel="instagram",
+                          by=humas_a)
     complaint.refresh_from_db()
     assert complaint.status == "resolved"
     # Monday 09:00 to Friday 14:00: 6 + 7 + 7 + 7 + 6 hours.

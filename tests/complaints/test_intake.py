@@ -3,8 +3,11 @@
 import pytest
 import time_machine
 
-from complaints import services
 from complaints.models import Complaint, ComplaintDeadline
+from complaints.services.chronology import chronology_generate
+from complaints.services.handling import attachment_add, complaint_link_case
+from complaints.services.intake import complaint_file, source_key
+from complaints.services.responses import complaint_acknowledge
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import CaseEvent, Notification, Role
 from tests.complaints.conftest import wib
@@ -100,8 +103,8 @@ def test_linking_by_receipt_code_and_case_number(log_complaint, application_a, h
     print_card(application_a)
     code = application_a.card.receipt_code
     complaint = log_complaint()
-    services.complaint_link_case(complaint=complaint, method="receipt",
-                                 value=code.lower().replace("-", ""), by=humas_a)
+    complaint_link_case(complaint=complaint, method="receipt",
+                        value=code.lower().replace("-", ""), by=humas_a)
     complaint.refresh_from_db()
     assert complaint.application == application_a
     other = log_complaint(link_by="application", link_value=application_a.number)
@@ -133,14 +136,14 @@ def test_the_assignee_must_handle_complaints_in_this_office(log_complaint, make_
 
 
 def test_a_resident_files_about_their_own_case(application_a, application_b, office_a):
-    complaint = services.complaint_file(resident=application_a.resident, office=office_a,
-                                        text="Kartu belum sampai", category="delivery",
-                                        application=application_a)
+    complaint = complaint_file(resident=application_a.resident, office=office_a,
+                               text="Kartu belum sampai", category="delivery",
+                               application=application_a)
     assert (complaint.channel, complaint.status, complaint.link_method) == (
         "app", "received", "app")
     with pytest.raises(NotFound):
-        services.complaint_file(resident=application_a.resident, office=office_a,
-                                text="x", application=application_b)
+        complaint_file(resident=application_a.resident, office=office_a,
+                       text="x", application=application_b)
 
 
 def test_a_confidential_complaint_is_not_written_on_the_case_timeline(log_complaint,
@@ -157,11 +160,11 @@ def test_attachments_are_checked_by_their_content(log_complaint):
     complaint = log_complaint()
     fake = SimpleUploadedFile("shot.png", b"<script>alert(1)</script>", "image/png")
     with pytest.raises(DomainError) as refused:
-        services.attachment_add(complaint=complaint, upload=fake)
+        attachment_add(complaint=complaint, upload=fake)
     assert refused.value.code == "file_type"
     pdf = SimpleUploadedFile("bukti.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n",
                              "application/pdf")
-    attachment = services.attachment_add(complaint=complaint, upload=pdf)
+    attachment = attachment_add(complaint=complaint, upload=pdf)
     assert (attachment.content_type, attachment.file.name.endswith(".pdf")) == (
         "application/pdf", True)
     assert complaint.attachments.count() == 1
@@ -176,7 +179,7 @@ def test_attachments_are_checked_by_their_content(log_complaint):
     ("@Budi.Santoso85", "budi.santoso85"),
 ])
 def test_links_are_compared_without_tracking_noise(link, key):
-    assert services.source_key(channel="youtube", link=link) == key
+    assert source_key(channel="youtube", link=link) == key
 
 
 def test_handling_is_for_this_offices_public_relations_and_supervisors(
@@ -185,15 +188,15 @@ def test_handling_is_for_this_offices_public_relations_and_supervisors(
     front_desk = make_staff(office_a, Role.FRONT_DESK)
     for user in (humas_b, supervisor_b, front_desk):
         with pytest.raises(NotFound):
-            services.complaint_acknowledge(complaint=complaint, text="x", channel="instagram",
-                                           by=user)
+            complaint_acknowledge(complaint=complaint, text="x", channel="instagram",
+                                  by=user)
         with pytest.raises(NotFound):
-            services.chronology_generate(complaint=complaint, by=user)
+            chronology_generate(complaint=complaint, by=user)
     assert complaint.responses.count() == 0
     assert complaint.chronologies.count() == 0
 
 
 def test_a_chronology_needs_the_case(log_complaint, humas_a):
     with pytest.raises(DomainError) as refused:
-        services.chronology_generate(complaint=log_complaint(), by=humas_a)
+        chronology_generate(complaint=log_complaint(), by=humas_a)
     assert refused.value.code == "case_not_linked"

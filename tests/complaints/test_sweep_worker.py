@@ -4,8 +4,8 @@ it alerts once."""
 import pytest
 import time_machine
 
-from complaints import services
 from complaints.models import StaffAlert
+from complaints.services.deadlines import deadlines_sweep
 from complaints.tasks import complaint_deadlines_sweep
 from tests.complaints.conftest import wib
 from tests.worker import real_worker, wait_for
@@ -30,4 +30,4 @@ def test_the_sweep_task_alerts_the_supervisor_once(tmp_path, log_complaint, supe
                                                  "deadline__kind")) == [
         ("spv-a", "overdue", "acknowledge"), ("spv-a", "overdue", "resolve"),
         ("spv-a", "overdue", "respond")]
-    assert services.deadlines_sweep() == 0
+    assert deadlines_sweep() == 0

@@ -13,7 +13,9 @@ import pytest
 from django.urls import reverse
 
 from complaints import chronology as assembler
-from complaints import services
+from complaints.services.chronology import chronology_generate, finding_add
+from complaints.services.follow_ups import follow_up_record
+from complaints.services.responses import complaint_acknowledge, complaint_respond
 from registry.errors import NotFound
 from registry.models import Role
 from tests.complaints import kota_bekasi as kb
@@ -63,7 +65,7 @@ def test_the_kota_bekasi_complaint_replayed_with_its_records(
 
     # The chronology, generated from the records.
     with kb.travel(2022, 7, 5, 9, 0):
-        chronology = services.chronology_generate(complaint=complaint, by=humas)
+        chronology = chronology_generate(complaint=complaint, by=humas)
     text = "\n".join(p["text"] for p in chronology.generated)
     stated = {fact: needle in text for fact, needle in FACTS.items()}
 
@@ -74,20 +76,20 @@ def test_the_kota_bekasi_complaint_replayed_with_its_records(
         by_type.setdefault(kind, []).append((kind, pk))
     with kb.travel(2022, 7, 5, 14, 0):
         if by_type.get("call"):
-            services.finding_add(
+            finding_add(
                 complaint=complaint, by=humas, verdict="not_upheld",
                 claim="Orang tanpa nomor antrean dipanggil lebih dulu",
                 explanation="Yang dipanggil adalah B-014 dari lajur B (perekaman biometrik), "
                             "lajur lain dengan nomornya sendiri; C-001 dipanggil pukul 08.00.",
                 evidence=by_type["call"])
-        services.finding_add(
+        finding_add(
             complaint=complaint, by=humas, verdict="partly",
             claim="Server pusat mati seharian",
             explanation="Jaringan ke server pusat terputus pukul 09.00 sampai 13.00, bukan "
                         "seharian; data dikirim otomatis setelah pulih dan KTP-el dicetak "
                         "pukul 13.02.",
             evidence=by_type["outage"] + by_type["card"])
-        services.finding_add(
+        finding_add(
             complaint=complaint, by=humas, verdict="not_upheld",
             claim="KTP-el diantar ke rumah saat pemohon bekerja",
             explanation="Pemohon memilih pengantaran ke rumah; KTP-el diterima istrinya "
@@ -96,9 +98,9 @@ def test_the_kota_bekasi_complaint_replayed_with_its_records(
 
     # The response, within the deadline, told to the resident.
     with kb.travel(2022, 7, 6, 10, 0):
-        services.complaint_acknowledge(complaint=complaint, channel="instagram", by=humas,
-                                       text="Terima kasih, laporan Anda kami tangani.")
-        services.complaint_respond(
+        complaint_acknowledge(complaint=complaint, channel="instagram", by=humas,
+                              text="Terima kasih, laporan Anda kami tangani.")
+        complaint_respond(
             complaint=complaint, channel="instagram", by=humas,
             text="Yth. Bapak Budi, kronologi dan temuan kami sampaikan bersama jawaban ini.")
     complaint.refresh_from_db()
@@ -109,13 +111,13 @@ def test_the_kota_bekasi_complaint_replayed_with_its_records(
 
     # Follow-up of staff: decided by the supervisor, hidden from public relations.
     with kb.travel(2022, 7, 6, 11, 0):
-        services.follow_up_record(
+        follow_up_record(
             complaint=complaint, action="coaching", by=supervisor, staff_member=operator,
             decision="Pembinaan: periksa surat kehilangan dan masa berlakunya saat "
                      "pemesanan, jelaskan lajur antrean kepada warga.")
     with pytest.raises(NotFound):
-        services.follow_up_record(complaint=complaint, action="warning", by=humas,
-                                  decision="x", staff_member=operator)
+        follow_up_record(complaint=complaint, action="warning", by=humas,
+                         decision="x", staff_member=operator)
     client.force_login(humas)
     page = client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk]))
     assert "Pembinaan: periksa surat kehilangan" not in page.content.decode()
