@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from complaints import chronology as assembler
+from complaints import lock_objects
 from complaints.models import (
     Chronology,
     ChronologyEdit,
@@ -43,7 +44,7 @@ def chronology_generate(*, complaint: Complaint, by) -> Chronology:
 
 
 def _editable(chronology: Chronology) -> Chronology:
-    chronology = Chronology.objects.select_for_update(of=("self",)).select_related(
+    chronology = lock_objects.chronologies_for_update().select_related(
         "complaint", "complaint__office").get(pk=chronology.pk)
     if chronology.status != ChronologyStatus.DRAFT:
         raise Conflict(_("Only a draft chronology can be changed."), "chronology_not_draft")

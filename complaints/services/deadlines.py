@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from complaints import lock_objects
 from complaints.clock import WorkingClock
 from complaints.models import (
     Complaint,
@@ -139,7 +140,9 @@ def complaint_resume(*, complaint: Complaint, by, at: datetime | None = None) ->
     pause.ended_at = now
     pause.working_minutes = clock.minutes_between(pause.started_at, now)
     pause.save(update_fields=["ended_at", "working_minutes"])
-    for deadline in complaint.deadlines.filter(met_at__isnull=True).select_for_update():
+    open_deadlines = lock_objects.deadlines_for_update(complaint=complaint).filter(
+        met_at__isnull=True)
+    for deadline in open_deadlines:
         left = clock.minutes_between(pause.started_at, deadline.due_at)
         warn_left = clock.minutes_between(pause.started_at, deadline.warn_at)
         if left > 0:

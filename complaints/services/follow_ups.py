@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from complaints import lock_objects
 from complaints.models import Complaint, FollowUpAction, StaffFollowUp
 from complaints.services.handling import complaint_lock
 from complaints.services.responses import TEXT_MAX
@@ -45,7 +46,7 @@ def follow_up_record(*, complaint: Complaint, action: str, decision: str, by,
 def follow_up_done(*, follow_up: StaffFollowUp, by) -> StaffFollowUp:
     if not tenancy.staff_has_role(by, follow_up.office_id, *FOLLOW_UP_ROLES):
         raise NotFound(_("Not found."), "not_found")
-    follow_up = StaffFollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    follow_up = lock_objects.follow_ups_for_update().get(pk=follow_up.pk)
     if follow_up.done_at is None:
         follow_up.done_at = timezone.now()
         follow_up.save(update_fields=["done_at"])

@@ -9,6 +9,7 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from complaints import lock_objects
 from complaints.models import Attachment, Category, Complaint, LinkMethod
 from queues.selectors import application_by_ticket_code
 from registry import tenancy
@@ -27,7 +28,7 @@ HANDLING_ROLES = (Role.PUBLIC_RELATIONS, Role.SUPERVISOR)
 
 def complaint_lock(complaint: Complaint) -> Complaint:
     """The complaint's row lock, held to the end of the caller's transaction."""
-    return (Complaint.objects.select_for_update(of=("self",))
+    return (lock_objects.complaints_for_update()
             .select_related("office", "resident", "application").get(pk=complaint.pk))
 
 
