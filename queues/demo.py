@@ -11,8 +11,10 @@ Bekasi gets three counters and a quiet queue. The board is at /queues/board/3275
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from queues import services
 from queues.models import Counter, QueueSettings, Ticket
+from queues.services.calling import ticket_call_next, ticket_finish, ticket_no_show, ticket_start
+from queues.services.counters import counter_create
+from queues.services.issuing import ticket_check_in, ticket_identify, ticket_issue_walk_in
 from registry.appointments.models import Booking, BookingStatus
 from registry.calendar import office_today
 from registry.models import Lane, Resident, Service
@@ -46,13 +48,13 @@ def seed(*, offices: dict, stdout=None) -> None:
             lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
             for number, letters in COUNTERS[prefix]:
                 if not Counter.objects.filter(office=office, number=number).exists():
-                    services.counter_create(office=office, number=number,
+                    counter_create(office=office, number=number,
                                             lanes=[lanes[x] for x in letters if x in lanes])
         if Ticket.objects.filter(office=office, day=office_today(office)).exists():
             continue
         frontdesk = get_user_model().objects.filter(username=f"{prefix}.frontdesk").first()
         for code, priority in WALK_INS[prefix]:
-            services.ticket_issue_walk_in(office=office, service=_service(office, code),
+            ticket_issue_walk_in(office=office, service=_service(office, code),
                                           priority=priority, by=frontdesk)
         _checked_in_bookings(office, frontdesk)
         if prefix == "kota":
@@ -64,7 +66,7 @@ def _checked_in_bookings(office, frontdesk) -> None:
     for booking in (Booking.objects.filter(office=office, day=office_today(office),
                                            status=BookingStatus.CHECKED_IN,
                                            ticket__isnull=True).order_by("checked_in_at")):
-        services.ticket_check_in(office=office, booking_code=booking.code, by=frontdesk)
+        ticket_check_in(office=office, booking_code=booking.code, by=frontdesk)
 
 
 def _morning_under_way(office) -> None:
@@ -72,20 +74,20 @@ def _morning_under_way(office) -> None:
     counters = {c.number: c for c in Counter.objects.filter(office=office)}
     residents = list(Resident.objects.filter(nik__startswith="3275").order_by("nik"))
     # Loket 2 serves lane B first: the pregnant resident's priority ticket, served.
-    ticket = services.ticket_call_next(counter=counters[2], by=operator)
+    ticket = ticket_call_next(counter=counters[2], by=operator)
     if ticket is not None:
-        services.ticket_start(counter=counters[2], by=operator)
+        ticket_start(counter=counters[2], by=operator)
         if len(residents) > 2:
-            services.ticket_identify(counter=counters[2], resident=residents[2], by=operator)
-            services.ticket_finish(counter=counters[2], by=operator, outcome="served")
+            ticket_identify(counter=counters[2], resident=residents[2], by=operator)
+            ticket_finish(counter=counters[2], by=operator, outcome="served")
         else:
-            services.ticket_finish(counter=counters[2], by=operator, outcome="not_served",
+            ticket_finish(counter=counters[2], by=operator, outcome="not_served",
                                    reason="resident_left")
     # Loket 3: the next in lane B did not come.
-    if services.ticket_call_next(counter=counters[3], by=operator) is not None:
-        services.ticket_no_show(counter=counters[3], by=operator)
+    if ticket_call_next(counter=counters[3], by=operator) is not None:
+        ticket_no_show(counter=counters[3], by=operator)
     # Loket 4 serves lane C first: the elderly resident, being served now.
-    if services.ticket_call_next(counter=counters[4], by=operator) is not None:
-        services.ticket_start(counter=counters[4], by=operator)
+    if ticket_call_next(counter=counters[4], by=operator) is not None:
+        ticket_start(counter=counters[4], by=operator)
     # Loket 1: lane A's first walk-in, called.
-    services.ticket_call_next(counter=counters[1], by=operator)
+    ticket_call_next(counter=counters[1], by=operator)

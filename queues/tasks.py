@@ -3,7 +3,7 @@ twice."""
 
 from celery import shared_task
 
-from queues import services
+from queues.services import closing
 
 # Batches per run: a busy deployment's evening fits easily; the next beat takes the rest.
 MAX_BATCHES = 50
@@ -14,8 +14,8 @@ def tickets_close_due() -> int:
     """The end-of-day sweep: close the tickets whose day is over, batch by batch."""
     closed = 0
     for _batch in range(MAX_BATCHES):
-        count = services.tickets_close_due()
+        count = closing.tickets_close_due()
         closed += count
-        if count < services.SWEEP_BATCH:
+        if count < closing.SWEEP_BATCH:
             break
     return closed

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from queues import estimates, policy, selectors, services
+from queues import estimates, policy, selectors
 from queues.models import (
     ACTIVE_STATUSES,
     OUT_OF_ORDER_REASONS,
@@ -33,6 +33,17 @@ from queues.models import (
     Ticket,
     TicketStatus,
 )
+from queues.services.calling import (
+    ticket_call,
+    ticket_call_next,
+    ticket_finish,
+    ticket_no_show,
+    ticket_recall,
+    ticket_start,
+    ticket_transfer,
+)
+from queues.services.counters import counter_close, counter_open, counter_pause
+from queues.services.issuing import ticket_check_in, ticket_identify, ticket_issue_walk_in
 from registry import desk, printed_codes, tenancy
 from registry.calendar import office_today
 from registry.errors import DomainError
@@ -111,7 +122,7 @@ def kiosk(request):
                 messages.error(request, _("Choose a service."))
             else:
                 try:
-                    ticket = services.ticket_issue_walk_in(
+                    ticket = ticket_issue_walk_in(
                         office=office, service=service,
                         priority=form.cleaned_data["priority"], by=request.user,
                         issue_key=form.cleaned_data["issue_key"] or None)
@@ -165,7 +176,7 @@ def check_in(request):
         form = CheckInForm(request.POST)
         if form.is_valid():
             try:
-                ticket = services.ticket_check_in(
+                ticket = ticket_check_in(
                     office=office, booking_code=form.cleaned_data["code"], by=request.user,
                     priority=form.cleaned_data["priority"])
             except DomainError as exc:
@@ -392,7 +403,7 @@ def _identify(counter: Counter, data: dict, by) -> str:
             resident = resident_register(
                 nik=nik, name=data["name"], birth_date=data["birth_date"],
                 domicile_office=None, verified_by=by)
-        ticket = services.ticket_identify(counter=counter, resident=resident, by=by,
+        ticket = ticket_identify(counter=counter, resident=resident, by=by,
                                           ticket_id=data.get("ticket"))
     return _("Ticket %(code)s: %(name)s, case %(number)s.") % {
         "code": ticket.code, "name": resident.name, "number": ticket.application.number}
@@ -433,46 +444,46 @@ def _run_action(counter: Counter, action: str, data: dict, by) -> str:
     if action in RESIDENT_ACTIONS:
         return _resident_action(counter, action, data, by)
     if action == "open":
-        services.counter_open(counter=counter, by=by)
+        counter_open(counter=counter, by=by)
         return _("%(counter)s is open.") % {"counter": counter.name}
     if action == "pause":
-        services.counter_pause(counter=counter, by=by, reason=data.get("note", ""))
+        counter_pause(counter=counter, by=by, reason=data.get("note", ""))
         return _("%(counter)s is paused.") % {"counter": counter.name}
     if action == "close":
-        services.counter_close(counter=counter, by=by)
+        counter_close(counter=counter, by=by)
         return _("%(counter)s is closed.") % {"counter": counter.name}
     if action == "call-next":
-        ticket = services.ticket_call_next(counter=counter, by=by)
+        ticket = ticket_call_next(counter=counter, by=by)
         if ticket is None:
             return _("Nobody is waiting in this counter's lanes.")
         return _("Called %(code)s.") % {"code": ticket.code}
     if action == "call":
         if not ticket_id:
             raise DomainError(_("Choose the ticket to call."), "ticket_required")
-        ticket = services.ticket_call(counter=counter, ticket_id=ticket_id,
+        ticket = ticket_call(counter=counter, ticket_id=ticket_id,
                                       reason=data.get("reason", ""), by=by)
         return _("Called %(code)s out of order.") % {"code": ticket.code}
     if action == "recall":
-        ticket = services.ticket_recall(counter=counter, by=by, ticket_id=ticket_id)
+        ticket = ticket_recall(counter=counter, by=by, ticket_id=ticket_id)
         return _("Called %(code)s again.") % {"code": ticket.code}
     if action == "start":
-        ticket = services.ticket_start(counter=counter, by=by, ticket_id=ticket_id)
+        ticket = ticket_start(counter=counter, by=by, ticket_id=ticket_id)
         return _("Serving %(code)s.") % {"code": ticket.code}
     if action == "finish":
-        ticket = services.ticket_finish(counter=counter, by=by, ticket_id=ticket_id,
+        ticket = ticket_finish(counter=counter, by=by, ticket_id=ticket_id,
                                         outcome=data.get("outcome", ""),
                                         reason=data.get("reason", ""),
                                         note=data.get("note", ""))
         return _("%(code)s finished: %(outcome)s.") % {"code": ticket.code,
                                                         "outcome": ticket.get_outcome_display()}
     if action == "no-show":
-        ticket = services.ticket_no_show(counter=counter, by=by, ticket_id=ticket_id)
+        ticket = ticket_no_show(counter=counter, by=by, ticket_id=ticket_id)
         return _("%(code)s marked as no-show.") % {"code": ticket.code}
     if action == "transfer":
         lane = Lane.objects.filter(office=counter.office, letter=data.get("lane", "")).first()
         if lane is None:
             raise DomainError(_("Choose the lane to transfer to."), "lane_required")
-        ticket = services.ticket_transfer(counter=counter, to_lane=lane, by=by,
+        ticket = ticket_transfer(counter=counter, to_lane=lane, by=by,
                                           note=data.get("note", ""), ticket_id=ticket_id)
         return _("%(code)s transferred to lane %(lane)s.") % {"code": ticket.code,
                                                               "lane": lane.letter}

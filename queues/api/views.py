@@ -16,13 +16,13 @@ from rest_framework.views import APIView
 from queues import selectors
 from queues.api import serializers as s
 from queues.models import Ticket
-from queues.services import BOARD_CACHE_KEY
+from queues.services.board import BOARD_CACHE_KEY
 from registry.api.auth import IsResident
 from registry.api.views import office_or_404
 
 # Every board screen and app polls this: one computation per second per office and
 # language at most (settings.QUEUES_BOARD_CACHE_SECONDS). Each change to the queue drops
-# the cached answer when it commits (queues.services._board_changed), so the cache
+# the cached answer when it commits (queues.services.board.board_changed), so the cache
 # never delays a call.
 
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from queues import services
+from queues.services.calling import ticket_call_next, ticket_no_show, ticket_start
+from queues.services.counters import counter_create
 from registry.central.models import CentralOutage
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
@@ -19,17 +20,17 @@ def kota_morning(office_a, office_b, make_staff):
     Bekasi has its own C-001 waiting."""
     operator = make_staff(office_a, Role.COUNTER_OPERATOR)
     lanes = lanes_of(office_a)
-    loket2 = services.counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
-    loket5 = services.counter_create(office=office_a, number=5, lanes=[lanes["C"]])
+    loket2 = counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
+    loket5 = counter_create(office=office_a, number=5, lanes=[lanes["C"]])
     walk_in(office_a, "B")
     walk_in(office_a, "C", priority="elderly")
     walk_in(office_a, "B")
     walk_in(office_a, "C")
     walk_in(office_a, "A")
     walk_in(office_b, "C")
-    services.ticket_call_next(counter=loket2, by=operator)
-    services.ticket_call_next(counter=loket5, by=operator)
-    services.ticket_start(counter=loket5, by=operator)
+    ticket_call_next(counter=loket2, by=operator)
+    ticket_call_next(counter=loket5, by=operator)
+    ticket_start(counter=loket5, by=operator)
     return {"operator": operator, "loket2": loket2, "loket5": loket5}
 
 
@@ -70,8 +71,8 @@ def test_each_office_sees_its_own_board(http, kota_morning):
 
 def test_a_call_shows_at_once_despite_the_cache(http, kota_morning):
     assert http.get("/api/v1/offices/3275/board/").json()["lanes"][0]["now_serving"] == []
-    services.ticket_no_show(counter=kota_morning["loket2"], by=kota_morning["operator"])
-    services.ticket_call_next(counter=kota_morning["loket2"], by=kota_morning["operator"])
+    ticket_no_show(counter=kota_morning["loket2"], by=kota_morning["operator"])
+    ticket_call_next(counter=kota_morning["loket2"], by=kota_morning["operator"])
     body = http.get("/api/v1/offices/3275/board/").json()
     assert body["recent_calls"][0]["text"] == "B-002 ke Loket 2 - Cek biometrik"
 

@@ -3,8 +3,9 @@ over real HTTP."""
 
 import pytest
 
-from queues import services
 from queues.models import Ticket
+from queues.services.calling import ticket_call_next
+from queues.services.counters import counter_create
 from registry.models import Role
 from registry.services.cases import application_open
 from tests.queues.conftest import lanes_of, walk_in
@@ -23,13 +24,13 @@ def test_a_resident_sees_their_tickets_with_position_and_wait(
         as_resident, office_a, office_b, resident_a, resident_b, make_staff):
     operator = make_staff(office_a, Role.COUNTER_OPERATOR)
     lanes = lanes_of(office_a)
-    counter = services.counter_create(office=office_a, number=1, lanes=[lanes["C"]])
+    counter = counter_create(office=office_a, number=1, lanes=[lanes["C"]])
     walk_in(office_a)
     walk_in(office_a)
     mine = held_by(walk_in(office_a), resident_a)
     theirs = held_by(walk_in(office_a), resident_b)
     elsewhere = held_by(walk_in(office_b, "B"), resident_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     response = as_resident(resident_a).get("/api/v1/tickets/")
     assert response.status_code == 200
     body = response.json()
@@ -52,10 +53,10 @@ def test_a_resident_sees_their_tickets_with_position_and_wait(
 
 def test_a_called_ticket_says_where_to_go(as_resident, office_a, resident_a, make_staff):
     operator = make_staff(office_a, Role.COUNTER_OPERATOR)
-    counter = services.counter_create(office=office_a, number=3,
+    counter = counter_create(office=office_a, number=3,
                                       lanes=[lanes_of(office_a)["C"]])
     held_by(walk_in(office_a), resident_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     row = as_resident(resident_a).get("/api/v1/tickets/").json()["results"][0]
     assert (row["status"], row["position"], row["estimated_wait_minutes"], row["counter"]) == (
         "called", 0, 0, "Loket 3")

@@ -145,7 +145,8 @@ class Writer(threading.Thread):
     def run(self):
         from django.db import connection
 
-        from queues import services
+        from queues.services.calling import ticket_call_next, ticket_no_show
+        from queues.services.issuing import ticket_issue_walk_in
         from registry.models import Service
 
         service = Service.objects.get(office=self.office, code="KTP_TTD_FOTO")
@@ -155,11 +156,11 @@ class Writer(threading.Thread):
             user = self.users[4]
             action = step % 3
             if action == 0:
-                services.ticket_issue_walk_in(office=self.office, service=service)
+                ticket_issue_walk_in(office=self.office, service=service)
             elif action == 1:
-                services.ticket_call_next(counter=counter, by=user)
+                ticket_call_next(counter=counter, by=user)
             else:
-                services.ticket_no_show(counter=counter, by=user)
+                ticket_no_show(counter=counter, by=user)
             step += 1
             self.done += 1
         connection.close()

@@ -40,25 +40,26 @@ def percentile(values, q):
 
 
 def setup(rounds: int):
-    from queues import services
+    from queues.services.counters import counter_create
+    from queues.services.issuing import ticket_issue_walk_in
     from registry.models import Lane, Service
 
     office, counters, users = common.build_office(waiting=0)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
-    counters += [services.counter_create(office=office, number=n,
+    counters += [counter_create(office=office, number=n,
                                          lanes=[lanes[x] for x in letters])
                  for n, letters in EXTRA_COUNTERS]
     services_by_lane = {s.lane.letter: s for s in Service.objects.filter(
         office=office, code__in=common.SERVICE_OF_LANE.values()).select_related("lane")}
     for n in range(rounds * 10 + 30):
-        services.ticket_issue_walk_in(office=office, service=services_by_lane["ABC"[n % 3]])
+        ticket_issue_walk_in(office=office, service=services_by_lane["ABC"[n % 3]])
     return office, counters, users
 
 
 def run_service_rounds(counters, users, rounds):
     from django.db import connection
 
-    from queues import services
+    from queues.services.calling import ticket_call_next, ticket_no_show
 
     latencies, called, errors = [], [], []
     barrier = threading.Barrier(len(counters))
@@ -70,14 +71,14 @@ def run_service_rounds(counters, users, rounds):
             for _round in range(rounds):
                 barrier.wait()
                 started = time.perf_counter()
-                ticket = services.ticket_call_next(counter=counter, by=user)
+                ticket = ticket_call_next(counter=counter, by=user)
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
                     called.append(ticket.pk if ticket else None)
                 barrier.wait()
                 if ticket is not None:
-                    services.ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
+                    ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
         except threading.BrokenBarrierError:
             pass  # another operator failed; its error is reported
         except Exception as exc:  # reported below, and the others stop

@@ -50,8 +50,10 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from queues import services
     from queues.models import Ticket, TicketEvent
+    from queues.services.calling import ticket_call_next, ticket_start
+    from queues.services.counters import counter_create
+    from queues.services.issuing import ticket_issue_walk_in
     from registry.calendar import office_today
     from registry.models import Lane, Role, Service, StaffMembership
     from registry.services.offices import catalogue_seed, office_create
@@ -62,7 +64,7 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
     office = office_create(code="3275", name="Disdukcapil Kota Bekasi")
     catalogue_seed(office=office)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
-    counters = [services.counter_create(office=office, number=n,
+    counters = [counter_create(office=office, number=n,
                                         lanes=[lanes[x] for x in letters])
                 for n, letters in COUNTERS]
     users = get_user_model().objects.bulk_create(
@@ -93,12 +95,12 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
         batch_size=1000)
     for _n in range(waiting):
         letter = rng.choice("ABC")
-        services.ticket_issue_walk_in(office=office, service=service_of[letter],
+        ticket_issue_walk_in(office=office, service=service_of[letter],
                                       priority="elderly" if rng.random() < 0.1 else "")
-    called = [services.ticket_call_next(counter=counter, by=user)
+    called = [ticket_call_next(counter=counter, by=user)
               for counter, user in zip(counters[:4], users, strict=False)]
     if called[0] is not None:
-        services.ticket_start(counter=counters[0], by=users[0])
+        ticket_start(counter=counters[0], by=users[0])
     return office, counters, users
 
 

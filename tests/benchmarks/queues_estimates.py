@@ -172,17 +172,17 @@ class OfficeDay:
         return selectors.queue_estimates(state).tickets
 
     def _arrive(self, now, visit: Visit):
-        from queues import services
         from queues.estimates import to_minutes
+        from queues.services.issuing import ticket_check_in, ticket_issue_walk_in
         from registry.models import Service
 
         if visit.kind == "booking":
-            ticket = services.ticket_check_in(office=self.office,
+            ticket = ticket_check_in(office=self.office,
                                               booking_code=visit.booking_code)
         else:
             service = Service.objects.select_related("lane").get(office=self.office,
                                                                  code=visit.service_code)
-            ticket = services.ticket_issue_walk_in(office=self.office, service=service,
+            ticket = ticket_issue_walk_in(office=self.office, service=service,
                                                    priority=visit.priority)
         visit.ticket_id, visit.issued_at = ticket.pk, now
         self.visits[ticket.pk] = visit
@@ -193,9 +193,9 @@ class OfficeDay:
         self.idle.clear()
 
     def _open(self, now, number):
-        from queues import services
+        from queues.services.counters import counter_open
 
-        services.counter_open(counter=self.counters[number], by=self.operators[number])
+        counter_open(counter=self.counters[number], by=self.operators[number])
         self.at(now, "free", number)
 
     def _break(self, now, number):
@@ -205,32 +205,32 @@ class OfficeDay:
             self.break_due.add(number)
 
     def _pause(self, number):
-        from queues import services
+        from queues.services.counters import counter_pause
 
         self.idle.discard(number)
         self.break_due.discard(number)
         self.on_break.add(number)
-        services.counter_pause(counter=self.counters[number], by=self.operators[number],
+        counter_pause(counter=self.counters[number], by=self.operators[number],
                                reason="Istirahat")
 
     def _resume(self, now, number):
-        from queues import services
+        from queues.services.counters import counter_open
 
         self.break_due.discard(number)
         if number in self.on_break:
             self.on_break.discard(number)
-            services.counter_open(counter=self.counters[number], by=self.operators[number])
+            counter_open(counter=self.counters[number], by=self.operators[number])
             self.at(now, "free", number)
 
     def _free(self, now, number):
-        from queues import services
+        from queues.services.calling import ticket_call_next
 
         if number in self.on_break:
             return
         if number in self.break_due:
             self._pause(number)
             return
-        ticket = services.ticket_call_next(counter=self.counters[number],
+        ticket = ticket_call_next(counter=self.counters[number],
                                            by=self.operators[number])
         if ticket is None:
             self.idle.add(number)
@@ -244,28 +244,29 @@ class OfficeDay:
             self.at(now + timedelta(seconds=NO_SHOW_AFTER), "no_show", number, ticket.pk)
 
     def _start(self, now, number, ticket_id):
-        from queues import services
+        from queues.services.calling import ticket_start
+        from queues.services.issuing import ticket_identify
 
         counter, operator = self.counters[number], self.operators[number]
-        services.ticket_start(counter=counter, by=operator, ticket_id=ticket_id)
+        ticket_start(counter=counter, by=operator, ticket_id=ticket_id)
         visit = self.visits[ticket_id]
         if visit.kind == "walk_in":
-            services.ticket_identify(counter=counter, resident=self.rng.choice(self.residents),
+            ticket_identify(counter=counter, resident=self.rng.choice(self.residents),
                                      by=operator, ticket_id=ticket_id)
         finish = now + timedelta(seconds=max(visit.busy_seconds - WALK_UP, 30))
         self.at(finish, "finish", number, ticket_id)
 
     def _finish(self, now, number, ticket_id):
-        from queues import services
+        from queues.services.calling import ticket_finish
 
-        services.ticket_finish(counter=self.counters[number], by=self.operators[number],
+        ticket_finish(counter=self.counters[number], by=self.operators[number],
                                outcome="served", ticket_id=ticket_id)
         self.at(now + timedelta(seconds=NEXT_CALL_AFTER), "free", number)
 
     def _no_show(self, now, number, ticket_id):
-        from queues import services
+        from queues.services.calling import ticket_no_show
 
-        services.ticket_no_show(counter=self.counters[number], by=self.operators[number],
+        ticket_no_show(counter=self.counters[number], by=self.operators[number],
                                 ticket_id=ticket_id)
         self.at(now + timedelta(seconds=NEXT_CALL_AFTER), "free", number)
 
@@ -279,7 +280,7 @@ class OfficeDay:
             self.at(now + timedelta(seconds=SAMPLE_EVERY), "sample")
 
     def _close_day(self):
-        from queues import services
+        from queues.services.closing import tickets_close_due
 
         for visit in self.visits.values():
             if visit.called_at is None:
@@ -295,7 +296,7 @@ class OfficeDay:
                     (estimate, (visit.called_at - at).total_seconds() / 60))
         end = self.local(23, 59)
         self.clock.move_to(end)
-        while services.tickets_close_due(now=end):
+        while tickets_close_due(now=end):
             pass
 
 
@@ -338,7 +339,7 @@ def run_once(seed: int, day_count: int) -> list[DayErrors]:
     import time_machine
     from django.contrib.auth import get_user_model
 
-    from queues import services
+    from queues.services.counters import counter_create
     from registry.appointments.models import LaneSchedule
     from registry.calendar import office_hours_on, office_local, office_today
     from registry.models import Lane, Role, Service, StaffMembership
@@ -356,7 +357,7 @@ def run_once(seed: int, day_count: int) -> list[DayErrors]:
         LaneSchedule.objects.update_or_create(
             lane=lane, defaults={"office": office, "slot_minutes": 30,
                                  "capacity": BOOKING_PLACES})
-    counters = [services.counter_create(office=office, number=n,
+    counters = [counter_create(office=office, number=n,
                                         lanes=[lanes[x] for x in letters])
                 for n, letters in common.COUNTERS]
     operators = get_user_model().objects.bulk_create(

@@ -20,6 +20,9 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from queues.services.calling import ticket_call_next, ticket_finish, ticket_no_show, ticket_start
+from queues.services.counters import counter_create, counter_open
+from queues.services.issuing import ticket_check_in, ticket_issue_walk_in
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
 from registry.appointments.services.sweeps import bookings_expire_due
@@ -95,7 +98,6 @@ def counter_done_during_outage(application, *, operator):
 def _counter_finishes(application, operator):
     """The counter finishes his ticket as served, which moves the case on; without a
     queue day replayed, the case is moved on directly."""
-    from queues import services as queues
     from queues.models import Ticket
 
     ticket = Ticket.objects.filter(application=application, status="serving").first()
@@ -103,7 +105,7 @@ def _counter_finishes(application, operator):
         with transaction.atomic():
             application_visit_completed(application=application, by=operator)
         return
-    queues.ticket_finish(counter=ticket.counter, by=operator, outcome="served")
+    ticket_finish(counter=ticket.counter, by=operator, outcome="served")
 
 
 def home_delivery_to_spouse(application, *, courier):
@@ -188,33 +190,32 @@ def queue_day(office, application, *, operator) -> str | None:
     checks in with his booking and gets C-001 (lane C); B-014, taken at 07:40, is called
     to counter 2 at 07:55; C-001 is called to counter 5 at 08:00 and service starts
     (queues, with the booking's check-in through registry.appointments)."""
-    from queues import services as queues
     from registry.models import Lane
 
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     biometric = Service.objects.get(office=office, code="KTP_BARU")
     booking = application.bookings.get(status="booked")
     with travel(2022, 7, 1, 6, 50):
-        counter_b = queues.counter_create(office=office, number=2, lanes=[lanes["B"]])
-        counter_c = queues.counter_create(office=office, number=5, lanes=[lanes["C"]])
-        queues.counter_open(counter=counter_b, by=operator)
-        queues.counter_open(counter=counter_c, by=operator)
+        counter_b = counter_create(office=office, number=2, lanes=[lanes["B"]])
+        counter_c = counter_create(office=office, number=5, lanes=[lanes["C"]])
+        counter_open(counter=counter_b, by=operator)
+        counter_open(counter=counter_c, by=operator)
     for minute in range(13):
         with travel(2022, 7, 1, 7, minute):
-            queues.ticket_issue_walk_in(office=office, service=biometric)
+            ticket_issue_walk_in(office=office, service=biometric)
         with travel(2022, 7, 1, 7, 14 + minute):
-            queues.ticket_call_next(counter=counter_b, by=operator)
-            queues.ticket_no_show(counter=counter_b, by=operator)
+            ticket_call_next(counter=counter_b, by=operator)
+            ticket_no_show(counter=counter_b, by=operator)
     with travel(2022, 7, 1, 7, 30):
-        ticket = queues.ticket_check_in(office=office, booking_code=booking.code)
+        ticket = ticket_check_in(office=office, booking_code=booking.code)
     with travel(2022, 7, 1, 7, 40):
-        other = queues.ticket_issue_walk_in(office=office, service=biometric)
+        other = ticket_issue_walk_in(office=office, service=biometric)
     with travel(2022, 7, 1, 7, 55):
-        called_b = queues.ticket_call_next(counter=counter_b, by=operator)
+        called_b = ticket_call_next(counter=counter_b, by=operator)
     with travel(2022, 7, 1, 8, 0):
-        called_c = queues.ticket_call_next(counter=counter_c, by=operator)
+        called_c = ticket_call_next(counter=counter_c, by=operator)
     with travel(2022, 7, 1, 8, 1):
-        queues.ticket_start(counter=counter_c, by=operator)
+        ticket_start(counter=counter_c, by=operator)
     codes = (ticket.code, other.code, called_b and called_b.code, called_c and called_c.code)
     if codes != ("C-001", "B-014", "B-014", "C-001"):
         return f"queues: the day gave tickets {codes}, not C-001 and B-014 as on 1 July"

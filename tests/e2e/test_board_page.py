@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from queues import services
+from queues.models import Ticket
+from queues.services.calling import ticket_call, ticket_call_next, ticket_no_show
+from queues.services.counters import counter_create
 from registry.central.services.link import central_outage_declare
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
@@ -20,13 +22,13 @@ def test_the_board_explains_each_call_and_updates_without_reloading(browser_page
                                                                     make_staff):
     operator = make_staff(office_a, Role.COUNTER_OPERATOR)
     lanes = lanes_of(office_a)
-    loket2 = services.counter_create(office=office_a, number=2, lanes=[lanes["B"]])
-    loket5 = services.counter_create(office=office_a, number=5, lanes=[lanes["C"]])
+    loket2 = counter_create(office=office_a, number=2, lanes=[lanes["B"]])
+    loket5 = counter_create(office=office_a, number=5, lanes=[lanes["C"]])
     # Thirteen numbers of lane B went before: B-014 is next.
     for _n in range(13):
         walk_in(office_a, "B")
-        services.ticket_call_next(counter=loket2, by=operator)
-        services.ticket_no_show(counter=loket2, by=operator)
+        ticket_call_next(counter=loket2, by=operator)
+        ticket_no_show(counter=loket2, by=operator)
     walk_in(office_a, "B")
     walk_in(office_a, "C", priority="elderly")
     walk_in(office_a, "C")
@@ -41,7 +43,7 @@ def test_the_board_explains_each_call_and_updates_without_reloading(browser_page
     page.evaluate("window.__loaded = performance.timeOrigin")
 
     started = time.monotonic()
-    services.ticket_call_next(counter=loket2, by=operator)
+    ticket_call_next(counter=loket2, by=operator)
     page.wait_for_function(
         "document.querySelector('#recent-calls li .line')?.textContent === "
         "'B-014 ke Loket 2 - Cek biometrik'", timeout=5000)
@@ -49,7 +51,7 @@ def test_the_board_explains_each_call_and_updates_without_reloading(browser_page
     assert elapsed < 2.0, f"the board took {elapsed:.2f} s to show the call"
     assert page.inner_text("#lane-B .serving li") == "B-014\nNomor berikutnya\nLoket 2"
 
-    services.ticket_call_next(counter=loket5, by=operator)
+    ticket_call_next(counter=loket5, by=operator)
     page.wait_for_function("document.querySelector('#lane-C .serving li .code')?.textContent"
                            " === 'C-001'", timeout=5000)
     assert page.inner_text("#lane-C .serving li .why") == "Prioritas: Lansia"
@@ -62,8 +64,8 @@ def test_the_board_explains_each_call_and_updates_without_reloading(browser_page
     assert page.inner_text("#lane-C .waiting-figures").startswith("1 menunggu")
 
     # An operator calls out of order: the board says so, and why.
-    services.ticket_no_show(counter=loket5, by=operator)
-    services.ticket_call(counter=loket5, ticket_id=services.Ticket.objects.get(
+    ticket_no_show(counter=loket5, by=operator)
+    ticket_call(counter=loket5, ticket_id=Ticket.objects.get(
         office=office_a, code="C-001").pk, reason="missed_call", by=operator)
     page.wait_for_function("document.querySelector('#recent-calls li.ooo .why')", timeout=5000)
     assert page.inner_text("#recent-calls li.ooo .why").startswith(

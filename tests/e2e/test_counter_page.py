@@ -4,8 +4,8 @@ number out of order with a reason (and the board shows it), transfers, pauses.""
 
 import pytest
 
-from queues import services
 from queues.models import Counter, Ticket
+from queues.services.counters import counter_create
 from registry.models import Application, Role
 from tests.queues.conftest import lanes_of, walk_in
 
@@ -22,9 +22,9 @@ def test_an_operator_works_a_morning_at_loket_2(browser_page, office_a, office_b
                                                 resident_a):
     make_staff(office_a, Role.COUNTER_OPERATOR, username="petugas2", password="loket-pass-1")
     lanes = lanes_of(office_a)
-    services.counter_create(office=office_a, number=1, lanes=[lanes["A"]])
-    loket2 = services.counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
-    services.counter_create(office=office_b, number=2, lanes=lanes_of(office_b).values())
+    counter_create(office=office_a, number=1, lanes=[lanes["A"]])
+    loket2 = counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
+    counter_create(office=office_b, number=2, lanes=lanes_of(office_b).values())
     for lane in "BBBA":
         walk_in(office_a, lane)
 

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from queues import services
+from queues.services.counters import counter_create
+from queues.services.issuing import ticket_issue_walk_in
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
 from registry.models import Lane, Role, Service
@@ -31,7 +32,7 @@ SERVICE_OF_LANE = {"A": "KK_UBAH", "B": "KTP_BARU", "C": "KTP_TTD_FOTO"}
 
 
 def walk_in(office, lane="C", priority="", **kwargs):
-    return services.ticket_issue_walk_in(office=office,
+    return ticket_issue_walk_in(office=office,
                                          service=service_of(office, SERVICE_OF_LANE[lane]),
                                          priority=priority, **kwargs)
 
@@ -44,7 +45,7 @@ def counter_factory(office_a):
         from queues.models import Counter
 
         number = number or (Counter.objects.filter(office=office).count() + 1)
-        return services.counter_create(office=office, number=number,
+        return counter_create(office=office, number=number,
                                        lanes=[lanes[x] for x in letters])
 
     return make

@@ -8,8 +8,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from queues import services
 from queues.models import Counter, CounterLane, Ticket
+from queues.services.calling import ticket_call_next, ticket_finish, ticket_no_show, ticket_start
+from queues.services.issuing import ticket_check_in
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 
@@ -21,13 +22,13 @@ def a_day_at(office, operator, counter):
         walk_in(office)
         walk_in(office)
         clock.shift(timedelta(minutes=6))
-        services.ticket_call_next(counter=counter, by=operator)
-        services.ticket_start(counter=counter, by=operator)
+        ticket_call_next(counter=counter, by=operator)
+        ticket_start(counter=counter, by=operator)
         clock.shift(timedelta(minutes=9))
-        services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+        ticket_finish(counter=counter, by=operator, outcome="not_served",
                                reason="missing_documents")
-        services.ticket_call_next(counter=counter, by=operator)
-        services.ticket_no_show(counter=counter, by=operator)
+        ticket_call_next(counter=counter, by=operator)
+        ticket_no_show(counter=counter, by=operator)
 
 
 @pytest.fixture
@@ -132,8 +133,8 @@ def test_a_booking_ticket_is_found_by_its_booking_code(client, office_a, office_
         booking = book(ktp_photo)
         other = book(service_of(office_b, "KTP_TTD_FOTO"))
         clock.move_to(at(8, 0))
-        ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
-        services.ticket_check_in(office=office_b, booking_code=other.code)
+        ticket = ticket_check_in(office=office_a, booking_code=booking.code)
+        ticket_check_in(office=office_b, booking_code=other.code)
     client.force_login(make_staff(office_a, Role.SUPERVISOR))
     found = client.get(reverse("admin:queues_ticket_changelist") + f"?q={booking.code}")
     assert [t.pk for t in found.context["cl"].result_list] == [ticket.pk]

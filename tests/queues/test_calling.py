@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from queues import selectors, services
+from queues import selectors
 from queues.models import (
     Counter,
     CounterState,
@@ -16,6 +16,17 @@ from queues.models import (
     TicketEvent,
     TicketStatus,
 )
+from queues.services.calling import (
+    ticket_call,
+    ticket_call_next,
+    ticket_finish,
+    ticket_no_show,
+    ticket_recall,
+    ticket_start,
+    ticket_transfer,
+)
+from queues.services.counters import counter_open, counter_pause
+from queues.services.issuing import ticket_identify
 from registry.central.models import CentralJob
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application
@@ -39,11 +50,11 @@ def at(minutes):
 def codes_called(counter, operator, times, clock=None, step=0):
     called = []
     for _n in range(times):
-        ticket = services.ticket_call_next(counter=counter, by=operator)
+        ticket = ticket_call_next(counter=counter, by=operator)
         called.append(ticket.code if ticket else None)
         if ticket is not None:
-            services.ticket_start(counter=counter, by=operator)
-            services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+            ticket_start(counter=counter, by=operator)
+            ticket_finish(counter=counter, by=operator, outcome="not_served",
                                    reason="resident_left")
         if clock is not None and step:
             clock.shift(timedelta(minutes=step))
@@ -69,17 +80,17 @@ def test_within_a_lane_priority_first_then_first_come(office_a, counter_factory,
     walk_in(office_a, priority="with_baby")
     reasons = []
     for code in ["C-003", "C-004", "C-001", "C-002"]:
-        ticket = services.ticket_call_next(counter=counter, by=operator)
+        ticket = ticket_call_next(counter=counter, by=operator)
         assert ticket.code == code
         reasons.append(ticket.call_reason)
-        services.ticket_no_show(counter=counter, by=operator)
+        ticket_no_show(counter=counter, by=operator)
     assert reasons == ["priority", "priority", "next", "next"]
 
 
 def test_nobody_waiting_calls_nothing_and_opens_the_counter(office_a, counter_factory,
                                                              operator, clock):
     counter = counter_factory("C")
-    assert services.ticket_call_next(counter=counter, by=operator) is None
+    assert ticket_call_next(counter=counter, by=operator) is None
     counter.refresh_from_db()
     assert (counter.state, counter.operator) == (CounterState.OPEN, operator)
 
@@ -97,9 +108,9 @@ def test_the_fairness_cap_calls_the_walk_in_who_waited_longest(office_a, counter
     clock.move_to(at(35))
     called = []
     for _n in range(6):
-        ticket = services.ticket_call_next(counter=counter, by=operator)
+        ticket = ticket_call_next(counter=counter, by=operator)
         called.append((ticket.code, ticket.call_reason))
-        services.ticket_no_show(counter=counter, by=operator)
+        ticket_no_show(counter=counter, by=operator)
     assert called == [("C-003", "priority"), ("C-004", "priority"), ("C-001", "fairness"),
                       ("C-005", "priority"), ("C-006", "priority"), ("C-002", "next")]
     flags = list(TicketEvent.objects.filter(kind="called").order_by("id").values_list(
@@ -123,9 +134,9 @@ def test_one_counter_calls_one_ticket_at_a_time(office_a, counter_factory, opera
     counter = counter_factory("C")
     walk_in(office_a)
     walk_in(office_a)
-    first = services.ticket_call_next(counter=counter, by=operator)
+    first = ticket_call_next(counter=counter, by=operator)
     with pytest.raises(Conflict) as busy:
-        services.ticket_call_next(counter=counter, by=operator)
+        ticket_call_next(counter=counter, by=operator)
     assert (busy.value.code, busy.value.extra) == ("counter_busy", {"ticket": "C-001"})
     assert list(Ticket.objects.order_by("code").values_list("code", "status")) == [
         ("C-001", "called"), ("C-002", "waiting")]
@@ -136,17 +147,17 @@ def test_recall_start_and_finish_served_moves_the_case_on(office_a, counter_fact
                                                           clock, resident_a):
     counter = counter_factory("C")
     ticket = walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     clock.shift(timedelta(minutes=1))
-    services.ticket_recall(counter=counter, by=operator, ticket_id=ticket.pk)
+    ticket_recall(counter=counter, by=operator, ticket_id=ticket.pk)
     clock.shift(timedelta(minutes=1))
-    services.ticket_start(counter=counter, by=operator, ticket_id=ticket.pk)
+    ticket_start(counter=counter, by=operator, ticket_id=ticket.pk)
     with pytest.raises(DomainError) as anonymous:
-        services.ticket_finish(counter=counter, by=operator, outcome="served")
+        ticket_finish(counter=counter, by=operator, outcome="served")
     assert anonymous.value.code == "identify_first"
-    services.ticket_identify(counter=counter, resident=resident_a, by=operator)
+    ticket_identify(counter=counter, resident=resident_a, by=operator)
     clock.shift(timedelta(minutes=12))
-    services.ticket_finish(counter=counter, by=operator, outcome="served", ticket_id=ticket.pk)
+    ticket_finish(counter=counter, by=operator, outcome="served", ticket_id=ticket.pk)
     ticket.refresh_from_db()
     assert (ticket.status, ticket.outcome, ticket.call_count, ticket.closed_at) == (
         "done", "served", 2, at(14))
@@ -166,23 +177,23 @@ def test_not_served_needs_a_reason_and_other_needs_a_note(office_a, counter_fact
                                                           clock):
     counter = counter_factory("C")
     ticket = walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     with pytest.raises(Conflict) as not_started:
-        services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+        ticket_finish(counter=counter, by=operator, outcome="not_served",
                                reason="missing_documents")
     assert not_started.value.code == "ticket_not_started"
-    services.ticket_start(counter=counter, by=operator)
+    ticket_start(counter=counter, by=operator)
     with pytest.raises(DomainError) as no_reason:
-        services.ticket_finish(counter=counter, by=operator, outcome="not_served")
+        ticket_finish(counter=counter, by=operator, outcome="not_served")
     with pytest.raises(DomainError) as no_note:
-        services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+        ticket_finish(counter=counter, by=operator, outcome="not_served",
                                reason="other")
     with pytest.raises(DomainError) as bad_outcome:
-        services.ticket_finish(counter=counter, by=operator, outcome="referred")
+        ticket_finish(counter=counter, by=operator, outcome="referred")
     assert (no_reason.value.code, no_note.value.code, bad_outcome.value.code) == (
         "reason_required", "note_required", "outcome_invalid")
     assert Ticket.objects.get(pk=ticket.pk).status == "serving"
-    services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+    ticket_finish(counter=counter, by=operator, outcome="not_served",
                            reason="missing_documents", note="KK tertinggal")
     ticket.refresh_from_db()
     assert (ticket.status, ticket.outcome, ticket.outcome_reason, ticket.outcome_note) == (
@@ -193,19 +204,19 @@ def test_a_no_show_can_come_back_only_out_of_order(office_a, counter_factory, op
     counter = counter_factory("C")
     missed = walk_in(office_a)
     walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     clock.shift(timedelta(minutes=3))
-    services.ticket_no_show(counter=counter, by=operator)
+    ticket_no_show(counter=counter, by=operator)
     assert TicketEvent.objects.get(kind="no_show").busy_seconds == 180
-    assert services.ticket_call_next(counter=counter, by=operator).code == "C-002"
-    services.ticket_start(counter=counter, by=operator)
-    services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+    assert ticket_call_next(counter=counter, by=operator).code == "C-002"
+    ticket_start(counter=counter, by=operator)
+    ticket_finish(counter=counter, by=operator, outcome="not_served",
                            reason="wrong_service")
-    assert services.ticket_call_next(counter=counter, by=operator) is None
+    assert ticket_call_next(counter=counter, by=operator) is None
     with pytest.raises(DomainError) as no_reason:
-        services.ticket_call(counter=counter, ticket_id=missed.pk, reason="", by=operator)
+        ticket_call(counter=counter, ticket_id=missed.pk, reason="", by=operator)
     assert no_reason.value.code == "reason_required"
-    ticket = services.ticket_call(counter=counter, ticket_id=missed.pk, reason="missed_call",
+    ticket = ticket_call(counter=counter, ticket_id=missed.pk, reason="missed_call",
                                   by=operator)
     assert (ticket.status, ticket.call_reason, ticket.call_count) == ("called", "missed_call", 2)
 
@@ -216,7 +227,7 @@ def test_out_of_order_calls_are_shown_on_the_board_with_their_reason(
     walk_in(office_a)
     walk_in(office_a)
     third = walk_in(office_a)
-    services.ticket_call(counter=counter, ticket_id=third.pk, reason="urgent", by=operator)
+    ticket_call(counter=counter, ticket_id=third.pk, reason="urgent", by=operator)
     event = TicketEvent.objects.get(kind="called")
     assert (event.reason, event.ahead_of_turn) == ("urgent", True)
     data = selectors.board(office=office_a)
@@ -237,13 +248,13 @@ def test_out_of_order_refusals_change_nothing(office_a, office_b, counter_factor
     lane_b = walk_in(office_a, "B")
     other_office = walk_in(office_b)
     with pytest.raises(NotFound):
-        services.ticket_call(counter=counter, ticket_id=other_office.pk, reason="urgent",
+        ticket_call(counter=counter, ticket_id=other_office.pk, reason="urgent",
                              by=operator)
     with pytest.raises(DomainError) as not_served:
-        services.ticket_call(counter=counter, ticket_id=lane_b.pk, reason="urgent", by=operator)
+        ticket_call(counter=counter, ticket_id=lane_b.pk, reason="urgent", by=operator)
     assert not_served.value.code == "lane_not_served"
     with pytest.raises(DomainError):
-        services.ticket_call(counter=counter, ticket_id=lane_b.pk, reason="next", by=operator)
+        ticket_call(counter=counter, ticket_id=lane_b.pk, reason="next", by=operator)
     assert set(Ticket.objects.values_list("status", flat=True)) == {"waiting"}
     assert TicketEvent.objects.filter(kind="called").count() == 0
 
@@ -255,15 +266,15 @@ def test_transfer_keeps_the_code_and_the_original_issue_time(office_a, counter_f
     first = walk_in(office_a, "C")                    # C-001 at 08:00
     clock.move_to(at(10))
     walk_in(office_a, "B")                            # B-001 at 08:10
-    services.ticket_call_next(counter=biodata, by=operator)
-    services.ticket_start(counter=biodata, by=operator)
+    ticket_call_next(counter=biodata, by=operator)
+    ticket_start(counter=biodata, by=operator)
     clock.move_to(at(15))
-    services.ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator,
+    ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator,
                              note="Perlu rekam ulang sidik jari")
     first.refresh_from_db()
     assert (first.code, first.lane.letter, first.status, first.counter, first.order_at,
             first.transferred_from.letter) == ("C-001", "B", "waiting", None, at(0), "C")
-    called = services.ticket_call_next(counter=biometric, by=operator)
+    called = ticket_call_next(counter=biometric, by=operator)
     assert (called.code, called.call_reason) == ("C-001", "transferred")
     transfer = TicketEvent.objects.get(kind="transferred")
     assert (transfer.lane.letter, transfer.to_lane.letter, transfer.outcome,
@@ -277,11 +288,11 @@ def test_transfer_keeps_the_code_and_the_original_issue_time(office_a, counter_f
 def test_transfer_refusals(office_a, office_b, counter_factory, operator, clock):
     counter = counter_factory("C")
     walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     with pytest.raises(NotFound):
-        services.ticket_transfer(counter=counter, to_lane=lanes_of(office_b)["B"], by=operator)
+        ticket_transfer(counter=counter, to_lane=lanes_of(office_b)["B"], by=operator)
     with pytest.raises(DomainError) as same:
-        services.ticket_transfer(counter=counter, to_lane=lanes_of(office_a)["C"], by=operator)
+        ticket_transfer(counter=counter, to_lane=lanes_of(office_a)["C"], by=operator)
     assert same.value.code == "same_lane"
     assert Ticket.objects.get().status == "called"
 
@@ -291,12 +302,12 @@ def test_an_action_on_a_ticket_the_screen_did_not_show_is_refused(office_a, coun
     counter = counter_factory("C")
     first = walk_in(office_a)
     walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_no_show(counter=counter, by=operator, ticket_id=first.pk)
-    second = services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
+    ticket_no_show(counter=counter, by=operator, ticket_id=first.pk)
+    second = ticket_call_next(counter=counter, by=operator)
     # A second click on the old page's "No-show" for C-001 must not hit C-002.
     with pytest.raises(Conflict) as stale:
-        services.ticket_no_show(counter=counter, by=operator, ticket_id=first.pk)
+        ticket_no_show(counter=counter, by=operator, ticket_id=first.pk)
     assert stale.value.code == "no_current_ticket"
     assert Ticket.objects.get(pk=second.pk).status == "called"
 
@@ -305,18 +316,18 @@ def test_pause_waits_for_the_ticket_and_closes_the_counter_on_the_board(
         office_a, counter_factory, operator, clock):
     counter = counter_factory("C")
     walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     with pytest.raises(Conflict):
-        services.counter_pause(counter=counter, by=operator, reason="Istirahat")
-    services.ticket_no_show(counter=counter, by=operator)
-    services.counter_pause(counter=counter, by=operator, reason="Istirahat")
+        counter_pause(counter=counter, by=operator, reason="Istirahat")
+    ticket_no_show(counter=counter, by=operator)
+    counter_pause(counter=counter, by=operator, reason="Istirahat")
     counter.refresh_from_db()
     assert (counter.state, counter.pause_reason) == ("paused", "Istirahat")
     other = counter_factory("C")
-    services.counter_open(counter=other, by=operator)
+    counter_open(counter=other, by=operator)
     lane_c = next(x for x in selectors.board(office=office_a)["lanes"] if x["lane"] == "C")
     assert lane_c["counters_open"] == 1
-    services.counter_open(counter=counter, by=operator)
+    counter_open(counter=counter, by=operator)
     assert Counter.objects.get(pk=counter.pk).state == "open"
 
 
@@ -324,7 +335,7 @@ def test_a_counter_never_calls_another_offices_tickets(office_a, office_b, count
                                                         operator, operator_b, clock):
     counter_b = counter_factory("C", office=office_b)
     walk_in(office_a)
-    assert services.ticket_call_next(counter=counter_b, by=operator_b) is None
+    assert ticket_call_next(counter=counter_b, by=operator_b) is None
     assert Ticket.objects.get().status == TicketStatus.WAITING
 
 
@@ -332,11 +343,11 @@ def test_identify_reuses_the_residents_open_case(office_a, counter_factory, oper
                                                  application_a):
     counter = counter_factory("C")
     walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
-    ticket = services.ticket_identify(counter=counter, resident=application_a.resident,
+    ticket_call_next(counter=counter, by=operator)
+    ticket = ticket_identify(counter=counter, resident=application_a.resident,
                                       by=operator)
     assert ticket.application == application_a
     stranger = ResidentFactory(domicile_office=office_a)
     with pytest.raises(Conflict):
-        services.ticket_identify(counter=counter, resident=stranger, by=operator)
+        ticket_identify(counter=counter, resident=stranger, by=operator)
     assert Ticket.objects.get().resident == application_a.resident

@@ -10,8 +10,17 @@ import pytest
 import time_machine
 from django.utils import translation
 
-from queues import selectors, services
+from queues import selectors
 from queues.models import Band, Ticket, TicketEvent, TicketSource, TicketStatus
+from queues.services.calling import (
+    ticket_call_next,
+    ticket_finish,
+    ticket_no_show,
+    ticket_start,
+    ticket_transfer,
+)
+from queues.services.closing import tickets_close_due
+from queues.services.issuing import booking_code_from_scan, ticket_check_in
 from registry.appointments.models import Booking, BookingStatus
 from registry.appointments.services.attendance import booking_check_in
 from registry.errors import Conflict, DomainError, NotFound
@@ -50,7 +59,7 @@ def test_on_time_the_booking_is_served_ahead_of_the_walk_ins(office_a, ktp_photo
     walk_in(office_a)                                    # C-001
     walk_in(office_a)                                    # C-002
     clock.move_to(at(8, 10))
-    ticket = services.ticket_check_in(office=office_a, booking_code=booking.code,
+    ticket = ticket_check_in(office=office_a, booking_code=booking.code,
                                       by=frontdesk)
     assert (ticket.code, ticket.source, ticket.band) == ("C-003", TicketSource.BOOKING,
                                                          Band.BOOKING_ON_TIME)
@@ -71,7 +80,7 @@ def test_on_time_the_booking_is_served_ahead_of_the_walk_ins(office_a, ktp_photo
     event = TicketEvent.objects.get(ticket=ticket)
     assert (event.kind, event.reason, event.actor) == ("checked_in", "on_time", frontdesk)
 
-    called = services.ticket_call_next(counter=counter, by=operator)
+    called = ticket_call_next(counter=counter, by=operator)
     assert (called.code, called.call_reason) == ("C-003", "booking")
     with translation.override("id"):
         board = selectors.board(office=office_a)
@@ -87,7 +96,7 @@ def test_an_early_booking_waits_in_turn_until_its_slot_begins(office_a, ktp_phot
     clock.move_to(at(8, 0))
     walk_in(office_a)                                    # C-001 at 08:00
     clock.move_to(at(8, 5))
-    ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket = ticket_check_in(office=office_a, booking_code=booking.code)
     assert (ticket.code, ticket.band, ticket.order_at) == ("C-002", Band.BOOKING_ON_TIME,
                                                            at(10, 0))
     clock.move_to(at(9, 0))
@@ -97,12 +106,12 @@ def test_an_early_booking_waits_in_turn_until_its_slot_begins(office_a, ktp_phot
     clock.move_to(at(9, 30))
     # Before 10:00 the booking is behind everyone who came before 10:00.
     assert [t.code for t in _waiting(office_a)] == ["C-001", "C-003", "C-002", "C-004"]
-    assert services.ticket_call_next(counter=counter, by=operator).code == "C-001"
-    services.ticket_no_show(counter=counter, by=operator)
+    assert ticket_call_next(counter=counter, by=operator).code == "C-001"
+    ticket_no_show(counter=counter, by=operator)
     clock.move_to(at(10, 31))
     # From 10:00 it is ahead of the walk-ins.
     assert [t.code for t in _waiting(office_a)] == ["C-002", "C-003", "C-004"]
-    called = services.ticket_call_next(counter=counter, by=operator)
+    called = ticket_call_next(counter=counter, by=operator)
     assert (called.code, called.call_reason) == ("C-002", "booking")
     assert TicketEvent.objects.get(ticket=called, kind="called").ahead_of_turn is True
 
@@ -120,7 +129,7 @@ def test_a_late_booking_queues_with_the_walk_ins(office_a, ktp_photo, counter_fa
     clock.move_to(at(8, 40))
     walk_in(office_a)                                    # C-001
     clock.move_to(at(9, 0))
-    ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket = ticket_check_in(office=office_a, booking_code=booking.code)
     assert (ticket.code, ticket.band, ticket.order_at) == ("C-002", Band.IN_TURN, at(9, 0))
     clock.move_to(at(9, 5))
     walk_in(office_a)                                    # C-003
@@ -132,10 +141,10 @@ def test_a_late_booking_queues_with_the_walk_ins(office_a, ktp_photo, counter_fa
             f"Lapor hadir dengan pemesanan {booking.code} melewati jadwalnya: nomor C-002 di "
             "lajur C (Perubahan biodata), mengantre bersama pemohon yang datang langsung.")
     assert TicketEvent.objects.get(ticket=ticket).reason == "late"
-    first = services.ticket_call_next(counter=counter, by=operator)
+    first = ticket_call_next(counter=counter, by=operator)
     assert first.code == "C-001"
-    services.ticket_no_show(counter=counter, by=operator)
-    second = services.ticket_call_next(counter=counter, by=operator)
+    ticket_no_show(counter=counter, by=operator)
+    second = ticket_call_next(counter=counter, by=operator)
     assert (second.code, second.call_reason) == ("C-002", "next")
 
 
@@ -143,7 +152,7 @@ def test_a_booking_of_another_day_is_refused_and_nothing_changes(office_a, ktp_p
     booking = book(ktp_photo, day=TUESDAY)
     clock.move_to(at(8, 0))
     with pytest.raises(DomainError) as error:
-        services.ticket_check_in(office=office_a, booking_code=booking.code)
+        ticket_check_in(office=office_a, booking_code=booking.code)
     assert error.value.code == "booking_other_day"
     assert booking.code in str(error.value.message)
     booking.refresh_from_db()
@@ -160,7 +169,7 @@ def test_another_offices_code_or_an_unknown_one_is_not_found(office_a, office_b,
     for office, code in ((office_b, booking.code), (office_a, "ZZZZ2222"),
                          (office_a, ""), (office_a, "x" * 300)):
         with pytest.raises(NotFound) as error:
-            services.ticket_check_in(office=office, booking_code=code)
+            ticket_check_in(office=office, booking_code=code)
         assert error.value.code == "booking_not_found"
     booking.refresh_from_db()
     assert booking.status == BookingStatus.BOOKED
@@ -174,7 +183,7 @@ def test_a_booking_no_longer_usable_is_refused(office_a, ktp_photo, clock, statu
     Booking.objects.filter(pk=booking.pk).update(status=status)
     clock.move_to(at(8, 0))
     with pytest.raises(DomainError) as error:
-        services.ticket_check_in(office=office_a, booking_code=booking.code)
+        ticket_check_in(office=office_a, booking_code=booking.code)
     assert error.value.code == "booking_not_usable"
     assert not Ticket.objects.exists()
 
@@ -182,11 +191,11 @@ def test_a_booking_no_longer_usable_is_refused(office_a, ktp_photo, clock, statu
 def test_checking_in_twice_gives_the_same_ticket(office_a, ktp_photo, clock):
     booking = book(ktp_photo)
     clock.move_to(at(8, 5))
-    first = services.ticket_check_in(office=office_a, booking_code=booking.code)
+    first = ticket_check_in(office=office_a, booking_code=booking.code)
     clock.move_to(at(8, 6))
     for typed in (booking.code, booking.code.lower(), f" {booking.code[:4]} {booking.code[4:]} ",
                   f"https://e-open.example/bookings/{booking.code}/", f"EOPEN:{booking.code}"):
-        assert services.ticket_check_in(office=office_a, booking_code=typed) == first
+        assert ticket_check_in(office=office_a, booking_code=typed) == first
     assert Ticket.objects.count() == 1
     assert TicketEvent.objects.filter(kind="checked_in").count() == 1
     assert kinds(booking.application).count("booking.checked_in") == 1
@@ -202,7 +211,7 @@ def test_a_booking_checked_in_without_a_ticket_gets_one(office_a, ktp_photo, clo
     clock.move_to(at(8, 20))
     assert booking_check_in(booking=booking) is True
     clock.move_to(at(9, 0))
-    ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket = ticket_check_in(office=office_a, booking_code=booking.code)
     assert (ticket.band, ticket.order_at) == (Band.BOOKING_ON_TIME, at(8, 0))
     assert kinds(booking.application) == ["booking.created", "booking.checked_in",
                                           "queue.checked_in"]
@@ -215,7 +224,7 @@ def test_a_booking_checked_in_without_a_ticket_on_another_day_gets_none(office_a
     booking_check_in(booking=booking)
     clock.move_to(at(8, 20, day=TUESDAY))
     with pytest.raises(DomainError) as error:
-        services.ticket_check_in(office=office_a, booking_code=booking.code)
+        ticket_check_in(office=office_a, booking_code=booking.code)
     assert error.value.code == "booking_other_day"
     assert not Ticket.objects.exists()
 
@@ -223,11 +232,11 @@ def test_a_booking_checked_in_without_a_ticket_on_another_day_gets_none(office_a
 def test_a_priority_at_check_in(office_a, ktp_photo, clock):
     booking = book(ktp_photo, start="08:00")
     clock.move_to(at(8, 0))
-    ticket = services.ticket_check_in(office=office_a, booking_code=booking.code,
+    ticket = ticket_check_in(office=office_a, booking_code=booking.code,
                                       priority="elderly")
     assert (ticket.band, ticket.priority) == (Band.PRIORITY, "elderly")
     with pytest.raises(DomainError):
-        services.ticket_check_in(office=office_a, booking_code=book(ktp_photo).code,
+        ticket_check_in(office=office_a, booking_code=book(ktp_photo).code,
                                  priority="vip")
 
 
@@ -236,12 +245,12 @@ def test_served_makes_the_booking_done(office_a, ktp_photo, counter_factory, ope
     booking = book(ktp_photo)
     counter = counter_factory("C")
     clock.move_to(at(8, 0))
-    services.ticket_check_in(office=office_a, booking_code=booking.code)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket_call_next(counter=counter, by=operator)
     clock.move_to(at(8, 2))
-    services.ticket_start(counter=counter, by=operator)
+    ticket_start(counter=counter, by=operator)
     clock.move_to(at(8, 14))
-    services.ticket_finish(counter=counter, by=operator, outcome="served")
+    ticket_finish(counter=counter, by=operator, outcome="served")
     booking.refresh_from_db()
     assert (booking.status, booking.finished_at) == (BookingStatus.DONE, at(8, 14))
     application = Application.objects.get(pk=booking.application_id)
@@ -258,10 +267,10 @@ def test_not_served_also_ends_the_booking(office_a, ktp_photo, counter_factory, 
     booking = book(ktp_photo)
     counter = counter_factory("C")
     clock.move_to(at(8, 0))
-    services.ticket_check_in(office=office_a, booking_code=booking.code)
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_start(counter=counter, by=operator)
-    services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+    ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket_call_next(counter=counter, by=operator)
+    ticket_start(counter=counter, by=operator)
+    ticket_finish(counter=counter, by=operator, outcome="not_served",
                            reason="expired_documents")
     booking.refresh_from_db()
     assert booking.status == BookingStatus.DONE
@@ -273,9 +282,9 @@ def test_a_transfer_keeps_the_booking_checked_in(office_a, ktp_photo, counter_fa
     booking = book(ktp_photo)
     counter = counter_factory("C")
     clock.move_to(at(8, 0))
-    services.ticket_check_in(office=office_a, booking_code=booking.code)
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_transfer(counter=counter, to_lane=lanes_of(office_a)["B"], by=operator)
+    ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket_call_next(counter=counter, by=operator)
+    ticket_transfer(counter=counter, to_lane=lanes_of(office_a)["B"], by=operator)
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CHECKED_IN
 
@@ -286,16 +295,16 @@ def test_end_of_day_no_show_expires_the_booking(office_a, ktp_photo, counter_fac
     never_called = book(ktp_photo, start="08:30")
     counter = counter_factory("C")
     clock.move_to(at(8, 0))
-    services.ticket_check_in(office=office_a, booking_code=missed_call.code)
-    services.ticket_check_in(office=office_a, booking_code=never_called.code)
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_no_show(counter=counter, by=operator)
+    ticket_check_in(office=office_a, booking_code=missed_call.code)
+    ticket_check_in(office=office_a, booking_code=never_called.code)
+    ticket_call_next(counter=counter, by=operator)
+    ticket_no_show(counter=counter, by=operator)
     missed_call.refresh_from_db()
     # Until the end of the day the resident may still come back to the counter.
     assert missed_call.status == BookingStatus.CHECKED_IN
     day_end = Ticket.objects.order_by("sweep_due_at").first().sweep_due_at
-    assert services.tickets_close_due(now=day_end - timedelta(seconds=1)) == 0
-    assert services.tickets_close_due(now=day_end) == 2
+    assert tickets_close_due(now=day_end - timedelta(seconds=1)) == 0
+    assert tickets_close_due(now=day_end) == 2
     for booking in (missed_call, never_called):
         booking.refresh_from_db()
         assert (booking.status, booking.expired_at) == (BookingStatus.EXPIRED, day_end)
@@ -306,7 +315,7 @@ def test_end_of_day_no_show_expires_the_booking(office_a, ktp_photo, counter_fac
                                            kind="booking.expired").count() == 1
     assert set(Ticket.objects.values_list("status", flat=True)) == {TicketStatus.NO_SHOW}
     # Running the sweep again changes nothing.
-    assert services.tickets_close_due(now=day_end + timedelta(hours=1)) == 0
+    assert tickets_close_due(now=day_end + timedelta(hours=1)) == 0
     assert Notification.objects.filter(kind="booking.expired").count() == 2
 
 
@@ -316,11 +325,11 @@ def test_a_ticket_closed_while_being_served_ends_its_booking(office_a, ktp_photo
     booking = book(ktp_photo)
     counter = counter_factory("C")
     clock.move_to(at(8, 0))
-    ticket = services.ticket_check_in(office=office_a, booking_code=booking.code)
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_start(counter=counter, by=operator)
+    ticket = ticket_check_in(office=office_a, booking_code=booking.code)
+    ticket_call_next(counter=counter, by=operator)
+    ticket_start(counter=counter, by=operator)
     ticket.refresh_from_db()
-    services.tickets_close_due(now=ticket.sweep_due_at)
+    tickets_close_due(now=ticket.sweep_due_at)
     booking.refresh_from_db()
     assert booking.status == BookingStatus.DONE
 
@@ -334,7 +343,7 @@ def test_a_ticket_closed_while_being_served_ends_its_booking(office_a, ktp_photo
     ("", ""),
 ])
 def test_the_code_is_found_in_what_was_typed_or_scanned(typed, code):
-    assert services.booking_code_from_scan(typed) == code
+    assert booking_code_from_scan(typed) == code
 
 
 def test_conflict_is_not_raised_for_a_second_check_in(office_a, ktp_photo, clock):
@@ -342,7 +351,7 @@ def test_conflict_is_not_raised_for_a_second_check_in(office_a, ktp_photo, clock
     with the ticket instead, even when the first one is seen only under the lock."""
     booking = book(ktp_photo)
     clock.move_to(at(8, 0))
-    first = services.ticket_check_in(office=office_a, booking_code=booking.code)
+    first = ticket_check_in(office=office_a, booking_code=booking.code)
     with pytest.raises(Conflict):
         booking_check_in(booking=booking)
-    assert services.ticket_check_in(office=office_a, booking_code=booking.code) == first
+    assert ticket_check_in(office=office_a, booking_code=booking.code) == first

@@ -6,8 +6,10 @@ from collections import Counter as Tally
 
 import pytest
 
-from queues import services
 from queues.models import Ticket, TicketEvent
+from queues.services.calling import ticket_call_next, ticket_no_show
+from queues.services.closing import tickets_close_due
+from queues.services.issuing import ticket_check_in
 from registry.errors import Conflict
 from tests.concurrency import race
 from tests.queues.conftest import walk_in
@@ -41,13 +43,13 @@ def test_two_counters_calling_at_once_never_get_the_same_ticket(office_a, counte
         walk_in(office_a)
 
         def call(index):
-            return services.ticket_call_next(counter=counters[index], by=operator)
+            return ticket_call_next(counter=counters[index], by=operator)
 
         results, errors = race(call, 2)
         assert errors == []
         assert results[0].pk != results[1].pk
         for counter, ticket in zip(counters, results, strict=True):
-            services.ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
+            ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
     calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id", flat=True))
     assert len(calls) == 30
     assert set(calls.values()) == {1}
@@ -62,7 +64,7 @@ def test_ten_counters_at_once_take_ten_different_tickets(office_a, counter_facto
         walk_in(office_a, "B")
 
     def call(index):
-        return services.ticket_call_next(counter=counters[index], by=operator)
+        return ticket_call_next(counter=counters[index], by=operator)
 
     results, errors = race(call, 10)
     assert errors == []
@@ -85,14 +87,14 @@ def test_rounds_of_ten_counters_calling_at_once_never_fail_or_repeat(office_a,
     called = []
     for _round in range(12):
         def call(index):
-            return services.ticket_call_next(counter=counters[index], by=operator)
+            return ticket_call_next(counter=counters[index], by=operator)
 
         results, errors = race(call, 10)
         assert errors == []
         assert None not in results
         called += [t.pk for t in results]
         for counter, ticket in zip(counters, results, strict=True):
-            services.ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
+            ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
     assert len(called) == len(set(called)) == 120
     calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id", flat=True))
     assert set(calls.values()) == {1}
@@ -105,7 +107,7 @@ def test_a_double_click_at_one_counter_calls_one_ticket(office_a, counter_factor
         walk_in(office_a)
 
     def call(index):
-        return services.ticket_call_next(counter=counter, by=operator)
+        return ticket_call_next(counter=counter, by=operator)
 
     results, errors = race(call, 3)
     assert len([r for r in results if r is not None]) == 1
@@ -128,8 +130,8 @@ def test_the_sweep_and_a_call_at_once_touch_each_ticket_once(office_a, counter_f
 
     def work(index):
         if index == 0:
-            return services.ticket_call_next(counter=counter, by=operator)
-        return services.tickets_close_due()
+            return ticket_call_next(counter=counter, by=operator)
+        return tickets_close_due()
 
     results, errors = race(work, 3)
     assert errors == []
@@ -159,7 +161,7 @@ def test_one_booking_checked_in_at_the_kiosk_and_the_desk_at_once_gets_one_ticke
 
         def check_in(index):
             booking = bookings[index // 4]
-            return services.ticket_check_in(office=office_a, booking_code=booking.code).pk
+            return ticket_check_in(office=office_a, booking_code=booking.code).pk
 
         results, errors = race(check_in, 12)
     assert errors == []

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from queues import estimates, selectors, services
+from queues import estimates, selectors
 from queues.estimates import (
     CounterState,
     Join,
@@ -16,6 +16,7 @@ from queues.estimates import (
     simulate,
     to_minutes,
 )
+from queues.services.calling import ticket_call_next, ticket_finish, ticket_start
 from tests.queues.conftest import lanes_of, walk_in
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -139,10 +140,10 @@ def test_the_office_estimates_learn_from_todays_service_times(office_a, counter_
     for _n in range(3):
         walk_in(office_a)
     for _n in range(2):
-        services.ticket_call_next(counter=counter, by=operator)
-        services.ticket_start(counter=counter, by=operator)
+        ticket_call_next(counter=counter, by=operator)
+        ticket_start(counter=counter, by=operator)
         clock.shift(timedelta(minutes=4))
-        services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+        ticket_finish(counter=counter, by=operator, outcome="not_served",
                                reason="resident_left")
     learned = selectors.lane_cycles(office=office_a, lane_ids=[lane_c.id], use_cache=False)
     assert learned[lane_c.id] == (3 * prior[lane_c.id] + 2 * 240 * 2) / 7

@@ -7,8 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from queues import services
 from queues.models import Ticket
+from queues.services.calling import (
+    ticket_call_next,
+    ticket_finish,
+    ticket_no_show,
+    ticket_start,
+    ticket_transfer,
+)
+from queues.services.issuing import ticket_identify
 from registry.models import CaseEvent, Notification
 from tests.factories import ResidentFactory
 from tests.queues.conftest import lanes_of, walk_in
@@ -40,18 +47,18 @@ def test_identifying_a_walk_in_writes_its_history_so_far_on_a_new_case(
     biometric = counter_factory("B", number=2)
     walk_in(office_a, priority="elderly")
     clock.shift(timedelta(minutes=4))
-    services.ticket_call_next(counter=biodata, by=operator)
+    ticket_call_next(counter=biodata, by=operator)
     clock.shift(timedelta(minutes=1))
-    services.ticket_start(counter=biodata, by=operator)
+    ticket_start(counter=biodata, by=operator)
     clock.shift(timedelta(minutes=2))
-    ticket = services.ticket_identify(counter=biodata, resident=resident_a, by=operator)
+    ticket = ticket_identify(counter=biodata, resident=resident_a, by=operator)
     clock.shift(timedelta(minutes=3))
-    services.ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator)
+    ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator)
     clock.shift(timedelta(minutes=5))
-    services.ticket_call_next(counter=biometric, by=operator)
-    services.ticket_start(counter=biometric, by=operator)
+    ticket_call_next(counter=biometric, by=operator)
+    ticket_start(counter=biometric, by=operator)
     clock.shift(timedelta(minutes=10))
-    services.ticket_finish(counter=biometric, by=operator, outcome="served")
+    ticket_finish(counter=biometric, by=operator, outcome="served")
     events = [(when, kind, message) for when, kind, message in timeline(ticket.application)
               if kind.startswith("queue.") or kind == "application.opened"]
     assert events == [
@@ -88,10 +95,10 @@ def test_the_resident_is_told_when_called_and_when_three_are_ahead(
     Ticket.objects.filter(pk=fifth.pk).update(resident=resident_a, application=application)
     told = []
     for _n in range(5):
-        ticket = services.ticket_call_next(counter=counter, by=operator)
+        ticket = ticket_call_next(counter=counter, by=operator)
         told.append(list(Notification.objects.filter(resident=resident_a).order_by("id")
                          .values_list("kind", "title")))
-        services.ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
+        ticket_no_show(counter=counter, by=operator, ticket_id=ticket.pk)
     assert told[0] == [("queue.nearly_turn", "Giliran Anda sudah dekat: C-005")]
     assert told[1] == told[0] == told[3]
     assert told[4] == [("queue.nearly_turn", "Giliran Anda sudah dekat: C-005"),
@@ -110,5 +117,5 @@ def test_anonymous_tickets_notify_nobody(office_a, counter_factory, operator, cl
     ResidentFactory(domicile_office=office_a)
     for _n in range(5):
         walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
     assert Notification.objects.count() == 0

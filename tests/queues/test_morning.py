@@ -15,8 +15,9 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from queues import services
 from queues.models import Ticket, TicketEvent, TicketStatus
+from queues.services.closing import tickets_close_due
+from queues.services.counters import counter_create
 from registry.api.auth import tokens_for_resident
 from registry.appointments.models import Booking, BookingStatus
 from registry.models import Role
@@ -82,7 +83,7 @@ def test_a_simulated_morning_through_the_pages_and_the_api(office_a, office_b, m
                     for lane, start, minute in BOOKINGS]
         book(service_of(office_b, "KTP_TTD_FOTO"))  # the other office's, never seen here
         clock.move_to(at(7, 55))
-        counters = [services.counter_create(office=office_a, number=n,
+        counters = [counter_create(office=office_a, number=n,
                                             lanes=[lanes[x] for x in letters])
                     for n, letters in COUNTERS]
         operators = [Operator(c, make_staff(office_a, Role.COUNTER_OPERATOR,
@@ -193,7 +194,7 @@ def test_a_simulated_morning_through_the_pages_and_the_api(office_a, office_b, m
 
         # The end of the day closes what is left; bookings follow their tickets.
         clock.move_to(at(23, 59))
-        while services.tickets_close_due():
+        while tickets_close_due():
             pass
     assert not Ticket.objects.filter(office=office_a, status__in=["waiting", "called",
                                                                   "serving"]).exists()

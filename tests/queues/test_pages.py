@@ -8,8 +8,10 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from queues import services
 from queues.models import Counter, Ticket
+from queues.services.calling import ticket_call_next
+from queues.services.counters import counter_create
+from queues.services.issuing import ticket_identify
 from registry.models import ActivationCode, Resident, Role
 from registry.notify.backends import SimulatedGateway
 from tests.factories import ResidentFactory, make_nik
@@ -27,7 +29,7 @@ from tests.queues.conftest import (
 @pytest.fixture
 def kota_counter(office_a):
     lanes = lanes_of(office_a)
-    return services.counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
+    return counter_create(office=office_a, number=2, lanes=[lanes["B"], lanes["A"]])
 
 
 def messages_of(response):
@@ -394,8 +396,8 @@ def at_counter(client, office_a, make_staff, kota_counter):
         operator = make_staff(office_a, Role.COUNTER_OPERATOR)
         resident = ResidentFactory(domicile_office=office_a, phone="", phone_bound_at=None)
         walk_in(office_a, "B")
-        services.ticket_call_next(counter=kota_counter, by=operator)
-        ticket = services.ticket_identify(counter=kota_counter, resident=resident,
+        ticket_call_next(counter=kota_counter, by=operator)
+        ticket = ticket_identify(counter=kota_counter, resident=resident,
                                           by=operator)
         client.force_login(operator)
         yield operator, ticket, resident

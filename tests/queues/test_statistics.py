@@ -6,7 +6,15 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from queues import selectors, services
+from queues import selectors
+from queues.services.calling import (
+    ticket_call_next,
+    ticket_finish,
+    ticket_no_show,
+    ticket_start,
+    ticket_transfer,
+)
+from queues.services.issuing import ticket_identify
 from tests.queues.conftest import lanes_of, walk_in
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -14,10 +22,10 @@ WIB = ZoneInfo("Asia/Jakarta")
 
 def serve(counter, operator, clock, *, wait, service, outcome="not_served"):
     clock.shift(timedelta(minutes=wait))
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_start(counter=counter, by=operator)
+    ticket_call_next(counter=counter, by=operator)
+    ticket_start(counter=counter, by=operator)
     clock.shift(timedelta(minutes=service))
-    services.ticket_finish(counter=counter, by=operator, outcome=outcome,
+    ticket_finish(counter=counter, by=operator, outcome=outcome,
                            reason="resident_left" if outcome == "not_served" else "")
 
 
@@ -32,16 +40,16 @@ def test_statistics_per_day_and_lane(office_a, office_b, counter_factory, operat
         walk_in(office_b)
         serve(biodata, operator, clock, wait=5, service=10)          # C-001: wait 5, 10
         serve(biodata, operator, clock, wait=0, service=20)          # C-002: wait 15, 20
-        services.ticket_call_next(counter=biodata, by=operator)      # C-003: wait 35
-        services.ticket_start(counter=biodata, by=operator)
-        services.ticket_identify(counter=biodata, resident=resident_a, by=operator)
+        ticket_call_next(counter=biodata, by=operator)      # C-003: wait 35
+        ticket_start(counter=biodata, by=operator)
+        ticket_identify(counter=biodata, resident=resident_a, by=operator)
         clock.shift(timedelta(minutes=6))
-        services.ticket_finish(counter=biodata, by=operator, outcome="served")
-        services.ticket_call_next(counter=biodata, by=operator)      # C-004: wait 41
+        ticket_finish(counter=biodata, by=operator, outcome="served")
+        ticket_call_next(counter=biodata, by=operator)      # C-004: wait 41
         clock.shift(timedelta(minutes=2))
-        services.ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator)
-        services.ticket_call_next(counter=biometric, by=operator)    # C-004 in B: wait 0
-        services.ticket_no_show(counter=biometric, by=operator)
+        ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator)
+        ticket_call_next(counter=biometric, by=operator)    # C-004 in B: wait 0
+        ticket_no_show(counter=biometric, by=operator)
     with time_machine.travel(datetime(2022, 7, 4, 8, 0, tzinfo=WIB), tick=False) as clock:
         walk_in(office_a)
         serve(biodata, operator, clock, wait=3, service=7)

@@ -7,8 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from queues import services, tasks
+from queues import tasks
 from queues.models import Ticket, TicketEvent
+from queues.services import closing
+from queues.services.calling import ticket_call_next, ticket_finish, ticket_no_show, ticket_start
+from queues.services.closing import tickets_close_due
 from tests.queues.conftest import walk_in
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -28,17 +31,17 @@ def test_the_sweep_closes_the_day(office_a, office_b, counter_factory, operator,
     for lane in "CCBA":
         walk_in(office_a, lane)
     walk_in(office_b)
-    services.ticket_call_next(counter=serving_counter, by=operator)   # C-001
-    services.ticket_start(counter=serving_counter, by=operator)
-    services.ticket_call_next(counter=called_counter, by=operator)    # B-001
-    services.ticket_call_next(counter=missed_counter, by=operator)
-    services.ticket_no_show(counter=missed_counter, by=operator)
+    ticket_call_next(counter=serving_counter, by=operator)   # C-001
+    ticket_start(counter=serving_counter, by=operator)
+    ticket_call_next(counter=called_counter, by=operator)    # B-001
+    ticket_call_next(counter=missed_counter, by=operator)
+    ticket_no_show(counter=missed_counter, by=operator)
     clock.move_to(datetime(2022, 7, 1, 16, 59, tzinfo=WIB))
-    assert services.tickets_close_due() == 0
+    assert tickets_close_due() == 0
     clock.move_to(datetime(2022, 7, 1, 17, 0, tzinfo=WIB))
-    assert services.tickets_close_due(batch=3) == 3
-    assert services.tickets_close_due(batch=3) == 2
-    assert services.tickets_close_due() == 0
+    assert tickets_close_due(batch=3) == 3
+    assert tickets_close_due(batch=3) == 2
+    assert tickets_close_due() == 0
     assert {(t.office.code, t.code, t.status, t.outcome)
             for t in Ticket.objects.select_related("office")} == {
         ("3275", "C-001", "done", "unrecorded"), ("3275", "C-002", "no_show", ""),
@@ -51,16 +54,16 @@ def test_the_sweep_closes_the_day(office_a, office_b, counter_factory, operator,
     # Counters are free the next day.
     clock.move_to(datetime(2022, 7, 4, 8, 0, tzinfo=WIB))
     walk_in(office_a)
-    assert services.ticket_call_next(counter=serving_counter, by=operator).code == "C-001"
+    assert ticket_call_next(counter=serving_counter, by=operator).code == "C-001"
 
 
 def test_the_task_runs_batches_until_nothing_is_due(office_a, clock, monkeypatch):
     for _n in range(5):
         walk_in(office_a)
-    monkeypatch.setattr(services, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(closing, "SWEEP_BATCH", 2)
     clock.move_to(datetime(2022, 7, 2, 0, 0, tzinfo=WIB))
-    real = services.tickets_close_due
-    monkeypatch.setattr(services, "tickets_close_due", lambda: real(batch=2))
+    real = tickets_close_due
+    monkeypatch.setattr(closing, "tickets_close_due", lambda: real(batch=2))
     assert tasks.tickets_close_due() == 5
     assert tasks.tickets_close_due() == 0
     assert set(Ticket.objects.values_list("status", flat=True)) == {"no_show"}
@@ -71,10 +74,10 @@ def test_a_ticket_finished_in_the_day_is_not_touched(office_a, counter_factory, 
                                                      clock):
     counter = counter_factory("C")
     walk_in(office_a)
-    services.ticket_call_next(counter=counter, by=operator)
-    services.ticket_start(counter=counter, by=operator)
-    services.ticket_finish(counter=counter, by=operator, outcome="not_served",
+    ticket_call_next(counter=counter, by=operator)
+    ticket_start(counter=counter, by=operator)
+    ticket_finish(counter=counter, by=operator, outcome="not_served",
                            reason="resident_left")
     clock.shift(timedelta(days=1))
-    assert services.tickets_close_due() == 0
+    assert tickets_close_due() == 0
     assert Ticket.objects.get().outcome == "not_served"

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from queues import services
 from queues.models import Band, Ticket, TicketEvent, TicketStatus
+from queues.services.issuing import ticket_issue_walk_in
 from registry.errors import DomainError, NotFound
 from registry.models import CaseEvent
 from tests.factories import OfficeFactory
@@ -86,7 +86,7 @@ def test_priority_tickets_are_in_band_zero_and_say_so(office_a):
 
 def test_refused_issues_change_nothing(office_a, office_b):
     with pytest.raises(NotFound):
-        services.ticket_issue_walk_in(office=office_a, service=service_of(office_b))
+        ticket_issue_walk_in(office=office_a, service=service_of(office_b))
     with pytest.raises(DomainError) as refused:
         walk_in(office_a, priority="vip")
     assert refused.value.code == "priority_invalid"
@@ -94,7 +94,7 @@ def test_refused_issues_change_nothing(office_a, office_b):
     service.lane.is_active = False
     service.lane.save()
     with pytest.raises(DomainError) as closed:
-        services.ticket_issue_walk_in(office=office_a, service=service)
+        ticket_issue_walk_in(office=office_a, service=service)
     assert closed.value.code == "lane_closed"
     assert Ticket.objects.count() == 0
     assert TicketEvent.objects.count() == 0

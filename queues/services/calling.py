@@ -1,0 +1,311 @@
+"""Calling: call next, recall, transfer, finish and no-show, at a counter.
+
+Locks: see queues.lock_objects (the counter, then the ticket).
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from queues import lock_objects, policy
+from queues.models import (
+    ACTIVE_STATUSES,
+    FINISH_OUTCOMES,
+    OUT_OF_ORDER_REASONS,
+    Band,
+    CallReason,
+    Counter,
+    CounterLane,
+    NotServedReason,
+    Outcome,
+    QueueSettings,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketStatus,
+)
+from queues.services.board import (
+    actor_of,
+    board_changed,
+    seconds_between,
+    ticket_event_record,
+    ticket_transition,
+)
+from queues.services.counters import counter_active_ticket, counter_ensure_idle, counter_ensure_open
+from queues.services.notices import booking_finished, notify_called, notify_nearly_turn
+from registry import lock_objects as registry_lock_objects
+from registry.calendar import (
+    office_today,
+)
+from registry.central.services.jobs import application_visit_completed
+from registry.errors import Conflict, DomainError, NotFound
+from registry.models import ApplicationStatus, Lane, Office
+from registry.selectors import office_settings_get
+
+logger = logging.getLogger(__name__)
+
+
+def _counter_lane_ids(counter: Counter) -> list[int]:
+    return list(CounterLane.objects.filter(counter=counter).order_by("position")
+                .values_list("lane_id", flat=True))
+
+
+def _claim_in_lane(*, office: Office, lane_id: int, day, now: datetime,
+                   settings: QueueSettings) -> tuple[Ticket, bool] | None:
+    """The lane's next ticket by the policy, its row locked (SKIP LOCKED), and whether
+    the fairness cap chose it.
+
+    The conditions are on the locked rows themselves, never in a subquery: when another
+    counter's call commits while this statement runs, PostgreSQL re-checks them on the
+    row's new version and passes over the ticket just called. (A `pk IN (subquery)`
+    would be re-checked against the statement's old snapshot and hand the same ticket
+    to both counters' claims.)"""
+    waiting = Ticket.objects.filter(office=office, lane_id=lane_id, day=day,
+                                    status=TicketStatus.WAITING)
+    recent = list(TicketEvent.objects.filter(
+        office=office, lane_id=lane_id, day=day, kind=TicketEventKind.CALLED)
+        .order_by("-at", "-id").values_list("ahead_of_turn", flat=True)[:settings.ahead_cap])
+    claim = (lock_objects.tickets_for_update(skip_locked=True).select_related("lane", "service")
+             .filter(office=office, lane_id=lane_id, day=day, status=TicketStatus.WAITING))
+    if policy.cap_reached(recent, settings.ahead_cap) and waiting.exclude(
+            policy.in_turn_q(now)).exists():
+        longest = claim.filter(
+            policy.in_turn_q(now),
+            order_at__lte=now - timedelta(minutes=settings.fairness_wait_minutes),
+        ).order_by(*policy.FAIRNESS_ORDER).first()
+        if longest is not None:
+            return longest, True
+    ticket = claim.order_by(*policy.lane_order(now)).first()
+    return (ticket, False) if ticket is not None else None
+
+
+def _passes_over_in_turn(ticket: Ticket, now: datetime) -> bool:
+    """Would calling `ticket` now pass over a ticket waiting in turn (band 2) before
+    it?"""
+    others = (Ticket.objects.filter(office_id=ticket.office_id, lane_id=ticket.lane_id,
+                                    day=ticket.day, status=TicketStatus.WAITING)
+              .filter(policy.in_turn_q(now)).exclude(pk=ticket.pk))
+    if policy.effective_band(band=ticket.band, order_at=ticket.order_at, now=now) \
+            != Band.IN_TURN:
+        return others.exists()
+    return others.filter(Q(order_at__lt=ticket.order_at)
+                         | Q(order_at=ticket.order_at, pk__lt=ticket.pk)).exists()
+
+
+def _mark_called(ticket: Ticket, *, counter: Counter, by, reason: str, ahead_of_turn: bool,
+                 now: datetime, settings: QueueSettings | None = None) -> None:
+    first_in_lane = ticket.call_count == 0
+    changes = {"status": TicketStatus.CALLED, "counter": counter, "operator": actor_of(by),
+               "called_at": now, "call_reason": reason, "call_count": ticket.call_count + 1}
+    if first_in_lane or ticket.status == TicketStatus.NO_SHOW:
+        changes["first_called_at"] = now
+    ticket_transition(ticket, [TicketStatus.WAITING, TicketStatus.NO_SHOW], **changes)
+    ticket_event_record(
+        ticket, TicketEventKind.CALLED, at=now, counter=counter, by=by, reason=reason,
+        ahead_of_turn=ahead_of_turn,
+        wait_seconds=seconds_between(now, ticket.queued_at) if first_in_lane else None)
+    notify_called(ticket, counter)
+    notify_nearly_turn(counter.office, ticket.lane, ticket.day, settings=settings)
+    board_changed(counter.office)
+
+
+def ticket_call_next(*, counter: Counter, by) -> Ticket | None:
+    """Call the next ticket for `counter` by the policy (queues.policy); None when
+    nobody is waiting in its lanes.
+
+    Locks the counter's row (one action at a time at a counter), then claims the ticket
+    with SELECT ... FOR UPDATE SKIP LOCKED: two counters calling in the same instant
+    take two different tickets, and the conditional UPDATE to "called" plus the
+    one-active-ticket-per-counter constraint are the last defence.
+    """
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        counter_ensure_idle(counter)
+        now = timezone.now()
+        counter_ensure_open(counter, by, now)
+        office = counter.office
+        settings = office_settings_get(QueueSettings, office=office)
+        day = office_today(office)
+        for lane_id in _counter_lane_ids(counter):
+            claimed = _claim_in_lane(office=office, lane_id=lane_id, day=day, now=now,
+                                     settings=settings)
+            if claimed is not None:
+                break
+        else:
+            return None
+        ticket, forced = claimed
+        band = policy.effective_band(band=ticket.band, order_at=ticket.order_at, now=now)
+        reason = policy.call_reason(band=band,
+                                    transferred=ticket.transferred_from_id is not None,
+                                    forced_by_fairness=forced)
+        ahead = band != Band.IN_TURN and _passes_over_in_turn(ticket, now)
+        _mark_called(ticket, counter=counter, by=by, reason=reason, ahead_of_turn=ahead,
+                     now=now, settings=settings)
+    return ticket
+
+
+def ticket_call(*, counter: Counter, ticket_id: int, reason: str, by) -> Ticket:
+    """Call one ticket out of order, with a reason code shown on the board. The ticket
+    is waiting in one of the counter's lanes, or missed its call earlier today."""
+    if reason not in OUT_OF_ORDER_REASONS:
+        raise DomainError(_("Choose why this ticket is called out of order."),
+                          "reason_required")
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        office = counter.office
+        ticket = (lock_objects.tickets_for_update().select_related("lane", "service")
+                  .filter(pk=ticket_id, office=office).first())
+        if ticket is None:
+            raise NotFound(_("No such ticket at this office."), "ticket_not_found")
+        if ticket.day != office_today(office) or ticket.status not in (
+                TicketStatus.WAITING, TicketStatus.NO_SHOW) or ticket.closed_at is not None:
+            raise Conflict(_("Ticket %(code)s is not waiting.") % {"code": ticket.code},
+                           "ticket_not_waiting")
+        if ticket.lane_id not in _counter_lane_ids(counter):
+            raise DomainError(
+                _("%(counter)s does not serve lane %(lane)s; transfer the ticket instead.")
+                % {"counter": counter.name, "lane": ticket.lane.letter}, "lane_not_served")
+        counter_ensure_idle(counter)
+        now = timezone.now()
+        counter_ensure_open(counter, by, now)
+        ahead = ticket.status == TicketStatus.WAITING and _passes_over_in_turn(ticket, now)
+        _mark_called(ticket, counter=counter, by=by, reason=reason, ahead_of_turn=ahead,
+                     now=now)
+    return ticket
+
+
+def counter_current_ticket(counter: Counter, ticket_id: int | None, statuses) -> Ticket:
+    """The counter's ticket, locked; `ticket_id` is what the operator's screen showed,
+    so an action never lands on a ticket they did not see."""
+    ticket = counter_active_ticket(counter)
+    if ticket is None or (ticket_id is not None and ticket.pk != ticket_id):
+        raise Conflict(_("%(counter)s has no such ticket now; the page was out of date.")
+                       % {"counter": counter.name}, "no_current_ticket")
+    if ticket.status not in statuses:
+        if ticket.status == TicketStatus.SERVING:
+            raise Conflict(_("Ticket %(code)s is already being served.") % {"code": ticket.code},
+                           "ticket_serving")
+        raise Conflict(_("Start serving ticket %(code)s first.") % {"code": ticket.code},
+                       "ticket_not_started")
+    ticket.counter = counter
+    ticket.office = counter.office
+    return ticket
+
+
+def ticket_recall(*, counter: Counter, by, ticket_id: int | None = None) -> Ticket:
+    """Call the counter's ticket again (the resident did not come yet)."""
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        ticket = counter_current_ticket(counter, ticket_id, [TicketStatus.CALLED])
+        now = timezone.now()
+        ticket_transition(ticket, [TicketStatus.CALLED], called_at=now,
+                    call_count=ticket.call_count + 1)
+        ticket_event_record(ticket, TicketEventKind.RECALLED, at=now, counter=counter, by=by,
+                reason=CallReason.RECALL)
+        notify_called(ticket, counter)
+        board_changed(counter.office)
+    return ticket
+
+
+def ticket_start(*, counter: Counter, by, ticket_id: int | None = None) -> Ticket:
+    """The resident is at the counter: service starts."""
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        ticket = counter_current_ticket(counter, ticket_id, [TicketStatus.CALLED])
+        now = timezone.now()
+        ticket_transition(ticket, [TicketStatus.CALLED], status=TicketStatus.SERVING,
+                    started_at=now, operator=actor_of(by))
+        ticket_event_record(ticket, TicketEventKind.STARTED, at=now, counter=counter, by=by)
+        board_changed(counter.office)
+    return ticket
+
+
+def ticket_finish(*, counter: Counter, by, outcome: str, reason: str = "", note: str = "",
+                  ticket_id: int | None = None) -> Ticket:
+    """Finish the counter's ticket with its outcome: served, partly served, or could
+    not be served (with why). A served ticket moves its case on
+    (registry.central.services.application_visit_completed) in this transaction."""
+    if outcome not in FINISH_OUTCOMES:
+        raise DomainError(_("Choose the outcome."), "outcome_invalid")
+    note = (note or "").strip()[:300]
+    if outcome == Outcome.NOT_SERVED:
+        if reason not in NotServedReason.values:
+            raise DomainError(_("Say why the resident could not be served."),
+                              "reason_required")
+        if reason == NotServedReason.OTHER and not note:
+            raise DomainError(_("Write a note saying why."), "note_required")
+    else:
+        reason = ""
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        ticket = counter_current_ticket(counter, ticket_id, [TicketStatus.SERVING])
+        if ticket.application_id is None and outcome != Outcome.NOT_SERVED:
+            raise DomainError(_("Identify the resident (NIK) before finishing ticket "
+                                "%(code)s, so the visit is on their case file.")
+                              % {"code": ticket.code}, "identify_first")
+        now = timezone.now()
+        ticket_transition(ticket, [TicketStatus.SERVING], status=TicketStatus.DONE,
+                    finished_at=now, outcome=outcome, outcome_reason=reason,
+                    outcome_note=note, closed_at=now)
+        ticket_event_record(ticket, TicketEventKind.FINISHED, at=now, counter=counter, by=by,
+                outcome=outcome, reason=reason, note=note,
+                service_seconds=seconds_between(now, ticket.started_at),
+                busy_seconds=seconds_between(now, ticket.first_called_at))
+        if ticket.application_id is not None and outcome == Outcome.SERVED:
+            application = registry_lock_objects.applications_for_update().get(
+                pk=ticket.application_id)
+            if application.status in (ApplicationStatus.OPEN, ApplicationStatus.IN_PROGRESS):
+                application_visit_completed(application=application, by=by)
+        booking_finished(ticket, by=by)
+        board_changed(counter.office)
+    return ticket
+
+
+def ticket_no_show(*, counter: Counter, by, ticket_id: int | None = None) -> Ticket:
+    """The resident did not come when called. The ticket may still be called out of
+    order later today (reason "missed the call"); the end-of-day sweep closes it."""
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        ticket = counter_current_ticket(counter, ticket_id, [TicketStatus.CALLED])
+        now = timezone.now()
+        ticket_transition(ticket, [TicketStatus.CALLED], status=TicketStatus.NO_SHOW)
+        ticket_event_record(ticket, TicketEventKind.NO_SHOW, at=now, counter=counter, by=by,
+                busy_seconds=seconds_between(now, ticket.first_called_at))
+        board_changed(counter.office)
+    return ticket
+
+
+def ticket_transfer(*, counter: Counter, to_lane: Lane, by, note: str = "",
+                    ticket_id: int | None = None) -> Ticket:
+    """Refer the counter's ticket to another lane. It keeps its code and its original
+    issue time, so it is called there by when it was issued, not from the back."""
+    note = (note or "").strip()[:300]
+    with transaction.atomic():
+        counter = lock_objects.counter_for_update(counter.pk)
+        if to_lane.office_id != counter.office_id:
+            raise NotFound(_("This lane is not one of this office's."), "lane_not_found")
+        if not to_lane.is_active:
+            raise DomainError(_("Lane %(lane)s is closed today.") % {"lane": to_lane.letter},
+                              "lane_closed")
+        ticket = counter_current_ticket(counter, ticket_id, ACTIVE_STATUSES)
+        if ticket.lane_id == to_lane.id:
+            raise DomainError(_("The ticket is already in lane %(lane)s.")
+                              % {"lane": to_lane.letter}, "same_lane")
+        now = timezone.now()
+        from_lane = ticket.lane
+        started_at, first_called_at = ticket.started_at, ticket.first_called_at
+        ticket_transition(ticket, ACTIVE_STATUSES, status=TicketStatus.WAITING, lane=to_lane,
+                    counter=None, queued_at=now, first_called_at=None, called_at=None,
+                    call_reason="", call_count=0, started_at=None, transferred_from=from_lane,
+                    ahead_told=False)
+        ticket_event_record(
+            ticket, TicketEventKind.TRANSFERRED, at=now, lane=from_lane, counter=counter,
+            by=by, to_lane=to_lane, outcome=Outcome.REFERRED, note=note,
+            service_seconds=seconds_between(now, started_at),
+            busy_seconds=seconds_between(now, first_called_at))
+        board_changed(counter.office)
+    return ticket
