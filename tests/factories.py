@@ -140,22 +140,23 @@ def assigned_delivery(application, courier, day=None):
 
     from registry.calendar import office_is_working_day, office_next_working_day, office_today
     from registry.central.services.jobs import central_job_send
-    from registry.deliveries import services as deliveries
     from registry.deliveries.models import Delivery
+    from registry.deliveries.services.dispatch import deliveries_dispatch
+    from registry.deliveries.services.handovers import handover_choose
 
     card_stock_for(application.office, on_hand=1000)
     with transaction.atomic():
         application_visit_completed(application=application)
     for job in application.central_jobs.order_by("id"):
         central_job_send(job_id=job.id)
-    deliveries.handover_choose(application=application, method="delivery")
+    handover_choose(application=application, method="delivery")
     office = application.office
     if day is None:
         day = office_today(office)
         if not office_is_working_day(office, day):
             day = office_next_working_day(office, day)
     Delivery.objects.filter(application=application).update(courier=None)
-    deliveries.deliveries_dispatch(office=office, day=day)
+    deliveries_dispatch(office=office, day=day)
     delivery = Delivery.objects.get(application=application, status="assigned")
     if delivery.courier_id != courier.id:
         Delivery.objects.filter(pk=delivery.pk).update(courier=courier)

@@ -27,7 +27,6 @@ from registry.admin_base import (
     report_domain_error,
 )
 from registry.calendar import office_day_bounds, office_today
-from registry.deliveries import services
 from registry.deliveries.models import (
     PROXY_RELATIONS,
     CourierAbsence,
@@ -37,6 +36,17 @@ from registry.deliveries.models import (
     DispatchRun,
     Handover,
     HandoverMethod,
+)
+from registry.deliveries.services.couriers import (
+    courier_absence_add,
+    delivery_reopen,
+    delivery_settings_update,
+)
+from registry.deliveries.services.dispatch import deliveries_dispatch
+from registry.deliveries.services.handovers import (
+    handover_choose,
+    handover_collect,
+    handover_options,
 )
 from registry.errors import DomainError
 from registry.models import Office, Role
@@ -149,7 +159,7 @@ class DeliveryAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
             count = 0
             for delivery in queryset:
                 try:
-                    services.delivery_reopen(delivery=delivery, by=request.user,
+                    delivery_reopen(delivery=delivery, by=request.user,
                                              reason=form.cleaned_data["reason"])
                     count += 1
                 except DomainError as exc:
@@ -186,7 +196,7 @@ class DeliveryAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
             return redirect("admin:deliveries_delivery_changelist")
         office = offices.filter(code=request.POST.get("office", "")).first() or offices.first()
         try:
-            run = services.deliveries_dispatch(office=office, by=request.user)
+            run = deliveries_dispatch(office=office, by=request.user)
         except DomainError as exc:
             report_domain_error(request, exc)
         else:
@@ -324,7 +334,7 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     def _form_page(self, request, handover, form, title):
         context = {**self.admin_site.each_context(request), "opts": self.opts,
                    "form": form, "handover": handover, "title": title,
-                   "options": services.handover_options(handover=handover)}
+                   "options": handover_options(handover=handover)}
         return render(request, "admin/deliveries/handover/form.html", context)
 
     def choose_view(self, request, pk):
@@ -334,7 +344,7 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
             "proxy_nik": handover.proxy_nik, "proxy_relation": handover.proxy_relation})
         if request.method == "POST" and form.is_valid():
             try:
-                services.handover_choose(application=handover.application, by=request.user,
+                handover_choose(application=handover.application, by=request.user,
                                          **form.cleaned_data)
             except DomainError as exc:
                 report_domain_error(request, exc)
@@ -349,7 +359,7 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 with transaction.atomic():
-                    services.handover_collect(handover=handover, by=request.user,
+                    handover_collect(handover=handover, by=request.user,
                                               **form.cleaned_data)
             except DomainError as exc:
                 report_domain_error(request, exc)
@@ -372,7 +382,7 @@ class DeliverySettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
         return request.user.has_perm("deliveries.change_deliverysettings")
 
     def save_model(self, request, obj, form, change):
-        settings_row = services.delivery_settings_update(
+        settings_row = delivery_settings_update(
             office=obj.office, max_per_courier=obj.max_per_courier,
             max_failed_attempts=obj.max_failed_attempts, dispatch_time=obj.dispatch_time)
         obj.pk = settings_row.pk
@@ -396,7 +406,7 @@ class CourierAbsenceAdmin(OfficeScopedAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        absence = services.courier_absence_add(office=obj.office, courier=obj.courier,
+        absence = courier_absence_add(office=obj.office, courier=obj.courier,
                                                day=obj.day, reason=obj.reason, by=request.user)
         obj.pk = absence.pk
 

@@ -23,8 +23,10 @@ from registry.calendar import (
 from registry.central.models import CardStock, CentralOutage
 from registry.central.services.jobs import application_visit_completed, central_job_send
 from registry.central.services.stock import card_stock_receive, card_stock_set_threshold
-from registry.deliveries import services
 from registry.deliveries.models import Delivery, DeliverySettings, DeliveryStatus
+from registry.deliveries.services.couriers import delivery_deliver
+from registry.deliveries.services.dispatch import deliveries_dispatch
+from registry.deliveries.services.handovers import handover_choose
 from registry.models import Channel, Resident, Service
 from registry.selectors import office_settings_get
 from registry.services.cases import application_open
@@ -75,10 +77,10 @@ def seed(*, offices: dict, stdout=None) -> None:
     courier = get_user_model().objects.filter(username="kota.courier").first()
     # Budi Santoso's new signature, for home delivery.
     budi = _printed_case(kota, "3275011203850001", "KTP_TTD_FOTO")
-    services.handover_choose(application=budi, method="delivery", by_resident=True)
+    handover_choose(application=budi, method="delivery", by_resident=True)
     # Rina Marlina's replacement of a damaged card: delivered to her mother.
     rina = _printed_case(kota, "3275026001950003", "KTP_RUSAK")
-    services.handover_choose(application=rina, method="delivery", by_resident=True)
+    handover_choose(application=rina, method="delivery", by_resident=True)
     # Dedi Kurniawan's data change: he collects it himself.
     _printed_case(kota, "3275030808000004", "KTP_UBAH_DATA")
     if courier is None:
@@ -88,9 +90,9 @@ def seed(*, offices: dict, stdout=None) -> None:
     day = office_today(kota)
     if not office_is_working_day(kota, day):
         day = office_next_working_day(kota, day)
-    services.deliveries_dispatch(office=kota, day=day)
+    deliveries_dispatch(office=kota, day=day)
     delivery = Delivery.objects.get(application=rina, status=DeliveryStatus.ASSIGNED)
-    services.delivery_deliver(
+    delivery_deliver(
         delivery_id=delivery.id, courier=courier, recipient_name="Sumarni",
         recipient_relation="parent", receipt_code=rina.card.receipt_code,
         photo=_demo_photo(), latitude="-6.226510", longitude="106.978920")

@@ -5,23 +5,23 @@ from datetime import date
 
 from celery import shared_task
 
-from registry.deliveries import services
+from registry.deliveries.services import dispatch
 from registry.models import Office
 
 
 @shared_task(name="deliveries.tasks.deliveries_dispatch_due")
 def deliveries_dispatch_due() -> list[int]:
-    return services.deliveries_dispatch_due()
+    return dispatch.deliveries_dispatch_due()
 
 
 @shared_task(name="deliveries.tasks.deliveries_dispatch")
 def deliveries_dispatch(office_id: int, day: str) -> int:
-    run = services.deliveries_dispatch(office=Office.objects.get(pk=office_id),
+    run = dispatch.deliveries_dispatch(office=Office.objects.get(pk=office_id),
                                        day=date.fromisoformat(day))
     return run.assigned
 
 
 @shared_task(name="deliveries.tasks.deliveries_notify_scheduled")
 def deliveries_notify_scheduled(office_id: int, day: str) -> int:
-    return services.deliveries_notify_scheduled(office_id=office_id,
+    return dispatch.deliveries_notify_scheduled(office_id=office_id,
                                                 day=date.fromisoformat(day))

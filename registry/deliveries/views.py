@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from registry import tenancy
 from registry.calendar import office_today
-from registry.deliveries import selectors, services
+from registry.deliveries import selectors
 from registry.deliveries.models import DeliveryAttempt, FailReason, Relation
+from registry.deliveries.services.couriers import delivery_deliver, delivery_fail
 from registry.errors import DomainError
 from registry.models import Office, Role
 from registry.privacy import mask_phone
@@ -110,7 +111,7 @@ def courier_deliver(request, pk):
         return _back(request)
     data = form.cleaned_data
     try:
-        services.delivery_deliver(
+        delivery_deliver(
             delivery_id=pk, courier=request.user, recipient_name=data["recipient_name"],
             recipient_relation=data["recipient_relation"], receipt_code=data["receipt_code"],
             photo=data["photo"], latitude=data.get("latitude"),
@@ -134,7 +135,7 @@ def courier_fail(request, pk):
         return _back(request)
     data = form.cleaned_data
     try:
-        services.delivery_fail(delivery_id=pk, courier=request.user, reason=data["reason"],
+        delivery_fail(delivery_id=pk, courier=request.user, reason=data["reason"],
                                note=data.get("note", ""), latitude=data.get("latitude"),
                                longitude=data.get("longitude"))
     except DomainError as exc:

@@ -102,7 +102,7 @@ def test_deliveries_list_only_the_residents_own_with_bounded_queries(
     assigned_delivery(application_a, courier)
     other = ApplicationFactory(office=office_a)
     printed(other)
-    from registry.deliveries.services import handover_choose
+    from registry.deliveries.services.handovers import handover_choose
 
     handover_choose(application=other, method="delivery")
     from registry.api.auth import tokens_for_resident

@@ -112,8 +112,11 @@ def main():
 
     from unittest import mock
 
-    from registry.deliveries import services
     from registry.deliveries.models import Delivery
+    from registry.deliveries.services.dispatch import (
+        deliveries_dispatch,
+        deliveries_notify_scheduled,
+    )
 
     old_name = connection.settings_dict["NAME"]
     # A database of its own, so a test run on the same server is not disturbed.
@@ -134,18 +137,18 @@ def main():
                     import pstats
 
                     profiler = cProfile.Profile()
-                    result = profiler.runcall(services.deliveries_dispatch, office=office,
+                    result = profiler.runcall(deliveries_dispatch, office=office,
                                               day=MONDAY)
                     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
                 else:
-                    result = services.deliveries_dispatch(office=office, day=MONDAY)
+                    result = deliveries_dispatch(office=office, day=MONDAY)
                 timings.append(time.perf_counter() - started)
                 assigned = Delivery.objects.filter(status="assigned").count()
                 print(f"run {run + 1}: {timings[-1]:.2f} s, {result.assigned} assigned "
                       f"({assigned} in the table), {result.left_waiting} left waiting")
             if args.notify:
                 started = time.perf_counter()
-                while services.deliveries_notify_scheduled(office_id=office.id, day=MONDAY):
+                while deliveries_notify_scheduled(office_id=office.id, day=MONDAY):
                     pass
                 notify = time.perf_counter() - started
                 print(f"telling {args.cards} residents: {notify:.1f} s")

@@ -111,17 +111,19 @@ def _counter_finishes(application, operator):
 def home_delivery_to_spouse(application, *, courier):
     """He chooses home delivery after he left; dispatch is on Monday (the office is
     closed on the weekend) and his wife receives the card at 10:15."""
-    from registry.deliveries import services as deliveries
     from registry.deliveries.models import Delivery
+    from registry.deliveries.services.couriers import delivery_deliver
+    from registry.deliveries.services.dispatch import deliveries_dispatch
+    from registry.deliveries.services.handovers import handover_choose
 
     with travel(2022, 7, 1, 14, 0):
-        deliveries.handover_choose(application=application, method="delivery",
+        handover_choose(application=application, method="delivery",
                                    by_resident=True)
     with travel(2022, 7, 4, 7, 0):
-        deliveries.deliveries_dispatch(office=application.office, day=MONDAY)
+        deliveries_dispatch(office=application.office, day=MONDAY)
     delivery = Delivery.objects.get(application=application, status="assigned")
     with travel(2022, 7, 4, 10, 15):
-        deliveries.delivery_deliver(
+        delivery_deliver(
             delivery_id=delivery.id, courier=courier, recipient_name="Siti Rahmawati",
             recipient_relation="spouse", receipt_code=application.card.receipt_code,
             photo=_photo(), latitude="-6.238100", longitude="107.010200")

@@ -34,7 +34,7 @@ def printed(office_a):
                                          service=office.services.get(code=service_code))
         print_card(application)
         if method:
-            from registry.deliveries.services import handover_choose
+            from registry.deliveries.services.handovers import handover_choose
 
             handover_choose(application=application, method=method, by_resident=True)
         return application

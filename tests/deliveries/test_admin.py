@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from registry.deliveries import services
 from registry.deliveries.models import Delivery, DeliveryAttempt, Handover
+from registry.deliveries.services.couriers import delivery_deliver
+from registry.deliveries.services.dispatch import deliveries_dispatch
 from registry.models import Role
 from tests.deliveries.conftest import MONDAY
 
@@ -69,11 +70,11 @@ def test_a_supervisor_dispatches_reopens_and_exports_proofs(printed, make_staff,
     application = printed(method="delivery")
     supervisor = make_staff(office_a, Role.SUPERVISOR)
     client.force_login(supervisor)
-    mocker.patch("registry.deliveries.services.office_today", return_value=MONDAY)
+    mocker.patch("registry.deliveries.services.dispatch.office_today", return_value=MONDAY)
     client.post(reverse("admin:deliveries_delivery_dispatch"), {"office": office_a.code})
     delivery = Delivery.objects.get(application=application)
     assert (delivery.status, delivery.courier) == ("assigned", courier_a)
-    services.delivery_deliver(delivery_id=delivery.id, courier=courier_a,
+    delivery_deliver(delivery_id=delivery.id, courier=courier_a,
                               recipient_name="Sumarni", recipient_relation="parent",
                               receipt_code=delivery.handover.card.receipt_code, photo=jpeg(),
                               latitude=-6.2, longitude=107.0)
@@ -110,9 +111,9 @@ def test_a_supervisor_dispatches_reopens_and_exports_proofs(printed, make_staff,
 def test_photos_are_not_served_to_other_offices_or_other_roles(printed, make_staff, client,
                                                                courier_a, office_a, office_b):
     application = printed(method="delivery")
-    services.deliveries_dispatch(office=office_a, day=MONDAY)
+    deliveries_dispatch(office=office_a, day=MONDAY)
     delivery = Delivery.objects.get(application=application)
-    services.delivery_deliver(delivery_id=delivery.id, courier=courier_a,
+    delivery_deliver(delivery_id=delivery.id, courier=courier_a,
                               recipient_name="Sumarni", recipient_relation="parent",
                               receipt_code=delivery.handover.card.receipt_code, photo=jpeg(),
                               latitude=-6.2, longitude=107.0)
@@ -138,10 +139,10 @@ def test_the_admin_index_shows_stock_and_deliveries(printed, make_staff, client,
 def test_the_courier_filter_lists_only_this_offices_couriers(printed, make_staff, client,
                                                              office_a, office_b, courier_a):
     printed(method="delivery")
-    services.deliveries_dispatch(office=office_a, day=MONDAY)
+    deliveries_dispatch(office=office_a, day=MONDAY)
     elsewhere = printed(office=office_b, method="delivery")
     make_staff(office_b, Role.COURIER, username="kurir-kabupaten")
-    services.deliveries_dispatch(office=office_b, day=MONDAY)
+    deliveries_dispatch(office=office_b, day=MONDAY)
     assert Delivery.objects.get(application=elsewhere).status == "assigned"
     client.force_login(make_staff(office_a, Role.SUPERVISOR))
     html = client.get(reverse("admin:deliveries_delivery_changelist")).content.decode()

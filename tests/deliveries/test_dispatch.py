@@ -13,7 +13,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
 
-from registry.deliveries import services
 from registry.deliveries.models import (
     CourierAbsence,
     Delivery,
@@ -22,6 +21,18 @@ from registry.deliveries.models import (
     DispatchRun,
     Handover,
 )
+from registry.deliveries.services.couriers import (
+    courier_absence_add,
+    delivery_deliver,
+    delivery_fail,
+    delivery_reopen,
+)
+from registry.deliveries.services.dispatch import (
+    deliveries_dispatch,
+    deliveries_dispatch_due,
+    deliveries_notify_scheduled,
+)
+from registry.deliveries.services.handovers import handover_choose
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import ApplicationStatus, Notification, Role
 from tests.deliveries.conftest import MONDAY, coords
@@ -49,7 +60,7 @@ def test_dispatch_balances_loads_within_the_maximum_and_groups_by_area(
     make_waiting(printed, 5, kecamatan="Bekasi Barat", kelurahan="Kranji")
     queued_deliveries.clear()
     with committed():
-        run = services.deliveries_dispatch(office=office_a, day=MONDAY)
+        run = deliveries_dispatch(office=office_a, day=MONDAY)
 
     assert (run.couriers, run.assigned, run.left_waiting, run.runs) == (3, 11, 0, 1)
     loads = {c.username: list(Delivery.objects.filter(courier=c).order_by("route_position")
@@ -71,16 +82,16 @@ def test_running_twice_assigns_nothing_twice_and_fills_only_the_room_left(
     DeliverySettings.objects.create(office=office_a, max_per_courier=3)
     courier = make_staff(office_a, Role.COURIER)
     make_waiting(printed, 2)
-    services.deliveries_dispatch(office=office_a, day=MONDAY)
+    deliveries_dispatch(office=office_a, day=MONDAY)
     before = list(Delivery.objects.order_by("id").values_list("id", "courier_id",
                                                               "route_position"))
-    run = services.deliveries_dispatch(office=office_a, day=MONDAY)
+    run = deliveries_dispatch(office=office_a, day=MONDAY)
     assert run.assigned == 2
     assert run.runs == 2
     assert list(Delivery.objects.order_by("id").values_list(
         "id", "courier_id", "route_position")) == before
     make_waiting(printed, 2)
-    run = services.deliveries_dispatch(office=office_a, day=MONDAY)
+    run = deliveries_dispatch(office=office_a, day=MONDAY)
     assert (run.assigned, run.left_waiting) == (3, 1)
     assert sorted(Delivery.objects.filter(courier=courier).values_list(
         "route_position", flat=True)) == [1, 2, 3]
@@ -92,9 +103,9 @@ def test_oldest_first_when_couriers_are_short_and_absent_couriers_get_nothing(
     DeliverySettings.objects.create(office=office_a, max_per_courier=2)
     present = make_staff(office_a, Role.COURIER, username="hadir")
     absent = make_staff(office_a, Role.COURIER, username="cuti")
-    services.courier_absence_add(office=office_a, courier=absent, day=MONDAY, reason="Cuti")
+    courier_absence_add(office=office_a, courier=absent, day=MONDAY, reason="Cuti")
     waiting = make_waiting(printed, 3)
-    run = services.deliveries_dispatch(office=office_a, day=MONDAY)
+    run = deliveries_dispatch(office=office_a, day=MONDAY)
     assert (run.couriers, run.assigned, run.left_waiting) == (1, 2, 1)
     assigned = set(Delivery.objects.filter(courier=present).values_list("application_id",
                                                                         flat=True))
@@ -111,7 +122,7 @@ def test_routes_go_nearest_first_from_the_office(printed, office_a, make_staff):
     near = printed(method="delivery", **coords("-6.236000", "107.007000"))
     middle = printed(method="delivery", **coords("-6.260000", "107.040000"))
     unknown = printed(method="delivery", kelurahan="Aren Jaya")
-    services.deliveries_dispatch(office=office_a, day=MONDAY)
+    deliveries_dispatch(office=office_a, day=MONDAY)
     route = list(Delivery.objects.filter(courier=courier).order_by("route_position")
                  .values_list("application_id", flat=True))
     assert route == [near.id, middle.id, far.id, unknown.id]
@@ -123,15 +134,15 @@ def test_no_dispatch_on_a_closed_day_and_the_beat_waits_for_the_morning(
     make_waiting(printed, 1)
     saturday = date(2022, 7, 2)
     with pytest.raises(DomainError) as closed:
-        services.deliveries_dispatch(office=office_a, day=saturday)
+        deliveries_dispatch(office=office_a, day=saturday)
     assert closed.value.code == "closed_day"
     assert DispatchRun.objects.count() == 0
     queued_deliveries.clear()
     for moment in (datetime(2022, 7, 2, 9, 0, tzinfo=WIB),  # Saturday
                    datetime(2022, 7, 4, 6, 30, tzinfo=WIB)):  # Monday, before 07:00
-        assert services.deliveries_dispatch_due(now=moment) == []
+        assert deliveries_dispatch_due(now=moment) == []
     with time_machine.travel(datetime(2022, 7, 4, 7, 5, tzinfo=WIB), tick=False), committed():
-        assert services.deliveries_dispatch_due() == [office_a.id]
+        assert deliveries_dispatch_due() == [office_a.id]
     assert queued_deliveries == [("deliveries.tasks.deliveries_dispatch",
                                   (office_a.id, "2022-07-04"))]
 
@@ -139,9 +150,9 @@ def test_no_dispatch_on_a_closed_day_and_the_beat_waits_for_the_morning(
 def test_residents_are_told_once_that_the_card_comes_today(printed, office_a, make_staff):
     make_staff(office_a, Role.COURIER)
     waiting = make_waiting(printed, 2)
-    services.deliveries_dispatch(office=office_a, day=MONDAY)
-    assert services.deliveries_notify_scheduled(office_id=office_a.id, day=MONDAY) == 0
-    assert services.deliveries_notify_scheduled(office_id=office_a.id, day=MONDAY) == 0
+    deliveries_dispatch(office=office_a, day=MONDAY)
+    assert deliveries_notify_scheduled(office_id=office_a.id, day=MONDAY) == 0
+    assert deliveries_notify_scheduled(office_id=office_a.id, day=MONDAY) == 0
     told = Notification.objects.filter(kind="delivery.today")
     assert sorted(told.values_list("application_id", flat=True)) == sorted(
         a.id for a in waiting)
@@ -151,13 +162,13 @@ def test_residents_are_told_once_that_the_card_comes_today(printed, office_a, ma
 @pytest.fixture
 def out_today(printed, office_a, courier_a):
     application = printed(method="delivery")
-    services.deliveries_dispatch(office=office_a, day=MONDAY)
+    deliveries_dispatch(office=office_a, day=MONDAY)
     return Delivery.objects.get(application=application)
 
 
 def test_delivered_with_recipient_code_photo_and_place(out_today, courier_a):
     card = out_today.handover.card
-    services.delivery_deliver(
+    delivery_deliver(
         delivery_id=out_today.id, courier=courier_a, recipient_name="Siti Rahmawati",
         recipient_relation="spouse", receipt_code=card.receipt_code, photo=jpeg(),
         latitude=-6.2381, longitude=107.0102)
@@ -176,7 +187,7 @@ def test_delivered_with_recipient_code_photo_and_place(out_today, courier_a):
     assert (handover.collected_by_name, handover.collected_relation) == (
         "Siti Rahmawati", "spouse")
     with pytest.raises(Conflict):
-        services.delivery_deliver(
+        delivery_deliver(
             delivery_id=out_today.id, courier=courier_a, recipient_name="Siti",
             recipient_relation="spouse", receipt_code=card.receipt_code, photo=jpeg(),
             latitude=-6.2, longitude=107.0)
@@ -197,7 +208,7 @@ def test_a_refused_delivery_changes_nothing(out_today, courier_a, change, code):
               "receipt_code": out_today.handover.card.receipt_code, "photo": jpeg(),
               "latitude": -6.2, "longitude": 107.0, **change}
     with pytest.raises(DomainError) as refused:
-        services.delivery_deliver(delivery_id=out_today.id, courier=courier_a, **kwargs)
+        delivery_deliver(delivery_id=out_today.id, courier=courier_a, **kwargs)
     assert refused.value.code == code
     out_today.refresh_from_db()
     assert (out_today.status, out_today.recipient_name) == ("assigned", "")
@@ -210,7 +221,7 @@ def test_another_couriers_delivery_is_not_found(out_today, make_staff, office_a,
     elsewhere = make_staff(office_b, Role.COURIER, username="kurir-kab")
     for courier in (other, elsewhere):
         with pytest.raises(NotFound):
-            services.delivery_fail(delivery_id=out_today.id, courier=courier,
+            delivery_fail(delivery_id=out_today.id, courier=courier,
                                    reason="nobody_home")
     assert Delivery.objects.get(pk=out_today.pk).status == "assigned"
 
@@ -220,13 +231,13 @@ def test_failed_deliveries_go_again_on_the_next_working_day_then_return_to_picku
     friday = date(2022, 7, 8)
     for attempt, day in enumerate([MONDAY, date(2022, 7, 5), friday], start=1):
         if attempt > 1:
-            services.deliveries_dispatch(office=office_a, day=day)
-        delivery = services.delivery_fail(delivery_id=out_today.id, courier=courier_a,
+            deliveries_dispatch(office=office_a, day=day)
+        delivery = delivery_fail(delivery_id=out_today.id, courier=courier_a,
                                           reason="nobody_home", note="Rumah kosong")
         if attempt == 1:
             assert (delivery.status, delivery.not_before) == ("waiting", date(2022, 7, 5))
             # Not dispatched again the same day.
-            assert services.deliveries_dispatch(office=office_a, day=MONDAY).assigned == 1
+            assert deliveries_dispatch(office=office_a, day=MONDAY).assigned == 1
             assert Delivery.objects.get(pk=out_today.pk).status == "waiting"
     delivery = Delivery.objects.get(pk=out_today.pk)
     assert (delivery.status, delivery.failed_attempts) == ("returned", 3)
@@ -238,22 +249,22 @@ def test_failed_deliveries_go_again_on_the_next_working_day_then_return_to_picku
     failed = resident.notifications.filter(kind="delivery.failed").order_by("id").first()
     assert failed.body.endswith("Kartu akan diantar lagi pada 05-07-2022.")
     with pytest.raises(DomainError) as again:
-        services.handover_choose(application=delivery.application, method="delivery")
+        handover_choose(application=delivery.application, method="delivery")
     assert again.value.code == "delivery_returned"
 
 
 def test_a_friday_failure_goes_out_on_monday(printed, office_a, courier_a):
     friday = date(2022, 7, 1)
     application = printed(method="delivery")
-    services.deliveries_dispatch(office=office_a, day=friday)
+    deliveries_dispatch(office=office_a, day=friday)
     delivery = Delivery.objects.get(application=application)
-    delivery = services.delivery_fail(delivery_id=delivery.id, courier=courier_a,
+    delivery = delivery_fail(delivery_id=delivery.id, courier=courier_a,
                                       reason="address_not_found")
     assert delivery.not_before == MONDAY
 
 
 def test_an_unattempted_delivery_is_dispatched_again(out_today, office_a, courier_a):
-    run = services.deliveries_dispatch(office=office_a, day=date(2022, 7, 5))
+    run = deliveries_dispatch(office=office_a, day=date(2022, 7, 5))
     assert run.assigned == 1
     out_today.refresh_from_db()
     assert out_today.scheduled_for == date(2022, 7, 5)
@@ -262,16 +273,16 @@ def test_an_unattempted_delivery_is_dispatched_again(out_today, office_a, courie
 
 def test_a_supervisor_reopens_a_delivery_with_a_reason(out_today, courier_a, make_staff,
                                                        office_a):
-    services.delivery_deliver(
+    delivery_deliver(
         delivery_id=out_today.id, courier=courier_a, recipient_name="Tetangga",
         recipient_relation="other_family", receipt_code=out_today.handover.card.receipt_code,
         photo=jpeg(), latitude=-6.2, longitude=107.0)
     with pytest.raises(NotFound):
-        services.delivery_reopen(delivery=out_today, by=courier_a, reason="Klaim warga")
+        delivery_reopen(delivery=out_today, by=courier_a, reason="Klaim warga")
     supervisor = make_staff(office_a, Role.SUPERVISOR)
     with pytest.raises(DomainError):
-        services.delivery_reopen(delivery=out_today, by=supervisor, reason="")
-    services.delivery_reopen(delivery=out_today, by=supervisor,
+        delivery_reopen(delivery=out_today, by=supervisor, reason="")
+    delivery_reopen(delivery=out_today, by=supervisor,
                              reason="Warga menyatakan kartu belum diterima")
     out_today.refresh_from_db()
     assert (out_today.status, out_today.reopen_reason, out_today.reopened_by) == (
@@ -294,7 +305,7 @@ def test_two_dispatches_at_once_assign_each_card_once(printed, office_a, make_st
 
     def run():
         try:
-            services.deliveries_dispatch(office=office_a, day=MONDAY)
+            deliveries_dispatch(office=office_a, day=MONDAY)
         except Exception as exc:
             errors.append(exc)
         finally:

@@ -3,8 +3,12 @@
 import pytest
 
 from registry.central.services.jobs import application_visit_completed
-from registry.deliveries import services
 from registry.deliveries.models import Delivery, Handover
+from registry.deliveries.services.handovers import (
+    handover_choose,
+    handover_collect,
+    handover_options,
+)
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import ApplicationStatus, Role
 from tests.deliveries.conftest import print_card
@@ -22,17 +26,17 @@ def test_home_delivery_of_a_printed_card_waits_for_dispatch(printed):
     assert application.events.filter(kind="handover.chosen", by_resident=True).count() == 1
     assert application.events.filter(kind="delivery.waiting").count() == 1
     # Choosing the same again records nothing new.
-    services.handover_choose(application=application, method="delivery", by_resident=True)
+    handover_choose(application=application, method="delivery", by_resident=True)
     assert application.events.filter(kind="handover.chosen").count() == 1
     # Back to pick-up cancels the waiting delivery.
-    services.handover_choose(application=application, method="pickup", by_resident=True)
+    handover_choose(application=application, method="pickup", by_resident=True)
     delivery.refresh_from_db()
     assert delivery.status == "cancelled"
 
 
 def test_delivery_chosen_before_printing_starts_when_the_card_is_printed(office_a, serve_only):
     application = serve_only(office_a)
-    services.handover_choose(application=application, method="delivery", by_resident=True)
+    handover_choose(application=application, method="delivery", by_resident=True)
     assert Delivery.objects.count() == 0
     from registry.central.services.jobs import central_job_send
 
@@ -63,12 +67,12 @@ def test_holder_in_person_services_offer_neither_proxy_nor_delivery(printed):
     application = printed(service_code="KTP_HILANG")
     handover = Handover.objects.get(application=application)
     options = {o["method"]: (o["available"], o["code"]) for o in
-               services.handover_options(handover=handover)}
+               handover_options(handover=handover)}
     assert options == {"pickup": (True, ""), "proxy": (False, "holder_in_person"),
                        "delivery": (False, "holder_in_person")}
     for method in ("proxy", "delivery"):
         with pytest.raises(DomainError) as refused:
-            services.handover_choose(application=application, method=method,
+            handover_choose(application=application, method=method,
                                      proxy_name="Siti", proxy_nik=make_nik(female=True),
                                      proxy_relation="spouse")
         assert refused.value.code == "holder_in_person"
@@ -84,7 +88,7 @@ def test_holder_in_person_services_offer_neither_proxy_nor_delivery(printed):
 def test_delivery_refusals_change_nothing(printed, change, code):
     application = printed(**change)
     with pytest.raises(DomainError) as refused:
-        services.handover_choose(application=application, method="delivery")
+        handover_choose(application=application, method="delivery")
     assert refused.value.code == code
     assert Handover.objects.get(application=application).method == "pickup"
 
@@ -92,13 +96,13 @@ def test_delivery_refusals_change_nothing(printed, change, code):
 def test_delivery_only_within_the_office_area_and_where_the_service_allows(printed, office_b):
     outside = printed(domicile_office=office_b)
     with pytest.raises(DomainError) as refused:
-        services.handover_choose(application=outside, method="delivery")
+        handover_choose(application=outside, method="delivery")
     assert refused.value.code == "delivery_outside_area"
     kk = ApplicationFactory(office=outside.office,
                             service=outside.office.services.get(code="KK_UBAH"))
     print_card(kk)
     with pytest.raises(Conflict) as no_card:
-        services.handover_choose(application=kk, method="pickup")
+        handover_choose(application=kk, method="pickup")
     assert no_card.value.code == "no_card"
 
 
@@ -116,10 +120,10 @@ def test_a_proxy_is_named_with_a_valid_nik_and_relation(printed):
          "proxy_relation_invalid"),
     ]:
         with pytest.raises(DomainError) as refused:
-            services.handover_choose(application=application, method="proxy", **kwargs)
+            handover_choose(application=application, method="proxy", **kwargs)
         assert refused.value.code == code
     assert Handover.objects.get(application=application).method == "pickup"
-    services.handover_choose(application=application, method="proxy", proxy_name="Siti",
+    handover_choose(application=application, method="proxy", proxy_name="Siti",
                              proxy_nik=wife, proxy_relation="spouse")
     handover = Handover.objects.get(application=application)
     assert (handover.method, handover.proxy_name, handover.proxy_nik,
@@ -135,18 +139,18 @@ def test_the_holder_collects_at_the_counter_with_the_receipt_code(printed, make_
     code = handover.card.receipt_code
     resident = application.resident
     with pytest.raises(DomainError) as wrong:
-        services.handover_collect(handover=handover, receipt_code="AAAA-AAAA",
+        handover_collect(handover=handover, receipt_code="AAAA-AAAA",
                                   collector_name=resident.name, collector_nik=resident.nik,
                                   by=desk)
     assert wrong.value.code == "receipt_code_wrong"
     with pytest.raises(DomainError) as stranger:
-        services.handover_collect(handover=handover, receipt_code=code,
+        handover_collect(handover=handover, receipt_code=code,
                                   collector_name="Orang Lain",
                                   collector_nik=make_nik(serial=7777), by=desk)
     assert stranger.value.code == "not_holder_or_proxy"
     handover.refresh_from_db()
     assert handover.completed_at is None
-    services.handover_collect(handover=handover, receipt_code=code.lower().replace("-", ""),
+    handover_collect(handover=handover, receipt_code=code.lower().replace("-", ""),
                               collector_name=resident.name, collector_nik=resident.nik, by=desk)
     handover.refresh_from_db()
     assert (handover.collected_by_name, handover.collected_by_nik,
@@ -158,7 +162,7 @@ def test_the_holder_collects_at_the_counter_with_the_receipt_code(printed, make_
     assert event.actor == desk
     assert event.params["nik"] == resident.masked_nik
     with pytest.raises(Conflict):
-        services.handover_collect(handover=handover, receipt_code=code,
+        handover_collect(handover=handover, receipt_code=code,
                                   collector_name=resident.name, collector_nik=resident.nik,
                                   by=desk)
 
@@ -168,10 +172,10 @@ def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
     application = printed()
     desk = make_staff(application.office, Role.FRONT_DESK)
     wife = make_nik(female=True, serial=9002)
-    services.handover_choose(application=application, method="proxy", proxy_name="Siti",
+    handover_choose(application=application, method="proxy", proxy_name="Siti",
                              proxy_nik=wife, proxy_relation="spouse")
     handover = Handover.objects.get(application=application)
-    services.handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
+    handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
                               collector_name="Siti", collector_nik=wife, by=desk)
     handover.refresh_from_db()
     assert handover.collected_relation == "spouse"
@@ -180,16 +184,16 @@ def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
     handover = Handover.objects.get(application=lost)
     holder = lost.resident
     with pytest.raises(DomainError) as no_print:
-        services.handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
+        handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
                                   collector_name=holder.name, collector_nik=holder.nik,
                                   by=desk)
     assert no_print.value.code == "fingerprint_required"
     other_desk = make_staff(office_b, Role.FRONT_DESK)
     with pytest.raises(NotFound):
-        services.handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
+        handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
                                   collector_name=holder.name, collector_nik=holder.nik,
                                   by=other_desk, fingerprint_verified=True)
-    services.handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
+    handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
                               collector_name=holder.name, collector_nik=holder.nik, by=desk,
                               fingerprint_verified=True)
     assert Handover.objects.get(pk=handover.pk).fingerprint_verified is True
@@ -197,5 +201,5 @@ def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
 
 def test_no_choice_before_the_visit(application_a):
     with pytest.raises(Conflict) as early:
-        services.handover_choose(application=application_a, method="delivery")
+        handover_choose(application=application_a, method="delivery")
     assert early.value.code == "handover_not_yet"

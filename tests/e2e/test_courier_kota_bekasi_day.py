@@ -25,8 +25,8 @@ from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.central.models import CentralOutage
 from registry.central.services.jobs import application_visit_completed, central_jobs_resend_due
 from registry.central.tasks import central_link_check
-from registry.deliveries import services as deliveries
 from registry.deliveries.models import Delivery, DeliveryAttempt, DispatchRun
+from registry.deliveries.services.dispatch import deliveries_dispatch_due
 from registry.models import ApplicationStatus, Channel, Role
 from registry.services.cases import application_open
 from tests.factories import ResidentFactory, card_stock_for, make_nik
@@ -85,7 +85,7 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
 
     # Friday 07:00: the morning dispatch finds nothing to deliver yet.
     with time_machine.travel(wib(1, 7, 5), tick=False):
-        deliveries.deliveries_dispatch_due()
+        deliveries_dispatch_due()
         broker.drain()
     assert DispatchRun.objects.get().assigned == 0
 
@@ -148,13 +148,13 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
     # Friday afternoon, Saturday and Sunday: beat finds no dispatch to run.
     for moment in (wib(1, 13, 5), wib(2, 7, 5), wib(3, 7, 5)):
         with time_machine.travel(moment, tick=False):
-            assert deliveries.deliveries_dispatch_due() == []
+            assert deliveries_dispatch_due() == []
     delivery = Delivery.objects.get(application=application)
     assert (delivery.status, delivery.scheduled_for) == ("waiting", None)
 
     # Monday 07:05: the dispatch assigns it to the courier; he is told it comes today.
     with time_machine.travel(wib(4, 7, 5), tick=False):
-        assert deliveries.deliveries_dispatch_due() == [office_a.id]
+        assert deliveries_dispatch_due() == [office_a.id]
         broker.drain()
     delivery.refresh_from_db()
     assert (delivery.status, str(delivery.scheduled_for), delivery.courier) == (

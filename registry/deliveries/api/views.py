@@ -15,9 +15,15 @@ from registry.api.fields import office_local_iso
 from registry.api.parsers import JSONParser
 from registry.api.views import ResidentScopedMixin
 from registry.calendar import office_today
-from registry.deliveries import selectors, services
+from registry.deliveries import selectors
 from registry.deliveries.api import serializers as s
 from registry.deliveries.models import Delivery, DeliveryStatus
+from registry.deliveries.services.couriers import delivery_deliver, delivery_fail
+from registry.deliveries.services.handovers import (
+    handover_choose,
+    handover_for_application,
+    handover_options,
+)
 from registry.errors import NotFound
 from registry.models import Application, Office, Role
 
@@ -43,7 +49,7 @@ def handover_body(handover) -> dict:
         "completed_at": office_local_iso(handover.completed_at, office),
         "received_by": handover.collected_by_name,
         "received_relation": handover.collected_relation,
-        "options": services.handover_options(handover=handover),
+        "options": handover_options(handover=handover),
         "delivery": ({"status": active.status, "scheduled_for": active.scheduled_for}
                      if active else None),
     }
@@ -64,7 +70,7 @@ class HandoverView(APIView):
     @extend_schema(responses={200: s.HandoverSerializer,
                               409: OpenApiResponse(description="no_card, handover_not_yet")})
     def get(self, request, pk):
-        handover = services.handover_for_application(
+        handover = handover_for_application(
             application=self._application(request, pk))
         return Response(s.HandoverSerializer(handover_body(handover)).data)
 
@@ -77,7 +83,7 @@ class HandoverView(APIView):
         serializer = s.HandoverChoiceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.handover_choose(
+        handover_choose(
             application=application, method=data["method"],
             proxy_name=data.get("proxy_name", ""), proxy_nik=data.get("proxy_nik", ""),
             proxy_relation=data.get("proxy_relation", ""), by_resident=True)
@@ -127,7 +133,7 @@ class FieldDeliverView(APIView):
         serializer = s.DeliverSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        delivery = services.delivery_deliver(
+        delivery = delivery_deliver(
             delivery_id=pk, courier=request.user, recipient_name=data["recipient_name"],
             recipient_relation=data["recipient_relation"], receipt_code=data["receipt_code"],
             photo=data["photo"], latitude=data["latitude"], longitude=data["longitude"])
@@ -146,7 +152,7 @@ class FieldFailView(APIView):
         serializer = s.FailSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        delivery = services.delivery_fail(
+        delivery = delivery_fail(
             delivery_id=pk, courier=request.user, reason=data["reason"],
             note=data.get("note", ""), latitude=data.get("latitude"),
             longitude=data.get("longitude"))
