@@ -160,7 +160,7 @@ class TicketAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
                          "can_see_statistics": bool(tenancy.offices_with_perm(request.user,
-                                                                      STATISTICS))}
+                                                                              STATISTICS))}
         return super().changelist_view(request, extra_context)
 
     def statistics_view(self, request):

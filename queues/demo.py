@@ -49,13 +49,13 @@ def seed(*, offices: dict, stdout=None) -> None:
             for number, letters in COUNTERS[prefix]:
                 if not Counter.objects.filter(office=office, number=number).exists():
                     counter_create(office=office, number=number,
-                                            lanes=[lanes[x] for x in letters if x in lanes])
+                                   lanes=[lanes[x] for x in letters if x in lanes])
         if Ticket.objects.filter(office=office, day=office_today(office)).exists():
             continue
         frontdesk = get_user_model().objects.filter(username=f"{prefix}.frontdesk").first()
         for code, priority in WALK_INS[prefix]:
             ticket_issue_walk_in(office=office, service=_service(office, code),
-                                          priority=priority, by=frontdesk)
+                                 priority=priority, by=frontdesk)
         _checked_in_bookings(office, frontdesk)
         if prefix == "kota":
             _morning_under_way(office)
@@ -82,7 +82,7 @@ def _morning_under_way(office) -> None:
             ticket_finish(counter=counters[2], by=operator, outcome="served")
         else:
             ticket_finish(counter=counters[2], by=operator, outcome="not_served",
-                                   reason="resident_left")
+                          reason="resident_left")
     # Loket 3: the next in lane B did not come.
     if ticket_call_next(counter=counters[3], by=operator) is not None:
         ticket_no_show(counter=counters[3], by=operator)

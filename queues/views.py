@@ -404,7 +404,7 @@ def _identify(counter: Counter, data: dict, by) -> str:
                 nik=nik, name=data["name"], birth_date=data["birth_date"],
                 domicile_office=None, verified_by=by)
         ticket = ticket_identify(counter=counter, resident=resident, by=by,
-                                          ticket_id=data.get("ticket"))
+                                 ticket_id=data.get("ticket"))
     return _("Ticket %(code)s: %(name)s, case %(number)s.") % {
         "code": ticket.code, "name": resident.name, "number": ticket.application.number}
 
@@ -461,7 +461,7 @@ def _run_action(counter: Counter, action: str, data: dict, by) -> str:
         if not ticket_id:
             raise DomainError(_("Choose the ticket to call."), "ticket_required")
         ticket = ticket_call(counter=counter, ticket_id=ticket_id,
-                                      reason=data.get("reason", ""), by=by)
+                             reason=data.get("reason", ""), by=by)
         return _("Called %(code)s out of order.") % {"code": ticket.code}
     if action == "recall":
         ticket = ticket_recall(counter=counter, by=by, ticket_id=ticket_id)
@@ -471,9 +471,9 @@ def _run_action(counter: Counter, action: str, data: dict, by) -> str:
         return _("Serving %(code)s.") % {"code": ticket.code}
     if action == "finish":
         ticket = ticket_finish(counter=counter, by=by, ticket_id=ticket_id,
-                                        outcome=data.get("outcome", ""),
-                                        reason=data.get("reason", ""),
-                                        note=data.get("note", ""))
+                               outcome=data.get("outcome", ""),
+                               reason=data.get("reason", ""),
+                               note=data.get("note", ""))
         return _("%(code)s finished: %(outcome)s.") % {"code": ticket.code,
                                                         "outcome": ticket.get_outcome_display()}
     if action == "no-show":
@@ -484,7 +484,7 @@ def _run_action(counter: Counter, action: str, data: dict, by) -> str:
         if lane is None:
             raise DomainError(_("Choose the lane to transfer to."), "lane_required")
         ticket = ticket_transfer(counter=counter, to_lane=lane, by=by,
-                                          note=data.get("note", ""), ticket_id=ticket_id)
+                                 note=data.get("note", ""), ticket_id=ticket_id)
         return _("%(code)s transferred to lane %(lane)s.") % {"code": ticket.code,
                                                               "lane": lane.letter}
     if action == "identify":

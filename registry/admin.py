@@ -130,7 +130,7 @@ class ClosureAdmin(OfficeScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         closure = closure_add(office=obj.office, day=obj.date, reason=obj.reason,
-                                       by=request.user)
+                              by=request.user)
         obj.pk = closure.pk
 
 

@@ -109,7 +109,7 @@ def seed(*, stdout=None) -> dict:
         provincial.save()
     for office in offices.values():
         staff_membership_grant(user=provincial, office=office,
-                                        role=Role.PROVINCIAL_SUPERVISOR)
+                               role=Role.PROVINCIAL_SUPERVISOR)
 
     superuser, created = user_model.objects.get_or_create(
         username="admin", defaults={"is_superuser": True, "is_staff": True})

@@ -38,7 +38,7 @@ class OfficeFactory(factory.django.DjangoModelFactory):
         code, name = kwargs.pop("code"), kwargs.pop("name")
         timezone_name = kwargs.pop("timezone", "Asia/Jakarta")
         office = office_create(code=code, name=name, timezone_name=timezone_name,
-                                        **kwargs)
+                               **kwargs)
         catalogue_seed(office=office)
         return office
 

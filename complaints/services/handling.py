@@ -106,7 +106,7 @@ def complaint_link_case(*, complaint: Complaint, method: str, value: str, by,
     """Link the complaint to the resident and the case it is about."""
     complaint = complaint_lock(complaint)
     resident, application = resolve_case(office=complaint.office, method=method, value=value,
-                                          day=day)
+                                         day=day)
     changed = complaint.application_id != (application.id if application else None)
     complaint.resident = resident
     complaint.application = application

@@ -203,9 +203,9 @@ def ticket_recall(*, counter: Counter, by, ticket_id: int | None = None) -> Tick
         ticket = counter_current_ticket(counter, ticket_id, [TicketStatus.CALLED])
         now = timezone.now()
         ticket_transition(ticket, [TicketStatus.CALLED], called_at=now,
-                    call_count=ticket.call_count + 1)
+                          call_count=ticket.call_count + 1)
         ticket_event_record(ticket, TicketEventKind.RECALLED, at=now, counter=counter, by=by,
-                reason=CallReason.RECALL)
+                            reason=CallReason.RECALL)
         notify_called(ticket, counter)
         board_changed(counter.office)
     return ticket
@@ -218,7 +218,7 @@ def ticket_start(*, counter: Counter, by, ticket_id: int | None = None) -> Ticke
         ticket = counter_current_ticket(counter, ticket_id, [TicketStatus.CALLED])
         now = timezone.now()
         ticket_transition(ticket, [TicketStatus.CALLED], status=TicketStatus.SERVING,
-                    started_at=now, operator=actor_of(by))
+                          started_at=now, operator=actor_of(by))
         ticket_event_record(ticket, TicketEventKind.STARTED, at=now, counter=counter, by=by)
         board_changed(counter.office)
     return ticket
@@ -249,12 +249,12 @@ def ticket_finish(*, counter: Counter, by, outcome: str, reason: str = "", note:
                               % {"code": ticket.code}, "identify_first")
         now = timezone.now()
         ticket_transition(ticket, [TicketStatus.SERVING], status=TicketStatus.DONE,
-                    finished_at=now, outcome=outcome, outcome_reason=reason,
-                    outcome_note=note, closed_at=now)
+                          finished_at=now, outcome=outcome, outcome_reason=reason,
+                          outcome_note=note, closed_at=now)
         ticket_event_record(ticket, TicketEventKind.FINISHED, at=now, counter=counter, by=by,
-                outcome=outcome, reason=reason, note=note,
-                service_seconds=seconds_between(now, ticket.started_at),
-                busy_seconds=seconds_between(now, ticket.first_called_at))
+                            outcome=outcome, reason=reason, note=note,
+                            service_seconds=seconds_between(now, ticket.started_at),
+                            busy_seconds=seconds_between(now, ticket.first_called_at))
         if ticket.application_id is not None and outcome == Outcome.SERVED:
             application = registry_lock_objects.applications_for_update().get(
                 pk=ticket.application_id)
@@ -274,7 +274,7 @@ def ticket_no_show(*, counter: Counter, by, ticket_id: int | None = None) -> Tic
         now = timezone.now()
         ticket_transition(ticket, [TicketStatus.CALLED], status=TicketStatus.NO_SHOW)
         ticket_event_record(ticket, TicketEventKind.NO_SHOW, at=now, counter=counter, by=by,
-                busy_seconds=seconds_between(now, ticket.first_called_at))
+                            busy_seconds=seconds_between(now, ticket.first_called_at))
         board_changed(counter.office)
     return ticket
 
@@ -299,9 +299,9 @@ def ticket_transfer(*, counter: Counter, to_lane: Lane, by, note: str = "",
         from_lane = ticket.lane
         started_at, first_called_at = ticket.started_at, ticket.first_called_at
         ticket_transition(ticket, ACTIVE_STATUSES, status=TicketStatus.WAITING, lane=to_lane,
-                    counter=None, queued_at=now, first_called_at=None, called_at=None,
-                    call_reason="", call_count=0, started_at=None, transferred_from=from_lane,
-                    ahead_told=False)
+                          counter=None, queued_at=now, first_called_at=None, called_at=None,
+                          call_reason="", call_count=0, started_at=None, transferred_from=from_lane,
+                          ahead_told=False)
         ticket_event_record(
             ticket, TicketEventKind.TRANSFERRED, at=now, lane=from_lane, counter=counter,
             by=by, to_lane=to_lane, outcome=Outcome.REFERRED, note=note,

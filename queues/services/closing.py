@@ -33,9 +33,9 @@ def _close_at_end_of_day(ticket: Ticket, now: datetime) -> None:
             busy_seconds=None, timeline_extra={"by_sweep": True})
     elif ticket.status == TicketStatus.SERVING:
         ticket_transition(ticket, [TicketStatus.SERVING], status=TicketStatus.DONE,
-                    outcome=Outcome.UNRECORDED, finished_at=now, closed_at=now)
+                          outcome=Outcome.UNRECORDED, finished_at=now, closed_at=now)
         ticket_event_record(ticket, TicketEventKind.CLOSED, at=now, counter=ticket.counter,
-                outcome=Outcome.UNRECORDED)
+                            outcome=Outcome.UNRECORDED)
     else:
         ticket_transition(ticket, [ticket.status], closed_at=now)
     if ticket.status == TicketStatus.NO_SHOW:

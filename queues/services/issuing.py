@@ -70,7 +70,7 @@ def _ticket_create(*, office: Office, service: Service, source: str, priority: s
     lane = service.lane
     day = office_today(office)
     number = sequence_next(office=office,
-                                             scope=f"ticket:{lane.letter}:{day.isoformat()}")
+                           scope=f"ticket:{lane.letter}:{day.isoformat()}")
     if number > MAX_TICKETS_PER_LANE_DAY:
         raise Conflict(_("Lane %(lane)s has issued all its numbers for today.")
                        % {"lane": lane.letter}, "lane_numbers_exhausted")
@@ -110,7 +110,7 @@ def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = ""
                                     source=TicketSource.WALK_IN, priority=priority,
                                     issue_key=issue_key, now=now)
             ticket_event_record(ticket, TicketEventKind.ISSUED, at=now, by=by,
-                    reason=priority, timeline_extra={"priority": priority})
+                                reason=priority, timeline_extra={"priority": priority})
             board_changed(office)
     except IntegrityError:
         if issue_key:
@@ -156,7 +156,7 @@ def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str
     if priority and priority not in Priority.values:
         raise DomainError(_("Unknown priority category."), "priority_invalid")
     booking = booking_get_by_code(office=office,
-                                               code=booking_code_from_scan(booking_code))
+                                  code=booking_code_from_scan(booking_code))
     existing = Ticket.objects.filter(booking=booking).first()
     if existing is not None:
         return existing
@@ -187,9 +187,9 @@ def ticket_check_in(*, office: Office, booking_code: str, by=None, priority: str
             order_at=booking.slot.starts_at if on_time else now, resident=booking.resident,
             application=booking.application, booking=booking, now=now)
         ticket_event_record(ticket, TicketEventKind.CHECKED_IN, at=now, by=by,
-                reason=priority or ("on_time" if on_time else "late"),
-                timeline_extra={"booking": booking.code, "on_time": on_time,
-                                "priority": priority})
+                            reason=priority or ("on_time" if on_time else "late"),
+                            timeline_extra={"booking": booking.code, "on_time": on_time,
+                                            "priority": priority})
         board_changed(office)
     return ticket
 

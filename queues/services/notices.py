@@ -71,7 +71,7 @@ def notify_nearly_turn(office: Office, lane: Lane, day,
     if not to_tell:
         return
     for ticket in Ticket.objects.filter(pk__in=to_tell).select_related("resident",
-                                                                         "application"):
+                                                                       "application"):
         notification_send(
             office=office, resident=ticket.resident, kind="queue.nearly_turn",
             title=_("Your turn is near: %(code)s"),

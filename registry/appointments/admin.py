@@ -187,7 +187,7 @@ class BookingAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
                          "can_book": bool(tenancy.offices_with_perm(request.user,
-                                                            "appointments.add_booking")),
+                                                                    "appointments.add_booking")),
                          "can_see_slots": bool(tenancy.offices_with_perm(request.user, VIEW_SLOTS))}
         return super().changelist_view(request, extra_context)
 
@@ -205,7 +205,7 @@ class BookingAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
                     continue
                 try:
                     booking_cancel(booking=booking, by=request.user,
-                                            reason=form.cleaned_data["reason"])
+                                   reason=form.cleaned_data["reason"])
                 except DomainError as exc:
                     messages.error(request, f"{booking.code}: {exc.message}")
                 else:
@@ -308,8 +308,8 @@ class AppointmentSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "office":
             # Offices where the user may set bookings up and that have no settings yet.
-            ids = [o.id for o in tenancy.offices_with_perm(request.user,
-                                                   "appointments.change_appointmentsettings")]
+            ids = [o.id for o in tenancy.offices_with_perm(
+                request.user, "appointments.change_appointmentsettings")]
             field.queryset = Office.objects.filter(id__in=ids).exclude(
                 appointment_settings__isnull=False).order_by("code")
         return field
@@ -337,7 +337,7 @@ class LaneScheduleAdmin(NoDeleteMixin, OfficeScopedAdmin):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "lane":
             ids = [o.id for o in tenancy.offices_with_perm(request.user,
-                                                   "appointments.add_laneschedule")]
+                                                           "appointments.add_laneschedule")]
             field.queryset = (Lane.objects.filter(office_id__in=ids, schedule__isnull=True)
                               .order_by("office__code", "letter"))
         return field
@@ -428,7 +428,7 @@ class BookingDocumentAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
                 continue
             try:
                 booking_document_review(document=document, accept=accept,
-                                                 reason=reason, by=request.user)
+                                        reason=reason, by=request.user)
             except DomainError as exc:
                 messages.error(request, f"{document}: {exc.message}")
             else:

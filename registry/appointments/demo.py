@@ -129,9 +129,9 @@ def _book(office, row, days, moment, frontdesk) -> Booking | None:
         booking_check_in(booking=booking, now=min(timezone.now(), slot.ends_at))
     elif extra and extra != "check_in":
         booking_document_upload(booking=booking, requirement_code=extra,
-                                         upload=_demo_photo(),
-                                         issued_on=today - timedelta(days=3)
-                                         if extra == "SURAT_KEHILANGAN" else None)
+                                upload=_demo_photo(),
+                                issued_on=today - timedelta(days=3)
+                                if extra == "SURAT_KEHILANGAN" else None)
     return booking
 
 

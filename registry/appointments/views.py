@@ -239,7 +239,7 @@ def _assisted_check_or_book(request, office, resident, service, form, action, co
         visit_date = slot.date if slot else bookable_range(office=office)[0]
         try:
             problems = requirement_check(office=office, service=service,
-                                                  visit_date=visit_date, documents=documents)
+                                         visit_date=visit_date, documents=documents)
         except DomainError as exc:
             _not_found_or_message(request, exc)
             return None
@@ -366,7 +366,7 @@ def document_review(request, pk):
     accept = form.cleaned_data["decision"] == "accept"
     try:
         booking_document_review(document=document, accept=accept,
-                                         reason=form.cleaned_data["reason"], by=request.user)
+                                reason=form.cleaned_data["reason"], by=request.user)
     except DomainError as exc:
         _not_found_or_message(request, exc)
     else:

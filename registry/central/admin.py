@@ -109,7 +109,7 @@ class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             central_outage_update(outage=obj, message=obj.message,
-                                          expected_back=obj.expected_back, by=request.user)
+                                  expected_back=obj.expected_back, by=request.user)
             return
         created = central_outage_declare(
             office=obj.office, cause=obj.cause, message=obj.message,
@@ -254,10 +254,10 @@ class CardStockAdmin(NoDeleteMixin, OfficeScopedAdmin):
         card_stock_set_threshold(office=office, alert_below=data["alert_below"])
         if data.get("received"):
             card_stock_receive(office=office, quantity=data["received"],
-                                       by=request.user, note=data.get("note") or "")
+                               by=request.user, note=data.get("note") or "")
         if data.get("counted") is not None:
             card_stock_correct(office=office, counted=data["counted"],
-                                       by=request.user, note=data.get("note") or "")
+                               by=request.user, note=data.get("note") or "")
         obj.pk = CardStock.objects.get(office=office).pk
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -160,7 +160,7 @@ class DeliveryAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
             for delivery in queryset:
                 try:
                     delivery_reopen(delivery=delivery, by=request.user,
-                                             reason=form.cleaned_data["reason"])
+                                    reason=form.cleaned_data["reason"])
                     count += 1
                 except DomainError as exc:
                     report_domain_error(request, exc)
@@ -345,7 +345,7 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 handover_choose(application=handover.application, by=request.user,
-                                         **form.cleaned_data)
+                                **form.cleaned_data)
             except DomainError as exc:
                 report_domain_error(request, exc)
             else:
@@ -360,7 +360,7 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
             try:
                 with transaction.atomic():
                     handover_collect(handover=handover, by=request.user,
-                                              **form.cleaned_data)
+                                     **form.cleaned_data)
             except DomainError as exc:
                 report_domain_error(request, exc)
             else:
@@ -407,7 +407,7 @@ class CourierAbsenceAdmin(OfficeScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         absence = courier_absence_add(office=obj.office, courier=obj.courier,
-                                               day=obj.day, reason=obj.reason, by=request.user)
+                                      day=obj.day, reason=obj.reason, by=request.user)
         obj.pk = absence.pk
 
     def add_view(self, request, form_url="", extra_context=None):

@@ -61,7 +61,7 @@ def seed(*, offices: dict, stdout=None) -> None:
         if not CardStock.objects.filter(office=office).exists():
             card_stock_set_threshold(office=office, alert_below=alert_below)
             card_stock_receive(office=office, quantity=on_hand,
-                                       note="Kiriman blangko Kemendagri")
+                               note="Kiriman blangko Kemendagri")
         office_settings_get(DeliverySettings, office=office)
 
     if not CentralOutage.objects.filter(office=kota).exists():

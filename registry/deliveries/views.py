@@ -136,8 +136,8 @@ def courier_fail(request, pk):
     data = form.cleaned_data
     try:
         delivery_fail(delivery_id=pk, courier=request.user, reason=data["reason"],
-                               note=data.get("note", ""), latitude=data.get("latitude"),
-                               longitude=data.get("longitude"))
+                      note=data.get("note", ""), latitude=data.get("latitude"),
+                      longitude=data.get("longitude"))
     except DomainError as exc:
         if exc.status == 404:
             raise Http404 from exc

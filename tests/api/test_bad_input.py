@@ -265,9 +265,9 @@ def inbox(world):
     """Two unread notifications of the world's resident."""
     application = world["application"]
     return [notification_send(office=application.office,
-                                       resident=application.resident, kind="test",
-                                       title="Judul", body=f"Pesan {n}",
-                                       application=application) for n in range(2)]
+                              resident=application.resident, kind="test",
+                              title="Judul", body=f"Pesan {n}",
+                              application=application) for n in range(2)]
 
 
 def unread(resident) -> int:

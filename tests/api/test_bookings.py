@@ -257,8 +257,8 @@ def test_bookings_need_a_resident_token(http, as_staff, office_a, make_staff):
 def test_reminded_resident_sees_reminder_with_reason_in_inbox(as_resident, office_a,
                                                               resident_a, clock):
     booking_create(office=office_a, resident=resident_a,
-                            service=office_a.services.get(code="KTP_HILANG"),
-                            slot=Slot.objects.get(pk=slot_id(office_a)), documents=docs_ok())
+                   service=office_a.services.get(code="KTP_HILANG"),
+                   slot=Slot.objects.get(pk=slot_id(office_a)), documents=docs_ok())
     clock.move_to(NOW + timedelta(days=1, hours=7))
     bookings_remind_due()
     assert Notification.objects.filter(kind="booking.reminder").count() == 1

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_resident_sees_their_case_files_with_the_timeline(as_resident, application_a,
                                                             application_b):
     application_set_status(application=application_a,
-                                     status=ApplicationStatus.IN_PROGRESS)
+                           status=ApplicationStatus.IN_PROGRESS)
     client = as_resident(application_a.resident)
     response = client.get("/api/v1/applications/")
     assert response.status_code == 200
@@ -48,9 +48,9 @@ def test_the_inbox_holds_only_the_residents_own_notifications(as_resident, appli
                                                              application_b):
     for application in (application_a, application_b):
         notification_send(office=application.office, resident=application.resident,
-                                   kind="test", title="Halo", body="Pesan untuk %(name)s",
-                                   params={"name": application.resident.name},
-                                   application=application)
+                          kind="test", title="Halo", body="Pesan untuk %(name)s",
+                          params={"name": application.resident.name},
+                          application=application)
     client = as_resident(application_a.resident)
     response = client.get("/api/v1/notifications/")
     assert response.status_code == 200

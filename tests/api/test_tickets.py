@@ -54,7 +54,7 @@ def test_a_resident_sees_their_tickets_with_position_and_wait(
 def test_a_called_ticket_says_where_to_go(as_resident, office_a, resident_a, make_staff):
     operator = make_staff(office_a, Role.COUNTER_OPERATOR)
     counter = counter_create(office=office_a, number=3,
-                                      lanes=[lanes_of(office_a)["C"]])
+                             lanes=[lanes_of(office_a)["C"]])
     held_by(walk_in(office_a), resident_a)
     ticket_call_next(counter=counter, by=operator)
     row = as_resident(resident_a).get("/api/v1/tickets/").json()["results"][0]

@@ -50,5 +50,5 @@ def book(resident, service, slot, documents=None, **kwargs):
     """`resident` books `slot` for `service` through the service layer, with the
     documents of docs_ok() unless others are given."""
     return booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok() if documents is None
-                                   else documents, **kwargs)
+                          slot=slot, documents=docs_ok() if documents is None
+                          else documents, **kwargs)

@@ -38,8 +38,8 @@ DAY_VIEW = reverse("admin:appointments_slot_day")
 def book(service, slot, resident=None, documents=None):
     resident = resident or ResidentFactory(domicile_office=service.office)
     return booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok() if documents is None
-                                   else documents)
+                          slot=slot, documents=docs_ok() if documents is None
+                          else documents)
 
 
 def codes(response) -> list[str]:
@@ -111,7 +111,7 @@ def test_a_provincial_supervisor_filters_by_office(client, make_staff, week, off
     from registry.services.staff import staff_membership_grant
 
     staff_membership_grant(user=supervisor, office=office_b,
-                                             role=Role.PROVINCIAL_SUPERVISOR)
+                           role=Role.PROVINCIAL_SUPERVISOR)
     client.force_login(supervisor)
     assert len(codes(client.get(CHANGELIST))) == 5
     assert codes(client.get(CHANGELIST, {"office__id__exact": office_b.pk})) == \
@@ -124,7 +124,7 @@ def test_the_detail_is_read_only_with_documents_and_the_case(client, make_staff,
                                                              lost_card):
     booking = week["tomorrow_c"]
     booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
-                                     upload=SimpleUploadedFile("lapor.png", PNG))
+                            upload=SimpleUploadedFile("lapor.png", PNG))
     client.force_login(make_staff(lost_card.office, Role.FRONT_DESK))
     response = client.get(reverse("admin:appointments_booking_change", args=[booking.pk]))
     assert response.status_code == 200
@@ -299,7 +299,7 @@ def test_settings_and_lane_schedules_are_set_by_office_admins(client, make_staff
 
 def _sent(booking, code="SURAT_KEHILANGAN"):
     return booking_document_upload(booking=booking, requirement_code=code,
-                                            upload=SimpleUploadedFile("x.png", PNG))
+                                   upload=SimpleUploadedFile("x.png", PNG))
 
 
 def test_documents_are_reviewed_in_admin_and_a_rejection_tells_the_resident(

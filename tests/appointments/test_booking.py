@@ -261,7 +261,7 @@ def test_booking_get_by_code_ignores_case_and_hides_other_offices(office_a, offi
                                                                    slot_on):
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
     assert booking_get_by_code(office=office_a,
-                                        code=f" {booking.code.lower()} ") == booking
+                               code=f" {booking.code.lower()} ") == booking
     with pytest.raises(NotFound) as error:
         booking_get_by_code(office=office_b, code=booking.code)
     assert error.value.code == "booking_not_found"

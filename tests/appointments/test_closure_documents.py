@@ -30,7 +30,7 @@ def test_a_sudden_closure_tells_everyone_booked_and_offers_next_free_slots(
     for start in ("08:00", "08:30"):
         Slot.objects.filter(pk=slot_on(lost_card, date(2026, 7, 2), start).pk).update(booked=4)
     closure_declare(office=office_a, day=WEDNESDAY, reason="Pemadaman listrik",
-                             by=admin)
+                    by=admin)
     assert Closure.objects.filter(office=office_a, date=WEDNESDAY).exists()
     booking.refresh_from_db()
     slot.refresh_from_db()
@@ -55,17 +55,17 @@ def test_upload_checks_type_by_content_and_size(office_a, resident_a, lost_card,
                               content_type="application/pdf")
     with pytest.raises(DomainError) as error:
         booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
-                                         upload=fake)
+                                upload=fake)
     assert error.value.code == "file_type_not_allowed"
     big = SimpleUploadedFile("big.png", PNG + b"\0" * (2 * 1024 * 1024),
                              content_type="image/png")
     with pytest.raises(DomainError) as error:
         booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
-                                         upload=big)
+                                upload=big)
     assert error.value.code == "file_too_large"
     with pytest.raises(DomainError) as error:
         booking_document_upload(booking=booking, requirement_code="PASPOR",
-                                         upload=SimpleUploadedFile("x.png", PNG))
+                                upload=SimpleUploadedFile("x.png", PNG))
     assert error.value.code == "requirement_unknown"
     assert not booking.documents.exclude(file="").exists()
 
@@ -84,16 +84,16 @@ def test_review_accept_or_reject_with_reason_tells_the_resident(office_a, office
     desk = make_staff(office_a, "front_desk")
     booking = book(resident_a, lost_card, slot_on(lost_card, WEDNESDAY))
     kk = booking_document_upload(booking=booking, requirement_code="KK",
-                                          upload=SimpleUploadedFile("kk.png", PNG))
+                                 upload=SimpleUploadedFile("kk.png", PNG))
     report = booking_document_upload(booking=booking,
-                                              requirement_code="SURAT_KEHILANGAN",
-                                              upload=SimpleUploadedFile("lap.pdf", PDF))
+                                     requirement_code="SURAT_KEHILANGAN",
+                                     upload=SimpleUploadedFile("lap.pdf", PDF))
     assert not selectors.documents_awaiting_review(office=office_b).exists()
     booking_document_review(document=kk, accept=True, by=desk)
     with pytest.raises(DomainError):
         booking_document_review(document=report, accept=False, reason="", by=desk)
     booking_document_review(document=report, accept=False,
-                                     reason="Nama pada surat tidak sesuai KTP", by=desk)
+                            reason="Nama pada surat tidak sesuai KTP", by=desk)
     with pytest.raises(Conflict):
         booking_document_review(document=report, accept=True, by=desk)
     report.refresh_from_db()
@@ -107,7 +107,7 @@ def test_review_accept_or_reject_with_reason_tells_the_resident(office_a, office
     assert not selectors.documents_awaiting_review(office=office_a).exists()
     # A new file after a rejection is reviewed again.
     booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
-                                     upload=SimpleUploadedFile("lap2.pdf", PDF))
+                            upload=SimpleUploadedFile("lap2.pdf", PDF))
     assert selectors.documents_awaiting_review(office=office_a).count() == 1
     assert Booking.objects.get(pk=booking.pk).status == "booked"
 

@@ -121,7 +121,7 @@ def test_a_reschedule_racing_a_booking_for_the_last_place_never_takes_both(
         def act(index, mover=mover, newcomer=newcomer, copies=copies):
             if index == 0:
                 return booking_reschedule(booking=Booking.objects.get(pk=mover.pk),
-                                                   slot=copies[0])
+                                          slot=copies[0])
             return book(newcomer, lost_card, copies[1])
 
         results, errors = race(act, 2)
@@ -183,7 +183,7 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
 
     # Small batches, so the sweeps interleave over many transactions.
     results, errors = race(lambda _i: bookings_expire_due(now=after_the_day,
-                                                                    batch=3), 4)
+                                                          batch=3), 4)
 
     assert errors == []
     assert sum(results) == 40
@@ -277,7 +277,7 @@ def test_two_lapse_sweeps_at_once_lapse_each_case_once_and_tell_once(
     after_the_limit = datetime(2026, 8, 2, 0, 30, tzinfo=WIB)
 
     results, errors = race(lambda _i: applications_lapse_due(now=after_the_limit,
-                                                                        batch=2), 4)
+                                                             batch=2), 4)
 
     assert errors == []
     assert sum(results) == 24
@@ -314,7 +314,7 @@ def test_a_closure_racing_residents_moving_in_and_out_of_the_day_never_deadlocks
             return closure_declare(office=office_a, day=closed, reason="Banjir")
         booking, slot = moves[index]
         return booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
-                                           slot=slot)
+                                  slot=slot)
 
     _results, errors = race(act, 3)
 
@@ -364,7 +364,7 @@ def test_shorter_hours_racing_residents_moving_in_and_out_of_the_late_times_neve
             return book(newcomer, lost_card, late_slot)
         booking, slot = moves[index]
         return booking_reschedule(booking=Booking.objects.get(pk=booking.pk),
-                                           slot=slot)
+                                  slot=slot)
 
     _results, errors = race(act, 4)
 

@@ -212,7 +212,7 @@ def test_the_pages_need_a_login(client, office_a):
 
 def _booked(resident, service, slot, **kwargs):
     return booking_create(office=service.office, resident=resident, service=service,
-                                   slot=slot, documents=docs_ok(), **kwargs)
+                          slot=slot, documents=docs_ok(), **kwargs)
 
 
 def test_the_slip_has_everything_the_resident_needs(client, desk, office_b, resident_a,
@@ -239,7 +239,7 @@ def test_the_slip_has_everything_the_resident_needs(client, desk, office_b, resi
 
 def _sent(booking, content=PNG):
     return booking_document_upload(booking=booking, requirement_code="SURAT_KEHILANGAN",
-                                            upload=SimpleUploadedFile("x.png", content))
+                                   upload=SimpleUploadedFile("x.png", content))
 
 
 def test_documents_awaiting_review_are_accepted_or_rejected_and_the_resident_told(

@@ -9,7 +9,7 @@ from registry.models import Service
 
 def check(office, service, visit, documents):
     return requirement_check(office=office, service=service, visit_date=visit,
-                                      documents=documents)
+                             documents=documents)
 
 
 def test_all_present_and_valid_on_the_visit_day(office_a, lost_card, clock):

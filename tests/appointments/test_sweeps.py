@@ -177,6 +177,6 @@ def test_rescheduling_resets_the_reminders(office_a, resident_a, lost_card, slot
     clock.move_to(datetime(2026, 6, 30, 16, 0, tzinfo=WIB))
     bookings_remind_due()
     booking_reschedule(booking=booking, slot=slot_on(lost_card, date(2026, 7, 2),
-                                                              "10:00"))
+                                                     "10:00"))
     clock.move_to(datetime(2026, 7, 1, 16, 0, tzinfo=WIB))
     assert bookings_remind_due() == 1

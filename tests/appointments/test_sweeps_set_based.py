@@ -350,7 +350,7 @@ def test_the_delivery_task_hands_back_what_it_had_no_time_for(office_a, lost_car
     assert set(pending.values_list("status", "next_attempt_at")) == {
         (DeliveryStatus.PENDING, timezone.now())}
     assert notifications_deliver_pending(office_id=office_a.pk,
-                                                           after_id=after) is None
+                                         after_id=after) is None
     assert sorted(m["reference"] for m in gateways.sent("whatsapp")) == sorted(
         f"n{pk}" for pk in pending.values_list("pk", flat=True))
     # The confirmations of the bookings, before `after`, are not this task's.
@@ -366,14 +366,14 @@ def test_the_delivery_task_keeps_the_retry_backoff(office_a, lost_card, clock, g
     bookings_expire_due()
     gateways.set_failure("whatsapp", "temporary")
     assert notifications_deliver_pending(office_id=office_a.pk,
-                                                           after_id=0) is None
+                                         after_id=0) is None
     delivery = NotificationDelivery.objects.get(
         notification__dedup_key=f"booking:{booking.pk}:expired")
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (
         DeliveryStatus.PENDING, 1, timezone.now() + timedelta(minutes=1))
     # Not due yet: neither a duplicate task nor the resend sweep tries it again.
     assert notifications_deliver_pending(office_id=office_a.pk,
-                                                           after_id=0) is None
+                                         after_id=0) is None
     queued = mocker.patch("registry.tasks.notification_deliver.apply_async")
     with django_capture_on_commit_callbacks(execute=True):
         assert notifications_resend_pending() == 0

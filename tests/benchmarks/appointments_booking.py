@@ -149,7 +149,7 @@ def race_slot(office, service, slot_id, places, residents):
     slot = Slot.objects.get(pk=slot_id)
     for resident in residents:
         booking_create(office=office, resident=resident, service=service, slot=slot,
-                                documents=DOCUMENTS)
+                       documents=DOCUMENTS)
 
 
 # --- 1. The race --------------------------------------------------------------------

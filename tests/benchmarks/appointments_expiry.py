@@ -46,7 +46,7 @@ def build(offices, total: int, serial_start: int):
         service = Service.objects.get(office=office, code="KTP_TTD_FOTO")
         today = office_today(office)
         slots_ensure(office=office, start=today - timedelta(days=10),
-                              end=today - timedelta(days=1))
+                     end=today - timedelta(days=1))
         slots = list(Slot.objects.filter(office=office, lane=service.lane,
                                          date__lt=today).order_by("date", "start"))
         residents = common.residents_create(office, per_office, start=serial)

@@ -47,7 +47,7 @@ def setup(rounds: int):
     office, counters, users = common.build_office(waiting=0)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     counters += [counter_create(office=office, number=n,
-                                         lanes=[lanes[x] for x in letters])
+                                lanes=[lanes[x] for x in letters])
                  for n, letters in EXTRA_COUNTERS]
     services_by_lane = {s.lane.letter: s for s in Service.objects.filter(
         office=office, code__in=common.SERVICE_OF_LANE.values()).select_related("lane")}

@@ -65,7 +65,7 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
     catalogue_seed(office=office)
     lanes = {lane.letter: lane for lane in Lane.objects.filter(office=office)}
     counters = [counter_create(office=office, number=n,
-                                        lanes=[lanes[x] for x in letters])
+                               lanes=[lanes[x] for x in letters])
                 for n, letters in COUNTERS]
     users = get_user_model().objects.bulk_create(
         get_user_model()(username=f"loket{n}") for n in range(1, 11))
@@ -96,7 +96,7 @@ def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150
     for _n in range(waiting):
         letter = rng.choice("ABC")
         ticket_issue_walk_in(office=office, service=service_of[letter],
-                                      priority="elderly" if rng.random() < 0.1 else "")
+                             priority="elderly" if rng.random() < 0.1 else "")
     called = [ticket_call_next(counter=counter, by=user)
               for counter, user in zip(counters[:4], users, strict=False)]
     if called[0] is not None:

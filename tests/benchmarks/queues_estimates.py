@@ -178,12 +178,12 @@ class OfficeDay:
 
         if visit.kind == "booking":
             ticket = ticket_check_in(office=self.office,
-                                              booking_code=visit.booking_code)
+                                     booking_code=visit.booking_code)
         else:
             service = Service.objects.select_related("lane").get(office=self.office,
                                                                  code=visit.service_code)
             ticket = ticket_issue_walk_in(office=self.office, service=service,
-                                                   priority=visit.priority)
+                                          priority=visit.priority)
         visit.ticket_id, visit.issued_at = ticket.pk, now
         self.visits[ticket.pk] = visit
         self.errors.tickets += 1
@@ -211,7 +211,7 @@ class OfficeDay:
         self.break_due.discard(number)
         self.on_break.add(number)
         counter_pause(counter=self.counters[number], by=self.operators[number],
-                               reason="Istirahat")
+                      reason="Istirahat")
 
     def _resume(self, now, number):
         from queues.services.counters import counter_open
@@ -231,7 +231,7 @@ class OfficeDay:
             self._pause(number)
             return
         ticket = ticket_call_next(counter=self.counters[number],
-                                           by=self.operators[number])
+                                  by=self.operators[number])
         if ticket is None:
             self.idle.add(number)
             return
@@ -252,7 +252,7 @@ class OfficeDay:
         visit = self.visits[ticket_id]
         if visit.kind == "walk_in":
             ticket_identify(counter=counter, resident=self.rng.choice(self.residents),
-                                     by=operator, ticket_id=ticket_id)
+                            by=operator, ticket_id=ticket_id)
         finish = now + timedelta(seconds=max(visit.busy_seconds - WALK_UP, 30))
         self.at(finish, "finish", number, ticket_id)
 
@@ -260,14 +260,14 @@ class OfficeDay:
         from queues.services.calling import ticket_finish
 
         ticket_finish(counter=self.counters[number], by=self.operators[number],
-                               outcome="served", ticket_id=ticket_id)
+                      outcome="served", ticket_id=ticket_id)
         self.at(now + timedelta(seconds=NEXT_CALL_AFTER), "free", number)
 
     def _no_show(self, now, number, ticket_id):
         from queues.services.calling import ticket_no_show
 
         ticket_no_show(counter=self.counters[number], by=self.operators[number],
-                                ticket_id=ticket_id)
+                       ticket_id=ticket_id)
         self.at(now + timedelta(seconds=NEXT_CALL_AFTER), "free", number)
 
     def _sample(self, now):
@@ -328,8 +328,8 @@ def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> lis
                           **({"issued_on": issued_on} if r.valid_days else {})}
                          for r in service.requirements.all()]
             booking = booking_create(office=office, resident=resident,
-                                                  service=service, slot=slot,
-                                                  documents=documents)
+                                     service=service, slot=slot,
+                                     documents=documents)
             made.append((slot, Visit(kind="booking", lane=slot.lane.letter,
                                      service_code=service.code, booking_code=booking.code)))
     return made
@@ -358,7 +358,7 @@ def run_once(seed: int, day_count: int) -> list[DayErrors]:
             lane=lane, defaults={"office": office, "slot_minutes": 30,
                                  "capacity": BOOKING_PLACES})
     counters = [counter_create(office=office, number=n,
-                                        lanes=[lanes[x] for x in letters])
+                               lanes=[lanes[x] for x in letters])
                 for n, letters in common.COUNTERS]
     operators = get_user_model().objects.bulk_create(
         get_user_model()(username=f"loket{n}-{seed}") for n in range(1, 6))

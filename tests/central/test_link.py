@@ -165,7 +165,7 @@ def test_staff_declare_update_and_end_an_outage(office_a, central_sim, queued, m
     with time_machine.travel(at(9, 0), tick=False):
         with pytest.raises(DomainError) as past:
             central_outage_declare(office=office_a, cause="Kabel putus",
-                                           expected_back=at(8, 0), by=supervisor)
+                                   expected_back=at(8, 0), by=supervisor)
         assert past.value.code == "expected_back_past"
         with pytest.raises(DomainError) as no_cause:
             central_outage_declare(office=office_a, cause=" ", by=supervisor)
@@ -177,7 +177,7 @@ def test_staff_declare_update_and_end_an_outage(office_a, central_sim, queued, m
         with pytest.raises(Conflict):
             central_outage_declare(office=office_a, cause="lagi", by=supervisor)
         central_outage_update(outage=outage, message="Perkiraan pulih pukul 13.00.",
-                                      expected_back=at(13, 0), by=supervisor)
+                              expected_back=at(13, 0), by=supervisor)
     # A declared outage is not ended by a check that happens to answer.
     with time_machine.travel(at(10, 0), tick=False):
         central_link_check(office_id=office_a.id)

@@ -65,7 +65,7 @@ def open_case(office, budi):
     service = Service.objects.get(office=office, code="KTP_TTD_FOTO")
     with travel(2022, 5, 31, 19, 40):
         return application_open(office=office, resident=budi, service=service,
-                                          channel=Channel.APP)
+                                channel=Channel.APP)
 
 
 def counter_done_during_outage(application, *, operator):
@@ -85,8 +85,8 @@ def counter_done_during_outage(application, *, operator):
     SimulatedCentralClient.configure(office.code, down=False)
     with travel(2022, 7, 1, 13, 0):
         central_link_record_success(office=office,
-                                            detection=OutageDetection.HEALTH_CHECK,
-                                            checked=True)
+                                    detection=OutageDetection.HEALTH_CHECK,
+                                    checked=True)
     with travel(2022, 7, 1, 13, 1):
         job = application.central_jobs.get(kind="data_change")
         central_job_send(job_id=job.id)
@@ -118,7 +118,7 @@ def home_delivery_to_spouse(application, *, courier):
 
     with travel(2022, 7, 1, 14, 0):
         handover_choose(application=application, method="delivery",
-                                   by_resident=True)
+                        by_resident=True)
     with travel(2022, 7, 4, 7, 0):
         deliveries_dispatch(office=application.office, day=MONDAY)
     delivery = Delivery.objects.get(application=application, status="assigned")
@@ -175,7 +175,7 @@ def booking_lapsed_then_rebooked(office, budi, application) -> str | None:
     documents = [{"requirement": "KK"}, {"requirement": "KTP_LAMA"}]
     with travel(2022, 5, 31, 19, 40):
         booking_create(office=office, resident=budi, service=application.service,
-                                    slot=slot(date(2022, 6, 8), "09:00"), documents=documents)
+                       slot=slot(date(2022, 6, 8), "09:00"), documents=documents)
     with travel(2022, 6, 9, 0, 5):
         bookings_expire_due()
     with travel(2022, 6, 29, 20, 5):

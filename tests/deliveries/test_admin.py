@@ -75,9 +75,9 @@ def test_a_supervisor_dispatches_reopens_and_exports_proofs(printed, make_staff,
     delivery = Delivery.objects.get(application=application)
     assert (delivery.status, delivery.courier) == ("assigned", courier_a)
     delivery_deliver(delivery_id=delivery.id, courier=courier_a,
-                              recipient_name="Sumarni", recipient_relation="parent",
-                              receipt_code=delivery.handover.card.receipt_code, photo=jpeg(),
-                              latitude=-6.2, longitude=107.0)
+                     recipient_name="Sumarni", recipient_relation="parent",
+                     receipt_code=delivery.handover.card.receipt_code, photo=jpeg(),
+                     latitude=-6.2, longitude=107.0)
     attempt = DeliveryAttempt.objects.get()
 
     page = client.get(reverse("admin:deliveries_delivery_change", args=[delivery.pk]))
@@ -114,9 +114,9 @@ def test_photos_are_not_served_to_other_offices_or_other_roles(printed, make_sta
     deliveries_dispatch(office=office_a, day=MONDAY)
     delivery = Delivery.objects.get(application=application)
     delivery_deliver(delivery_id=delivery.id, courier=courier_a,
-                              recipient_name="Sumarni", recipient_relation="parent",
-                              receipt_code=delivery.handover.card.receipt_code, photo=jpeg(),
-                              latitude=-6.2, longitude=107.0)
+                     recipient_name="Sumarni", recipient_relation="parent",
+                     receipt_code=delivery.handover.card.receipt_code, photo=jpeg(),
+                     latitude=-6.2, longitude=107.0)
     url = reverse("deliveries:photo", args=[DeliveryAttempt.objects.get().pk])
     for user, status in ((make_staff(office_b, Role.SUPERVISOR), 404),
                          (make_staff(office_a, Role.COURIER, username="kurir-lain"), 404),

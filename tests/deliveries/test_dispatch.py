@@ -222,7 +222,7 @@ def test_another_couriers_delivery_is_not_found(out_today, make_staff, office_a,
     for courier in (other, elsewhere):
         with pytest.raises(NotFound):
             delivery_fail(delivery_id=out_today.id, courier=courier,
-                                   reason="nobody_home")
+                          reason="nobody_home")
     assert Delivery.objects.get(pk=out_today.pk).status == "assigned"
 
 
@@ -233,7 +233,7 @@ def test_failed_deliveries_go_again_on_the_next_working_day_then_return_to_picku
         if attempt > 1:
             deliveries_dispatch(office=office_a, day=day)
         delivery = delivery_fail(delivery_id=out_today.id, courier=courier_a,
-                                          reason="nobody_home", note="Rumah kosong")
+                                 reason="nobody_home", note="Rumah kosong")
         if attempt == 1:
             assert (delivery.status, delivery.not_before) == ("waiting", date(2022, 7, 5))
             # Not dispatched again the same day.
@@ -259,7 +259,7 @@ def test_a_friday_failure_goes_out_on_monday(printed, office_a, courier_a):
     deliveries_dispatch(office=office_a, day=friday)
     delivery = Delivery.objects.get(application=application)
     delivery = delivery_fail(delivery_id=delivery.id, courier=courier_a,
-                                      reason="address_not_found")
+                             reason="address_not_found")
     assert delivery.not_before == MONDAY
 
 
@@ -283,7 +283,7 @@ def test_a_supervisor_reopens_a_delivery_with_a_reason(out_today, courier_a, mak
     with pytest.raises(DomainError):
         delivery_reopen(delivery=out_today, by=supervisor, reason="")
     delivery_reopen(delivery=out_today, by=supervisor,
-                             reason="Warga menyatakan kartu belum diterima")
+                    reason="Warga menyatakan kartu belum diterima")
     out_today.refresh_from_db()
     assert (out_today.status, out_today.reopen_reason, out_today.reopened_by) == (
         "waiting", "Warga menyatakan kartu belum diterima", supervisor)

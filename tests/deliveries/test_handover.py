@@ -73,8 +73,8 @@ def test_holder_in_person_services_offer_neither_proxy_nor_delivery(printed):
     for method in ("proxy", "delivery"):
         with pytest.raises(DomainError) as refused:
             handover_choose(application=application, method=method,
-                                     proxy_name="Siti", proxy_nik=make_nik(female=True),
-                                     proxy_relation="spouse")
+                            proxy_name="Siti", proxy_nik=make_nik(female=True),
+                            proxy_relation="spouse")
         assert refused.value.code == "holder_in_person"
         assert str(refused.value.message).startswith("Layanan ini mewajibkan pemilik hadir")
     handover.refresh_from_db()
@@ -124,7 +124,7 @@ def test_a_proxy_is_named_with_a_valid_nik_and_relation(printed):
         assert refused.value.code == code
     assert Handover.objects.get(application=application).method == "pickup"
     handover_choose(application=application, method="proxy", proxy_name="Siti",
-                             proxy_nik=wife, proxy_relation="spouse")
+                    proxy_nik=wife, proxy_relation="spouse")
     handover = Handover.objects.get(application=application)
     assert (handover.method, handover.proxy_name, handover.proxy_nik,
             handover.proxy_relation) == ("proxy", "Siti", wife, "spouse")
@@ -140,18 +140,18 @@ def test_the_holder_collects_at_the_counter_with_the_receipt_code(printed, make_
     resident = application.resident
     with pytest.raises(DomainError) as wrong:
         handover_collect(handover=handover, receipt_code="AAAA-AAAA",
-                                  collector_name=resident.name, collector_nik=resident.nik,
-                                  by=desk)
+                         collector_name=resident.name, collector_nik=resident.nik,
+                         by=desk)
     assert wrong.value.code == "receipt_code_wrong"
     with pytest.raises(DomainError) as stranger:
         handover_collect(handover=handover, receipt_code=code,
-                                  collector_name="Orang Lain",
-                                  collector_nik=make_nik(serial=7777), by=desk)
+                         collector_name="Orang Lain",
+                         collector_nik=make_nik(serial=7777), by=desk)
     assert stranger.value.code == "not_holder_or_proxy"
     handover.refresh_from_db()
     assert handover.completed_at is None
     handover_collect(handover=handover, receipt_code=code.lower().replace("-", ""),
-                              collector_name=resident.name, collector_nik=resident.nik, by=desk)
+                     collector_name=resident.name, collector_nik=resident.nik, by=desk)
     handover.refresh_from_db()
     assert (handover.collected_by_name, handover.collected_by_nik,
             handover.collected_relation, handover.handed_over_by) == (
@@ -163,8 +163,8 @@ def test_the_holder_collects_at_the_counter_with_the_receipt_code(printed, make_
     assert event.params["nik"] == resident.masked_nik
     with pytest.raises(Conflict):
         handover_collect(handover=handover, receipt_code=code,
-                                  collector_name=resident.name, collector_nik=resident.nik,
-                                  by=desk)
+                         collector_name=resident.name, collector_nik=resident.nik,
+                         by=desk)
 
 
 def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
@@ -173,10 +173,10 @@ def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
     desk = make_staff(application.office, Role.FRONT_DESK)
     wife = make_nik(female=True, serial=9002)
     handover_choose(application=application, method="proxy", proxy_name="Siti",
-                             proxy_nik=wife, proxy_relation="spouse")
+                    proxy_nik=wife, proxy_relation="spouse")
     handover = Handover.objects.get(application=application)
     handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
-                              collector_name="Siti", collector_nik=wife, by=desk)
+                     collector_name="Siti", collector_nik=wife, by=desk)
     handover.refresh_from_db()
     assert handover.collected_relation == "spouse"
 
@@ -185,17 +185,17 @@ def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
     holder = lost.resident
     with pytest.raises(DomainError) as no_print:
         handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
-                                  collector_name=holder.name, collector_nik=holder.nik,
-                                  by=desk)
+                         collector_name=holder.name, collector_nik=holder.nik,
+                         by=desk)
     assert no_print.value.code == "fingerprint_required"
     other_desk = make_staff(office_b, Role.FRONT_DESK)
     with pytest.raises(NotFound):
         handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
-                                  collector_name=holder.name, collector_nik=holder.nik,
-                                  by=other_desk, fingerprint_verified=True)
+                         collector_name=holder.name, collector_nik=holder.nik,
+                         by=other_desk, fingerprint_verified=True)
     handover_collect(handover=handover, receipt_code=handover.card.receipt_code,
-                              collector_name=holder.name, collector_nik=holder.nik, by=desk,
-                              fingerprint_verified=True)
+                     collector_name=holder.name, collector_nik=holder.nik, by=desk,
+                     fingerprint_verified=True)
     assert Handover.objects.get(pk=handover.pk).fingerprint_verified is True
 
 

@@ -92,7 +92,7 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
     # 08:00 he is at the office with his booked case; the link is still up.
     with time_machine.travel(wib(1, 8, 0), tick=False):
         application = application_open(office=office_a, resident=budi,
-                                                 service=signature, channel=Channel.APP)
+                                       service=signature, channel=Channel.APP)
         central_link_check.run(office_a.id)
     # 09:00 the link goes down; beat checks every minute.
     central_sim.configure(office_a.code, down=True)

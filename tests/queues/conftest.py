@@ -33,8 +33,8 @@ SERVICE_OF_LANE = {"A": "KK_UBAH", "B": "KTP_BARU", "C": "KTP_TTD_FOTO"}
 
 def walk_in(office, lane="C", priority="", **kwargs):
     return ticket_issue_walk_in(office=office,
-                                         service=service_of(office, SERVICE_OF_LANE[lane]),
-                                         priority=priority, **kwargs)
+                                service=service_of(office, SERVICE_OF_LANE[lane]),
+                                priority=priority, **kwargs)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def counter_factory(office_a):
 
         number = number or (Counter.objects.filter(office=office).count() + 1)
         return counter_create(office=office, number=number,
-                                       lanes=[lanes[x] for x in letters])
+                              lanes=[lanes[x] for x in letters])
 
     return make
 

@@ -26,7 +26,7 @@ def a_day_at(office, operator, counter):
         ticket_start(counter=counter, by=operator)
         clock.shift(timedelta(minutes=9))
         ticket_finish(counter=counter, by=operator, outcome="not_served",
-                               reason="missing_documents")
+                      reason="missing_documents")
         ticket_call_next(counter=counter, by=operator)
         ticket_no_show(counter=counter, by=operator)
 

@@ -55,7 +55,7 @@ def codes_called(counter, operator, times, clock=None, step=0):
         if ticket is not None:
             ticket_start(counter=counter, by=operator)
             ticket_finish(counter=counter, by=operator, outcome="not_served",
-                                   reason="resident_left")
+                          reason="resident_left")
         if clock is not None and step:
             clock.shift(timedelta(minutes=step))
     return called
@@ -180,21 +180,21 @@ def test_not_served_needs_a_reason_and_other_needs_a_note(office_a, counter_fact
     ticket_call_next(counter=counter, by=operator)
     with pytest.raises(Conflict) as not_started:
         ticket_finish(counter=counter, by=operator, outcome="not_served",
-                               reason="missing_documents")
+                      reason="missing_documents")
     assert not_started.value.code == "ticket_not_started"
     ticket_start(counter=counter, by=operator)
     with pytest.raises(DomainError) as no_reason:
         ticket_finish(counter=counter, by=operator, outcome="not_served")
     with pytest.raises(DomainError) as no_note:
         ticket_finish(counter=counter, by=operator, outcome="not_served",
-                               reason="other")
+                      reason="other")
     with pytest.raises(DomainError) as bad_outcome:
         ticket_finish(counter=counter, by=operator, outcome="referred")
     assert (no_reason.value.code, no_note.value.code, bad_outcome.value.code) == (
         "reason_required", "note_required", "outcome_invalid")
     assert Ticket.objects.get(pk=ticket.pk).status == "serving"
     ticket_finish(counter=counter, by=operator, outcome="not_served",
-                           reason="missing_documents", note="KK tertinggal")
+                  reason="missing_documents", note="KK tertinggal")
     ticket.refresh_from_db()
     assert (ticket.status, ticket.outcome, ticket.outcome_reason, ticket.outcome_note) == (
         "done", "not_served", "missing_documents", "KK tertinggal")
@@ -211,13 +211,13 @@ def test_a_no_show_can_come_back_only_out_of_order(office_a, counter_factory, op
     assert ticket_call_next(counter=counter, by=operator).code == "C-002"
     ticket_start(counter=counter, by=operator)
     ticket_finish(counter=counter, by=operator, outcome="not_served",
-                           reason="wrong_service")
+                  reason="wrong_service")
     assert ticket_call_next(counter=counter, by=operator) is None
     with pytest.raises(DomainError) as no_reason:
         ticket_call(counter=counter, ticket_id=missed.pk, reason="", by=operator)
     assert no_reason.value.code == "reason_required"
     ticket = ticket_call(counter=counter, ticket_id=missed.pk, reason="missed_call",
-                                  by=operator)
+                         by=operator)
     assert (ticket.status, ticket.call_reason, ticket.call_count) == ("called", "missed_call", 2)
 
 
@@ -249,7 +249,7 @@ def test_out_of_order_refusals_change_nothing(office_a, office_b, counter_factor
     other_office = walk_in(office_b)
     with pytest.raises(NotFound):
         ticket_call(counter=counter, ticket_id=other_office.pk, reason="urgent",
-                             by=operator)
+                    by=operator)
     with pytest.raises(DomainError) as not_served:
         ticket_call(counter=counter, ticket_id=lane_b.pk, reason="urgent", by=operator)
     assert not_served.value.code == "lane_not_served"
@@ -270,7 +270,7 @@ def test_transfer_keeps_the_code_and_the_original_issue_time(office_a, counter_f
     ticket_start(counter=biodata, by=operator)
     clock.move_to(at(15))
     ticket_transfer(counter=biodata, to_lane=lanes_of(office_a)["B"], by=operator,
-                             note="Perlu rekam ulang sidik jari")
+                    note="Perlu rekam ulang sidik jari")
     first.refresh_from_db()
     assert (first.code, first.lane.letter, first.status, first.counter, first.order_at,
             first.transferred_from.letter) == ("C-001", "B", "waiting", None, at(0), "C")
@@ -345,7 +345,7 @@ def test_identify_reuses_the_residents_open_case(office_a, counter_factory, oper
     walk_in(office_a)
     ticket_call_next(counter=counter, by=operator)
     ticket = ticket_identify(counter=counter, resident=application_a.resident,
-                                      by=operator)
+                             by=operator)
     assert ticket.application == application_a
     stranger = ResidentFactory(domicile_office=office_a)
     with pytest.raises(Conflict):

@@ -60,7 +60,7 @@ def test_on_time_the_booking_is_served_ahead_of_the_walk_ins(office_a, ktp_photo
     walk_in(office_a)                                    # C-002
     clock.move_to(at(8, 10))
     ticket = ticket_check_in(office=office_a, booking_code=booking.code,
-                                      by=frontdesk)
+                             by=frontdesk)
     assert (ticket.code, ticket.source, ticket.band) == ("C-003", TicketSource.BOOKING,
                                                          Band.BOOKING_ON_TIME)
     assert ticket.order_at == at(8, 0)
@@ -233,11 +233,11 @@ def test_a_priority_at_check_in(office_a, ktp_photo, clock):
     booking = book(ktp_photo, start="08:00")
     clock.move_to(at(8, 0))
     ticket = ticket_check_in(office=office_a, booking_code=booking.code,
-                                      priority="elderly")
+                             priority="elderly")
     assert (ticket.band, ticket.priority) == (Band.PRIORITY, "elderly")
     with pytest.raises(DomainError):
         ticket_check_in(office=office_a, booking_code=book(ktp_photo).code,
-                                 priority="vip")
+                        priority="vip")
 
 
 def test_served_makes_the_booking_done(office_a, ktp_photo, counter_factory, operator,
@@ -271,7 +271,7 @@ def test_not_served_also_ends_the_booking(office_a, ktp_photo, counter_factory, 
     ticket_call_next(counter=counter, by=operator)
     ticket_start(counter=counter, by=operator)
     ticket_finish(counter=counter, by=operator, outcome="not_served",
-                           reason="expired_documents")
+                  reason="expired_documents")
     booking.refresh_from_db()
     assert booking.status == BookingStatus.DONE
     assert Application.objects.get(pk=booking.application_id).status == ApplicationStatus.OPEN

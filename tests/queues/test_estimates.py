@@ -144,7 +144,7 @@ def test_the_office_estimates_learn_from_todays_service_times(office_a, counter_
         ticket_start(counter=counter, by=operator)
         clock.shift(timedelta(minutes=4))
         ticket_finish(counter=counter, by=operator, outcome="not_served",
-                               reason="resident_left")
+                      reason="resident_left")
     learned = selectors.lane_cycles(office=office_a, lane_ids=[lane_c.id], use_cache=False)
     assert learned[lane_c.id] == (3 * prior[lane_c.id] + 2 * 240 * 2) / 7
     state = selectors.queue_state(office=office_a)

@@ -84,7 +84,7 @@ def test_a_simulated_morning_through_the_pages_and_the_api(office_a, office_b, m
         book(service_of(office_b, "KTP_TTD_FOTO"))  # the other office's, never seen here
         clock.move_to(at(7, 55))
         counters = [counter_create(office=office_a, number=n,
-                                            lanes=[lanes[x] for x in letters])
+                                   lanes=[lanes[x] for x in letters])
                     for n, letters in COUNTERS]
         operators = [Operator(c, make_staff(office_a, Role.COUNTER_OPERATOR,
                                             username=f"loket{c.number}"), rng)

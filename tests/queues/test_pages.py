@@ -398,7 +398,7 @@ def at_counter(client, office_a, make_staff, kota_counter):
         walk_in(office_a, "B")
         ticket_call_next(counter=kota_counter, by=operator)
         ticket = ticket_identify(counter=kota_counter, resident=resident,
-                                          by=operator)
+                                 by=operator)
         client.force_login(operator)
         yield operator, ticket, resident
 

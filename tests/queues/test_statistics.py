@@ -26,7 +26,7 @@ def serve(counter, operator, clock, *, wait, service, outcome="not_served"):
     ticket_start(counter=counter, by=operator)
     clock.shift(timedelta(minutes=service))
     ticket_finish(counter=counter, by=operator, outcome=outcome,
-                           reason="resident_left" if outcome == "not_served" else "")
+                  reason="resident_left" if outcome == "not_served" else "")
 
 
 def test_statistics_per_day_and_lane(office_a, office_b, counter_factory, operator, operator_b,

@@ -77,7 +77,7 @@ def test_a_ticket_finished_in_the_day_is_not_touched(office_a, counter_factory, 
     ticket_call_next(counter=counter, by=operator)
     ticket_start(counter=counter, by=operator)
     ticket_finish(counter=counter, by=operator, outcome="not_served",
-                           reason="resident_left")
+                  reason="resident_left")
     clock.shift(timedelta(days=1))
     assert tickets_close_due() == 0
     assert Ticket.objects.get().outcome == "not_served"

@@ -184,7 +184,7 @@ def test_an_office_admin_cannot_give_a_protected_account_a_role(client, kab, kab
     assert _state(protected) == before
     with pytest.raises(NotFound):
         staff_membership_grant(user=protected, office=kab, role=Role.FRONT_DESK,
-                                        by=kab_admin)
+                               by=kab_admin)
     assert _state(protected) == before
 
 
@@ -254,7 +254,7 @@ def test_an_office_admin_grants_no_role_outside_what_they_administer(client, mak
     for office, role in ((kota, Role.OFFICE_ADMIN), (kab, Role.PROVINCIAL_SUPERVISOR)):
         with pytest.raises(NotFound):
             staff_membership_grant(user=kab_desk, office=office, role=role,
-                                            by=kab_admin)
+                                   by=kab_admin)
     assert _state(kab_desk) == before
 
 

@@ -58,15 +58,15 @@ def test_a_service_of_another_office_cannot_open_a_case(office_a, office_b, resi
     foreign = Service.objects.get(office=office_b, code="KTP_BARU")
     with pytest.raises(NotFound):
         application_open(office=office_a, resident=resident_a, service=foreign,
-                                  channel=Channel.APP)
+                         channel=Channel.APP)
     assert not Application.objects.exists()
 
 
 def test_status_changes_are_on_the_timeline(application_a):
     application_set_status(application=application_a,
-                                     status=ApplicationStatus.IN_PROGRESS)
+                           status=ApplicationStatus.IN_PROGRESS)
     application_set_status(application=application_a,
-                                     status=ApplicationStatus.COMPLETED)
+                           status=ApplicationStatus.COMPLETED)
     kinds = list(application_a.events.values_list("kind", "params"))
     assert kinds[1:] == [
         ("application.status", {"old": "open", "new": "in_progress"}),
@@ -93,7 +93,7 @@ def test_registering_flags_a_nik_whose_date_disagrees(office_a):
 def test_registering_derives_sex_and_accepts_matching_dates(office_a):
     nik = make_nik(born=date(1988, 7, 5), female=True)
     resident = resident_register(nik=nik, name="Siti", birth_date=date(1988, 7, 5),
-                                          phone="0812-3450-0002")
+                                 phone="0812-3450-0002")
     assert (resident.sex, resident.nik_needs_review) == ("F", False)
     assert resident.phone == "+6281234500002"
 
@@ -101,7 +101,7 @@ def test_registering_derives_sex_and_accepts_matching_dates(office_a):
 def test_a_sex_that_disagrees_with_the_nik_is_flagged(office_a):
     nik = make_nik(born=date(1988, 7, 5), female=True)
     resident = resident_register(nik=nik, name="X", birth_date=date(1988, 7, 5),
-                                          sex="M")
+                                 sex="M")
     assert resident.nik_needs_review is True
 
 
@@ -163,9 +163,9 @@ def test_full_nik_disclosure_is_recorded_and_needs_a_reason(make_staff, office_a
     desk = make_staff(office_a, Role.FRONT_DESK)
     with pytest.raises(DomainError):
         resident_nik_disclose(resident=resident_a, office=office_a, user=desk,
-                                       reason=" ")
+                              reason=" ")
     nik = resident_nik_disclose(resident=resident_a, office=office_a, user=desk,
-                                         reason="Verifikasi di loket")
+                                reason="Verifikasi di loket")
     assert nik == resident_a.nik
     record = NikDisclosure.objects.get()
     assert (record.user, record.resident, record.reason) == (desk, resident_a,
@@ -179,5 +179,5 @@ def test_roles_without_the_permission_cannot_see_a_full_nik(make_staff, office_a
     for user in (humas, other_desk):
         with pytest.raises(NotFound):
             resident_nik_disclose(resident=resident_a, office=office_a, user=user,
-                                           reason="ingin tahu")
+                                  reason="ingin tahu")
     assert not NikDisclosure.objects.exists()

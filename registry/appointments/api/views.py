@@ -110,8 +110,8 @@ class RequirementCheckView(APIView):
         data = serializer.validated_data
         office, service = _office_and_service(data)
         problems = requirement_check(office=office, service=service,
-                                              visit_date=data["visit_date"],
-                                              documents=data["documents"])
+                                     visit_date=data["visit_date"],
+                                     documents=data["documents"])
         return Response({"ok": not problems, "problems": problems})
 
 
@@ -215,8 +215,8 @@ class BookingDocumentView(ResidentBookingMixin, APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         booking_document_upload(booking=booking, requirement_code=data["requirement"],
-                                         upload=data["file"],
-                                         issued_on=data.get("issued_on"))
+                                upload=data["file"],
+                                issued_on=data.get("issued_on"))
         return self.answer(request, booking)
 
 

@@ -59,8 +59,8 @@ def booking_complete(*, booking: Booking, by=None, now: datetime | None = None) 
         booking.status, booking.finished_at = BookingStatus.DONE, now
         booking.save(update_fields=["status", "finished_at"])
         case_event_record(application=booking.application,
-                                            kind="booking.done",
-                                            params={"code": booking.code}, actor=by, at=now)
+                          kind="booking.done",
+                          params={"code": booking.code}, actor=by, at=now)
     return booking
 
 
@@ -77,5 +77,5 @@ def booking_missed(*, booking: Booking, now: datetime | None = None) -> Booking:
         booking.sweep_token = token
         booking.save(update_fields=["status", "expired_at", "sweep_token"])
         expired_followup(office_id=booking.office_id, token=token, now=now,
-                          until=office_rebook_until(booking.office, now))
+                         until=office_rebook_until(booking.office, now))
     return booking

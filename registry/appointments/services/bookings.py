@@ -117,7 +117,7 @@ def booking_create(*, office: Office, resident: Resident, service: Service, slot
         raise refusal
     declared = documents_declare(service=service, documents=documents)
     requirement_problems_raise(requirement_problems(service=service, visit_date=slot.date,
-                                         today=office_today(office), documents=declared))
+                                                    today=office_today(office), documents=declared))
     active = Conflict(_("You already have an active booking for this service; cancel or "
                         "reschedule it instead."), "active_booking_exists")
     if Booking.objects.filter(resident=resident, service=service,
@@ -282,7 +282,7 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
         if slot.pk == booking.slot_id:
             raise DomainError(_("This is already the booking's slot."), "same_slot")
         refusal = slot_refusal(office=booking.office, service=booking.service, slot=slot,
-                                now=now)
+                               now=now)
         if refusal:
             raise refusal
         declared = [DeclaredDocument(doc.requirement, doc.issued_on)

@@ -136,7 +136,7 @@ def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, bo
                   "offers": "; ".join(f"{date_text(s.date)} {s.start:%H:%M}" for s in offers)
                   or str(_("none in the booking window yet"))}
         case_event_record(application=booking.application, kind=kind,
-                                            params=params, actor=actor)
+                          params=params, actor=actor)
         notification_send(
             office=office, resident=booking.resident, kind=kind, title=title, body=body,
             params=params, application=booking.application, link=booking_link(booking))
