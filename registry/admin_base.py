@@ -11,8 +11,9 @@ does not derive from these classes.
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404
+from django.shortcuts import redirect
 
 from registry import tenancy
 from registry.errors import DomainError
@@ -162,6 +163,19 @@ class OfficeProxy:
 
     def __init__(self, office):
         self.office_id = office.id
+
+
+class DomainErrorAsMessageMixin:
+    """A service's refusal while saving the form (a DomainError) is shown as a message
+    on the same page, with nothing saved, instead of an error page."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            report_domain_error(request, exc)
+            return redirect(request.get_full_path())
 
 
 # --- What the admin may not do ---------------------------------------------------------

@@ -19,9 +19,9 @@ class RegistryConfig(AppConfig):
         )
         from registry.api import schema  # noqa: F401 - registers the OpenAPI extension
 
-        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
-        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
-        extensions.register(extensions.FIGURES, selectors.dashboard_figures)
+        extensions.register_app(
+            roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
+            figures=selectors.dashboard_figures)
 
 
 class EOpenAdminConfig(admin_apps.AdminConfig):

@@ -38,6 +38,16 @@ def register(hook: str, *parts) -> None:
             _registered[hook].append(part)
 
 
+def register_app(*, roles=None, event_kinds=None, figures=None, staff_links=None,
+                 office_state=None, demo=None) -> None:
+    """An app's parts for the core's hooks, each optional, in one call from its ready()."""
+    for hook, part in ((ROLES, roles), (EVENT_KINDS, event_kinds), (FIGURES, figures),
+                       (STAFF_LINKS, staff_links), (OFFICE_STATE, office_state),
+                       (DEMO, demo)):
+        if part is not None:
+            register(hook, part)
+
+
 def registered(hook: str) -> list:
     """What the apps registered for `hook`, in registration order."""
     return list(_registered[hook])

@@ -12,8 +12,6 @@ class AppointmentsConfig(AppConfig):
         from registry import extensions
         from registry.appointments import demo, events, roles, selectors, views
 
-        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
-        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
-        extensions.register(extensions.FIGURES, selectors.dashboard_figures)
-        extensions.register(extensions.STAFF_LINKS, views.staff_links)
-        extensions.register(extensions.DEMO, demo.seed)
+        extensions.register_app(
+            roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
+            figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)

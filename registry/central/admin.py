@@ -5,7 +5,6 @@ from django import forms
 from django.conf import settings as django_settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -15,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from registry import tenancy
 from registry.admin_base import (
+    DomainErrorAsMessageMixin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
@@ -22,7 +22,6 @@ from registry.admin_base import (
     OfficeScopedAdmin,
     OfficeScopedInline,
     ReadOnlyMixin,
-    report_domain_error,
 )
 from registry.central import selectors
 from registry.central.models import (
@@ -44,7 +43,6 @@ from registry.central.services.stock import (
     card_stock_set_threshold,
 )
 from registry.central.simulator import SimulatedCentralClient
-from registry.errors import DomainError
 
 
 def _duration_text(start, end):
@@ -60,7 +58,7 @@ class CentralOutageForm(forms.ModelForm):
 
 
 @admin.register(CentralOutage)
-class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
+class CentralOutageAdmin(NoDeleteMixin, DomainErrorAsMessageMixin, OfficeScopedAdmin):
     """Outages of the link to the central server, with how long they lasted and how much
     work they held up. Staff declare one (with a message to residents and an expected
     return), update what residents are told, and end it."""
@@ -115,14 +113,6 @@ class CentralOutageAdmin(NoDeleteMixin, OfficeScopedAdmin):
             office=obj.office, cause=obj.cause, message=obj.message,
             expected_back=obj.expected_back, by=request.user)
         obj.pk, obj.started_at = created.pk, created.started_at
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            report_domain_error(request, exc)
-            return redirect(request.get_full_path())
 
     @admin.action(description=gettext_lazy("End the outage: the link is back"),
                   permissions=["change"])
@@ -228,7 +218,7 @@ class CardStockForm(forms.ModelForm):
 
 
 @admin.register(CardStock)
-class CardStockAdmin(NoDeleteMixin, OfficeScopedAdmin):
+class CardStockAdmin(NoDeleteMixin, DomainErrorAsMessageMixin, OfficeScopedAdmin):
     """Blank-card stock: record cards received or a recount, and set the alert
     threshold. Every change is a movement; prints waiting for stock are released."""
 
@@ -259,14 +249,6 @@ class CardStockAdmin(NoDeleteMixin, OfficeScopedAdmin):
             card_stock_correct(office=office, counted=data["counted"],
                                by=request.user, note=data.get("note") or "")
         obj.pk = CardStock.objects.get(office=office).pk
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            report_domain_error(request, exc)
-            return redirect(request.get_full_path())
 
 
 @admin.register(CardStockMovement)

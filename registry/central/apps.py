@@ -12,6 +12,6 @@ class CentralConfig(AppConfig):
         from registry import extensions
         from registry.central import events, roles, selectors
 
-        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
-        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
-        extensions.register(extensions.OFFICE_STATE, selectors.office_link_state)
+        extensions.register_app(
+            roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
+            office_state=selectors.office_link_state)

@@ -14,10 +14,8 @@ class DeliveriesConfig(AppConfig):
         from registry.deliveries import demo, events, roles, selectors, views
         from registry.deliveries.services.handovers import handover_card_printed, handover_open
 
-        extensions.register(extensions.ROLES, roles.ROLE_PERMISSIONS)
-        extensions.register(extensions.EVENT_KINDS, events.EVENT_KINDS)
-        extensions.register(extensions.FIGURES, selectors.dashboard_figures)
-        extensions.register(extensions.STAFF_LINKS, views.staff_links)
-        extensions.register(extensions.DEMO, demo.seed)
+        extensions.register_app(
+            roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
+            figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(CARD_PLANNED, handover_open)
         extensions.register(CARD_PRINTED, handover_card_printed)
