@@ -488,10 +488,6 @@ CENTRAL_SIMULATOR_DIR = os.environ.get("CENTRAL_SIMULATOR_DIR",
 # consumer keeps reconnecting (broker_connection_retry).
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "max_retries": 0}
-# Database connections one sweep may use at once, one office per connection
-# (registry.background.per_office). The database server's cores are the limit; on SQLite
-# sweeps always run one office after another.
-SWEEP_THREADS = int(os.environ.get("SWEEP_THREADS", "2"))
 
 # --- Appointments (registry.appointments) ---------------------------------------
 # Seconds the bookable slot list is cached per office and query. Each booking,

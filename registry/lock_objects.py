@@ -20,8 +20,10 @@ def otp_challenges_for_update() -> QuerySet[OtpChallenge]:
     return OtpChallenge.objects.select_for_update(of=("self",))
 
 
-def applications_for_update() -> QuerySet[Application]:
-    return Application.objects.select_for_update(of=("self",))
+def applications_for_update(*, skip_locked: bool = False) -> QuerySet[Application]:
+    """Case files to lock; with `skip_locked` one another transaction holds is passed
+    over (a sweep takes it next time)."""
+    return Application.objects.select_for_update(of=("self",), skip_locked=skip_locked)
 
 
 def notification_deliveries_for_update(*, skip_locked: bool = False

@@ -7,6 +7,7 @@ while the worker runs.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,15 +126,19 @@ class Worker:
 
 
 @contextmanager
-def real_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None):
+def real_worker(tmp_path: Path, *, concurrency: int = 1, extra_env: dict | None = None,
+                entry: list[str] | None = None):
+    """A worker on a queue of its own; `entry` is the command before `worker ...`
+    (Celery's own by default; a benchmark may wrap it to count what it measures)."""
     broker_url, options = broker_for(tmp_path)
     queue = f"eopen-test-{uuid.uuid4().hex[:10]}"
     env = {**os.environ, **_database_env(), "CELERY_BROKER_URL": broker_url,
            "CELERY_QUEUE": queue, "CELERY_FS_BROKER_DIR": str(tmp_path / "broker"),
            "NOTIFY_SIMULATOR_DIR": str(settings.NOTIFY_SIMULATOR_DIR), **(extra_env or {})}
-    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
-            f"--concurrency={concurrency}", "-Q", queue, "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"]
+    args = [*(entry or [sys.executable, "-m", "celery", "-A", "config"]), "worker",
+            "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queue,
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-n",
+            f"{queue}@%h"]
     log_path = tmp_path / "worker.log"
     process = subprocess.Popen(args, env=env, stdout=log_path.open("w"),
                                stderr=subprocess.STDOUT, start_new_session=True,
@@ -160,3 +165,15 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, message: 
             return result
         time.sleep(interval)
     raise AssertionError(message or f"Condition not met within {timeout} s")
+
+
+def runs_of(task_name: str, *workers: Worker) -> list[int]:
+    """What each finished run of the task returned (an int), from the workers' logs."""
+    pattern = re.compile(rf"Task {re.escape(task_name)}\[[^\]]+\] succeeded in [\d.]+s: (\d+)")
+    return [int(n) for worker in workers for n in pattern.findall(worker.log())]
+
+
+def failures_of(task_name: str, *workers: Worker) -> int:
+    """How many runs of the task failed, from the workers' logs."""
+    pattern = re.compile(rf"Task {re.escape(task_name)}\[[^\]]+\] raised unexpected")
+    return sum(len(pattern.findall(worker.log())) for worker in workers)

@@ -3,23 +3,25 @@ a slot get exactly those places; one resident racing himself gets one booking; a
 reschedule racing a booking for the last place never takes both; two residents swapping
 slots at once never deadlock, nor does a closure (or shorter hours) racing residents
 moving in and out of the day; sweeps running at once expire and lapse each case once
-and tell each resident once; one sweep takes offices side by side, and an office that
-fails does not stop the others."""
+and tell each resident once; the expiry beat's tasks, one per office on a real Celery
+worker, write what the sequential sweep writes, and an office whose task fails does
+not stop the others."""
 
-import threading
 from collections import Counter as Tally
+from contextlib import contextmanager
 from datetime import date, datetime, time
-from unittest import mock
 
 import pytest
+import time_machine
+from django.db import connection
 from django.utils import translation
 
+from registry.appointments import tasks
 from registry.appointments.models import Booking, BookingStatus, Slot
-from registry.appointments.services import sweeps
 from registry.appointments.services.bookings import booking_reschedule
 from registry.appointments.services.closures import closure_declare, office_hours_changed
+from registry.appointments.services.slots import slots_ensure
 from registry.appointments.services.sweeps import (
-    _bookings_expire_office,
     applications_lapse_due,
     bookings_expire_due,
 )
@@ -28,19 +30,24 @@ from registry.models import (
     Application,
     ApplicationStatus,
     CaseEvent,
+    DeliveryStatus,
     Notification,
     NotificationDelivery,
     Service,
 )
-from tests.appointments.conftest import WIB, book
+from tests.appointments.conftest import NOW, WIB, book
 from tests.concurrency import race
 from tests.factories import ResidentFactory
+from tests.worker import failures_of, real_worker, runs_of, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WEDNESDAY = date(2026, 7, 1)
 THURSDAY = date(2026, 7, 2)
 ROUNDS = 10
+EXPIRE_OFFICE = tasks.bookings_expire_office.name
+# Redis in CI; the filesystem broker, slower, where REDIS_URL is not set.
+TIMEOUT = 120
 TIMES = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "13:00",
          "13:30"]
 
@@ -207,58 +214,139 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
     assert bookings_expire_due(now=after_the_day) == 0
 
 
-def test_the_expiry_sweep_takes_offices_side_by_side_on_connections_of_their_own(
-        office_a, office_b, slot_on, settings):
-    """Two offices' sweeps are under way at the same moment, each on its own database
-    connection, and the result is the one the sequential sweep gives."""
-    settings.SWEEP_THREADS = 2
-    made = _bookings_in_two_offices(office_a, office_b, slot_on, 6)
-    both_inside = threading.Barrier(2, timeout=20)
-    seen = []
-    real = _bookings_expire_office
+def _missed_in_two_offices(office_a, office_b, per_office):
+    """`per_office` bookings in each office for Wednesday 1 July 2026, made the Monday
+    before: long past for a worker, which runs on the real clock."""
+    made = []
+    with time_machine.travel(NOW, tick=False):
+        for office in (office_a, office_b):
+            service = Service.objects.select_related("lane").get(office=office,
+                                                                 code="KTP_HILANG")
+            slots_ensure(office=office, start=WEDNESDAY, end=WEDNESDAY)
+            for n in range(per_office):
+                slot = Slot.objects.get(lane=service.lane, date=WEDNESDAY,
+                                        start=TIMES[n // 4])
+                made.append(book(ResidentFactory(domicile_office=office), service, slot))
+    return made
 
-    def sweep_one(**kwargs):
-        from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            seen.append((kwargs["office_id"], threading.current_thread().name,
-                         cursor.fetchone()[0]))
-        both_inside.wait()  # only passes when the other office is being swept too
-        return real(**kwargs)
+def _last_event() -> int:
+    return CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-    # The threads format the dates in the caller's language, as the sequential path.
-    with mock.patch.object(sweeps, "_bookings_expire_office", side_effect=sweep_one), \
-            translation.override("en"):
-        expired = bookings_expire_due(now=datetime(2026, 7, 2, 0, 30, tzinfo=WIB))
 
-    assert expired == 12
-    assert sorted(office for office, _t, _p in seen) == sorted([office_a.pk, office_b.pk])
-    assert len({thread for _o, thread, _p in seen}) == 2
-    assert len({pid for _o, _t, pid in seen}) == 2
+def _expiry_written(made, *, after_event: int) -> dict:
+    """What an expiry sweep wrote for `made` (timeline entries after `after_event`),
+    without ids, tokens, the moment each row was written or the deliveries' progress."""
+    notes = Notification.objects.filter(kind="booking.expired")
+    return {
+        "bookings": sorted(Booking.objects.filter(pk__in=[b.pk for b in made])
+                           .values_list("pk", "status", "expired_at")),
+        "applications": sorted(Application.objects.filter(
+            pk__in=[b.application_id for b in made]).values_list("pk", "status",
+                                                                 "rebook_until")),
+        "events": sorted((e.application_id, e.office_id, e.kind, sorted(e.params.items()))
+                         for e in CaseEvent.objects.filter(
+                             pk__gt=after_event,
+                             kind__in=["booking.expired", "notification.sent"])),
+        "notifications": sorted(notes.values_list("office_id", "resident_id",
+                                                  "application_id", "title", "body",
+                                                  "link", "dedup_key")),
+        "deliveries": sorted(NotificationDelivery.objects.filter(notification__in=notes)
+                             .values_list("notification__dedup_key", "channel",
+                                          "address")),
+    }
+
+
+def _expiry_undone(made, *, after_event: int):
+    """The bookings as they were before the sweep."""
+    NotificationDelivery.objects.filter(notification__kind="booking.expired").delete()
+    Notification.objects.filter(kind="booking.expired").delete()
+    CaseEvent.objects.filter(pk__gt=after_event).delete()
+    Booking.objects.filter(pk__in=[b.pk for b in made]).update(
+        status=BookingStatus.BOOKED, expired_at=None, sweep_token="")
+    Application.objects.filter(pk__in=[b.application_id for b in made]).update(
+        rebook_until=None)
+
+
+def _expiry_sent():
+    """Every message of the expiry sweep handed to its gateway by the worker."""
+    deliveries = NotificationDelivery.objects.filter(notification__kind="booking.expired")
+    return deliveries.exists() and not deliveries.filter(
+        status=DeliveryStatus.PENDING).exists()
+
+
+@pytest.mark.worker
+def test_the_expiry_beat_sweeps_each_office_in_a_task_of_its_own_as_the_sequential_sweep(
+        office_a, office_b, tmp_path):
+    """The beat task queues one task per office; a real worker runs them, two at a time,
+    and together they write exactly what the sequential sweep writes, the dates in the
+    language the sweep asked for (the worker's own is Indonesian)."""
+    made = _missed_in_two_offices(office_a, office_b, 6)
+    after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
+    before = _last_event()
+
+    with real_worker(tmp_path, concurrency=2) as worker:
+        tasks.bookings_expire_due.apply_async(
+            kwargs={"now": after_the_day.isoformat(), "language": "en"})
+        wait_for(lambda: len(runs_of(EXPIRE_OFFICE, worker)) == 2, timeout=TIMEOUT,
+                 message="the worker did not run the two offices' tasks")
+        wait_for(_expiry_sent, timeout=TIMEOUT, message="the messages were not sent")
+        assert runs_of(tasks.bookings_expire_due.name, worker) == [2]
+        assert runs_of(EXPIRE_OFFICE, worker) == [6, 6]
+        assert failures_of(EXPIRE_OFFICE, worker) == 0
+
     assert Booking.objects.filter(status=BookingStatus.EXPIRED).count() == 12
     assert Tally(Notification.objects.filter(kind="booking.expired")
                  .values_list("resident_id", flat=True)) == {b.resident_id: 1 for b in made}
     bodies = Notification.objects.filter(kind="booking.expired").values_list("body",
                                                                            flat=True)
     assert all("1 July 2026" in body for body in bodies)
+    assert set(Application.objects.values_list("status", "rebook_until")) == {
+        (ApplicationStatus.OPEN, date(2026, 8, 1))}
+    by_tasks = _expiry_written(made, after_event=before)
+    assert len(by_tasks["events"]) == 24  # an expiry and a message per case
+
+    # The same bookings swept here, one office after another, give the same rows.
+    _expiry_undone(made, after_event=before)
+    with translation.override("en"):
+        assert bookings_expire_due(now=after_the_day) == 12
+    assert _expiry_written(made, after_event=before) == by_tasks
 
 
-def test_an_office_whose_sweep_fails_does_not_stop_the_others(office_a, office_b, slot_on,
-                                                              settings):
-    settings.SWEEP_THREADS = 2
-    made = _bookings_in_two_offices(office_a, office_b, slot_on, 4)
-    real = _bookings_expire_office
+@contextmanager
+def _expiry_refused_in(office):
+    """The database refuses to expire the office's bookings (an office whose sweep
+    fails, in a worker this process cannot patch)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION eopen_test_expiry_refused() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'office A''s sweep broke'; END $$")
+        cursor.execute(
+            "CREATE TRIGGER eopen_test_expiry_refused BEFORE UPDATE ON "
+            f"{Booking._meta.db_table} FOR EACH ROW WHEN (OLD.office_id = {int(office.pk)} "
+            f"AND NEW.status = '{BookingStatus.EXPIRED}') "
+            "EXECUTE FUNCTION eopen_test_expiry_refused()")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS eopen_test_expiry_refused ON "
+                           f"{Booking._meta.db_table}")
+            cursor.execute("DROP FUNCTION IF EXISTS eopen_test_expiry_refused()")
 
-    def broken_in_a(**kwargs):
-        if kwargs["office_id"] == office_a.pk:
-            raise RuntimeError("office A's sweep broke")
-        return real(**kwargs)
 
+@pytest.mark.worker
+def test_an_office_whose_task_fails_does_not_stop_the_others(office_a, office_b, tmp_path):
+    made = _missed_in_two_offices(office_a, office_b, 4)
     after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
-    with mock.patch.object(sweeps, "_bookings_expire_office", side_effect=broken_in_a), \
-            pytest.raises(RuntimeError, match="office A"):
-        bookings_expire_due(now=after_the_day)
+
+    with _expiry_refused_in(office_a), real_worker(tmp_path, concurrency=2) as worker:
+        tasks.bookings_expire_due.apply_async(kwargs={"now": after_the_day.isoformat()})
+        wait_for(lambda: runs_of(EXPIRE_OFFICE, worker) == [4]
+                 and failures_of(EXPIRE_OFFICE, worker) == 1, timeout=TIMEOUT,
+                 message="the worker did not run both offices' tasks, B's done, A's failed")
+        assert "office A's sweep broke" in worker.log()
+        wait_for(_expiry_sent, timeout=TIMEOUT, message="B's messages were not sent")
 
     # B's bookings expired and were told; A's are untouched, for the next run.
     statuses = dict(Booking.objects.values_list("pk", "status"))

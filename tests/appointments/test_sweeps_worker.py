@@ -1,10 +1,9 @@
 """The expiry and lapse sweeps on real Celery workers (SQLite and the filesystem broker
 by default; PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set, as in CI):
-queued twice, as a doubled beat would, or run by two workers at the same moment, each
-booking expires once, each case lapses once, and each resident gets one message, sent
-once through the gateway."""
+queued twice, as a doubled beat would, or run by two workers at the same moment (each
+beat task queues one task per office), each booking expires once, each case lapses
+once, and each resident gets one message, sent once through the gateway."""
 
-import re
 import signal
 import subprocess
 from collections import Counter as Tally
@@ -19,7 +18,12 @@ from registry.appointments.models import Booking, BookingStatus, Slot
 from registry.appointments.services import sweeps
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
-from registry.appointments.tasks import applications_lapse_due, bookings_expire_due
+from registry.appointments.tasks import (
+    applications_lapse_due,
+    applications_lapse_office,
+    bookings_expire_due,
+    bookings_expire_office,
+)
 from registry.models import (
     Application,
     ApplicationStatus,
@@ -32,7 +36,7 @@ from registry.models import (
 from registry.notify.backends import SimulatedGateway
 from tests.appointments.conftest import NOW, WIB, docs_ok
 from tests.factories import ResidentFactory
-from tests.worker import Worker, real_worker, wait_for
+from tests.worker import Worker, real_worker, runs_of, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -71,10 +75,13 @@ def missed_bookings(office_a, office_b):
     return made
 
 
-def runs_of(task_name: str, *workers: Worker) -> list[int]:
-    """What each finished run of the task returned, from the workers' logs."""
-    pattern = re.compile(rf"Task {re.escape(task_name)}\[[^\]]+\] succeeded in [\d.]+s: (\d+)")
-    return [int(n) for worker in workers for n in pattern.findall(worker.log())]
+def fanned_out(beat_task, office_task, beats: int, *workers: Worker):
+    """A check: the beat task ran `beats` times and every office task it queued ran."""
+    def check():
+        queued = runs_of(beat_task.name, *workers)
+        return len(queued) == beats and len(runs_of(office_task.name, *workers)) == sum(
+            queued)
+    return check
 
 
 def sent_once(kind: str) -> list[NotificationDelivery]:
@@ -135,12 +142,15 @@ def test_the_expiry_task_queued_twice_expires_each_booking_once(missed_bookings,
     with real_worker(tmp_path, extra_env=worker_env) as worker:
         bookings_expire_due.apply_async()
         bookings_expire_due.apply_async()
-        wait_for(lambda: len(runs_of(bookings_expire_due.name, worker)) == 2,
+        wait_for(fanned_out(bookings_expire_due, bookings_expire_office, 2, worker),
                  timeout=TIMEOUT, message="the worker did not run the sweep twice")
         wait_for(all_sent("booking.expired"), timeout=TIMEOUT,
                  message="the messages were not sent")
-        # One worker, one at a time: the first run took every booking, the second none.
-        assert runs_of(bookings_expire_due.name, worker) == [24, 0]
+        # One worker, one task at a time: both beat tasks ran before the offices' tasks
+        # and queued one per office; each office's first task took all its bookings,
+        # the second none.
+        assert runs_of(bookings_expire_due.name, worker) == [2, 2]
+        assert runs_of(bookings_expire_office.name, worker) == [12, 12, 0, 0]
     assert_expired_once(missed_bookings)
 
 
@@ -150,11 +160,11 @@ def test_the_expiry_task_in_two_workers_at_once_expires_each_booking_once(
             another_worker(first, tmp_path, concurrency=2) as second:
         for _n in range(4):
             bookings_expire_due.apply_async()
-        wait_for(lambda: len(runs_of(bookings_expire_due.name, first, second)) == 4,
+        wait_for(fanned_out(bookings_expire_due, bookings_expire_office, 4, first, second),
                  timeout=TIMEOUT, message="the workers did not run the sweep four times")
         wait_for(all_sent("booking.expired"), timeout=TIMEOUT,
                  message="the messages were not sent")
-        assert sum(runs_of(bookings_expire_due.name, first, second)) == 24
+        assert sum(runs_of(bookings_expire_office.name, first, second)) == 24
     assert_expired_once(missed_bookings)
 
 
@@ -184,11 +194,12 @@ def test_the_lapse_task_queued_twice_lapses_each_case_once(waited_too_long, work
     with real_worker(tmp_path, extra_env=worker_env) as worker:
         applications_lapse_due.apply_async()
         applications_lapse_due.apply_async()
-        wait_for(lambda: len(runs_of(applications_lapse_due.name, worker)) == 2,
+        wait_for(fanned_out(applications_lapse_due, applications_lapse_office, 2, worker),
                  timeout=TIMEOUT, message="the worker did not run the sweep twice")
         wait_for(all_sent("booking.lapsed"), timeout=TIMEOUT,
                  message="the messages were not sent")
-        assert runs_of(applications_lapse_due.name, worker) == [24, 0]
+        assert runs_of(applications_lapse_due.name, worker) == [2, 2]
+        assert runs_of(applications_lapse_office.name, worker) == [12, 12, 0, 0]
     assert_lapsed_once(waited_too_long)
 
 
@@ -198,9 +209,10 @@ def test_the_lapse_task_in_two_workers_at_once_lapses_each_case_once(waited_too_
             another_worker(first, tmp_path, concurrency=2) as second:
         for _n in range(4):
             applications_lapse_due.apply_async()
-        wait_for(lambda: len(runs_of(applications_lapse_due.name, first, second)) == 4,
+        wait_for(fanned_out(applications_lapse_due, applications_lapse_office, 4, first,
+                            second),
                  timeout=TIMEOUT, message="the workers did not run the sweep four times")
         wait_for(all_sent("booking.lapsed"), timeout=TIMEOUT,
                  message="the messages were not sent")
-        assert sum(runs_of(applications_lapse_due.name, first, second)) == 24
+        assert sum(runs_of(applications_lapse_office.name, first, second)) == 24
     assert_lapsed_once(waited_too_long)

@@ -15,12 +15,12 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import background
 from registry.appointments.models import (
     AppointmentSettings,
     LaneSchedule,
     Slot,
 )
+from registry.appointments.services import each_office
 from registry.calendar import (
     OfficeCalendar,
     office_local,
@@ -103,11 +103,25 @@ def slots_ensure(*, office: Office, start: date, end: date) -> int:
 
 
 def slots_ensure_all(*, now: datetime | None = None) -> int:
-    """The hourly top-up: every active office's slots over its booking window, the
-    offices side by side (background.per_office)."""
-    return sum(background.per_office(
+    """The hourly top-up: every active office's slots over its booking window, one
+    office after another (the beat: one task per office, appointments.tasks)."""
+    return each_office(
         lambda office: slots_ensure_window(office=office, now=now, force=True),
-        list(Office.objects.filter(is_active=True).order_by("id"))))
+        list(Office.objects.filter(is_active=True).order_by("id")))
+
+
+def slots_ensure_offices() -> list[int]:
+    """The offices the hourly top-up covers: the active ones, in id order."""
+    return list(Office.objects.filter(is_active=True).order_by("id")
+                .values_list("id", flat=True))
+
+
+def slots_ensure_office(*, office_id: int, now: datetime | None = None) -> int:
+    """One office's part of the hourly top-up (slots_ensure_all)."""
+    office = Office.objects.filter(pk=office_id, is_active=True).first()
+    if office is None:
+        return 0
+    return slots_ensure_window(office=office, now=now, force=True)
 
 
 # Reading the slot list must not write: the slots of the booking window are made once

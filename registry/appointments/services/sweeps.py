@@ -1,5 +1,13 @@
 """The periodic sweeps: expiry of bookings whose day is over, lapse of cases not
 booked again, and reminders. Set-based: a fixed number of statements per office.
+
+Each sweep has three parts: the offices with due work (`*_offices`), one office's share
+(`*_office`, in its own transactions, at most `batches` batches when asked: the Celery
+task of one office takes one batch and queues itself for the rest), and the whole sweep
+(`*_due`), every office one after another in this process, as tests and benchmarks call
+it. The beat runs one Celery task per office instead (registry.appointments.tasks), so
+offices are swept side by side up to the workers' concurrency, and an office that fails
+does not stop the others.
 """
 
 import uuid
@@ -11,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry import background
+from registry import lock_objects as registry_lock_objects
 from registry.appointments import lock_objects
 from registry.appointments.models import (
     AppointmentSettings,
@@ -19,6 +27,7 @@ from registry.appointments.models import (
     BookingStatus,
     Slot,
 )
+from registry.appointments.services import each_office
 from registry.appointments.services.notices import (
     booking_link,
     date_text,
@@ -57,6 +66,17 @@ EXPIRED_BODY = _("You did not check in for %(service)s on %(date)s at %(start)s,
 EXPIRY_BATCH = None
 
 
+def bookings_expire_offices(*, now: datetime) -> list[int]:
+    """The offices with a booking due to expire at `now`, in id order."""
+    return list(_expiry_due(now).values_list("id", flat=True))
+
+
+def _expiry_due(now: datetime):
+    return (Office.objects.filter(Exists(Booking.objects.filter(
+        office=OuterRef("pk"), status=BookingStatus.BOOKED, expires_at__lte=now)))
+        .order_by("id"))
+
+
 def bookings_expire_due(*, now: datetime | None = None,
                         batch: int | None = EXPIRY_BATCH) -> int:
     """Expire every booking whose day has ended (in its office's zone) without a
@@ -64,9 +84,10 @@ def bookings_expire_due(*, now: datetime | None = None,
     limit, a timeline event, and a message with the reason and how to re-book.
 
     Set-based: per office with due bookings, one transaction of eight statements
-    whatever the number of bookings (see _bookings_expire_office); the database writes
-    every row. On PostgreSQL the offices are swept side by side, one connection each
-    (settings.SWEEP_THREADS); an office that fails does not stop the others.
+    whatever the number of bookings (see bookings_expire_office); the database writes
+    every row. Here the offices are swept one after another; an office that fails does
+    not stop the others (each_office). The beat sweeps them side by side, one Celery
+    task per office (appointments.tasks.bookings_expire_due).
 
     Each office's rows are claimed by one conditional UPDATE that locks them in id
     order and stamps them with this run's sweep token; everything after reads the rows
@@ -77,28 +98,42 @@ def bookings_expire_due(*, now: datetime | None = None,
     again finds nothing.
     """
     now = now or timezone.now()
-    offices = list(
-        Office.objects.filter(Exists(Booking.objects.filter(
-            office=OuterRef("pk"), status=BookingStatus.BOOKED, expires_at__lte=now)))
-        .order_by("id").values_list("id", "timezone", "appointment_settings__rebook_days"))
-
-    def office_sweep(office) -> int:
-        office_id, zone, rebook_days = office
-        until = rebook_until(zone, rebook_days, now)
-        total = 0
-        while True:
-            expired = _bookings_expire_office(office_id=office_id, until=until, now=now,
-                                              batch=batch)
-            total += expired
-            if batch is None or expired < batch:
-                return total
-
-    # Offices share no rows: on PostgreSQL they are swept side by side.
-    return sum(background.per_office(office_sweep, offices))
+    # The offices' zones and re-booking days are read here at once, for all of them.
+    offices = list(_expiry_due(now).values_list(
+        "id", "timezone", "appointment_settings__rebook_days"))
+    return each_office(
+        lambda office: bookings_expire_office(
+            office_id=office[0], now=now, batch=batch,
+            until=rebook_until(office[1], office[2], now)),
+        offices)
 
 
-def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
-                            batch: int | None) -> int:
+def bookings_expire_office(*, office_id: int, now: datetime,
+                           batch: int | None = EXPIRY_BATCH, batches: int | None = None,
+                           until: date | None = None) -> int:
+    """Expire the office's bookings due at `now` (as bookings_expire_due does for all):
+    transactions of at most `batch` bookings (None: all at once), at most `batches` of
+    them (None: until none is left). How many expired; a full last batch means there
+    may be more. `until`, the office's last day to re-book, is read here unless the
+    caller read it in bulk."""
+    if until is None:
+        found = (Office.objects.filter(pk=office_id)
+                 .values_list("timezone", "appointment_settings__rebook_days").first())
+        if found is None:
+            return 0
+        until = rebook_until(*found, now)
+    total = taken = 0
+    while True:
+        expired = _bookings_expire_batch(office_id=office_id, until=until, now=now,
+                                         batch=batch)
+        total += expired
+        taken += 1
+        if batch is None or expired < batch or (batches is not None and taken >= batches):
+            return total
+
+
+def _bookings_expire_batch(*, office_id: int, until: date, now: datetime,
+                           batch: int | None) -> int:
     """One office's due bookings (at most `batch`), in one transaction: the claim, the
     due days, the cases, the timeline and the messages; eight statements."""
     from django.db import connection
@@ -106,18 +141,27 @@ def _bookings_expire_office(*, office_id: int, until: date, now: datetime,
     token = uuid.uuid4().hex
     with transaction.atomic():
         table = Booking._meta.db_table
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         limit = f" LIMIT {int(batch)}" if batch is not None else ""
+        # The due rows, locked in id order (PostgreSQL), so two sweeps never deadlock;
+        # the outer condition is checked again on the locked rows.
+        claim = (f"SELECT id FROM {table} WHERE office_id = %s AND status = %s "  # noqa: S608
+                 f"AND expires_at <= %s ORDER BY id{limit}")
+        claim_params = [office_id, BookingStatus.BOOKED, sql_value(now)]
+        update = (f"UPDATE {table} SET status = %s, expired_at = %s, sweep_token = %s "  # noqa: S608
+                  "WHERE status = %s AND id IN ")
+        update_params = [BookingStatus.EXPIRED, sql_value(now), token,
+                         BookingStatus.BOOKED]
         with connection.cursor() as cursor:
-            # Locked in id order, so two sweeps never deadlock; the outer condition is
-            # checked again on the locked rows.
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, expired_at = %s, sweep_token = %s "  # noqa: S608
-                f"WHERE status = %s AND id IN (SELECT id FROM {table} WHERE office_id = %s "
-                f"AND status = %s AND expires_at <= %s ORDER BY id{limit}{lock})",
-                [BookingStatus.EXPIRED, sql_value(now), token,
-                 BookingStatus.BOOKED, office_id, BookingStatus.BOOKED,
-                 sql_value(now)])
+            if connection.features.has_select_for_update:
+                # Claimed once, in a materialized CTE: as `id IN (subquery)` PostgreSQL
+                # may run the subquery again for every row it updates (a nested loop),
+                # its row locks then skip the rows just updated, and LIMIT lets more
+                # than a batch through.
+                cursor.execute(f"WITH claimed AS MATERIALIZED ({claim} FOR UPDATE) "  # noqa: S608
+                               f"{update}(SELECT id FROM claimed)",
+                               [*claim_params, *update_params])
+            else:  # SQLite: the database's write lock; the subquery is run once
+                cursor.execute(f"{update}({claim})", [*update_params, *claim_params])
             expired = cursor.rowcount
         if expired:
             expired_followup(office_id=office_id, token=token, until=until, now=now)
@@ -174,29 +218,48 @@ LAPSED_BODY = _("No new booking was made for %(service)s by %(until)s, so the ca
                 "closed. You can start again at any time in the app.")
 
 
-def applications_lapse_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Close the cases whose re-booking time has passed without a new booking: status
-    lapsed, a timeline event and a message. Per office, in its own zone, the offices
-    side by side (background.per_office)."""
-    now = now or timezone.now()
+def applications_lapse_offices(*, now: datetime) -> list[int]:
+    """The offices that may have a case to lapse at `now`, in id order."""
+    return list(_lapse_due(now).values_list("id", flat=True))
+
+
+def _lapse_due(now: datetime):
     # No office's today is more than a day after UTC's: only offices with a case past
     # that can have one past their own.
     utc_tomorrow = now.astimezone(UTC).date() + timedelta(days=1)
-    offices = list(Office.objects.filter(is_active=True).filter(Exists(
+    return Office.objects.filter(is_active=True).filter(Exists(
         Application.objects.filter(office=OuterRef("pk"), status=ApplicationStatus.OPEN,
-                                   rebook_until__lt=utc_tomorrow))).order_by("id"))
-    return sum(background.per_office(
+                                   rebook_until__lt=utc_tomorrow))).order_by("id")
+
+
+def applications_lapse_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Close the cases whose re-booking time has passed without a new booking: status
+    lapsed, a timeline event and a message. Per office, in its own zone, one office
+    after another (the beat: one task per office, appointments.tasks)."""
+    now = now or timezone.now()
+    return each_office(
         lambda office: _applications_lapse_office(office=office, now=now, batch=batch),
-        offices))
+        list(_lapse_due(now)))
 
 
-def _applications_lapse_office(*, office: Office, now: datetime, batch: int) -> int:
-    total = 0
+def applications_lapse_office(*, office_id: int, now: datetime, batch: int = SWEEP_BATCH,
+                              batches: int | None = None) -> int:
+    """Lapse the office's cases due at `now`: transactions of at most `batch` cases, at
+    most `batches` of them (None: until none is left). How many lapsed; a full last
+    batch means there may be more."""
+    office = Office.objects.filter(pk=office_id, is_active=True).first()
+    if office is None:
+        return 0
+    return _applications_lapse_office(office=office, now=now, batch=batch, batches=batches)
+
+
+def _applications_lapse_office(*, office: Office, now: datetime, batch: int,
+                               batches: int | None = None) -> int:
+    total = taken = 0
     today = now.astimezone(office_now(office).tzinfo).date()
     while True:
         with transaction.atomic():
-            due = list(Application.objects.select_for_update(skip_locked=True,
-                                                             of=("self",))
+            due = list(registry_lock_objects.applications_for_update(skip_locked=True)
                        .filter(office=office, status=ApplicationStatus.OPEN,
                                rebook_until__lt=today)
                        .exclude(bookings__status__in=[BookingStatus.BOOKED,
@@ -225,7 +288,8 @@ def _applications_lapse_office(*, office: Office, now: datetime, batch: int) -> 
             case_events_record_many(entries=events)
             notifications_send_many(entries=notes)
             total += len(due)
-        if len(due) < batch:
+        taken += 1
+        if len(due) < batch or (batches is not None and taken >= batches):
             break
     return total
 
@@ -237,12 +301,12 @@ REMINDER_BODY = _("%(service)s at %(office)s on %(date)s, %(start)s-%(end)s, lan
                   "(%(lane_name)s). Booking code %(code)s. Bring: %(requirements)s.")
 
 
-def bookings_remind_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Send the day-before reminder (from the office's hour the day before) and the
-    morning reminder (from its hour on the day, before the slot), each once: what to
-    bring, and any requirement that will have expired by the visit. The offices side
-    by side (background.per_office)."""
-    now = now or timezone.now()
+def bookings_remind_offices(*, now: datetime) -> list[int]:
+    """The offices that may have a reminder due at `now`, in id order."""
+    return list(_remind_due(now).values_list("office_id", flat=True))
+
+
+def _remind_due(now: datetime):
     # Only offices with a booking not yet reminded around today (a day either side of
     # UTC's, whatever the zone).
     utc_today = now.astimezone(UTC).date()
@@ -250,29 +314,51 @@ def bookings_remind_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH
         Q(reminded_day_before_at__isnull=True) | Q(reminded_morning_at__isnull=True),
         office=OuterRef("office"), status=BookingStatus.BOOKED,
         day__range=(utc_today - timedelta(days=1), utc_today + timedelta(days=2)))
-    plans = list(AppointmentSettings.objects.filter(office__is_active=True)
-                 .filter(Exists(waiting)).select_related("office").order_by("office_id"))
-    return sum(background.per_office(
-        lambda plan: _remind_office(plan=plan, now=now, batch=batch), plans))
+    return (AppointmentSettings.objects.filter(office__is_active=True)
+            .filter(Exists(waiting)).order_by("office_id"))
 
 
-def _remind_office(*, plan: AppointmentSettings, now: datetime, batch: int) -> int:
+def bookings_remind_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Send the day-before reminder (from the office's hour the day before) and the
+    morning reminder (from its hour on the day, before the slot), each once: what to
+    bring, and any requirement that will have expired by the visit. One office after
+    another (the beat: one task per office, appointments.tasks)."""
+    now = now or timezone.now()
+    return each_office(lambda plan: _remind_office(plan=plan, now=now, batch=batch),
+                       list(_remind_due(now).select_related("office")))
+
+
+def bookings_remind_office(*, office_id: int, now: datetime, batch: int = SWEEP_BATCH,
+                           batches: int | None = None) -> int:
+    """Send the office's reminders due at `now`: of each kind (day before, morning),
+    transactions of at most `batch` bookings, at most `batches` of them (None: until
+    none is left). How many were sent; `batch` or more means there may be more."""
+    plan = (AppointmentSettings.objects.filter(office_id=office_id, office__is_active=True)
+            .select_related("office").first())
+    if plan is None:
+        return 0
+    return _remind_office(plan=plan, now=now, batch=batch, batches=batches)
+
+
+def _remind_office(*, plan: AppointmentSettings, now: datetime, batch: int,
+                   batches: int | None = None) -> int:
     office = plan.office
     local = now.astimezone(office_now(office).tzinfo)
     today = local.date()
     sent = 0
     if local.time() >= plan.reminder_day_before_at:
         sent += _remind(office=office, day=today + timedelta(days=1),
-                        field="reminded_day_before_at", now=now, today=today, batch=batch)
+                        field="reminded_day_before_at", now=now, today=today, batch=batch,
+                        batches=batches)
     if local.time() >= plan.reminder_morning_at:
         sent += _remind(office=office, day=today, field="reminded_morning_at", now=now,
-                        today=today, batch=batch)
+                        today=today, batch=batch, batches=batches)
     return sent
 
 
 def _remind(*, office: Office, day: date, field: str, now: datetime, today: date,
-            batch: int) -> int:
-    sent = 0
+            batch: int, batches: int | None = None) -> int:
+    sent = taken = 0
     while True:
         with transaction.atomic():
             due = list(lock_objects.bookings_for_update(skip_locked=True)
@@ -305,7 +391,8 @@ def _remind(*, office: Office, day: date, field: str, now: datetime, today: date
                               "dedup_key": f"booking:{booking.pk}:{field}:{booking.day}"})
             notifications_send_many(entries=notes)
             sent += len(due)
-        if len(due) < batch:
+        taken += 1
+        if len(due) < batch or (batches is not None and taken >= batches):
             return sent
 
 
