@@ -20,14 +20,15 @@ needs_gettext = pytest.mark.skipif(shutil.which("xgettext") is None,
 
 @needs_gettext
 def test_every_string_in_the_code_has_an_indonesian_translation(tmp_path, monkeypatch):
-    # Extract afresh into a copy of the catalogues, the way `make messages` would.
-    copies = []
-    for catalogue in CATALOGUES:
-        locale = catalogue.parents[2]
-        target = tmp_path / locale.relative_to(settings.BASE_DIR)
-        shutil.copytree(locale, target)
-        copies.append(target)
-    monkeypatch.chdir(settings.BASE_DIR)
+    # Extract afresh, the way `make messages` would, in a copy of the source tree:
+    # makemessages writes to every `locale` folder it walks past, so run in the real
+    # tree it would rewrite the real catalogues.
+    for package in {Path(p).relative_to(settings.BASE_DIR).parts[0]
+                    for p in settings.LOCALE_PATHS} | {"config"}:
+        shutil.copytree(settings.BASE_DIR / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    copies = [tmp_path / Path(p).relative_to(settings.BASE_DIR) for p in settings.LOCALE_PATHS]
+    monkeypatch.chdir(tmp_path)
     with override_settings(LOCALE_PATHS=copies):
         call_command("makemessages", locale=["id"], no_obsolete=True, verbosity=0,
                      ignore_patterns=[".venv/*", "tests/*", "var/*", "staticfiles/*"])
