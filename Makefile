@@ -42,7 +42,7 @@ test: $(VENV)/.installed
 # is built").
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --cache-dir var/import_linter_cache
 
 # Rebuild the Indonesian translations after changing user-facing text.
 messages: $(VENV)/.installed
