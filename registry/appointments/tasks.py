@@ -48,62 +48,59 @@ def _again_after_a_full_batch(task, done: int, batch: int | None, *args) -> None
         enqueue_now(task, *args)
 
 
+def _sweep_due(office_task, offices_with_work, now: str | None, language: str | None) -> int:
+    """A beat task's fan-out: `office_task` for each office `offices_with_work` names,
+    each carrying the sweep's moment and language; how many were queued."""
+    moment = _moment(now)
+    return _fan_out(office_task, offices_with_work(now=moment), moment.isoformat(),
+                    _language(language))
+
+
+def _sweep_office(office_task, sweep, batch: int | None, office_id: int, now: str,
+                  language: str | None) -> int:
+    """One batch of an office's share, in the sweep's language; a full batch queues
+    `office_task` again for the rest."""
+    with translation.override(_language(language)):
+        done = sweep(office_id=office_id, now=_moment(now), batch=batch, batches=1)
+    _again_after_a_full_batch(office_task, done, batch, office_id, now, language)
+    return done
+
+
 @shared_task(name="appointments.tasks.bookings_expire_due")
 def bookings_expire_due(now: str | None = None, language: str | None = None) -> int:
     """One bookings_expire_office per office with due bookings; how many were queued."""
-    moment = _moment(now)
-    return _fan_out(bookings_expire_office, sweeps.bookings_expire_offices(now=moment),
-                    moment.isoformat(), _language(language))
+    return _sweep_due(bookings_expire_office, sweeps.bookings_expire_offices, now, language)
 
 
 @shared_task(name="appointments.tasks.bookings_expire_office")
 def bookings_expire_office(office_id: int, now: str, language: str | None = None) -> int:
-    batch = sweeps.EXPIRY_BATCH
-    with translation.override(_language(language)):
-        expired = sweeps.bookings_expire_office(office_id=office_id, now=_moment(now),
-                                                batch=batch, batches=1)
-    _again_after_a_full_batch(bookings_expire_office, expired, batch, office_id, now,
-                              language)
-    return expired
+    return _sweep_office(bookings_expire_office, sweeps.bookings_expire_office,
+                         sweeps.EXPIRY_BATCH, office_id, now, language)
 
 
 @shared_task(name="appointments.tasks.applications_lapse_due")
 def applications_lapse_due(now: str | None = None, language: str | None = None) -> int:
     """One applications_lapse_office per office with a case that may lapse."""
-    moment = _moment(now)
-    return _fan_out(applications_lapse_office,
-                    sweeps.applications_lapse_offices(now=moment), moment.isoformat(),
-                    _language(language))
+    return _sweep_due(applications_lapse_office, sweeps.applications_lapse_offices, now,
+                      language)
 
 
 @shared_task(name="appointments.tasks.applications_lapse_office")
 def applications_lapse_office(office_id: int, now: str, language: str | None = None) -> int:
-    batch = sweeps.SWEEP_BATCH
-    with translation.override(_language(language)):
-        lapsed = sweeps.applications_lapse_office(office_id=office_id, now=_moment(now),
-                                                  batch=batch, batches=1)
-    _again_after_a_full_batch(applications_lapse_office, lapsed, batch, office_id, now,
-                              language)
-    return lapsed
+    return _sweep_office(applications_lapse_office, sweeps.applications_lapse_office,
+                         sweeps.SWEEP_BATCH, office_id, now, language)
 
 
 @shared_task(name="appointments.tasks.bookings_remind_due")
 def bookings_remind_due(now: str | None = None, language: str | None = None) -> int:
     """One bookings_remind_office per office with a booking to remind around today."""
-    moment = _moment(now)
-    return _fan_out(bookings_remind_office, sweeps.bookings_remind_offices(now=moment),
-                    moment.isoformat(), _language(language))
+    return _sweep_due(bookings_remind_office, sweeps.bookings_remind_offices, now, language)
 
 
 @shared_task(name="appointments.tasks.bookings_remind_office")
 def bookings_remind_office(office_id: int, now: str, language: str | None = None) -> int:
-    batch = sweeps.SWEEP_BATCH
-    with translation.override(_language(language)):
-        sent = sweeps.bookings_remind_office(office_id=office_id, now=_moment(now),
-                                             batch=batch, batches=1)
-    _again_after_a_full_batch(bookings_remind_office, sent, batch, office_id, now,
-                              language)
-    return sent
+    return _sweep_office(bookings_remind_office, sweeps.bookings_remind_office,
+                         sweeps.SWEEP_BATCH, office_id, now, language)
 
 
 @shared_task(name="appointments.tasks.slots_ensure_all")
