@@ -11,6 +11,7 @@ from registry.appointments.models import Slot
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
 from registry.models import Service
+from tests.factories import ResidentFactory
 
 WIB = ZoneInfo("Asia/Jakarta")
 MONDAY = date(2026, 6, 29)
@@ -52,3 +53,21 @@ def book(resident, service, slot, documents=None, **kwargs):
     return booking_create(office=service.office, resident=resident, service=service,
                           slot=slot, documents=docs_ok() if documents is None
                           else documents, **kwargs)
+
+
+def bookings_missed_in(offices, per_office: int) -> list:
+    """`per_office` bookings of KTP_HILANG in each office for Wednesday 1 July 2026, four
+    to a slot from 08:00, made the Monday before: long past for a worker, which runs on
+    the real clock."""
+    wednesday = date(2026, 7, 1)
+    made = []
+    with time_machine.travel(NOW, tick=False):
+        for office in offices:
+            service = Service.objects.select_related("lane").get(office=office,
+                                                                 code="KTP_HILANG")
+            slots_ensure(office=office, start=wednesday, end=wednesday)
+            slots = list(Slot.objects.filter(lane=service.lane, date=wednesday)
+                         .order_by("start"))
+            made.extend(book(ResidentFactory(domicile_office=office), service, slots[n // 4])
+                        for n in range(per_office))
+    return made

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 
 import pytest
-import time_machine
 from django.db import connection
 from django.utils import translation
 
@@ -20,7 +19,6 @@ from registry.appointments import tasks
 from registry.appointments.models import Booking, BookingStatus, Slot
 from registry.appointments.services.bookings import booking_reschedule
 from registry.appointments.services.closures import closure_declare, office_hours_changed
-from registry.appointments.services.slots import slots_ensure
 from registry.appointments.services.sweeps import (
     applications_lapse_due,
     bookings_expire_due,
@@ -35,7 +33,7 @@ from registry.models import (
     NotificationDelivery,
     Service,
 )
-from tests.appointments.conftest import NOW, WIB, book
+from tests.appointments.conftest import WIB, book, bookings_missed_in
 from tests.concurrency import race
 from tests.factories import ResidentFactory
 from tests.worker import failures_of, real_worker, runs_of, wait_for
@@ -214,20 +212,6 @@ def test_two_expiry_sweeps_at_once_expire_each_booking_once_and_tell_once(
     assert bookings_expire_due(now=after_the_day) == 0
 
 
-def _missed_in_two_offices(office_a, office_b, per_office):
-    """`per_office` bookings in each office for Wednesday 1 July 2026, made the Monday
-    before: long past for a worker, which runs on the real clock."""
-    made = []
-    with time_machine.travel(NOW, tick=False):
-        for office in (office_a, office_b):
-            service = Service.objects.select_related("lane").get(office=office,
-                                                                 code="KTP_HILANG")
-            slots_ensure(office=office, start=WEDNESDAY, end=WEDNESDAY)
-            for n in range(per_office):
-                slot = Slot.objects.get(lane=service.lane, date=WEDNESDAY,
-                                        start=TIMES[n // 4])
-                made.append(book(ResidentFactory(domicile_office=office), service, slot))
-    return made
 
 
 def _last_event() -> int:
@@ -281,7 +265,7 @@ def test_the_expiry_beat_sweeps_each_office_in_a_task_of_its_own_as_the_sequenti
     """The beat task queues one task per office; a real worker runs them, two at a time,
     and together they write exactly what the sequential sweep writes, the dates in the
     language the sweep asked for (the worker's own is Indonesian)."""
-    made = _missed_in_two_offices(office_a, office_b, 6)
+    made = bookings_missed_in((office_a, office_b), 6)
     after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
     before = _last_event()
 
@@ -337,7 +321,7 @@ def _expiry_refused_in(office):
 
 @pytest.mark.worker
 def test_an_office_whose_task_fails_does_not_stop_the_others(office_a, office_b, tmp_path):
-    made = _missed_in_two_offices(office_a, office_b, 4)
+    made = bookings_missed_in((office_a, office_b), 4)
     after_the_day = datetime(2026, 7, 2, 0, 30, tzinfo=WIB)
 
     with _expiry_refused_in(office_a), real_worker(tmp_path, concurrency=2) as worker:
