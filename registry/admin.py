@@ -20,7 +20,6 @@ from registry.admin_base import (
     NoAddMixin,
     NoChangeMixin,
     NotFoundNotRedirect,
-    OfficeProxy,
     OfficeScopedAdmin,
     OfficeScopedInline,
     ReadOnlyMixin,
@@ -82,13 +81,13 @@ class OfficeAdmin(OfficeScopedAdmin):
     def has_view_permission(self, request, obj=None):
         if obj is None:
             return super().has_view_permission(request)
-        return request.user.has_perm("registry.view_office", OfficeProxy(obj)) or \
-            request.user.has_perm("registry.change_office", OfficeProxy(obj))
+        return request.user.has_perm("registry.view_office", tenancy.InOffice(obj.id)) or \
+            request.user.has_perm("registry.change_office", tenancy.InOffice(obj.id))
 
     def has_change_permission(self, request, obj=None):
         if obj is None:
             return super().has_change_permission(request)
-        return request.user.has_perm("registry.change_office", OfficeProxy(obj))
+        return request.user.has_perm("registry.change_office", tenancy.InOffice(obj.id))
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and obj is not None
@@ -350,19 +349,22 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _resident_office(self, request, pk, *, perm: str,
-                         perm_object=OfficeProxy) -> tuple[Resident, Office]:
+    def _resident_office(self, request, pk, *, perm: str, perm_object=None
+                         ) -> tuple[Resident, Office]:
         """The resident and the office of the user's that works with them (their
         domicile, else one where they have a case): 404 for a resident of no office of
         the user's, 403 for staff whose role there lacks `perm` (checked on
-        perm_object(office))."""
+        perm_object(office), by default on the office itself)."""
         resident = self.get_queryset(request).filter(pk=pk).first()
         if resident is None:
             raise Http404
         offices = tenancy.staff_offices(request.user)
         office = (resident.domicile_office if resident.domicile_office in offices
                   else offices.filter(applications__resident=resident).first())
-        if office is None or not request.user.has_perm(perm, perm_object(office)):
+        if office is None:
+            raise PermissionDenied
+        checked = perm_object(office) if perm_object else tenancy.InOffice(office.id)
+        if not request.user.has_perm(perm, checked):
             raise PermissionDenied
         return resident, office
 

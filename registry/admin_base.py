@@ -158,12 +158,6 @@ def report_domain_error(request, exc: DomainError | ValidationError) -> None:
     messages.error(request, str(text))
 
 
-class OfficeProxy:
-    """Lets `has_perm(perm, obj)` check a role in an office for the Office itself."""
-
-    def __init__(self, office):
-        self.office_id = office.id
-
 
 class DomainErrorAsMessageMixin:
     """A service's refusal while saving the form (a DomainError) is shown as a message

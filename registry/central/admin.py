@@ -18,7 +18,6 @@ from registry.admin_base import (
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
-    OfficeProxy,
     OfficeScopedAdmin,
     OfficeScopedInline,
     ReadOnlyMixin,
@@ -143,7 +142,7 @@ class CentralOutageAdmin(NoDeleteMixin, DomainErrorAsMessageMixin, OfficeScopedA
             raise Http404
         offices = [office for office in tenancy.staff_offices(request.user).order_by("code")
                    if request.user.has_perm("central.change_centraloutage",
-                                            OfficeProxy(office))]
+                                            tenancy.InOffice(office.id))]
         if not offices:
             raise PermissionDenied
         if request.method == "POST":
