@@ -23,7 +23,7 @@ from complaints.services.responses import (
     templates_seed,
 )
 from registry.errors import DomainError
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 
 
 def _staff(username):

@@ -18,7 +18,7 @@ from queues.services.issuing import ticket_check_in, ticket_identify, ticket_iss
 from registry.appointments.models import Booking, BookingStatus
 from registry.calendar import office_today
 from registry.models import Lane, Resident, Service
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 
 COUNTERS = {
     "kota": [(1, "AC"), (2, "BA"), (3, "BC"), (4, "CB"), (5, "CA")],

@@ -75,17 +75,3 @@ def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:
             domicile_office=office, nik_needs_review=True).count()),
     ]
 
-
-def office_settings_get(model, *, office: Office):
-    """An app's settings row of the office (`model` has a one-to-one `office`), made with
-    its defaults when first read; two first reads at once make one row. Read through
-    the office object, so a request reads them once per office and a list can
-    select_related them."""
-    accessor = model._meta.get_field("office").remote_field.get_accessor_name()
-    try:
-        return getattr(office, accessor)
-    except model.DoesNotExist:
-        model.objects.bulk_create([model(office=office)], ignore_conflicts=True)
-        found = model.objects.get(office=office)
-        setattr(office, accessor, found)
-        return found

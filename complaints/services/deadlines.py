@@ -32,7 +32,7 @@ from registry.background import enqueue_on_commit
 from registry.calendar import office_local_text
 from registry.errors import Conflict, DomainError
 from registry.models import Role, StaffMembership
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 
 # Alerts sent per sweep; the next sweep (every five minutes) takes the rest.
 SWEEP_BATCH = 200

@@ -44,7 +44,7 @@ from registry.calendar import (
 from registry.central.services.jobs import application_visit_completed
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import ApplicationStatus, Lane, Office
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 
 logger = logging.getLogger(__name__)
 

@@ -38,8 +38,8 @@ from registry.calendar import (
 )
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Channel, Office, Resident, Service
-from registry.selectors import office_settings_get
 from registry.services.cases import application_open
+from registry.services.offices import office_settings_get
 from registry.services.sequences import sequence_next
 
 logger = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from registry.appointments.services.attendance import (
     booking_missed,
 )
 from registry.models import Lane, Office
-from registry.selectors import office_settings_get
 from registry.services.notifications import notification_send
+from registry.services.offices import office_settings_get
 
 logger = logging.getLogger(__name__)
 

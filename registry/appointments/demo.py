@@ -36,7 +36,7 @@ from registry.calendar import (
 )
 from registry.errors import DomainError
 from registry.models import Lane, Office, Resident, Service
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 from registry.services.residents import resident_register
 
 # (lane letter, slot minutes, places per slot)

@@ -20,7 +20,7 @@ from registry.models import Application, Lane, Office, Requirement, Resident, Se
 
 class AppointmentSettings(models.Model):
     """How an office takes bookings. Every office has one (made with defaults when
-    first read, registry.selectors.office_settings_get)."""
+    first read, registry.services.offices.office_settings_get)."""
 
     office = models.OneToOneField(
         Office, on_delete=models.CASCADE, related_name="appointment_settings",

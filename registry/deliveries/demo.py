@@ -28,8 +28,8 @@ from registry.deliveries.services.couriers import delivery_deliver
 from registry.deliveries.services.dispatch import deliveries_dispatch
 from registry.deliveries.services.handovers import handover_choose
 from registry.models import Channel, Resident, Service
-from registry.selectors import office_settings_get
 from registry.services.cases import application_open
+from registry.services.offices import office_settings_get
 
 
 def _demo_photo() -> SimpleUploadedFile:

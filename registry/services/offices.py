@@ -77,3 +77,18 @@ def closure_add(*, office: Office, day: date, reason: str, by=None) -> Closure:
         raise Conflict(_("The office is already closed on %(date)s.") % {"date": day},
                        "closure_exists")
     return Closure.objects.create(office=office, date=day, reason=reason, created_by=by)
+
+
+def office_settings_get(model, *, office: Office):
+    """An app's settings row of the office (`model` has a one-to-one `office`), made with
+    its defaults when first read; two first reads at once make one row. Read through
+    the office object, so a request reads them once per office and a list can
+    select_related them."""
+    accessor = model._meta.get_field("office").remote_field.get_accessor_name()
+    try:
+        return getattr(office, accessor)
+    except model.DoesNotExist:
+        model.objects.bulk_create([model(office=office)], ignore_conflicts=True)
+        found = model.objects.get(office=office)
+        setattr(office, accessor, found)
+        return found

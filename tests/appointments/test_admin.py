@@ -25,7 +25,7 @@ from registry.appointments.services.slots import (
     lane_schedule_for,
 )
 from registry.models import Application, ApplicationStatus, CaseEvent, Notification, Role, Service
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 from tests.appointments.conftest import MONDAY, docs_ok
 from tests.appointments.test_closure_documents import PNG
 from tests.factories import ResidentFactory

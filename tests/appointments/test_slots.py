@@ -14,7 +14,7 @@ from registry.appointments.services.slots import (
     slots_plan_changed,
 )
 from registry.models import Lane
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 from tests.appointments.conftest import WIB
 
 

@@ -50,9 +50,9 @@ from registry.models import (
     Resident,
     Service,
 )
-from registry.selectors import office_settings_get
 from registry.services.cases import application_open, application_set_status, case_event_record
 from registry.services.notifications import notification_send
+from registry.services.offices import office_settings_get
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 

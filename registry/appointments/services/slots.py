@@ -33,7 +33,7 @@ from registry.models import (
     Office,
     Service,
 )
-from registry.selectors import office_settings_get
+from registry.services.offices import office_settings_get
 
 DEFAULT_REBOOK_DAYS = 30
 

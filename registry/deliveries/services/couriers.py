@@ -29,12 +29,12 @@ from registry.deliveries.models import (
 from registry.deliveries.validators import check_photo
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import ApplicationStatus, Office, Role, StaffMembership
-from registry.selectors import office_settings_get
 from registry.services.cases import (
     application_set_status,
     case_event_record,
 )
 from registry.services.notifications import notification_send
+from registry.services.offices import office_settings_get
 
 
 def _courier_delivery(delivery_id: int, courier) -> Delivery:

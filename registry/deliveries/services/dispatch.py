@@ -28,11 +28,11 @@ from registry.deliveries.models import (
 )
 from registry.errors import DomainError
 from registry.models import Office, Role, StaffMembership
-from registry.selectors import office_settings_get
 from registry.services.cases import (
     case_events_record_many,
 )
 from registry.services.notifications import notification_send
+from registry.services.offices import office_settings_get
 
 DEFAULT_DISPATCH_TIME = DeliverySettings._meta.get_field("dispatch_time").default
 
