@@ -39,11 +39,13 @@ from registry.models import (
     Resident,
     Role,
     Service,
+    ServiceCombination,
     StaffMembership,
     WorkingHours,
 )
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
+from registry.service_sets import combination_key
 from registry.services.cases import application_add_note, application_open
 from registry.services.offices import closure_add, office_create
 from registry.services.residents import (
@@ -142,8 +144,9 @@ class LaneAdmin(OfficeScopedAdmin):
 
 class RequirementInline(OfficeScopedInline, admin.TabularInline):
     model = Requirement
+    fk_name = "service"
     extra = 0
-    fields = ["position", "code", "name", "valid_days", "how_to_obtain"]
+    fields = ["position", "code", "name", "valid_days", "how_to_obtain", "lost_instead"]
 
 
 @admin.register(Service)
@@ -154,6 +157,44 @@ class ServiceAdmin(OfficeScopedAdmin):
     search_fields = ["code", "name"]
     list_select_related = ["lane", "office"]
     inlines = [RequirementInline]
+
+
+class ServiceCombinationForm(forms.ModelForm):
+    class Meta:
+        model = ServiceCombination
+        fields = ["office", "services", "lane", "estimated_minutes"]
+
+    def clean(self):
+        data = super().clean()
+        office, services = data.get("office"), list(data.get("services") or [])
+        if office is None:
+            return data
+        if len(services) < 2:
+            self.add_error("services", _("Choose two services or more."))
+        if any(service.office_id != office.id for service in services):
+            self.add_error("services", _("Choose services of this office."))
+        lane = data.get("lane")
+        if lane is not None and lane.office_id != office.id:
+            self.add_error("lane", _("Choose a lane of this office."))
+        key = combination_key(service.code for service in services)
+        clash = ServiceCombination.objects.filter(office=office, key=key)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            self.add_error("services", _("This combination is already set."))
+        self.instance.key = key
+        return data
+
+
+@admin.register(ServiceCombination)
+class ServiceCombinationAdmin(OfficeScopedAdmin):
+    """How several services done in one visit are served: the lane and the minutes.
+    Without a row the first service's lane and the sum of the minutes apply."""
+
+    form = ServiceCombinationForm
+    list_display = ["__str__", "lane", "estimated_minutes"]
+    list_select_related = ["lane", "office"]
+    filter_horizontal = ["services"]
 
 
 @admin.register(StaffMembership)

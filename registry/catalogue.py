@@ -17,6 +17,10 @@ KK = ("KK", "Kartu Keluarga (KK) asli", None,
 OLD_KTP = ("KTP_LAMA", "KTP-el lama", None,
            "Bawa KTP-el lama; kartu ini ditarik saat kartu baru diserahkan.")
 
+# A document whose loss changes the service: a lost KTP-el is replaced through the
+# lost-card service, whatever the resident came for (the pre-check says so).
+LOST_INSTEAD = {"KTP_LAMA": "KTP_HILANG", "KTP_RUSAK": "KTP_HILANG"}
+
 STANDARD_SERVICES = [
     {
         "code": "KTP_BARU",
@@ -39,16 +43,18 @@ STANDARD_SERVICES = [
         "name": "KTP-el hilang",
         "lane": "C",
         "minutes": 15,
-        "home_delivery": False,
-        # A replacement for a lost card is handed over only after a fingerprint
-        # match with the holder: nobody else may collect it.
-        "holder_in_person": True,
+        # As Kota Bekasi does: the replacement goes home like any other card, to the
+        # holder or a family member with the receipt code, a photo and the place as
+        # proof. An office that requires a fingerprint match at hand-over switches
+        # "holder must collect in person" on for this service.
+        "home_delivery": True,
+        "holder_in_person": False,
         "produces_card": True,
         "steps": [
             "Verifikasi berkas dan surat kehilangan di loket",
             "Verifikasi sidik jari",
             "Pengiriman data ke server pusat dan pencetakan",
-            "Penyerahan KTP-el kepada pemilik langsung",
+            "Penyerahan KTP-el (ambil sendiri, diwakilkan atau diantar ke rumah)",
         ],
         "requirements": [
             KK,

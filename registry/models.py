@@ -4,6 +4,7 @@ catalogue, case files with their timeline, notifications."""
 from datetime import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -182,6 +183,14 @@ class Sex(models.TextChoices):
     FEMALE = "F", _("Female")
 
 
+class PhoneType(models.TextChoices):
+    """What the resident can receive messages on; chosen at the desk or in the app."""
+
+    SMARTPHONE = "smartphone", _("Smartphone (e-Open app, WhatsApp)")
+    FEATURE_PHONE = "feature_phone", _("Feature phone (SMS only)")
+    NONE = "none", _("No phone (printed slip and the desk)")
+
+
 class Resident(models.Model):
     """A resident, identified by NIK. Residents are national, not owned by one office:
     staff see those domiciled in their office or with a case file there."""
@@ -207,6 +216,13 @@ class Resident(models.Model):
     )
     language = models.CharField(
         _("language"), max_length=5, choices=settings.LANGUAGES, default="id"
+    )
+    # A feature-phone resident is told by SMS, and every message gives an action by SMS
+    # (reply 1 or 2) where a smartphone user would be sent to the app; a resident with
+    # no phone is told on the printed slip and at the desk.
+    phone_type = models.CharField(
+        _("phone type"), max_length=16, choices=PhoneType.choices,
+        default=PhoneType.SMARTPHONE,
     )
     # The date in the NIK disagrees with the birth date given. The NIK is kept (it is
     # never reissued to correct a date); staff verify the documents at the visit.
@@ -348,6 +364,14 @@ class Requirement(models.Model):
         help_text=_("Told to the resident when the document is missing or expired."),
     )
     position = models.PositiveSmallIntegerField(_("order"), default=0)
+    # A lost KTP-el turns a signature change into a lost-card replacement: the
+    # pre-check tells the resident so instead of letting them come with nothing.
+    lost_instead = models.ForeignKey(
+        Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("if lost, needs the service"),
+        help_text=_("The service that replaces this document when the resident has lost "
+                    "it, e.g. KTP-el hilang for the old KTP-el."),
+    )
 
     class Meta:
         verbose_name = _("requirement")
@@ -361,6 +385,44 @@ class Requirement(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if (self.lost_instead_id and self.service_id
+                and self.lost_instead.office_id != self.service.office_id):
+            raise ValidationError({"lost_instead": _("Choose a service of this office.")})
+
+
+class ServiceCombination(models.Model):
+    """How an office serves several services in one visit: the lane they are served in
+    and the minutes they take together. Without a row the lane is the first service's
+    and the minutes are the sum (registry.service_sets)."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="+", verbose_name=_("office")
+    )
+    # The services' codes, sorted and joined by "+": the lookup key of a set.
+    key = models.CharField(_("services"), max_length=200, editable=False)
+    services = models.ManyToManyField(Service, related_name="+", verbose_name=_("services"))
+    lane = models.ForeignKey(
+        Lane, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("lane"), help_text=_("Empty: the first service's lane."),
+    )
+    estimated_minutes = models.PositiveSmallIntegerField(
+        _("estimated minutes"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Empty: the sum of the services' minutes."),
+    )
+
+    class Meta:
+        verbose_name = _("service combination")
+        verbose_name_plural = _("service combinations")
+        ordering = ["office", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "key"], name="combination_once"),
+        ]
+
+    def __str__(self):
+        return self.key.replace("+", " + ")
 
 
 class Channel(models.TextChoices):
@@ -400,8 +462,13 @@ class Application(models.Model):
         Resident, on_delete=models.PROTECT, related_name="applications",
         verbose_name=_("resident"), db_index=False,
     )
+    # The first service: its lane and name lead; `extra_services` are done in the same
+    # visit, with one card printed and handed over once (registry.service_sets).
     service = models.ForeignKey(
         Service, on_delete=models.PROTECT, related_name="applications", verbose_name=_("service")
+    )
+    extra_services = models.ManyToManyField(
+        Service, blank=True, related_name="+", verbose_name=_("further services, same visit")
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(
@@ -476,6 +543,53 @@ class CaseEvent(models.Model):
         from registry.timeline import render_event
 
         return render_event(self)
+
+
+class TurnAwayReason(models.TextChoices):
+    NO_BOOKING = "no_booking", _("No booking: told to book first")
+    MISSING_DOCUMENT = "missing_document", _("A required document is missing")
+    INVALID_DOCUMENT = "invalid_document", _("A document is expired or invalid")
+    OFFICE_FULL = "office_full", _("No more places today")
+    WRONG_OFFICE = "wrong_office", _("Another office serves this")
+    OTHER = "other", _("Other")
+
+
+class TurnAway(models.Model):
+    """A resident sent away at the door by the front desk, with the reason: the
+    chronology of a later complaint states it (a trip the resident made for nothing)."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="turn_aways",
+        verbose_name=_("resident"),
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("service wanted"),
+    )
+    # The case the resident came for, when there was one then or the desk opened one.
+    application = models.ForeignKey(
+        Application, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="turn_aways", verbose_name=_("application"),
+    )
+    reason = models.CharField(_("reason"), max_length=24, choices=TurnAwayReason.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("by staff"),
+    )
+
+    class Meta:
+        verbose_name = _("turn-away at the door")
+        verbose_name_plural = _("turn-aways at the door")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["office", "resident", "at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_reason_display()}"
 
 
 class NikDisclosure(models.Model):

@@ -25,14 +25,17 @@ from registry.appointments.services.slots import (
     slots_ensure_window,
 )
 from registry.models import Application, Office, Resident, Service
+from registry.service_sets import ServiceSet
 
 MAX_SLOT_DAYS = 31
 
 
-def slots_bookable(*, office: Office, service: Service, date_from: date | None = None,
-                   date_to: date | None = None, now: datetime | None = None) -> QuerySet[Slot]:
-    """The slots of `service`'s lane a resident may book now between the two dates,
-    within the office's booking window, with at least one place left."""
+def slots_bookable(*, office: Office, service: Service | ServiceSet,
+                   date_from: date | None = None, date_to: date | None = None,
+                   now: datetime | None = None) -> QuerySet[Slot]:
+    """The slots of the lane of `service` (or of a visit of several) a resident may
+    book now between the two dates, within the office's booking window, with at least
+    one place left."""
     now = now or timezone.now()
     first, last = bookable_range(office=office, now=now)
     start = max(first, date_from or first)
@@ -68,7 +71,7 @@ def slots_cached(*, code: str, query: dict) -> tuple[str, int, bytes | None]:
     return key, version, None
 
 
-SLOT_QUERY_KEYS = ("service", "date_from", "date_to", "page", "page_size")
+SLOT_QUERY_KEYS = ("service", "services", "date_from", "date_to", "page", "page_size")
 
 
 def bookings_for_resident(*, resident: Resident) -> QuerySet[Booking]:

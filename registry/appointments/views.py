@@ -42,6 +42,7 @@ from registry.calendar import office_today
 from registry.errors import DomainError
 from registry.models import Office, Resident, Service
 from registry.nik import NikError, parse_nik
+from registry.service_sets import as_service_set
 from registry.services.residents import resident_register
 
 BOOK = "appointments.add_booking"
@@ -238,7 +239,7 @@ def _assisted_check_or_book(request, office, resident, service, form, action, co
     if action == "check":
         visit_date = slot.date if slot else bookable_range(office=office)[0]
         try:
-            problems = requirement_check(office=office, service=service,
+            problems = requirement_check(office=office, service_set=as_service_set(service),
                                          visit_date=visit_date, documents=documents)
         except DomainError as exc:
             _not_found_or_message(request, exc)

@@ -7,7 +7,7 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from registry.catalogue import STANDARD_LANES, STANDARD_SERVICES
+from registry.catalogue import LOST_INSTEAD, STANDARD_LANES, STANDARD_SERVICES
 from registry.errors import Conflict
 from registry.models import (
     DEFAULT_CLOSES,
@@ -48,7 +48,7 @@ def catalogue_seed(*, office: Office) -> list[Service]:
     for letter, name in STANDARD_LANES:
         lanes[letter], _created = Lane.objects.get_or_create(
             office=office, letter=letter, defaults={"name": name})
-    services = []
+    services, created_ids = [], []
     for spec in STANDARD_SERVICES:
         service, created = Service.objects.get_or_create(
             office=office, code=spec["code"],
@@ -60,12 +60,18 @@ def catalogue_seed(*, office: Office) -> list[Service]:
             },
         )
         if created:
+            created_ids.append(service.id)
             Requirement.objects.bulk_create(
                 Requirement(office=office, service=service, code=code, name=name,
                             valid_days=days, how_to_obtain=hint, position=position)
                 for position, (code, name, days, hint) in enumerate(spec["requirements"])
             )
         services.append(service)
+    by_code = {service.code: service for service in services}
+    for code, instead in LOST_INSTEAD.items():
+        if instead in by_code:
+            Requirement.objects.filter(service_id__in=created_ids, code=code).update(
+                lost_instead=by_code[instead])
     return services
 
 

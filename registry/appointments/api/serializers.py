@@ -8,25 +8,55 @@ from registry.api.fields import DateRangeQuerySerializer, OfficeDateTimeField, o
 from registry.appointments.documents import booking_qr_data_uri
 from registry.appointments.models import Booking, BookingDocument, Slot
 from registry.appointments.services.bookings import booking_change_deadline
+from registry.appointments.services.requirements import requirement_dict
+from registry.service_sets import service_set_of
 
 
 class DeclaredDocumentSerializer(serializers.Serializer):
     requirement = serializers.CharField(max_length=32)
     issued_on = serializers.DateField(required=False, allow_null=True)
+    lost = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_("The resident has lost this document (e.g. the old KTP-el)."))
+
+
+def _services_field():
+    return serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, default=list,
+        max_length=4,
+        help_text=_("Several services done in one visit (one booking, one ticket, one "
+                    "card); `service` is the first."))
 
 
 class RequirementCheckInSerializer(serializers.Serializer):
     office = serializers.CharField(max_length=8, help_text=_("Region code of the office."))
     service = serializers.CharField(max_length=32)
+    services = _services_field()
     visit_date = serializers.DateField()
     documents = DeclaredDocumentSerializer(many=True, required=False, default=list,
                                            max_length=50)
 
 
+class RequirementSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    valid_days = serializers.IntegerField(allow_null=True)
+    how_to_obtain = serializers.CharField()
+
+
+class InsteadSerializer(serializers.Serializer):
+    service = serializers.CharField(help_text=_("The service that replaces the lost document."))
+    services = serializers.ListField(child=serializers.CharField(),
+                                     help_text=_("The services to book in one visit."))
+    requirements = RequirementSerializer(many=True)
+
+
 class ProblemSerializer(serializers.Serializer):
     requirement = serializers.CharField()
-    code = serializers.ChoiceField(choices=["missing", "expired", "expires_before_visit"])
+    code = serializers.ChoiceField(choices=["missing", "expired", "expires_before_visit",
+                                            "lost"])
     message = serializers.CharField()
+    instead = InsteadSerializer(required=False)
 
 
 class RequirementCheckSerializer(serializers.Serializer):
@@ -36,6 +66,10 @@ class RequirementCheckSerializer(serializers.Serializer):
 
 class SlotQuerySerializer(DateRangeQuerySerializer):
     service = serializers.CharField(max_length=32)
+    services = serializers.CharField(
+        max_length=200, required=False, default="",
+        help_text=_("Further services of the same visit, comma-separated: the slots are "
+                    "those of the visit's lane."))
 
 
 class SlotSerializer(serializers.ModelSerializer):
@@ -52,6 +86,7 @@ class SlotSerializer(serializers.ModelSerializer):
 class BookingCreateSerializer(serializers.Serializer):
     office = serializers.CharField(max_length=8)
     service = serializers.CharField(max_length=32)
+    services = _services_field()
     slot = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     documents = DeclaredDocumentSerializer(many=True, required=False, default=list,
                                            max_length=50)
@@ -86,6 +121,7 @@ class BookingSerializer(serializers.ModelSerializer):
     office = serializers.CharField(source="office.code", read_only=True)
     service = serializers.CharField(source="service.code", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True)
+    services = serializers.SerializerMethodField()
     slot = SlotSerializer(read_only=True)
     application = serializers.IntegerField(source="application_id", read_only=True)
     created_at = OfficeDateTimeField()
@@ -99,9 +135,14 @@ class BookingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Booking
-        fields = ["code", "status", "office", "service", "service_name", "slot", "application",
+        fields = ["code", "status", "office", "service", "service_name", "services", "slot",
+                  "application",
                   "channel", "created_at", "checked_in_at", "cancel_reason",
                   "can_change_until", "qr", "calendar", "requirements", "documents"]
+
+    def get_services(self, booking) -> list[str]:
+        """Every service of the visit, the first one first."""
+        return service_set_of(booking.application).codes
 
     def get_can_change_until(self, booking) -> str | None:
         if booking.status != "booked":
@@ -120,9 +161,8 @@ class BookingSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
     def get_requirements(self, booking) -> list[dict]:
-        return [{"code": r.code, "name": r.name, "valid_days": r.valid_days,
-                 "how_to_obtain": r.how_to_obtain}
-                for r in booking.service.requirements.all()]
+        return [requirement_dict(r)
+                for r in service_set_of(booking.application).requirements()]
 
     def get_documents(self, booking) -> list[dict]:
         return BookingDocumentSerializer(booking.documents.all(), many=True).data

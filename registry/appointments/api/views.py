@@ -35,6 +35,7 @@ from registry.appointments.services.bookings import (
 from registry.appointments.services.requirements import requirement_check
 from registry.errors import NotFound
 from registry.models import Service
+from registry.service_sets import as_service_set, requested_codes, service_set_get
 
 
 def _service_or_404(office, code: str) -> Service:
@@ -85,7 +86,9 @@ class SlotListView(generics.ListAPIView):
         office = office_or_404(self.kwargs["code"])
         params = s.SlotQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        service = _service_or_404(office, params.validated_data["service"])
+        service = _office_and_service({
+            "office": self.kwargs["code"], "service": params.validated_data["service"],
+            "services": [c for c in params.validated_data["services"].split(",") if c]})[1]
         return (selectors.slots_bookable(office=office, service=service,
                                          date_from=params.validated_data.get("date_from"),
                                          date_to=params.validated_data.get("date_to"))
@@ -93,8 +96,13 @@ class SlotListView(generics.ListAPIView):
 
 
 def _office_and_service(data):
+    """The office and the visit's service, or its ServiceSet when `services` names
+    more than the one service."""
     office = office_or_404(data["office"])
-    return office, _service_or_404(office, data["service"])
+    codes = requested_codes(data["service"], data.get("services"))
+    if len(codes) == 1:
+        return office, _service_or_404(office, codes[0])
+    return office, service_set_get(office=office, codes=codes)
 
 
 class RequirementCheckView(APIView):
@@ -109,7 +117,7 @@ class RequirementCheckView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         office, service = _office_and_service(data)
-        problems = requirement_check(office=office, service=service,
+        problems = requirement_check(office=office, service_set=as_service_set(service),
                                      visit_date=data["visit_date"],
                                      documents=data["documents"])
         return Response({"ok": not problems, "problems": problems})
@@ -131,7 +139,8 @@ class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
 
     def get_resident_queryset(self, resident):
         return (selectors.bookings_for_resident(resident=resident)
-                .prefetch_related("service__requirements", "documents__requirement"))
+                .prefetch_related("service__requirements", "documents__requirement",
+                                    "application__extra_services__requirements"))
 
     def create(self, request, *args, **kwargs):
         serializer = s.BookingCreateSerializer(data=request.data)
@@ -164,7 +173,8 @@ class ResidentBookingMixin:
 
     def answer(self, request, booking):
         booking = (selectors.bookings_for_resident(resident=request.user.resident)
-                   .prefetch_related("service__requirements", "documents__requirement")
+                   .prefetch_related("service__requirements", "documents__requirement",
+                                    "application__extra_services__requirements")
                    .get(pk=booking.pk))
         return Response(s.BookingSerializer(booking, context={"request": request}).data)
 

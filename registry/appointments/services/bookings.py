@@ -50,6 +50,12 @@ from registry.models import (
     Resident,
     Service,
 )
+from registry.service_sets import (
+    ServiceSet,
+    application_services_set,
+    as_service_set,
+    service_set_of,
+)
 from registry.services.cases import application_open, application_set_status, case_event_record
 from registry.services.notifications import notification_send
 from registry.services.offices import office_settings_get
@@ -80,44 +86,54 @@ def place_free(booking: Booking) -> None:
     slots_changed(office=booking.office)
 
 
-def _application_for(*, office, resident, service, channel, by) -> Application:
-    """The resident's open case for this service waiting for a booking (after a missed
-    visit or an office cancellation), or a new one."""
+def _application_for(*, office, resident, service_set: ServiceSet, channel,
+                     by) -> Application:
+    """The resident's open case for this visit's first service waiting for a booking
+    (after a missed visit or an office cancellation), or a new one; it carries the
+    visit's services from now on."""
     application = (registry_lock_objects.applications_for_update()
-                   .filter(office=office, resident=resident, service=service,
+                   .filter(office=office, resident=resident, service=service_set.primary,
                            status=ApplicationStatus.OPEN)
                    .exclude(bookings__status__in=[BookingStatus.BOOKED,
                                                   BookingStatus.CHECKED_IN])
                    .order_by("-created_at").first())
     if application is None:
-        return application_open(
-            office=office, resident=resident, service=service,
+        application = application_open(
+            office=office, resident=resident, service=service_set.primary,
             channel=Channel.ASSISTED if channel == BookingChannel.ASSISTED else Channel.APP,
             by=by)
+        if service_set.extra:
+            application_services_set(application, service_set)
+        return application
     if application.rebook_until is not None:
         application.rebook_until = None
         application.save(update_fields=["rebook_until", "updated_at"])
+    application_services_set(application, service_set)
     return application
 
 
-def booking_create(*, office: Office, resident: Resident, service: Service, slot: Slot,
-                   documents: list[dict], channel: str = BookingChannel.APP, by=None,
-                   now: datetime | None = None) -> Booking:
-    """Book a place: the requirements are checked for the slot's day, one place is
+def booking_create(*, office: Office, resident: Resident, service: Service | ServiceSet,
+                   slot: Slot, documents: list[dict], channel: str = BookingChannel.APP,
+                   by=None, now: datetime | None = None) -> Booking:
+    """Book a place for a visit of one service or several (a ServiceSet): the
+    requirements are checked for the slot's day, one place of the visit's lane is
     taken, and the booking opens (or continues) the resident's case.
 
     Refuses with slot_full or active_booking_exists (409), or the requirement problems
     (400), changing nothing.
     """
     now = now or timezone.now()
-    if service.office_id != office.id or not service.is_active:
+    service_set = as_service_set(service)
+    service = service_set.primary
+    if any(s.office_id != office.id or not s.is_active for s in service_set.services):
         raise NotFound(_("This service is not offered by this office."), "service_not_found")
-    refusal = slot_refusal(office=office, service=service, slot=slot, now=now)
+    refusal = slot_refusal(office=office, lane_id=service_set.lane_id, slot=slot, now=now)
     if refusal:
         raise refusal
-    declared = documents_declare(service=service, documents=documents)
-    requirement_problems_raise(requirement_problems(service=service, visit_date=slot.date,
-                                                    today=office_today(office), documents=declared))
+    declared = documents_declare(service_set=service_set, documents=documents)
+    requirement_problems_raise(requirement_problems(
+        service_set=service_set, visit_date=slot.date, today=office_today(office),
+        documents=declared))
     active = Conflict(_("You already have an active booking for this service; cancel or "
                         "reschedule it instead."), "active_booking_exists")
     if Booking.objects.filter(resident=resident, service=service,
@@ -126,7 +142,7 @@ def booking_create(*, office: Office, resident: Resident, service: Service, slot
         raise active
     for attempt in range(3):
         try:
-            return _booking_write(office=office, resident=resident, service=service,
+            return _booking_write(office=office, resident=resident, service_set=service_set,
                                   slot=slot, declared=declared, channel=channel, by=by,
                                   now=now)
         except IntegrityError as error:
@@ -140,20 +156,20 @@ def booking_create(*, office: Office, resident: Resident, service: Service, slot
     raise AssertionError("unreachable")
 
 
-def _booking_write(*, office, resident, service, slot, declared, channel, by, now):
+def _booking_write(*, office, resident, service_set, slot, declared, channel, by, now):
     with transaction.atomic():
         _take_place(slot, office=office)
         application = _application_for(office=office, resident=resident,
-                                       service=service, channel=channel, by=by)
+                                       service_set=service_set, channel=channel, by=by)
         booking = Booking.objects.create(
-            office=office, code=_new_code(), resident=resident, service=service,
+            office=office, code=_new_code(), resident=resident, service=service_set.primary,
             application=application, slot=slot, day=slot.date,
             expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
             created_by=by if getattr(by, "pk", None) else None, created_at=now)
         BookingDocument.objects.bulk_create(
             BookingDocument(office=office, booking=booking, requirement=doc.requirement,
                             issued_on=doc.issued_on) for doc in declared)
-        params = slot_params(booking)
+        params = slot_params(booking, service_set=service_set)
         case_event_record(
             application=application, kind="booking.created",
             params={**params, "channel": channel}, actor=by,
@@ -164,7 +180,7 @@ def _booking_write(*, office, resident, service, slot, declared, channel, by, no
             body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
                    "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
                    "the kiosk."),
-            params={**params, "requirements": requirements_text(service)},
+            params={**params, "requirements": requirements_text(service_set)},
             application=application, link=booking_link(booking))
     return booking
 
@@ -281,14 +297,15 @@ def booking_reschedule(*, booking: Booking, slot: Slot, by=None,
                            % {"hours": _change_cutoff_hours(booking)}, "change_window_closed")
         if slot.pk == booking.slot_id:
             raise DomainError(_("This is already the booking's slot."), "same_slot")
-        refusal = slot_refusal(office=booking.office, service=booking.service, slot=slot,
+        service_set = service_set_of(booking.application)
+        refusal = slot_refusal(office=booking.office, lane_id=service_set.lane_id, slot=slot,
                                now=now)
         if refusal:
             raise refusal
         declared = [DeclaredDocument(doc.requirement, doc.issued_on)
                     for doc in booking.documents.select_related("requirement")]
         requirement_problems_raise(requirement_problems(
-            service=booking.service, visit_date=slot.date,
+            service_set=service_set, visit_date=slot.date,
             today=office_today(booking.office), documents=declared))
         before = slot_params(booking)
         # Both slots' rows in primary-key order before taking and freeing: two residents

@@ -11,6 +11,7 @@ from registry.appointments.models import (
 from registry.models import (
     Service,
 )
+from registry.service_sets import ServiceSet, as_service_set, service_set_of
 
 
 def date_text(day: date) -> str:
@@ -19,15 +20,18 @@ def date_text(day: date) -> str:
     return date_format(day, "j F Y")
 
 
-def slot_params(booking: Booking) -> dict:
+def slot_params(booking: Booking, *, service_set: ServiceSet | None = None) -> dict:
+    """The booking's code, day, times, lane and services (all of them, joined by
+    " + ") as message parameters."""
     slot = booking.slot
+    service_set = service_set or service_set_of(booking.application)
     return {"code": booking.code, "date": date_text(slot.date), "start": f"{slot.start:%H:%M}",
             "end": f"{slot.end:%H:%M}", "lane": slot.lane.letter, "lane_name": slot.lane.name,
-            "service": booking.service.name}
+            "service": service_set.name}
 
 
-def requirements_text(service: Service) -> str:
-    return "; ".join(r.name for r in service.requirements.all())
+def requirements_text(service: Service | ServiceSet) -> str:
+    return "; ".join(r.name for r in as_service_set(service).requirements())
 
 
 def booking_link(booking: Booking) -> str:

@@ -31,7 +31,6 @@ from registry.errors import DomainError, NotFound
 from registry.models import (
     Lane,
     Office,
-    Service,
 )
 from registry.services.offices import office_settings_get
 
@@ -184,9 +183,9 @@ def slots_changed(*, office: Office) -> None:
     transaction.on_commit(lambda: _slots_version_bump(key))
 
 
-def slot_refusal(*, office: Office, service: Service, slot: Slot, now: datetime):
-    """Why `slot` cannot be booked for `service` now, or None."""
-    if slot.office_id != office.id or slot.lane_id != service.lane_id:
+def slot_refusal(*, office: Office, lane_id: int, slot: Slot, now: datetime):
+    """Why `slot` cannot be booked now for a visit served in lane `lane_id`, or None."""
+    if slot.office_id != office.id or slot.lane_id != lane_id:
         return NotFound(_("This slot does not exist for this service."), "slot_not_found")
     first, last = bookable_range(office=office, now=now)
     if slot.is_closed or not first <= slot.date <= last or slot.starts_at <= now:

@@ -45,6 +45,7 @@ from registry.models import (
     Office,
     Service,
 )
+from registry.service_sets import service_set_of
 from registry.services.bulk_sql import sql_dialect, sql_value
 from registry.services.cases import case_events_record_from_rows, case_events_record_many
 from registry.services.notifications import notifications_send_from_rows, notifications_send_many
@@ -364,8 +365,10 @@ def _remind(*, office: Office, day: date, field: str, now: datetime, today: date
             due = list(lock_objects.bookings_for_update(skip_locked=True)
                        .filter(office=office, day=day, status=BookingStatus.BOOKED,
                                **{f"{field}__isnull": True}, slot__starts_at__gt=now)
-                       .select_related("slot", "slot__lane", "service", "resident")
+                       .select_related("slot", "slot__lane", "service", "resident",
+                                       "application__service")
                        .prefetch_related("service__requirements",
+                                         "application__extra_services__requirements",
                                          "documents__requirement")
                        .order_by("id")[:batch])
             if not due:
@@ -375,11 +378,13 @@ def _remind(*, office: Office, day: date, field: str, now: datetime, today: date
             for booking in due:
                 declared = [DeclaredDocument(doc.requirement, doc.issued_on)
                             for doc in booking.documents.all()]
+                service_set = service_set_of(booking.application)
                 problems = [p for p in requirement_problems(
-                    service=booking.service, visit_date=booking.day, today=today,
+                    service_set=service_set, visit_date=booking.day, today=today,
                     documents=declared) if p["code"] != "missing"]
-                params = {**slot_params(booking), "office": office.name,
-                          "requirements": requirements_text(booking.service)}
+                params = {**slot_params(booking, service_set=service_set),
+                          "office": office.name,
+                          "requirements": requirements_text(service_set)}
                 body = REMINDER_BODY
                 if problems:
                     params["problems"] = " ".join(p["message"] for p in problems)
