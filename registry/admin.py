@@ -565,14 +565,18 @@ class ApplicationAdmin(OfficeScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ["status"]
-        return ["number", "office", "resident", "service", "channel", "status",
-                "rebook_until", "created_at", "closed_at"]
+        return ["number", "office", "resident", "service", "services_display", "channel",
+                "status", "rebook_until", "created_at", "closed_at"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["office", "resident", "service", "channel"]
-        return ["number", "office", "resident", "service", "channel", "status",
-                "rebook_until", "created_at", "closed_at", "note"]
+        return ["number", "office", "resident", "service", "services_display", "channel",
+                "status", "rebook_until", "created_at", "closed_at", "note"]
+
+    @admin.display(description=gettext_lazy("services of the visit"))
+    def services_display(self, obj):
+        return obj.service_set.name
 
     def save_model(self, request, obj, form, change):
         if change:

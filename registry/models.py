@@ -501,6 +501,13 @@ class Application(models.Model):
     def __str__(self):
         return f"{self.number} {self.service.name}"
 
+    @property
+    def service_set(self):
+        """The services of the visit (registry.service_sets.ServiceSet)."""
+        from registry.service_sets import service_set_of
+
+        return service_set_of(self)
+
 
 class CaseEvent(models.Model):
     """One entry of an application's timeline. Written only by

@@ -140,7 +140,11 @@ def service_set_get(*, office: Office, codes: list[str], active_only: bool = Tru
 
 def requested_codes(service: str | None, services: list[str] | None) -> list[str]:
     """The codes of a request with `service` and/or `services` (the API's two fields):
-    `service` first, then the others of `services` in their order."""
+    `service` first, then the others of `services` in their order. `services` may name
+    `service` again; a code twice in `services` is refused."""
+    services = list(services or [])
+    if len(set(services)) != len(services):
+        raise DomainError(_("A service is listed twice."), "service_repeated")
     codes = [service] if service else []
     for code in services or []:
         if code not in codes:
@@ -148,10 +152,13 @@ def requested_codes(service: str | None, services: list[str] | None) -> list[str
     return codes
 
 
-def service_set_of(application: Application) -> ServiceSet:
-    """The visit of a case: its first service and its extra services."""
+def service_set_of(application: Application, *, primary: Service | None = None
+                   ) -> ServiceSet:
+    """The visit of a case: its first service and its extra services. `primary` is the
+    case's first service when the caller holds it already (a booking's `service`,
+    prefetched with its requirements)."""
     extra = sorted(application.extra_services.all(), key=lambda service: service.code)
-    services = (application.service, *extra)
+    services = (primary or application.service, *extra)
     return ServiceSet(services, _combination_for(application.office_id,
                                                  [s.code for s in services]))
 

@@ -290,7 +290,7 @@ def booking_slip(request, code):
     declared = {doc.requirement_id: doc for doc in
                 booking.documents.select_related("requirement")}
     requirements = [{"requirement": r, "document": declared.get(r.id)}
-                    for r in booking.service.requirements.all()]
+                    for r in booking.application.service_set.requirements()]
     may_issue = request.user.has_perm(BOOK, booking)
     response = render(request, "appointments/slip.html", {
         "booking": booking, "office": booking.office, "slot": booking.slot,

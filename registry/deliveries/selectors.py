@@ -24,6 +24,7 @@ def route_for_courier(*, user, day) -> QuerySet[Delivery]:
         office_id__in=tenancy.staff_offices_with_role(user, Role.COURIER))
         .select_related("office", "application__resident", "application__service",
                         "handover__card")
+        .prefetch_related("application__extra_services")
         .order_by("route_position", "id"))
 
 

@@ -54,8 +54,8 @@ def test_services_carry_lane_steps_and_requirements(http, office_a, office_b):
     assert body["count"] == 7
     lost = next(s for s in body["results"] if s["code"] == "KTP_HILANG")
     assert lost["lane"] == "C"
-    assert lost["home_delivery"] is False
-    assert lost["holder_in_person"] is True
+    assert lost["home_delivery"] is True
+    assert lost["holder_in_person"] is False
     assert [r["code"] for r in lost["requirements"]] == ["KK", "SURAT_KEHILANGAN"]
     assert lost["requirements"][1]["valid_days"] == 14
     assert lost["requirements"][0]["valid_days"] is None

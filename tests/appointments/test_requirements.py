@@ -5,11 +5,12 @@ import pytest
 from registry.appointments.services.requirements import requirement_check
 from registry.errors import DomainError, NotFound
 from registry.models import Service
+from registry.service_sets import ServiceSet
 
 
 def check(office, service, visit, documents):
-    return requirement_check(office=office, service=service, visit_date=visit,
-                             documents=documents)
+    return requirement_check(office=office, service_set=ServiceSet((service,)),
+                             visit_date=visit, documents=documents)
 
 
 def test_all_present_and_valid_on_the_visit_day(office_a, lost_card, clock):

@@ -10,7 +10,7 @@ from registry.deliveries.services.handovers import (
     handover_options,
 )
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import ApplicationStatus, Role
+from registry.models import ApplicationStatus, Role, Service
 from tests.deliveries.conftest import print_card
 from tests.factories import ApplicationFactory, make_nik
 
@@ -63,7 +63,21 @@ def serve_only():
     return make
 
 
+def _holder_in_person(service_code="KTP_HILANG"):
+    # The default catalogue delivers a lost card's replacement; an office that needs a
+    # fingerprint match at hand-over switches this on for the service.
+    Service.objects.filter(code=service_code).update(holder_in_person=True)
+
+
+def test_a_lost_cards_replacement_may_go_to_a_proxy_or_home_by_default(printed):
+    application = printed(service_code="KTP_HILANG")
+    handover = Handover.objects.get(application=application)
+    options = {o["method"]: o["available"] for o in handover_options(handover=handover)}
+    assert options == {"pickup": True, "proxy": True, "delivery": True}
+
+
 def test_holder_in_person_services_offer_neither_proxy_nor_delivery(printed):
+    _holder_in_person()
     application = printed(service_code="KTP_HILANG")
     handover = Handover.objects.get(application=application)
     options = {o["method"]: (o["available"], o["code"]) for o in
@@ -180,6 +194,7 @@ def test_the_named_proxy_collects_and_holder_in_person_needs_the_fingerprint(
     handover.refresh_from_db()
     assert handover.collected_relation == "spouse"
 
+    _holder_in_person()
     lost = printed(service_code="KTP_HILANG")
     handover = Handover.objects.get(application=lost)
     holder = lost.resident

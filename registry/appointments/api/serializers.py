@@ -142,7 +142,7 @@ class BookingSerializer(serializers.ModelSerializer):
 
     def get_services(self, booking) -> list[str]:
         """Every service of the visit, the first one first."""
-        return service_set_of(booking.application).codes
+        return service_set_of(booking.application, primary=booking.service).codes
 
     def get_can_change_until(self, booking) -> str | None:
         if booking.status != "booked":
@@ -161,8 +161,8 @@ class BookingSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
     def get_requirements(self, booking) -> list[dict]:
-        return [requirement_dict(r)
-                for r in service_set_of(booking.application).requirements()]
+        visit = service_set_of(booking.application, primary=booking.service)
+        return [requirement_dict(r) for r in visit.requirements()]
 
     def get_documents(self, booking) -> list[dict]:
         return BookingDocumentSerializer(booking.documents.all(), many=True).data

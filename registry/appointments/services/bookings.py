@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -136,9 +136,12 @@ def booking_create(*, office: Office, resident: Resident, service: Service | Ser
         documents=declared))
     active = Conflict(_("You already have an active booking for this service; cancel or "
                         "reschedule it instead."), "active_booking_exists")
-    if Booking.objects.filter(resident=resident, service=service,
-                              status__in=[BookingStatus.BOOKED,
-                                          BookingStatus.CHECKED_IN]).exists():
+    # Any service of the visit already booked, first or beside another, is one booking
+    # too many (the constraint holds the first service; this read the others).
+    active_bookings = Booking.objects.filter(
+        resident=resident, status__in=[BookingStatus.BOOKED, BookingStatus.CHECKED_IN])
+    if active_bookings.filter(Q(service__in=service_set.ids)
+                              | Q(application__extra_services__in=service_set.ids)).exists():
         raise active
     for attempt in range(3):
         try:

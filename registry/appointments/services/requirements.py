@@ -16,7 +16,7 @@ from registry.appointments.services.notices import date_text
 from registry.calendar import (
     office_today,
 )
-from registry.errors import DomainError
+from registry.errors import DomainError, NotFound
 from registry.models import (
     Office,
     Requirement,
@@ -160,6 +160,8 @@ def documents_declare(*, service_set: ServiceSet, documents: list[dict]
 def requirement_check(*, office: Office, service_set: ServiceSet, visit_date: date,
                       documents: list[dict]) -> list[dict]:
     """The pre-check of POST /requirement-checks/: the problems, empty when none."""
+    if any(s.office_id != office.id or not s.is_active for s in service_set.services):
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
     today = office_today(office)
     if visit_date < today:
         raise DomainError(_("The visit date is in the past."), "visit_date_past")

@@ -49,6 +49,7 @@ from registry.central.services.link import (
 )
 from registry.errors import Conflict
 from registry.models import Application, ApplicationStatus, Office
+from registry.service_sets import service_set_of
 from registry.services.cases import application_set_status, case_event_record
 
 logger = logging.getLogger(__name__)
@@ -115,12 +116,13 @@ def central_work_create(*, application: Application, by=None) -> list[CentralJob
     transaction: its data change, then its card print (with the card's receipt code
     and its hand-over) for services that produce a card. Each on the timeline; the
     first send is queued after commit. Created once per application."""
-    service = application.service
+    service = service_set_of(application)
     if CentralJob.objects.filter(application=application).exists():
         return list(CentralJob.objects.filter(application=application).order_by("id"))
     jobs = []
-    payload = {"nik": application.resident.nik, "service": service.code,
-               "number": application.number}
+    # One data change and one print for all the services of the visit: one card.
+    payload = {"nik": application.resident.nik, "service": service.primary.code,
+               "services": service.codes, "number": application.number}
     first = None
     if service.needs_central:
         first = CentralJob.objects.create(

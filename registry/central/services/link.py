@@ -25,6 +25,7 @@ from registry.central.models import (
 )
 from registry.errors import Conflict, DomainError
 from registry.models import Application, Office
+from registry.service_sets import service_set_of
 from registry.services.notifications import notification_send
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,8 @@ def central_outage_end(*, outage: CentralOutage, by=None,
 
 
 def _outage_notice_texts(application: Application):
-    if application.service.home_delivery and not application.service.holder_in_person:
+    service = service_set_of(application)
+    if service.home_delivery and not service.holder_in_person:
         body = _("%(office)s cannot reach the ministry's central server since %(since)s; it "
                  "is expected back around %(expected)s. Your case %(number)s waits and is "
                  "sent automatically when the link is back: nothing is lost and you do not "

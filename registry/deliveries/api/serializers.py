@@ -11,6 +11,7 @@ from registry.deliveries.models import (
     Relation,
 )
 from registry.privacy import mask_phone
+from registry.service_sets import service_set_of
 
 
 class HandoverChoiceSerializer(serializers.Serializer):
@@ -76,7 +77,7 @@ class FieldDeliverySerializer(serializers.ModelSerializer):
         "otherwise masked (+62812*****001). Empty when the resident has no phone."))
     application_number = serializers.CharField(source="application.number")
     receipt_code = serializers.CharField(source="handover.card.masked_receipt_code")
-    holder_in_person = serializers.BooleanField(source="application.service.holder_in_person")
+    holder_in_person = serializers.SerializerMethodField()
     office = serializers.CharField(source="office.code")
     status = serializers.CharField(help_text=DELIVERY_STATUS_HELP)
 
@@ -86,6 +87,9 @@ class FieldDeliverySerializer(serializers.ModelSerializer):
                   "latitude", "longitude", "resident_name", "resident_phone",
                   "application_number", "receipt_code", "holder_in_person", "status",
                   "scheduled_for", "failed_attempts"]
+
+    def get_holder_in_person(self, delivery) -> bool:
+        return service_set_of(delivery.application).holder_in_person
 
     def get_resident_phone(self, delivery) -> str:
         phone = delivery.application.resident.phone

@@ -29,6 +29,7 @@ from registry.deliveries.models import (
 from registry.deliveries.validators import check_photo
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import ApplicationStatus, Office, Role, StaffMembership
+from registry.service_sets import service_set_of
 from registry.services.cases import (
     application_set_status,
     case_event_record,
@@ -83,7 +84,7 @@ def delivery_deliver(*, delivery_id: int, courier, recipient_name: str,
         card = delivery.handover.card
         if normalize_receipt_code(receipt_code) != card.receipt_code:
             raise DomainError(_("The receipt code is wrong."), "receipt_code_wrong")
-        if recipient_relation != Relation.SELF and application.service.holder_in_person:
+        if recipient_relation != Relation.SELF and service_set_of(application).holder_in_person:
             raise DomainError(_("Only the holder can receive this card."), "holder_in_person")
         extension = check_photo(photo)
         now = timezone.now()

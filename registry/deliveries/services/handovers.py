@@ -26,6 +26,7 @@ from registry.deliveries.models import (
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Application, ApplicationStatus, Role
 from registry.nik import NikError, mask_nik, parse_nik
+from registry.service_sets import service_set_of
 from registry.services.cases import (
     application_set_status,
     case_event_record,
@@ -44,7 +45,7 @@ def handover_open(*, application: Application, card: Card) -> Handover:
 def handover_options(*, handover: Handover) -> list[dict]:
     """Each method, whether it is offered for this case and, if not, why."""
     application = handover.application
-    service = application.service
+    service = service_set_of(application)
     resident = application.resident
     in_person = str(_("This service needs the holder in person at hand-over (a fingerprint "
                       "match before the card is given), so only the holder can collect it."))
@@ -63,7 +64,7 @@ def handover_options(*, handover: Handover) -> list[dict]:
 
 def _delivery_refusal(handover: Handover, resident) -> tuple[str, str]:
     application = handover.application
-    if not application.service.home_delivery:
+    if not service_set_of(application).home_delivery:
         return "delivery_not_offered", _("Home delivery is not offered for this service.")
     if resident.domicile_office_id != application.office_id:
         return "delivery_outside_area", _("Home delivery reaches addresses in the office's own "
@@ -84,7 +85,7 @@ def handover_for_application(*, application: Application) -> Handover:
                                                 "application__resident", "application__office")
                 .filter(application=application).first())
     if handover is None:
-        if not application.service.produces_card:
+        if not service_set_of(application).produces_card:
             raise Conflict(_("This service does not produce a card to hand over."), "no_card")
         raise Conflict(_("You can choose how to receive the card after your visit, once "
                          "the card is on its way."), "handover_not_yet")
@@ -189,7 +190,7 @@ def handover_card_printed(*, card: Card) -> Handover:
         body = _("Your card for case %(number)s is printed and will be delivered to your home; "
                  "you will be told the day. Whoever receives it must give the receipt code "
                  "%(code)s.")
-    elif application.service.holder_in_person:
+    elif service_set_of(application).holder_in_person:
         body = _("Your card for case %(number)s is printed. Collect it in person at %(office)s "
                  "with the receipt code %(code)s: a fingerprint match is needed, "
                  "so nobody else can collect it.")
@@ -237,11 +238,11 @@ def handover_collect(*, handover: Handover, receipt_code: str, collector_name: s
             raise DomainError(exc.message, "collector_nik_invalid") from exc
         if nik == application.resident.nik:
             relation = Relation.SELF
-            if application.service.holder_in_person and not fingerprint_verified:
+            if service_set_of(application).holder_in_person and not fingerprint_verified:
                 raise DomainError(_("Match the holder's fingerprint before handing over this "
                                     "card."), "fingerprint_required")
         elif (handover.method == HandoverMethod.PROXY and nik == handover.proxy_nik
-              and not application.service.holder_in_person):
+              and not service_set_of(application).holder_in_person):
             relation = handover.proxy_relation
         else:
             raise DomainError(_("Only the holder, or the proxy the holder named, can collect "
