@@ -14,6 +14,9 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   detail (GET /offices/<code>/);
 - DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
   demo offices (manage.py load_demo);
+- SMS_COMMANDS: a function `(*, resident, text) -> str | None` trying a resident's SMS
+  reply (from their bound phone) as one of the app's commands: the answer to send back,
+  or None when the text is not the app's (the SMS webhook tries each in turn);
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -26,6 +29,7 @@ FIGURES = "figures"
 STAFF_LINKS = "staff_links"
 OFFICE_STATE = "office_state"
 DEMO = "demo"
+SMS_COMMANDS = "sms_commands"
 
 _registered: dict[str, list] = defaultdict(list)
 

@@ -12,10 +12,15 @@ class DeliveriesConfig(AppConfig):
         from registry import extensions
         from registry.central.services.jobs import CARD_PLANNED, CARD_PRINTED
         from registry.deliveries import demo, events, roles, selectors, views
-        from registry.deliveries.services.handovers import handover_card_printed, handover_open
+        from registry.deliveries.services.handovers import (
+            handover_card_printed,
+            handover_delivery_by_sms,
+            handover_open,
+        )
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(CARD_PLANNED, handover_open)
         extensions.register(CARD_PRINTED, handover_card_printed)
+        extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)

@@ -133,6 +133,8 @@ def test_jobs_wait_with_backoff_while_down_and_go_at_once_when_the_link_is_back(
 def test_residents_waiting_on_central_work_are_told_once_with_their_choices(
         office_a, office_b, central_sim, queued, serve, committed):
     waiting = ApplicationFactory(office=office_a)
+    # An office that hands a lost card's replacement to the holder in person only.
+    office_a.services.filter(code="KTP_HILANG").update(holder_in_person=True)
     in_person = ApplicationFactory(office=office_a,
                                    service=office_a.services.get(code="KTP_HILANG"))
     elsewhere = ApplicationFactory(office=office_b)
@@ -251,3 +253,24 @@ def test_the_beat_checks_every_active_office(office_a, office_b, queued, committ
     with committed():
         assert central_link_check_all() == 1
     assert queued == [("central.tasks.central_link_check", (office_a.id,))]
+
+
+def test_the_outage_notice_gives_an_action_without_the_app(office_a, central_sim, serve,
+                                                           committed):
+    """A feature phone is told to reply ANTAR; without a phone, the desk is named."""
+    office_a.whatsapp = "08111222333"
+    office_a.save()
+    sms = ApplicationFactory(office=office_a, resident__phone_type="feature_phone")
+    paper = ApplicationFactory(office=office_a, resident__phone_type="none")
+    for application in (sms, paper):
+        serve(application)
+    with time_machine.travel(at(9, 0), tick=False), committed():
+        outage = central_outage_declare(
+            office=office_a, cause="Pemeliharaan jaringan", expected_back=at(13, 0))
+    central_outage_notify(outage_id=outage.id)
+    told = {n.application_id: n.body for n in Notification.objects.filter(
+        kind="central.outage")}
+    assert told[sms.id].endswith("atau meminta kartu diantar ke rumah: balas SMS ini "
+                                 "dengan ANTAR.")
+    assert told[paper.id].endswith("sampaikan ke loket depan atau hubungi 08111222333.")
+    assert "aplikasi" not in told[sms.id] + told[paper.id]

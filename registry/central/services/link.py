@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from registry.background import enqueue_on_commit
@@ -24,7 +25,7 @@ from registry.central.models import (
     OutageDetection,
 )
 from registry.errors import Conflict, DomainError
-from registry.models import Application, Office
+from registry.models import Application, Office, PhoneType
 from registry.service_sets import service_set_of
 from registry.services.notifications import notification_send
 
@@ -248,7 +249,18 @@ def central_outage_end(*, outage: CentralOutage, by=None,
 
 def _outage_notice_texts(application: Application):
     service = service_set_of(application)
-    if service.home_delivery and not service.holder_in_person:
+    phone_type = application.resident.phone_type
+    if (service.home_delivery and not service.holder_in_person
+            and phone_type != PhoneType.SMARTPHONE):
+        how = (_("reply ANTAR to this SMS.") if phone_type == PhoneType.FEATURE_PHONE
+               else _("tell the front desk or call %(contact)s."))
+        body = format_lazy("{} {}", _(
+            "%(office)s cannot reach the ministry's central server since %(since)s; it "
+            "is expected back around %(expected)s. Your case %(number)s waits and is "
+            "sent automatically when the link is back: nothing is lost and you do not "
+            "need to register again. You may wait at the office, come back another "
+            "day to collect your card, or have it delivered to your home:"), how)
+    elif service.home_delivery and not service.holder_in_person:
         body = _("%(office)s cannot reach the ministry's central server since %(since)s; it "
                  "is expected back around %(expected)s. Your case %(number)s waits and is "
                  "sent automatically when the link is back: nothing is lost and you do not "
@@ -272,7 +284,8 @@ def central_outage_tell(*, outage: CentralOutage, application: Application) -> b
         office=office, resident=application.resident, kind="central.outage", title=title,
         body=body, application=application, dedup_key=f"central-outage:{outage.id}",
         params={"office": office.name, "since": office_local_text(outage.started_at, office),
-                "expected": expected, "number": application.number},
+                "expected": expected, "number": application.number,
+                "contact": office.whatsapp or office.name},
     )
     if notification is not None:
         CentralOutage.objects.filter(pk=outage.pk).update(
@@ -294,7 +307,8 @@ def central_outage_notify(*, outage_id: int) -> int:
     told = 0
     for start in range(0, len(application_ids), NOTIFY_BATCH):
         batch = Application.objects.filter(id__in=application_ids[start:start + NOTIFY_BATCH]
-                                           ).select_related("resident", "service")
+                                           ).select_related("resident", "service"
+                                                            ).prefetch_related("extra_services")
         for application in batch:
             with transaction.atomic():
                 told += central_outage_tell(outage=outage, application=application)

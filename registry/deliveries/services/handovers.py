@@ -9,6 +9,7 @@ needs the holder in person (a fingerprint match) offer the first way only.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from registry import tenancy
@@ -24,7 +25,7 @@ from registry.deliveries.models import (
     Relation,
 )
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import Application, ApplicationStatus, Role
+from registry.models import Application, ApplicationStatus, PhoneType, Role
 from registry.nik import NikError, mask_nik, parse_nik
 from registry.service_sets import service_set_of
 from registry.services.cases import (
@@ -194,6 +195,16 @@ def handover_card_printed(*, card: Card) -> Handover:
         body = _("Your card for case %(number)s is printed. Collect it in person at %(office)s "
                  "with the receipt code %(code)s: a fingerprint match is needed, "
                  "so nobody else can collect it.")
+    elif application.resident.phone_type != PhoneType.SMARTPHONE:
+        # No app: how to ask for home delivery without it.
+        if handover.method == HandoverMethod.PROXY:
+            params["proxy"] = handover.proxy_name
+            printed = _("Your card for case %(number)s is printed. %(proxy)s can collect it "
+                        "at %(office)s with the receipt code %(code)s and their own KTP-el.")
+        else:
+            printed = _("Your card for case %(number)s is printed. Collect it at %(office)s "
+                        "with the receipt code %(code)s.")
+        body = _choice_text(printed, application)
     elif handover.method == HandoverMethod.PROXY:
         params["proxy"] = handover.proxy_name
         body = _("Your card for case %(number)s is printed. %(proxy)s can collect it at "
@@ -203,10 +214,53 @@ def handover_card_printed(*, card: Card) -> Handover:
         body = _("Your card for case %(number)s is printed. Collect it at %(office)s "
                  "with the receipt code %(code)s, send a family member as your proxy, or "
                  "choose home delivery in the app.")
+    if application.resident.phone_type == PhoneType.NONE:
+        params["contact"] = application.office.whatsapp or application.office.name
     notification_send(office=office, resident=application.resident, kind="card.ready",
                       title=_("Your KTP-el is ready"), body=body, params=params,
                       application=application, dedup_key=f"card-ready:{card.id}")
     return handover
+
+
+def _choice_text(printed, application: Application):
+    """How a resident without the app asks for home delivery: an SMS reply
+    (DELIVERY_COMMAND) from a feature phone, else the front desk. A card held for the
+    holder in person has no choice to make."""
+    if (not service_set_of(application).home_delivery
+            or service_set_of(application).holder_in_person):
+        return printed
+    phone_type = application.resident.phone_type
+    if phone_type == PhoneType.FEATURE_PHONE:
+        return format_lazy("{} {}", printed, _("Reply ANTAR to have it delivered to your "
+                                              "home."))
+    return format_lazy("{} {}", printed, _("For home delivery, tell the front desk or "
+                                          "call %(contact)s."))
+
+
+# An SMS reply asking for the printed card to be brought home (registry.extensions
+# SMS_COMMANDS); what card-ready and outage messages tell feature-phone residents.
+DELIVERY_COMMAND = "ANTAR"
+
+
+def handover_delivery_by_sms(*, resident, text: str) -> str | None:
+    """`ANTAR` from the resident's bound phone: home delivery of their card waiting to
+    be handed over (the latest), under the same rules as in the app. The answer to send
+    back, or None when the text is not this command."""
+    if text.strip().upper() != DELIVERY_COMMAND:
+        return None
+    handover = (Handover.objects.select_related("application", "application__office")
+                .filter(application__resident=resident, completed_at__isnull=True)
+                .order_by("-id").first())
+    if handover is None:
+        return str(_("No card of yours is waiting to be handed over."))
+    try:
+        handover_choose(application=handover.application, method=HandoverMethod.DELIVERY,
+                        by_resident=True)
+    except DomainError as exc:
+        return str(exc.message)
+    return str(_("Home delivery of your card for case %(number)s is chosen. You will be "
+                 "told the day; whoever receives it gives the receipt code.")
+               % {"number": handover.application.number})
 
 
 def handover_collect(*, handover: Handover, receipt_code: str, collector_name: str,
