@@ -20,10 +20,13 @@ SERVING_ACTIONS = ("change-services", "requirement-invalid")
 
 
 def _ticket_id(data) -> int | None:
-    try:
-        return int(str(data.get("ticket", ""))[:12]) or None
-    except ValueError:
+    """The ticket the operator's screen showed (None when the form sent none)."""
+    raw = str(data.get("ticket", "") or "").strip()
+    if not raw:
         return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise DomainError(_("The page was out of date; reload it."), "ticket_invalid")
+    return int(raw)
 
 
 def serving_action(counter: Counter, action: str, data, by) -> str:

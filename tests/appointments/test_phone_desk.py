@@ -60,8 +60,8 @@ def test_a_signature_change_becomes_lost_card_and_signature_change(office_a, sig
     assert signature_booking.code in told.body
 
 
-@pytest.mark.parametrize("issued_on, code", [(date(2026, 6, 10), "expired"),
-                                             (date(2026, 6, 17), "expires_before_visit")])
+@pytest.mark.parametrize(("issued_on", "code"), [(date(2026, 6, 10), "expired"),
+                                                 (date(2026, 6, 17), "expires_before_visit")])
 def test_a_police_letter_not_valid_on_the_visit_day_changes_nothing(
         office_a, signature_booking, make_staff, issued_on, code):
     before = state(signature_booking)

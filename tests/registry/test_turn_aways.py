@@ -55,7 +55,8 @@ def test_a_case_opened_later_takes_the_turn_aways_of_the_last_60_days(office_a, 
                                    service=ttd(office_a), channel="app")
     linked = set(TurnAway.objects.filter(application=application).values_list("id", flat=True))
     assert linked == {recent.id, no_service.id}
-    assert old.id not in linked and other_service.id not in linked
+    assert old.id not in linked
+    assert other_service.id not in linked
 
 
 def test_bad_input_and_another_offices_resident_change_nothing(office_a, resident_a,
@@ -80,7 +81,8 @@ def test_the_front_desk_records_a_turn_away_by_nik(client, desk, office_a, resid
     assert (turn_away.resident, turn_away.service.code, turn_away.reason, turn_away.actor) == (
         resident_a, "KTP_TTD_FOTO", "no_booking", desk)
     # The NIK look-up is recorded, like every disclosure of a resident to staff.
-    assert NikDisclosure.objects.filter(resident=resident_a, user=desk, office=office_a).count() == 1
+    assert NikDisclosure.objects.filter(resident=resident_a, user=desk,
+                                        office=office_a).count() == 1
     page = client.get(PAGE)
     assert resident_a.name in page.content.decode()
 
