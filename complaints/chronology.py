@@ -7,12 +7,15 @@ it).
 
 from django.utils import translation
 
-from complaints import collectors
+from complaints import collectors, collectors_visit
 from complaints.collectors import CaseContext, Fact
 from registry.calendar import office_day_bounds
 from registry.models import CaseEvent
 
 CHRONOLOGY_LANGUAGE = "id"
+
+# The case collectors of complaints.collectors, then those of the visit itself.
+CASE_COLLECTORS = [*collectors.CASE_COLLECTORS, *collectors_visit.COLLECTORS]
 
 
 def case_context(complaint) -> CaseContext:
@@ -43,7 +46,7 @@ def collect_facts(complaint) -> tuple[list[Fact], CaseContext]:
     facts: list[Fact] = []
     with translation.override(CHRONOLOGY_LANGUAGE):
         if ctx.application is not None:
-            for collect in collectors.CASE_COLLECTORS:
+            for collect in CASE_COLLECTORS:
                 facts.extend(collect(ctx))
             if not ctx.presence:
                 _visit_days(ctx)

@@ -2,6 +2,7 @@
 as they were at the time; labels are rendered in the reader's language."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from queues.models import CallReason, NotServedReason, Outcome, Priority
 
@@ -97,4 +98,6 @@ EVENT_KINDS = {
     "queue.no_show": _no_show,
     "queue.identified": _identified,
     "queue.closed": _closed,
+    "queue.requirement_invalid": gettext_lazy(
+        "At %(counter)s (ticket %(code)s) the %(document)s was found not valid: %(reason)s."),
 }

@@ -44,6 +44,7 @@ from queues.services.calling import (
 )
 from queues.services.counters import counter_close, counter_open, counter_pause
 from queues.services.issuing import ticket_check_in, ticket_identify, ticket_issue_walk_in
+from queues.serving_views import SERVING_ACTIONS, serving_action, serving_context
 from registry import desk, printed_codes, tenancy
 from registry.calendar import office_today
 from registry.errors import DomainError
@@ -347,6 +348,7 @@ def counter_page(request, pk):
         other_lanes = other_lanes.exclude(pk=current.lane_id)
     resident = current.resident if current is not None else None
     return render(request, "queues/counter.html", {
+        **serving_context(current),
         "resident_desk": _resident_desk(office, resident) if resident else None,
         "counter": counter, "office": office, "lanes": lanes,
         "lane_columns": [{"lane": lane, "tickets": waiting[lane.id][:WAITING_LISTED],
@@ -496,6 +498,17 @@ def _run_action(counter: Counter, action: str, data: dict, by) -> str:
 @require_POST
 def counter_action(request, pk, action):
     counter = _counter_or_404(request, pk)
+    if action in SERVING_ACTIONS:
+        try:
+            text = serving_action(counter, action, request.POST, request.user)
+        except DomainError as exc:
+            _error(request, exc)
+            problems = exc.extra.get("problems") if exc.extra else None
+            for problem in problems or []:
+                messages.error(request, str(problem.get("message", "")))
+        else:
+            messages.success(request, text)
+        return redirect("queues:counter", pk=counter.pk)
     form = ActionForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():

@@ -41,6 +41,7 @@ from registry.models import (
     Service,
     ServiceCombination,
     StaffMembership,
+    TurnAway,
     WorkingHours,
 )
 from registry.nik import NikError, parse_nik
@@ -644,6 +645,17 @@ class NotificationAdmin(ReadOnlyMixin, OfficeScopedAdmin):
 class NikDisclosureAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["at", "user", "resident", "reason"]
     list_select_related = ["user", "resident", "office"]
+    date_hierarchy = "at"
+
+
+@admin.register(TurnAway)
+class TurnAwayAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """Residents sent away at the door, with the reason (recorded on the front desk's
+    page, registry:turn-away); read-only, each office its own."""
+
+    list_display = ["at", "resident", "service", "reason", "note", "application", "actor"]
+    list_filter = ["reason"]
+    list_select_related = ["resident", "service", "application", "actor", "office"]
     date_hierarchy = "at"
 
 

@@ -16,12 +16,13 @@ class RegistryConfig(AppConfig):
             extensions,
             roles,
             selectors,
+            views,
         )
         from registry.api import schema  # noqa: F401 - registers the OpenAPI extension
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
-            figures=selectors.dashboard_figures)
+            figures=selectors.dashboard_figures, staff_links=views.staff_links)
 
 
 class EOpenAdminConfig(admin_apps.AdminConfig):

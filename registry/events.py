@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import ApplicationStatus, Channel
+from registry.models import ApplicationStatus, Channel, TurnAwayReason
 
 
 def _opened(params):
@@ -22,7 +22,13 @@ def _status(params):
     }
 
 
+def _turned_away(params):
+    reason = dict(TurnAwayReason.choices).get(params.get("reason"), params.get("reason", ""))
+    return _("Sent away at the door by the front desk: %(reason)s.") % {"reason": reason}
+
+
 EVENT_KINDS = {
+    "desk.turned_away": _turned_away,
     "application.opened": _opened,
     "application.status": _status,
     "application.note": _("Staff note."),

@@ -19,6 +19,10 @@ VIEW_CORE = [
     "registry.view_caseevent",
 ]
 
+# Sending a resident away at the door is recorded, with the reason (the chronology of a
+# later complaint states it): by the front desk, and by those who stand in for it.
+TURN_AWAY = ["registry.add_turnaway", "registry.view_turnaway"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -34,12 +38,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.change_staffmembership", "registry.delete_staffmembership",
         "registry.view_nikdisclosure",
         "registry.view_notification",
+        *TURN_AWAY,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
         "registry.add_resident", "registry.change_resident", "registry.view_full_nik",
         "registry.add_application", "registry.change_application",
         "registry.view_notification",
+        *TURN_AWAY,
     ],
     Role.COUNTER_OPERATOR: [
         *VIEW_CORE,
@@ -53,11 +59,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_staffmembership",
         "registry.view_nikdisclosure",
         "registry.view_notification",
+        *TURN_AWAY,
     ],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: [
         *VIEW_CORE,
         "registry.view_notification",
+        "registry.view_turnaway",
     ],
     Role.PROVINCIAL_SUPERVISOR: [
         *VIEW_CORE,

@@ -12,6 +12,7 @@ from registry.models import (
     Office,
     Resident,
     Service,
+    TurnAway,
 )
 
 
@@ -58,6 +59,24 @@ def residents_for_staff(*, user) -> QuerySet[Resident]:
     return Resident.objects.filter(
         Q(domicile_office_id__in=office_ids) | Q(id__in=with_case)
     )
+
+
+def residents_for_office(*, office: Office) -> QuerySet[Resident]:
+    """Residents an office's staff may work with: domiciled there, or with a case file
+    there (registry.desk.resident_get_for_office answers one of them or NotFound)."""
+    with_case = Application.objects.filter(office=office).values("resident_id")
+    return Resident.objects.filter(Q(domicile_office=office) | Q(id__in=with_case))
+
+
+def turn_aways_of_application(*, application: Application) -> QuerySet[TurnAway]:
+    """The turn-aways at the door linked to a case, oldest first."""
+    return (TurnAway.objects.filter(application=application, office_id=application.office_id)
+            .select_related("service").order_by("at", "id"))
+
+
+def turn_aways_for_office(*, office: Office) -> QuerySet[TurnAway]:
+    return (TurnAway.objects.filter(office=office)
+            .select_related("resident", "service", "application", "actor").order_by("-at"))
 
 
 def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:

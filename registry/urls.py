@@ -8,4 +8,5 @@ app_name = "registry"
 
 urlpatterns = [
     path("", views.staff_home, name="staff-home"),
+    path("desk/turn-away/", views.turn_away, name="turn-away"),
 ]

@@ -1,14 +1,26 @@
 """Pages of the registry core: the portal's front page, the staff start page, and the
 error pages (JSON under /api/, HTML elsewhere)."""
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registry import tenancy
+from registry.auth import role_allows
+from registry.calendar import office_day_bounds, office_today
 from registry.dashboard import staff_links_for
-from registry.models import Role
+from registry.errors import DomainError
+from registry.models import Role, Service, TurnAwayReason
+from registry.selectors import turn_aways_for_office
+from registry.services.residents import resident_find_by_nik
+from registry.services.turn_aways import turn_away_record
+
+TURN_AWAY = "registry.add_turnaway"
 
 
 def home(request):
@@ -26,6 +38,61 @@ def staff_home(request):
                      "roles": sorted(str(Role(role).label) for role in roles),
                      "links": staff_links_for(office=office, roles=roles)})
     return render(request, "registry/staff_home.html", {"rows": rows})
+
+
+def staff_links(*, office, roles) -> list[tuple[str, str]]:
+    """The core's staff pages for the start page, for this user's roles in `office`."""
+    if any(role_allows(role, TURN_AWAY) for role in roles):
+        return [(_("Sent away at the door"),
+                 reverse("registry:turn-away") + f"?office={office.code}")]
+    return []
+
+
+class TurnAwayForm(forms.Form):
+    nik = forms.CharField(label=gettext_lazy("NIK"), max_length=32)
+    service = forms.CharField(max_length=32, required=False)
+    reason = forms.CharField(max_length=24)
+    note = forms.CharField(max_length=300, required=False)
+
+
+@login_required
+def turn_away(request):
+    """The front desk records a resident sent away at the door, found by NIK, with the
+    service they came for and the reason (registry.services.turn_aways)."""
+    office, offices = tenancy.office_for_request(request, TURN_AWAY)
+    form = TurnAwayForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_bound:
+        status = 400
+        if not form.is_valid():
+            messages.error(request, _("Enter the NIK and choose the reason."))
+        else:
+            data = form.cleaned_data
+            service = None
+            if data["service"]:
+                service = Service.objects.filter(office=office, code=data["service"]).first()
+            try:
+                if data["service"] and service is None:
+                    raise DomainError(_("This service is not offered by this office."),
+                                      "service_not_found")
+                resident = resident_find_by_nik(office=office, user=request.user,
+                                                nik=data["nik"],
+                                                reason=str(_("Sent away at the door")))
+                turn_away_record(office=office, resident=resident, reason=data["reason"],
+                                 service=service, note=data["note"], by=request.user)
+            except DomainError as exc:
+                messages.error(request, str(exc.message))
+            else:
+                messages.success(request, _("Recorded: %(name)s was sent away.")
+                                 % {"name": resident.name})
+                return redirect(reverse("registry:turn-away") + f"?office={office.code}")
+    start, end = office_day_bounds(office, office_today(office))
+    return render(request, "registry/desk/turn_away.html", {
+        "office": office, "offices": offices, "form": form,
+        "services": Service.objects.filter(office=office, is_active=True).order_by("name"),
+        "reasons": TurnAwayReason.choices,
+        "today": turn_aways_for_office(office=office).filter(at__gte=start, at__lt=end),
+    }, status=status)
 
 
 def _error(request, status, code, message, template):

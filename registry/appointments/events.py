@@ -9,7 +9,16 @@ def _checked_in(params):
     return _("Checked in with booking %(code)s, after the slot's end.") % params
 
 
+def _services_changed(params):
+    where = {"counter": _("at the counter"), "phone_desk": _("by the phone desk")}.get(
+        params.get("where"), params.get("where", ""))
+    return _("Booking %(code)s changed %(where)s from %(from)s to %(to)s.") % {
+        "code": params.get("code", ""), "where": where, "from": params.get("from", ""),
+        "to": params.get("to", "")}
+
+
 EVENT_KINDS = {
+    "booking.services_changed": _services_changed,
     "booking.created": _("Booked %(code)s: %(service)s on %(date)s, %(start)s-%(end)s, "
                          "lane %(lane)s."),
     "booking.cancelled": _("Booking %(code)s for %(date)s cancelled by the resident."),

@@ -1,9 +1,12 @@
 """Forms of the staff pages and admin of appointments. They parse; the rules are in
 services (a form never decides whether a booking may be made)."""
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from registry.errors import DomainError
 from registry.models import Requirement, Service, Sex
 
 
@@ -90,3 +93,29 @@ class RejectForm(forms.Form):
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("accept", "accept"), ("reject", "reject")])
     reason = forms.CharField(max_length=300, required=False)
+
+
+def documents_from_post(data, service_set, *, prefix: str = "") -> list[dict]:
+    """The documents of a visit as a staff page posts them, per requirement code:
+    `<prefix>doc_<CODE>` = "has" or "lost" (absent: not brought) and
+    `<prefix>issued_<CODE>` = its date of issue (YYYY-MM-DD). Only the requirements of
+    `service_set` (and those it replaces, which may be declared lost) are read; a bad
+    date is a DomainError. The rules stay in services.documents_declare."""
+    wanted = [r.code for r in service_set.requirements()] + sorted(service_set.replaced_codes())
+    documents = []
+    for code in wanted:
+        state = str(data.get(f"{prefix}doc_{code}", "") or "")
+        if state == "lost":
+            documents.append({"requirement": code, "lost": True})
+        elif state == "has":
+            row = {"requirement": code}
+            issued = str(data.get(f"{prefix}issued_{code}", "") or "").strip()
+            if issued:
+                try:
+                    row["issued_on"] = date.fromisoformat(issued[:10])
+                except ValueError:
+                    raise DomainError(_("Enter the date of issue as YYYY-MM-DD."),
+                                      "issued_on_invalid") from None
+            documents.append(row)
+    return documents
+

@@ -3,7 +3,7 @@ slip, and the documents sent ahead awaiting review."""
 
 from django.urls import path
 
-from registry.appointments import views
+from registry.appointments import phone_desk, views
 
 app_name = "appointments"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("bookings/<str:code>/slip/", views.booking_slip, name="slip"),
     path("bookings/<str:code>/slip/activation/", views.booking_slip_activation,
          name="slip-activation"),
+    path("phone/", phone_desk.phone_desk, name="phone-desk"),
     path("documents/", views.documents_to_review, name="documents"),
     path("documents/<int:pk>/review/", views.document_review, name="document-review"),
     path("documents/<int:pk>/file/", views.document_file, name="document-file"),

@@ -71,6 +71,9 @@ def staff_links(*, office, roles) -> list[tuple[str, str]]:
     if allowed(BOOK):
         links.append((_("Book for a resident (assisted booking)"),
                       reverse("appointments:assisted") + suffix))
+    if allowed(BOOK):
+        links.append((_("Phone desk (WhatsApp centre)"),
+                      reverse("appointments:phone-desk") + suffix))
     if allowed(REVIEW):
         links.append((_("Documents awaiting review"), reverse("appointments:documents") + suffix))
     if allowed(VIEW_SLOTS):
@@ -99,7 +102,7 @@ def resident_token(resident: Resident, user) -> str:
                          compress=True)
 
 
-def _resident_from_token(token: str, user) -> Resident | None:
+def resident_from_token(token: str, user) -> Resident | None:
     try:
         data = signing.loads(token, salt=RESIDENT_TOKEN_SALT, max_age=RESIDENT_TOKEN_MAX_AGE)
     except signing.BadSignature:
@@ -134,7 +137,7 @@ def assisted_booking(request):
     anything is booked; the booking ends on its printable slip."""
     office, offices = tenancy.office_for_request(request, BOOK)
     token = request.POST.get("r") or request.GET.get("r") or ""
-    resident = _resident_from_token(token, request.user) if token else None
+    resident = resident_from_token(token, request.user) if token else None
     if token and resident is None:
         messages.error(request, _("This page has expired; find the resident by NIK again."))
         return redirect(_assisted_url(office))

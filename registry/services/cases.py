@@ -3,8 +3,10 @@ few statements from a SELECT (set-based sweeps).
 """
 
 import logging
+from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,12 +19,17 @@ from registry.models import (
     Office,
     Resident,
     Service,
+    TurnAway,
 )
 from registry.services.bulk_sql import sql_dialect, sql_value
 from registry.services.sequences import sequence_next
 from registry.timeline import is_known_kind
 
 logger = logging.getLogger(__name__)
+
+# A case opened within this many days of a turn-away at the door for the same service
+# (or none named) is the trip the resident had to make again (registry.services.turn_aways).
+TURN_AWAY_LINK_DAYS = 60
 
 
 def case_event_record(*, application: Application, kind: str, params: dict | None = None,
@@ -70,7 +77,20 @@ def application_open(*, office: Office, resident: Resident, service: Service, ch
             actor=by,
             by_resident=channel == "app",
         )
+        turn_aways_link(application=application)
     return application
+
+
+def turn_aways_link(*, application: Application) -> int:
+    """Link the resident's unlinked turn-aways of the last TURN_AWAY_LINK_DAYS at the
+    case's office, for its service or with no service named, to this new case. The
+    caller holds the transaction."""
+    since = application.created_at - timedelta(days=TURN_AWAY_LINK_DAYS)
+    return (TurnAway.objects.filter(
+        office_id=application.office_id, resident_id=application.resident_id,
+        application__isnull=True, at__gte=since, at__lte=application.created_at)
+        .filter(Q(service_id=application.service_id) | Q(service__isnull=True))
+        .update(application=application))
 
 
 def application_set_status(*, application: Application, status: str, actor=None,

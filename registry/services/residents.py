@@ -13,9 +13,11 @@ from registry.errors import Conflict, DomainError, NotFound
 from registry.models import (
     NikDisclosure,
     Office,
+    PhoneType,
     Resident,
 )
 from registry.nik import NikError, parse_nik
+from registry.selectors import residents_for_office
 from registry.validators import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -109,3 +111,35 @@ def resident_nik_disclose(*, resident: Resident, office: Office, user, reason: s
         raise DomainError(_("Say why you need the full NIK."), "reason_required")
     NikDisclosure.objects.create(office=office, resident=resident, user=user, reason=reason)
     return resident.nik
+
+
+@transaction.atomic
+def resident_find_by_nik(*, office: Office, user, nik: str, reason: str) -> Resident:
+    """The resident with this NIK, for a staff page of `office` (the phone desk, the
+    turn-away at the door): only one the office's staff may work with (domiciled there
+    or with a case there), else NotFound as for an unknown NIK. The look-up is recorded
+    with its reason (a NikDisclosure: the resident's access log shows it)."""
+    parsed = _nik_or_error(nik)
+    resident = residents_for_office(office=office).filter(nik=parsed.nik).first()
+    if resident is None:
+        raise NotFound(_("No resident with this NIK is registered at this office."),
+                       "resident_not_found")
+    NikDisclosure.objects.create(office=office, resident=resident, user=user,
+                                 reason=(reason or "")[:200])
+    return resident
+
+
+@transaction.atomic
+def resident_phone_type_set(*, office: Office, resident: Resident, phone_type: str,
+                            by) -> Resident:
+    """What the resident can receive messages on, as told to the desk: the messages
+    then go by SMS (feature phone) or on paper (none)."""
+    if phone_type not in PhoneType.values:
+        raise DomainError(_("Choose the kind of phone."), "phone_type_invalid")
+    resident = residents_for_office(office=office).filter(pk=resident.pk).first()
+    if resident is None:
+        raise NotFound(_("Not found."), "not_found")
+    if resident.phone_type != phone_type:
+        resident.phone_type = phone_type
+        resident.save(update_fields=["phone_type"])
+    return resident

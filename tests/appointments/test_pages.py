@@ -316,6 +316,7 @@ def test_staff_links_follow_the_roles(office_a):
     desk = dict(staff_links(office=office_a, roles={Role.FRONT_DESK}))
     assert sorted(desk.values()) == sorted([
         f"{ASSISTED}?office=3275", f"{DOCUMENTS}?office=3275",
+        f"{reverse('appointments:phone-desk')}?office=3275",
         f"{reverse('admin:appointments_slot_day')}?office=3275"])
     assert staff_links(office=office_a, roles={Role.COURIER}) == []
     assert staff_links(office=office_a, roles={Role.COUNTER_OPERATOR}) == []
@@ -329,6 +330,8 @@ def test_the_staff_start_page_links_the_pages(client, desk):
     page = client.get(reverse("registry:staff-home")).content.decode()
     assert f'href="{ASSISTED}?office=3275"' in page
     assert f'href="{DOCUMENTS}?office=3275"' in page
+    assert f'href="{reverse("appointments:phone-desk")}?office=3275"' in page
+    assert f'href="{reverse("registry:turn-away")}?office=3275"' in page
 
 
 # --- The activation code on the slip (issue 12) ------------------------------------

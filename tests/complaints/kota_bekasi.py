@@ -222,3 +222,54 @@ def queue_day(office, application, *, operator) -> str | None:
     if codes != ("C-001", "B-014", "B-014", "C-001"):
         return f"queues: the day gave tickets {codes}, not C-001 and B-014 as on 1 July"
     return None
+
+
+# --- Failures 1 and 3 at the office itself --------------------------------------------
+
+TURN_AWAY_NOTE = "tidak punya ponsel pintar; diminta daftar daring dulu"
+EXPIRED_LETTER = "surat kehilangan dari Polsek terbit 10 Juni 2022, sudah kedaluwarsa"
+
+
+def turned_away_at_the_door(office, budi, *, desk_staff):
+    """Monday 30 May 09:30: he comes for the signature change and the front desk sends
+    him home to book in the app first (registry.services.turn_aways); the case opened
+    the next evening takes this turn-away."""
+    from registry.services.turn_aways import turn_away_record
+
+    service = Service.objects.get(office=office, code="KTP_TTD_FOTO")
+    with travel(2022, 5, 30, 9, 30):
+        return turn_away_record(office=office, resident=budi, reason="no_booking",
+                                service=service, note=TURN_AWAY_NOTE, by=desk_staff)
+
+
+def police_letter_expired_at_counter(application, *, operator) -> str | None:
+    """1 July 08:05, C-001 at counter 5: his card is in fact lost. The operator turns
+    the visit into KTP-el hilang + the signature change; the police letter, issued on
+    10 June, is checked for today and refused (valid 14 days), so nothing changes, and
+    she records the expired letter (queues.services.serving)."""
+    from queues.models import Ticket
+    from queues.services.serving import ticket_requirement_invalid_record, ticket_services_change
+    from registry.errors import DomainError
+    from registry.service_sets import service_set_get
+
+    ticket = Ticket.objects.filter(application=application, status="serving").first()
+    if ticket is None:
+        return "queues: no ticket of his is being served at 08:05"
+    office = application.office
+    with travel(2022, 7, 1, 8, 5):
+        both = service_set_get(office=office, codes=["KTP_HILANG", "KTP_TTD_FOTO"])
+        try:
+            ticket_services_change(
+                counter=ticket.counter, service_set=both, by=operator, ticket_id=ticket.id,
+                documents=[{"requirement": "KK"},
+                           {"requirement": "SURAT_KEHILANGAN", "issued_on": date(2022, 6, 10)}])
+        except DomainError as refused:
+            if refused.code != "requirements_not_met":
+                return f"queues: the change was refused with {refused.code}"
+        else:
+            return "queues: an expired police letter was accepted at the counter"
+    with travel(2022, 7, 1, 8, 6):
+        ticket_requirement_invalid_record(counter=ticket.counter, ticket_id=ticket.id,
+                                          requirement_code="SURAT_KEHILANGAN",
+                                          reason=EXPIRED_LETTER, by=operator)
+    return None

@@ -25,11 +25,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The facts of the office's nine points, as the chronology must state them.
 FACTS = {
+    "sent away at the door on 30 May to book in the app": "Senin, 30 Mei 2022 pukul 09.30 WIB",
     "booking made in the app on 31 May": "Pada Selasa, 31 Mei 2022 pukul 19.40 WIB, pemohon "
                                          "memesan jadwal",
     "the missed booking lapsed": "kedaluwarsa",
     "re-booked on 29 June for 1 July": "29 Juni 2022",
     "ticket C-001 of lane C": "C-001",
+    "the expired police letter found at the counter": kb.EXPIRED_LETTER,
     "B-014 called from lane B, another lane": "B-014",
     "lane B named": "lajur B",
     "lane C named": "lajur C",
@@ -53,12 +55,15 @@ def test_the_kota_bekasi_complaint_replayed_with_its_records(
     courier = make_staff(office_a, Role.COURIER, username="kota.courier")
     humas = make_staff(office_a, Role.PUBLIC_RELATIONS, username="kota.humas")
     supervisor = make_staff(office_a, Role.SUPERVISOR, username="kota.supervisor")
+    desk = make_staff(office_a, Role.FRONT_DESK, username="kota.desk")
     budi, _siti = kb.residents(office_a)
 
     waiting = []
+    kb.turned_away_at_the_door(office_a, budi, desk_staff=desk)
     application = kb.open_case(office_a, budi)
     waiting.append(kb.booking_lapsed_then_rebooked(office_a, budi, application))
     waiting.append(kb.queue_day(office_a, application, operator=operator))
+    waiting.append(kb.police_letter_expired_at_counter(application, operator=operator))
     kb.counter_done_during_outage(application, operator=operator)
     kb.home_delivery_to_spouse(application, courier=courier)
     complaint = kb.instagram_post_logged(office_a, humas=humas)
