@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from django.db import connections
+from django.utils import translation
 
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.services.staff import roles_sync, staff_membership_grant
@@ -64,6 +65,16 @@ def _isolated_files(tmp_path, settings):
     settings.NOTIFY_SIMULATOR_DIR = str(tmp_path / "gateway")
     yield
     shutil.rmtree(tmp_path / "gateway", ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page asked for in English through
+    the test client leaves English active in the thread (LocaleMiddleware activates,
+    nothing deactivates after the response)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
