@@ -215,3 +215,28 @@ def test_a_service_already_booked_cannot_be_booked_again_beside_another(
         "office": "3275", "service": SIGNATURE, "slot": slot_id(office_a),
         "documents": [{"requirement": "KK"}, {"requirement": "KTP_LAMA"}]})
     assert (alone.status_code, alone.json()["code"]) == (409, "active_booking_exists")
+
+
+def test_a_missed_signature_change_rebooked_as_lost_card_continues_the_same_case(
+        office_a, resident_a, as_resident, clock):
+    from registry.appointments.services.sweeps import bookings_expire_due
+
+    api = as_resident(resident_a)
+    first = api.post("/api/v1/bookings/", {
+        "office": "3275", "service": SIGNATURE, "slot": slot_id(office_a),
+        "documents": [{"requirement": "KK"}, {"requirement": "KTP_LAMA"}]}).json()
+    clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
+    bookings_expire_due()
+    assert Booking.objects.get(code=first["code"]).status == "expired"
+    api = as_resident(resident_a)  # a fresh token: the first one's lifetime has passed
+    again = api.post("/api/v1/bookings/", {
+        "office": "3275", "service": LOST, "services": [SIGNATURE],
+        "slot": slot_id(office_a, datetime(2026, 7, 3, 8, 0, tzinfo=WIB)),
+        "documents": [{"requirement": "KK"},
+                      {"requirement": "SURAT_KEHILANGAN", "issued_on": "2026-07-01"}]})
+    assert again.status_code == 201, again.json()
+    assert again.json()["application"] == first["application"]
+    application = Application.objects.get(pk=first["application"])
+    assert (application.service.code, application.rebook_until) == (LOST, None)
+    assert [s.code for s in application.extra_services.all()] == [SIGNATURE]
+    assert Application.objects.count() == 1

@@ -88,15 +88,20 @@ def place_free(booking: Booking) -> None:
 
 def _application_for(*, office, resident, service_set: ServiceSet, channel,
                      by) -> Application:
-    """The resident's open case for this visit's first service waiting for a booking
-    (after a missed visit or an office cancellation), or a new one; it carries the
-    visit's services from now on."""
+    """The resident's open case waiting for a booking (after a missed visit or an office
+    cancellation) for a service of this visit, or a new one; it carries the visit's
+    services from now on. A signature change re-booked as lost card + signature change
+    continues the same case file."""
+    waiting = (Application.objects
+               .filter(office=office, resident=resident, status=ApplicationStatus.OPEN)
+               .filter(Q(service__in=service_set.ids)
+                       | Q(extra_services__in=service_set.ids))
+               .exclude(bookings__status__in=[BookingStatus.BOOKED,
+                                              BookingStatus.CHECKED_IN])
+               .order_by("-created_at").values_list("pk", flat=True).first())
     application = (registry_lock_objects.applications_for_update()
-                   .filter(office=office, resident=resident, service=service_set.primary,
-                           status=ApplicationStatus.OPEN)
-                   .exclude(bookings__status__in=[BookingStatus.BOOKED,
-                                                  BookingStatus.CHECKED_IN])
-                   .order_by("-created_at").first())
+                   .filter(pk=waiting, status=ApplicationStatus.OPEN).first()
+                   if waiting else None)
     if application is None:
         application = application_open(
             office=office, resident=resident, service=service_set.primary,
