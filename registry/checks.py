@@ -37,10 +37,10 @@ def check_notification_backends(app_configs=None, **kwargs):
 @checks.register(checks.Tags.security, deploy=True)
 def check_sms_gateway_secret(app_configs=None, **kwargs):
     """The SMS gateway's webhook (replies to offers of free times) is authenticated by
-    its signature alone: without a secret of production's own every reply is refused,
-    and the development secret is public."""
+    its signature alone: without a secret (production has no development default) every
+    reply is refused."""
     secret = settings.SMS_GATEWAY_INBOUND_SECRET
-    if not secret or secret == "dev-sms-gateway-inbound-secret":
+    if not secret:
         return [checks.Warning(
             "SMS_GATEWAY_INBOUND_SECRET is not set: replies by SMS (1 or 2 to an offer "
             "of free times) are refused.",

@@ -315,6 +315,10 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
     address), a `notification.sent` timeline entry per case, and, after commit, one
     task that sends this office's new deliveries (`notifications_deliver_pending`).
 
+    `body` may be a dict of texts by variant, for rows told differently (a resident
+    without the app is not sent to it): each row's `variant` column picks one, the
+    first is the rest's.
+
     Four statements whatever the number of rows. Every row needs a dedup key: it is how
     the deliveries find their notification, and a key told before fails the whole
     statement (as in `notifications_send_many`), so the caller's transaction rolls back
@@ -327,7 +331,7 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
 
     now = sql_value(timezone.now())
     title_sql, title_params = sql_text_in_language(title, names)
-    body_sql, body_params = sql_text_in_language(body, names)
+    body_sql, body_params = _body_sql(body, names)
     rows = f"({rows_sql}) s JOIN {Resident._meta.db_table} r ON r.id = s.resident_id"
     told = (f"{rows} JOIN {Notification._meta.db_table} n ON n.resident_id = s.resident_id "
             "AND n.dedup_key = s.dedup_key")
@@ -369,6 +373,22 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
     if delivered:
         enqueue_on_commit(notifications_deliver_pending, office_id, after_id)
     return told_count
+
+
+def _body_sql(body, names: list[str]) -> tuple[str, list]:
+    """The body in the resident's language, one of a dict's texts by the row's variant."""
+    if not isinstance(body, dict):
+        return sql_text_in_language(body, names)
+    (_first, default), *others = body.items()
+    whens, params = [], []
+    for variant, text in others:
+        sql, values = sql_text_in_language(text, names)
+        whens.append(f"WHEN %s THEN {sql}")
+        params += [variant, *values]
+    sql, values = sql_text_in_language(default, names)
+    if not whens:
+        return sql, values
+    return f"CASE s.variant {' '.join(whens)} ELSE {sql} END", [*params, *values]
 
 
 # One task sends a sweep's deliveries in an office: pages of DELIVER_PAGE, leased before
