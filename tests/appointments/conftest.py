@@ -10,9 +10,7 @@ import time_machine
 from registry.appointments.models import Slot
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.slots import slots_ensure
-from registry.models import DeliveryStatus, NotificationDelivery, PhoneType, Service
-from registry.notify.backends import SimulatedGateway
-from registry.services.notifications import notification_deliver
+from registry.models import Service
 from tests.factories import ResidentFactory
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -73,35 +71,3 @@ def bookings_missed_in(offices, per_office: int) -> list:
             made.extend(book(ResidentFactory(domicile_office=office), service, slots[n // 4])
                         for n in range(per_office))
     return made
-
-
-@pytest.fixture
-def feature_phone(office_a):
-    """A resident of office A with a feature phone (SMS only), bound, reading English;
-    office A with a WhatsApp centre to call."""
-    office_a.whatsapp = "+6281100001111"
-    office_a.save(update_fields=["whatsapp"])
-    return ResidentFactory(domicile_office=office_a, phone_type=PhoneType.FEATURE_PHONE,
-                           phone="+6281377700001", email="", language="en")
-
-
-@pytest.fixture
-def sms_gateway(settings):
-    """The simulated SMS gateway on the SMS channel: received(phone) sends what is
-    pending (as the worker would) and returns what the phone has received, oldest
-    first; reply(...) is SimulatedGateway.reply (a signed POST to the webhook)."""
-    settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS,
-                                      "sms": "registry.notify.backends.SimulatedGateway"}
-
-    class Gateway:
-        reply = staticmethod(SimulatedGateway.reply)
-
-        @staticmethod
-        def received(phone):
-            for delivery_id in (NotificationDelivery.objects
-                                .filter(status=DeliveryStatus.PENDING)
-                                .order_by("id").values_list("id", flat=True)):
-                notification_deliver(delivery_id=delivery_id)
-            return SimulatedGateway.received(phone)
-
-    return Gateway
