@@ -241,3 +241,27 @@ def test_an_offer_of_one_office_never_books_in_another(offered, feature_phone, o
     assert again.office == offered.office
     assert set(Slot.objects.filter(pk__in=again.slot_ids)
                .values_list("office_id", flat=True)) == {offered.office_id}
+
+
+def test_the_sms_reply_command_replies_as_the_gateway_does(offered, feature_phone,
+                                                           live_server, sms_gateway):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("sms_reply", "--from", "081377700001", "--text", "2", "--id", "cmd-1",
+                 "--url", live_server.url, stdout=out)
+    booking = Booking.objects.get(status=BookingStatus.BOOKED)
+    assert booking.slot_id == offered.slot_ids[1]
+    assert out.getvalue().splitlines()[0] == "200 {'id': 'cmd-1', 'outcome': 'booked'}"
+    # Once the worker has sent the confirmation, the command shows it with the rest.
+    assert sms_gateway.received(feature_phone.phone)[-1]["title"] == (
+        f"Booking {booking.code} confirmed")
+    out = StringIO()
+    call_command("sms_reply", "--from", "081377700001", "--text", "2", "--id", "cmd-1",
+                 "--url", live_server.url, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["200 {'id': 'cmd-1', 'outcome': 'booked'}",
+                         "+6281377700001 has received (simulated gateway):"]
+    assert lines[-1].startswith(f"  Booking {booking.code} confirmed: KTP-el hilang on ")
