@@ -80,7 +80,7 @@ def test_channels_follow_the_phone_type_in_the_set_based_path(office_a):
     everyone = residents_of_every_kind(office_a)
     ids = [resident.id for resident, _expected in everyone]
     rows = (f"SELECT CAST(%s AS INTEGER) AS office_id, id AS resident_id, "  # noqa: S608
-            f"NULL AS application_id, 'set:' || CAST(id AS TEXT) AS dedup_key "
+            f"CAST(NULL AS BIGINT) AS application_id, 'set:' || CAST(id AS TEXT) AS dedup_key "
             f"FROM {Resident._meta.db_table} WHERE id IN ({', '.join('%s' for _ in ids)})")
     with transaction.atomic():
         told = notifications_send_from_rows(
