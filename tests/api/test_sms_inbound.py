@@ -265,3 +265,21 @@ def test_the_sms_reply_command_replies_as_the_gateway_does(offered, feature_phon
     assert lines[:2] == ["200 {'id': 'cmd-1', 'outcome': 'booked'}",
                          "+6281377700001 has received (simulated gateway):"]
     assert lines[-1].startswith(f"  Booking {booking.code} confirmed: KTP-el hilang on ")
+
+
+@pytest.mark.postgres
+def test_replies_at_the_same_moment_book_once(offered, feature_phone):
+    from registry.appointments.services.sms_replies import sms_inbound_receive
+    from tests.concurrency import race
+
+    # 1 and 2 under two ids, and a repeat of the first id, all at once.
+    replies = [("r1", "1"), ("r2", "2"), ("r1", "1")]
+    results, errors = race(lambda i: sms_inbound_receive(
+        gateway_id=replies[i][0], sender=feature_phone.phone, text=replies[i][1]
+    )[0].outcome, 3)
+    assert errors == []
+    assert Booking.objects.filter(status=BookingStatus.BOOKED).count() == 1
+    assert SmsInbound.objects.count() == 2
+    # Whichever came first booked; the other found the offer answered; the repeat
+    # answered as its first.
+    assert (sorted(results[:2]), results[2]) == (["booked", "no_offer"], results[0])

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from registry import lock_objects as registry_lock_objects
+from registry.appointments import lock_objects
 from registry.appointments.models import (
     Booking,
     BookingChannel,
@@ -100,10 +102,17 @@ def _act(inbound: SmsInbound, *, now: datetime) -> None:
     if resident is None:
         return  # a stranger learns nothing, not even that the number is unknown
     inbound.resident = resident
-    offer = (SmsOffer.objects.select_related("office", "application", "application__office")
-             .filter(resident=resident, phone=phone, status=SmsOfferStatus.OPEN,
-                     expires_at__gt=now)
-             .order_by("-created_at", "-id").first())
+    open_offers = SmsOffer.objects.filter(resident=resident, phone=phone,
+                                          status=SmsOfferStatus.OPEN, expires_at__gt=now)
+    offer = open_offers.order_by("-created_at", "-id").first()
+    if offer is not None:
+        # The case, then the offer, locked: two replies at once (1 and 2) book once;
+        # the second finds the offer answered.
+        list(registry_lock_objects.applications_for_update()
+             .filter(pk=offer.application_id).values_list("pk", flat=True))
+        offer = (lock_objects.sms_offers_for_update()
+                 .select_related("office", "application", "application__office")
+                 .filter(pk=offer.pk).filter(pk__in=open_offers.values("pk")).first())
     office = offer.office if offer else resident.domicile_office
     inbound.office = office
     match = CHOICE_RE.match(inbound.text)
