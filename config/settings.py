@@ -443,9 +443,9 @@ SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 # and the raw body; registry.notify.signing). Development and tests use a fixed one,
 # which the gateway simulator signs with (`manage.py sms_reply`); production must set
 # its own: unset, every inbound SMS is refused, and `check --deploy` says so.
+SMS_GATEWAY_DEV_SECRET = "dev-sms-gateway-inbound-secret"  # noqa: S105 - public on purpose
 SMS_GATEWAY_INBOUND_SECRET = os.environ.get(
-    "SMS_GATEWAY_INBOUND_SECRET",
-    "dev-sms-gateway-inbound-secret" if DEBUG or TESTING else "")
+    "SMS_GATEWAY_INBOUND_SECRET", SMS_GATEWAY_DEV_SECRET if DEBUG or TESTING else "")
 # A signed request older (or newer) than this is refused: a captured one cannot be
 # replayed later.
 SMS_GATEWAY_MAX_SKEW = timedelta(

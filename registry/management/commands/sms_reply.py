@@ -1,7 +1,8 @@
 """Reply by SMS as a resident's phone would, through the gateway simulator: the reply
 is signed with the inbound secret and POSTed over HTTP to the running server's webhook
-(`make run`'s development secret by default)."""
+(SMS_GATEWAY_INBOUND_SECRET, else the development secret `make run` checks with)."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.errors import DomainError
@@ -19,18 +20,23 @@ class Command(BaseCommand):
         parser.add_argument("--text", required=True, help="The SMS text, e.g. 1 or 2.")
         parser.add_argument("--url", default="http://127.0.0.1:8000",
                             help="The running server (default http://127.0.0.1:8000).")
+        parser.add_argument("--secret", default=None,
+                            help="The secret to sign with (default: SMS_GATEWAY_INBOUND_"
+                                 "SECRET, else the development one).")
         parser.add_argument("--id", dest="gateway_id", default=None,
                             help="The gateway's message id (default: a new one); send "
                                  "one again to see that a repeat changes nothing.")
 
-    def handle(self, *args, phone, text, url, gateway_id, **options):
+    def handle(self, *args, phone, text, url, gateway_id, secret, **options):
         try:
             phone = normalize_phone(phone)
         except DomainError as error:
             raise CommandError(str(error.message)) from error
         try:
-            status, body = SimulatedGateway.reply(phone=phone, text=text, base_url=url,
-                                                  gateway_id=gateway_id)
+            status, body = SimulatedGateway.reply(
+                phone=phone, text=text, base_url=url, gateway_id=gateway_id,
+                secret=secret or settings.SMS_GATEWAY_INBOUND_SECRET
+                or settings.SMS_GATEWAY_DEV_SECRET)
         except OSError as error:
             raise CommandError(f"The server at {url} did not answer: {error}") from error
         self.stdout.write(f"{status} {body}")
