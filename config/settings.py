@@ -439,6 +439,17 @@ WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
 WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+# The secret the SMS gateway signs each inbound SMS with (HMAC-SHA256 of the timestamp
+# and the raw body; registry.notify.signing). Development and tests use a fixed one,
+# which the gateway simulator signs with (`manage.py sms_reply`); production must set
+# its own: unset, every inbound SMS is refused, and `check --deploy` says so.
+SMS_GATEWAY_DEV_SECRET = "dev-sms-gateway-inbound-secret"  # noqa: S105 - public on purpose
+SMS_GATEWAY_INBOUND_SECRET = os.environ.get(
+    "SMS_GATEWAY_INBOUND_SECRET", SMS_GATEWAY_DEV_SECRET if DEBUG or TESTING else "")
+# A signed request older (or newer) than this is refused: a captured one cannot be
+# replayed later.
+SMS_GATEWAY_MAX_SKEW = timedelta(
+    seconds=int(os.environ.get("SMS_GATEWAY_MAX_SKEW_SECONDS", "300")))
 NOTIFY_SIMULATOR_DIR = os.environ.get("NOTIFY_SIMULATOR_DIR", str(VAR_DIR / "gateway-simulator"))
 # One-time codes go out on this channel (its backend above).
 OTP_CHANNEL = os.environ.get("OTP_CHANNEL", "sms")

@@ -32,3 +32,19 @@ def check_notification_backends(app_configs=None, **kwargs):
                 id="registry.W001",
             ))
     return warnings
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_sms_gateway_secret(app_configs=None, **kwargs):
+    """The SMS gateway's webhook (replies to offers of free times) is authenticated by
+    its signature alone: without a secret (production has no development default) every
+    reply is refused."""
+    secret = settings.SMS_GATEWAY_INBOUND_SECRET
+    if not secret:
+        return [checks.Warning(
+            "SMS_GATEWAY_INBOUND_SECRET is not set: replies by SMS (1 or 2 to an offer "
+            "of free times) are refused.",
+            hint="Set SMS_GATEWAY_INBOUND_SECRET to the secret the SMS gateway signs "
+                 "its webhook with (README, Running in production).",
+            id="registry.W002")]
+    return []

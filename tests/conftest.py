@@ -11,6 +11,9 @@ from django.db import connections
 from django.utils import translation
 
 from registry.api.auth import tokens_for_resident, tokens_for_staff
+from registry.models import DeliveryStatus, NotificationDelivery, PhoneType
+from registry.notify.backends import SimulatedGateway
+from registry.services.notifications import notification_deliver
 from registry.services.staff import roles_sync, staff_membership_grant
 from tests.factories import ApplicationFactory, OfficeFactory, ResidentFactory, UserFactory
 from tests.http import HttpClient
@@ -202,3 +205,35 @@ def central_sim():
     from registry.central.simulator import SimulatedCentralClient
 
     return SimulatedCentralClient
+
+
+@pytest.fixture
+def feature_phone(office_a):
+    """A resident of office A with a feature phone (SMS only), bound, reading English;
+    office A with a WhatsApp centre to call."""
+    office_a.whatsapp = "+6281100001111"
+    office_a.save(update_fields=["whatsapp"])
+    return ResidentFactory(domicile_office=office_a, phone_type=PhoneType.FEATURE_PHONE,
+                           phone="+6281377700001", email="", language="en")
+
+
+@pytest.fixture
+def sms_gateway(settings):
+    """The simulated SMS gateway on the SMS channel: received(phone) sends what is
+    pending (as the worker would) and returns what the phone has received, oldest
+    first; reply(...) is SimulatedGateway.reply (a signed POST to the webhook)."""
+    settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS,
+                                      "sms": "registry.notify.backends.SimulatedGateway"}
+
+    class Gateway:
+        reply = staticmethod(SimulatedGateway.reply)
+
+        @staticmethod
+        def received(phone):
+            for delivery_id in (NotificationDelivery.objects
+                                .filter(status=DeliveryStatus.PENDING)
+                                .order_by("id").values_list("id", flat=True)):
+                notification_deliver(delivery_id=delivery_id)
+            return SimulatedGateway.received(phone)
+
+    return Gateway

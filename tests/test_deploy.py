@@ -10,6 +10,7 @@ GATEWAYS = {
     "NOTIFY_WHATSAPP_BACKEND": "registry.notify.backends.WhatsAppCloudBackend",
     "NOTIFY_SMS_BACKEND": "registry.notify.backends.SmsGatewayBackend",
     "NOTIFY_EMAIL_BACKEND": "registry.notify.backends.EmailBackend",
+    "SMS_GATEWAY_INBOUND_SECRET": "9f1c2e7a4b8d3f6a0c5e1b7d9a2f4c6e",
 }
 
 

@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from registry.appointments.models import SmsInboundOutcome
+
 
 def _checked_in(params):
     if params.get("on_time"):
@@ -15,6 +17,18 @@ def _services_changed(params):
     return _("Booking %(code)s changed %(where)s from %(from)s to %(to)s.") % {
         "code": params.get("code", ""), "where": where, "from": params.get("from", ""),
         "to": params.get("to", "")}
+
+
+def _sms_offer_made(params):
+    if params.get("offers"):
+        return _("Free times offered by SMS to %(phone)s: %(offers)s.") % params
+    return _("No free time to offer by SMS to %(phone)s; the office's contact was "
+             "sent.") % params
+
+
+def _sms_reply(params):
+    outcome = dict(SmsInboundOutcome.choices).get(params.get("outcome"), params.get("outcome"))
+    return _("SMS reply %(text)s from %(phone)s: %(outcome)s.") % {**params, "outcome": outcome}
 
 
 EVENT_KINDS = {
@@ -40,4 +54,6 @@ EVENT_KINDS = {
     "booking.document_accepted": _("%(document)s of booking %(code)s accepted by the "
                                    "front desk."),
     "booking.document_rejected": _("%(document)s of booking %(code)s rejected: %(reason)s."),
+    "sms.offer_made": _sms_offer_made,
+    "sms.reply_received": _sms_reply,
 }

@@ -7,7 +7,7 @@ is locked by the conditional UPDATE that takes or frees a place.
 
 from django.db.models import QuerySet
 
-from registry.appointments.models import Booking, BookingDocument, Slot
+from registry.appointments.models import Booking, BookingDocument, Slot, SmsOffer
 
 
 def bookings_for_update(*, skip_locked: bool = False) -> QuerySet[Booking]:
@@ -21,3 +21,9 @@ def slots_for_update() -> QuerySet[Slot]:
 
 def booking_documents_for_update() -> QuerySet[BookingDocument]:
     return BookingDocument.objects.select_for_update(of=("self",))
+
+
+def sms_offers_for_update() -> QuerySet[SmsOffer]:
+    """Offers to lock, after their case (Application) is locked: the order of booking,
+    cancelling and closing, which lock or write the case before its offers."""
+    return SmsOffer.objects.select_for_update(of=("self",))

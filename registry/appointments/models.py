@@ -130,6 +130,7 @@ ACTIVE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.CHECKED_IN)
 class BookingChannel(models.TextChoices):
     APP = "app", _("Mobile app")
     ASSISTED = "assisted", _("Assisted by staff")
+    SMS = "sms", _("SMS reply")
 
 
 class Booking(models.Model):
@@ -255,3 +256,95 @@ class BookingDocument(models.Model):
 
     def __str__(self):
         return f"{self.booking.code} · {self.requirement.name}"
+
+
+class SmsOfferStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    BOOKED = "booked", _("Booked")
+    # Answered when both times were taken: a new offer replaced it.
+    REPLACED = "replaced", _("Replaced by a newer offer")
+    EMPTY = "empty", _("No free time to offer")
+
+
+class SmsOffer(models.Model):
+    """Free times offered by SMS to a resident without the app, after their booking
+    expired or was cancelled: they reply 1 or 2 from their bound phone to book one
+    (registry.appointments.services.sms_replies). The slots are kept in the order
+    offered: reply n books the n-th."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="+", verbose_name=_("office"))
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="sms_offers",
+        verbose_name=_("resident"))
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="sms_offers",
+        verbose_name=_("application"))
+    # The booking that ended and made the offer (expired, cancelled): at most one offer
+    # each, so a sweep or task run twice offers once. Empty for a re-offer after a
+    # reply found both times taken.
+    source_booking = models.OneToOneField(
+        Booking, on_delete=models.CASCADE, null=True, blank=True, related_name="sms_offer",
+        verbose_name=_("ended booking"))
+    slot_ids = models.JSONField(_("offered slots"), default=list)
+    phone = models.CharField(_("sent to"), max_length=20)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("booking made"))
+    status = models.CharField(_("status"), max_length=16, choices=SmsOfferStatus.choices,
+                              default=SmsOfferStatus.OPEN)
+
+    class Meta:
+        verbose_name = _("SMS offer")
+        verbose_name_plural = _("SMS offers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["resident", "status", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.resident_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SmsInboundOutcome(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    SLOT_TAKEN = "slot_taken", _("Time taken; offered again")
+    REFUSED = "refused", _("Refused by the booking rules")
+    UNKNOWN_TEXT = "unknown_text", _("Not understood; help sent")
+    NO_OFFER = "no_offer", _("No open offer; the office's contact sent")
+    UNKNOWN_SENDER = "unknown_sender", _("No resident with this bound phone")
+
+
+class SmsInbound(models.Model):
+    """One SMS received through the gateway's webhook, once per gateway id: a repeat
+    of the id answers with this row's outcome and changes nothing."""
+
+    gateway_id = models.CharField(_("gateway id"), max_length=64, unique=True)
+    # Known once the sender is a resident with an offer; a stranger's SMS belongs to
+    # no office.
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name=_("office"))
+    sender = models.CharField(_("from"), max_length=32)
+    text = models.CharField(_("text"), max_length=480, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=16,
+                               choices=SmsInboundOutcome.choices)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("resident"))
+    offer = models.ForeignKey(
+        SmsOffer, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies",
+        verbose_name=_("offer"))
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("booking made"))
+
+    class Meta:
+        verbose_name = _("SMS received")
+        verbose_name_plural = _("SMS received")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return self.gateway_id

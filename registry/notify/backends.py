@@ -186,6 +186,40 @@ class SimulatedGateway:
             return [json.loads(line) for line in handle.read().splitlines()]
 
     @classmethod
+    def received(cls, phone: str, channel: str = "sms") -> list[dict]:
+        """What the phone was sent on `channel`, oldest first (any spelling of the
+        number: 0812..., 62812..., +62812...)."""
+        from registry.validators import normalize_phone
+
+        number = normalize_phone(phone)
+        return [message for message in cls.sent(channel) if message["address"] == number]
+
+    @classmethod
+    def reply(cls, *, phone: str, text: str, base_url: str, gateway_id: str | None = None,
+              secret: str | None = None, timestamp: int | None = None) -> tuple[int, dict]:
+        """Send an SMS from `phone` to the office as the gateway does: POST {id, from,
+        text} over HTTP to the webhook at `base_url`, signed with the inbound secret
+        (SMS_GATEWAY_INBOUND_SECRET unless another is given). The answer's status and
+        body."""
+        import uuid
+
+        from django.urls import reverse
+
+        from registry.notify.signing import gateway_headers
+
+        body = json.dumps({"id": gateway_id or f"sim-{uuid.uuid4().hex}", "from": phone,
+                           "text": text}).encode()
+        request = urllib.request.Request(  # noqa: S310 - a URL the developer gives
+            base_url.rstrip("/") + reverse("sms-inbound"), data=body, method="POST",
+            headers={"Content-Type": "application/json", "Accept": "application/json",
+                     **gateway_headers(body=body, secret=secret, timestamp=timestamp)})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    @classmethod
     def set_failure(cls, channel: str, mode: str | None) -> None:
         _log, control_path = cls()._paths(channel)
         control_path.write_text(json.dumps({"fail": mode}))

@@ -5,6 +5,7 @@ few statements from a SELECT (set-based sweeps).
 
 import logging
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +21,7 @@ from registry.models import (
     NotificationChannel,
     NotificationDelivery,
     Office,
+    PhoneType,
     Resident,
 )
 from registry.notify.backends import (
@@ -34,40 +36,62 @@ from registry.services.cases import case_events_record_many
 logger = logging.getLogger(__name__)
 
 
-# Where a resident can be reached, in the order deliveries are made: (channel, the
-# resident's field that must be set for it, the field that is its address or None).
+class ChannelRule(NamedTuple):
+    """One way to reach a resident: the channel, the resident's fields that must all be
+    set for it, the field that is its address (None: the app's inbox), and the phone
+    types it is for (None: every type)."""
+
+    channel: str
+    needs: tuple[str, ...]
+    address: str | None
+    phone_types: tuple[str, ...] | None = None
+
+
+# Where a resident can be reached, in the order deliveries are made. The phone type
+# chooses the phone channel: a smartphone gets push (once on the app) and WhatsApp, a
+# feature phone SMS, and only to a bound phone (a number typed in by staff is not
+# known to be theirs), no phone none; e-mail goes to anyone with an address.
 # notification_channels_for reads it for one resident; _channels_sql writes the same
 # rule for a set-based sweep, so the two cannot drift apart.
 CHANNEL_RULES = [
-    (NotificationChannel.PUSH, "app_registered_at", None),
-    (NotificationChannel.WHATSAPP, "phone", "phone"),
-    (NotificationChannel.EMAIL, "email", "email"),
+    ChannelRule(NotificationChannel.PUSH, ("app_registered_at",), None,
+                (PhoneType.SMARTPHONE,)),
+    ChannelRule(NotificationChannel.WHATSAPP, ("phone",), "phone", (PhoneType.SMARTPHONE,)),
+    ChannelRule(NotificationChannel.SMS, ("phone", "phone_bound_at"), "phone",
+                (PhoneType.FEATURE_PHONE,)),
+    ChannelRule(NotificationChannel.EMAIL, ("email",), "email"),
 ]
 
 
 def notification_channels_for(resident: Resident) -> list[tuple[str, str]]:
     """(channel, address) pairs a resident can be reached on. Every notification is
     also stored in the app inbox, so the app channel only adds a push."""
-    return [(channel, getattr(resident, address) if address else "")
-            for channel, needed, address in CHANNEL_RULES if getattr(resident, needed)]
+    return [(rule.channel, getattr(resident, rule.address) if rule.address else "")
+            for rule in CHANNEL_RULES
+            if all(getattr(resident, field) for field in rule.needs)
+            and (rule.phone_types is None or resident.phone_type in rule.phone_types)]
 
 
 def notification_send(*, office: Office, resident: Resident, kind: str, title, body,
                       params: dict | None = None, application: Application | None = None,
-                      link: str = "", dedup_key: str | None = None) -> Notification | None:
+                      link: str = "", dedup_key: str | None = None,
+                      channels: list[tuple[str, str]] | None = None) -> Notification | None:
     """Tell a resident something: store it in their inbox and queue its sending on
     each of their channels once the transaction commits (notifications_send_many, for
     one resident, each delivery in a task of its own).
 
     `title` and `body` are translatable strings formatted with `params`, rendered in
     the resident's language. With a `dedup_key` the same fact is told once: a second
-    call with the key returns None and sends nothing.
+    call with the key returns None and sends nothing. `channels`, (channel, address)
+    pairs, replace the resident's own (CHANNEL_RULES): an answer to an SMS goes back by
+    SMS to the number it came from.
     """
     from registry.tasks import notification_deliver
 
     entry = {"office_id": office.id, "resident": resident, "kind": kind, "title": title,
              "body": body, "params": params, "link": link, "dedup_key": dedup_key,
-             "application_id": application.id if application is not None else None}
+             "application_id": application.id if application is not None else None,
+             "channels": channels}
     with transaction.atomic(savepoint=False):
         if dedup_key:
             try:
@@ -240,7 +264,8 @@ def _notifications_write(*, entries: list[dict], batch_size: int = 2000
         written.append((notification, [
             NotificationDelivery(office_id=notification.office_id, notification=notification,
                                  channel=channel, address=address)
-            for channel, address in notification_channels_for(entry["resident"])]))
+            for channel, address in (entry.get("channels") if entry.get("channels") is not None
+                                     else notification_channels_for(entry["resident"]))]))
     NotificationDelivery.objects.bulk_create(
         [delivery for _notification, deliveries in written for delivery in deliveries],
         batch_size=batch_size)
@@ -256,19 +281,26 @@ def _channels_sql() -> tuple[str, str, str, dict]:
     source `c` (channel, ord), the address of channel `c.channel`, and the condition
     that the resident has it; with their parameters."""
     channels = " UNION ALL ".join(
-        f"SELECT CAST('{channel}' AS TEXT) AS channel, {order} AS ord"
-        for order, (channel, _needed, _address) in enumerate(CHANNEL_RULES))
+        f"SELECT CAST('{rule.channel}' AS TEXT) AS channel, {order} AS ord"
+        for order, rule in enumerate(CHANNEL_RULES))
     fields = {field.name: field for field in Resident._meta.concrete_fields}
     address_whens, address_params, reachable, reachable_params = [], [], [], []
-    for channel, needed, address in CHANNEL_RULES:
-        if address:
-            address_whens.append(f"WHEN %s THEN r.{fields[address].column}")
-            address_params.append(channel)
-        column = f"r.{fields[needed].column}"
-        has_it = (f"COALESCE({column}, '') <> ''" if fields[needed].get_internal_type()
-                  in ("CharField", "EmailField", "TextField") else f"{column} IS NOT NULL")
-        reachable.append(f"(c.channel = %s AND {has_it})")
-        reachable_params.append(channel)
+    for rule in CHANNEL_RULES:
+        if rule.address:
+            address_whens.append(f"WHEN %s THEN r.{fields[rule.address].column}")
+            address_params.append(rule.channel)
+        conditions = ["c.channel = %s"]
+        reachable_params.append(rule.channel)
+        for needed in rule.needs:
+            column = f"r.{fields[needed].column}"
+            conditions.append(
+                f"COALESCE({column}, '') <> ''" if fields[needed].get_internal_type()
+                in ("CharField", "EmailField", "TextField") else f"{column} IS NOT NULL")
+        if rule.phone_types is not None:
+            conditions.append(f"r.{fields['phone_type'].column} IN "
+                              f"({', '.join('%s' for _type in rule.phone_types)})")
+            reachable_params.extend(rule.phone_types)
+        reachable.append(f"({' AND '.join(conditions)})")
     address_sql = f"CASE c.channel {' '.join(address_whens)} ELSE '' END"
     return channels, address_sql, " OR ".join(reachable), {
         "address": address_params, "reachable": reachable_params}
@@ -283,6 +315,10 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
     address), a `notification.sent` timeline entry per case, and, after commit, one
     task that sends this office's new deliveries (`notifications_deliver_pending`).
 
+    `body` may be a dict of texts by variant, for rows told differently (a resident
+    without the app is not sent to it): each row's `variant` column picks one, the
+    first is the rest's.
+
     Four statements whatever the number of rows. Every row needs a dedup key: it is how
     the deliveries find their notification, and a key told before fails the whole
     statement (as in `notifications_send_many`), so the caller's transaction rolls back
@@ -295,7 +331,7 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
 
     now = sql_value(timezone.now())
     title_sql, title_params = sql_text_in_language(title, names)
-    body_sql, body_params = sql_text_in_language(body, names)
+    body_sql, body_params = _body_sql(body, names)
     rows = f"({rows_sql}) s JOIN {Resident._meta.db_table} r ON r.id = s.resident_id"
     told = (f"{rows} JOIN {Notification._meta.db_table} n ON n.resident_id = s.resident_id "
             "AND n.dedup_key = s.dedup_key")
@@ -337,6 +373,22 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
     if delivered:
         enqueue_on_commit(notifications_deliver_pending, office_id, after_id)
     return told_count
+
+
+def _body_sql(body, names: list[str]) -> tuple[str, list]:
+    """The body in the resident's language, one of a dict's texts by the row's variant."""
+    if not isinstance(body, dict):
+        return sql_text_in_language(body, names)
+    (_first, default), *others = body.items()
+    whens, params = [], []
+    for variant, text in others:
+        sql, values = sql_text_in_language(text, names)
+        whens.append(f"WHEN %s THEN {sql}")
+        params += [variant, *values]
+    sql, values = sql_text_in_language(default, names)
+    if not whens:
+        return sql, values
+    return f"CASE s.variant {' '.join(whens)} ELSE {sql} END", [*params, *values]
 
 
 # One task sends a sweep's deliveries in an office: pages of DELIVER_PAGE, leased before

@@ -84,8 +84,9 @@ def test_a_sweep_sends_the_same_statements_for_5_and_50_bookings(office_a, lost_
     assert (five, fifty) == (5, 50)
     # The offices with due bookings, then per office (inside its savepoint here): the
     # claim, the cases, the due days, the expiry events, the last delivery id, the
-    # notifications, their deliveries and their timeline entries.
-    assert len(few) == len(many) == 1 + 2 + 8
+    # notifications, their deliveries and their timeline entries, and the look for
+    # residents who reply by SMS (offered free times one by one; none here).
+    assert len(few) == len(many) == 1 + 2 + 9
     assert Notification.objects.filter(kind="booking.expired").count() == 55
     assert NotificationDelivery.objects.filter(
         notification__kind="booking.expired").count() == 55
@@ -99,7 +100,7 @@ def test_the_statements_grow_with_offices_not_bookings(office_a, office_b, lost_
         book(other, WEDNESDAY)
     clock.move_to(datetime(2026, 7, 2, 0, 5, tzinfo=WIB))
     expired, statements = sweep_statements(timezone.now())
-    assert (expired, len(statements)) == (6, 1 + 2 * (2 + 8))
+    assert (expired, len(statements)) == (6, 1 + 2 * (2 + 9))
     # Nothing left: one statement to find that out.
     assert sweep_statements(timezone.now()) == (0, statements[:1])
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry.appointments.api import views
+from registry.appointments.api import sms, views
 
 urlpatterns = [
     path("offices/<str:code>/slots/", views.SlotListView.as_view(), name="office-slots"),
@@ -18,4 +18,5 @@ urlpatterns = [
          name="booking-documents"),
     path("bookings/<str:code>/calendar.ics", views.BookingCalendarView.as_view(),
          name="booking-calendar"),
+    path("sms/inbound/", sms.SmsInboundView.as_view(), name="sms-inbound"),
 ]

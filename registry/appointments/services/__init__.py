@@ -1,6 +1,8 @@
 """Every write of the appointments app, one module per subject: slots, requirements,
-bookings, attendance, booking_documents, closures, sweeps (and notices, the texts they
-share). One function per operation, one transaction."""
+bookings, attendance, booking_documents, closures, sweeps, sms_offers (free times
+offered by SMS to residents without the app) and sms_replies (their replies, from the
+gateway's webhook), and notices, the texts they share. One function per operation, one
+transaction."""
 
 import logging
 from collections.abc import Callable, Iterable

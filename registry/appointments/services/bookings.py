@@ -37,6 +37,7 @@ from registry.appointments.services.slots import (
     slot_refusal,
     slots_changed,
 )
+from registry.appointments.services.sms_offers import OFFICE_CANCEL_INTRO, booking_ended_tell
 from registry.calendar import (
     office_day_bounds,
     office_today,
@@ -47,6 +48,7 @@ from registry.models import (
     ApplicationStatus,
     Channel,
     Office,
+    PhoneType,
     Resident,
     Service,
 )
@@ -181,7 +183,7 @@ def _booking_write(*, office, resident, service_set, slot, declared, channel, by
         case_event_record(
             application=application, kind="booking.created",
             params={**params, "channel": channel}, actor=by,
-            by_resident=channel == BookingChannel.APP)
+            by_resident=channel in (BookingChannel.APP, BookingChannel.SMS))
         notification_send(
             office=office, resident=resident, kind="booking.created",
             title=_("Booking %(code)s confirmed"),
@@ -253,13 +255,19 @@ def booking_cancel(*, booking: Booking, by=None, reason: str = "",
             params=params, actor=by, by_resident=not by_staff)
         if by_staff:
             keep_open_for_rebooking(booking, now=now)
-            notification_send(
-                office=booking.office, resident=booking.resident,
-                kind="booking.cancelled_by_office",
-                title=_("Booking %(code)s cancelled by the office"),
-                body=_("Your visit on %(date)s at %(start)s is cancelled: %(reason)s. "
-                       "Please book another time in the app; your case stays open."),
-                params=params, application=booking.application, link=booking_link(booking))
+            title = _("Booking %(code)s cancelled by the office")
+            if booking.resident.phone_type == PhoneType.SMARTPHONE:
+                notification_send(
+                    office=booking.office, resident=booking.resident,
+                    kind="booking.cancelled_by_office", title=title,
+                    body=_("Your visit on %(date)s at %(start)s is cancelled: %(reason)s. "
+                           "Please book another time in the app; your case stays open."),
+                    params=params, application=booking.application,
+                    link=booking_link(booking))
+            else:  # offered free times by SMS, or told to call or come to the desk
+                booking_ended_tell(booking=booking, kind="booking.cancelled_by_office",
+                                   title=title, intro=OFFICE_CANCEL_INTRO, params=params,
+                                   now=now)
         else:
             application_set_status(
                 application=booking.application, status=ApplicationStatus.CANCELLED,

@@ -17,12 +17,18 @@ from registry.appointments.models import (
 from registry.appointments.services.bookings import keep_open_for_rebooking, place_free
 from registry.appointments.services.notices import booking_link, date_text, slot_params
 from registry.appointments.services.slots import bookable_range, slots_changed, slots_ensure_window
+from registry.appointments.services.sms_offers import (
+    CLOSURE_INTRO,
+    HOURS_INTRO,
+    booking_ended_tell,
+)
 from registry.calendar import (
     OfficeCalendar,
 )
 from registry.models import (
     Closure,
     Office,
+    PhoneType,
     Service,
 )
 from registry.services.cases import case_event_record
@@ -40,7 +46,7 @@ def closure_declare(*, office: Office, day: date, reason: str, by=None) -> Closu
         closure = closure_add(office=office, day=day, reason=reason, by=by)
         _slots_close(office=office, slots=Slot.objects.filter(office=office, date=day),
                      reason=reason, by=by, kind="booking.cancelled_by_closure",
-                     title=CLOSURE_TITLE, body=CLOSURE_BODY)
+                     title=CLOSURE_TITLE, body=CLOSURE_BODY, intro=CLOSURE_INTRO)
     return closure
 
 
@@ -93,15 +99,17 @@ def office_hours_changed(*, office: Office, by=None, now: datetime | None = None
                 office=office, slots=Slot.objects.filter(pk__in=outside),
                 reason=str(_("opening hours changed")), by=by,
                 kind="booking.cancelled_by_hours", title=HOURS_TITLE, body=HOURS_BODY,
-                now=now)
+                intro=HOURS_INTRO, now=now)
     return cancelled
 
 
-def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, body,
+def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, body, intro,
                  now: datetime | None = None) -> int:
     """Close `slots` (a queryset of the office's) and cancel the bookings in them, each
     resident told with the next free times of their service from their booking's day
     on (the slots just closed are not among them) and the case kept open to re-book.
+    A resident without the app gets `intro` and, with a bound feature phone, two free
+    times to reply 1 or 2 to by SMS, else the office's contact (booking_ended_tell).
     Returns how many bookings were cancelled. The caller holds the transaction."""
     now = now or timezone.now()
     # Bookings before slots, as cancelling and rescheduling lock them: a closure and a
@@ -137,9 +145,13 @@ def _slots_close(*, office: Office, slots, reason: str, by, kind: str, title, bo
                   or str(_("none in the booking window yet"))}
         case_event_record(application=booking.application, kind=kind,
                           params=params, actor=actor)
-        notification_send(
-            office=office, resident=booking.resident, kind=kind, title=title, body=body,
-            params=params, application=booking.application, link=booking_link(booking))
+        if booking.resident.phone_type == PhoneType.SMARTPHONE:
+            notification_send(
+                office=office, resident=booking.resident, kind=kind, title=title, body=body,
+                params=params, application=booking.application, link=booking_link(booking))
+        else:
+            booking_ended_tell(booking=booking, kind=kind, title=title, intro=intro,
+                               params=params, now=now, start=booking.day)
     return len(booked)
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from registry import lock_objects as registry_lock_objects
@@ -36,6 +37,12 @@ from registry.appointments.services.notices import (
 )
 from registry.appointments.services.requirements import DeclaredDocument, requirement_problems
 from registry.appointments.services.slots import rebook_until
+from registry.appointments.services.sms_offers import (
+    CALL_OR_DESK,
+    EXPIRED_INTRO,
+    office_contact,
+    sms_offers_after_expiry,
+)
 from registry.calendar import (
     office_now,
 )
@@ -43,6 +50,8 @@ from registry.models import (
     Application,
     ApplicationStatus,
     Office,
+    PhoneType,
+    Resident,
     Service,
 )
 from registry.service_sets import service_set_of
@@ -186,30 +195,54 @@ def expired_followup(*, office_id: int, token: str, until: date, now: datetime) 
     case_events_record_from_rows(
         kind="booking.expired", rows_sql=rows_sql, rows_params=rows_params, names=names,
         at=now)
+    # Residents on the app re-book there; those with no phone (or a phone not bound)
+    # call the office or come to the desk; those who reply by SMS are offered free
+    # times one by one below, as only they are.
+    told_sql, told_params = _expired_rows_sql(token=token, days=days, until=until,
+                                              told_by_sms=False)
     notifications_send_from_rows(
         office_id=office_id, kind="booking.expired", title=EXPIRED_TITLE,
-        body=EXPIRED_BODY, rows_sql=rows_sql, rows_params=rows_params, names=names,
-        link=reverse("booking-list"))
+        body={"app": EXPIRED_BODY, "desk": EXPIRED_DESK_BODY}, rows_sql=told_sql,
+        rows_params=told_params, names=[*names, "contact"], link=reverse("booking-list"))
+    sms_offers_after_expiry(office_id=office_id, token=token, until=until,
+                            title=EXPIRED_TITLE, now=now)
 
 
-def _expired_rows_sql(*, token: str, days: list[date], until: date) -> tuple[str, list]:
+def _expired_rows_sql(*, token: str, days: list[date], until: date,
+                      told_by_sms: bool | None = None) -> tuple[str, list]:
     """The row source of registry.services' set-based writers for the bookings of one
-    sweep token: each row's message params (code, date, start, service, until)."""
+    sweep token: each row's message params (code, date, start, service, until, the
+    office's contact) and its message's variant ("app" for a smartphone, "desk" for a
+    resident without one). `told_by_sms` False leaves out the residents who reply by
+    SMS (a bound feature phone), True takes only them; None takes all."""
     day_cases = " ".join("WHEN %s THEN CAST(%s AS TEXT)" for _day in days)
     day_params = [value for day in days
                   for value in (sql_value(day), date_text(day))]
     hhmm = sql_dialect("hhmm").format("sl.start")
+    by_sms = ("(rs.phone_type = %s AND rs.phone_bound_at IS NOT NULL "
+              "AND COALESCE(rs.phone, '') <> '')")
+    where, where_params = "", []
+    if told_by_sms is not None:
+        where = f" AND {'' if told_by_sms else 'NOT '}{by_sms}"
+        where_params = [PhoneType.FEATURE_PHONE]
     sql = (
         "SELECT b.office_id AS office_id, b.resident_id AS resident_id, "  # noqa: S608
         "b.application_id AS application_id, "
         "'booking:' || CAST(b.id AS TEXT) || ':expired' AS dedup_key, b.code AS p_code, "
         f"CASE b.day {day_cases} END AS p_date, {hhmm} AS p_start, "
-        "sv.name AS p_service, CAST(%s AS TEXT) AS p_until "
+        "sv.name AS p_service, CAST(%s AS TEXT) AS p_until, "
+        "COALESCE(NULLIF(o.whatsapp, ''), NULLIF(o.email, ''), o.name) AS p_contact, "
+        "CASE WHEN rs.phone_type = %s THEN 'app' ELSE 'desk' END AS variant "
         f"FROM {Booking._meta.db_table} b "
         f"JOIN {Slot._meta.db_table} sl ON sl.id = b.slot_id "
         f"JOIN {Service._meta.db_table} sv ON sv.id = b.service_id "
-        "WHERE b.sweep_token = %s")
-    return sql, [*day_params, date_text(until), token]
+        f"JOIN {Office._meta.db_table} o ON o.id = b.office_id "
+        f"JOIN {Resident._meta.db_table} rs ON rs.id = b.resident_id "
+        f"WHERE b.sweep_token = %s{where}")
+    return sql, [*day_params, date_text(until), PhoneType.SMARTPHONE, token, *where_params]
+
+
+EXPIRED_DESK_BODY = format_lazy("{} {}", EXPIRED_INTRO, CALL_OR_DESK)
 
 
 LAPSED_TITLE = _("Your case %(number)s has lapsed")
@@ -217,6 +250,12 @@ LAPSED_TITLE = _("Your case %(number)s has lapsed")
 
 LAPSED_BODY = _("No new booking was made for %(service)s by %(until)s, so the case is "
                 "closed. You can start again at any time in the app.")
+
+
+# A resident without the app is not sent to it.
+LAPSED_DESK_BODY = _("No new booking was made for %(service)s by %(until)s, so the case is "
+                     "closed. To start again, call or WhatsApp the office at %(contact)s or "
+                     "come to the desk.")
 
 
 def applications_lapse_offices(*, now: datetime) -> list[int]:
@@ -281,10 +320,12 @@ def _applications_lapse_office(*, office: Office, now: datetime, batch: int,
                                 "new": ApplicationStatus.LAPSED}},
                     {"application": application, "kind": "booking.lapsed", "at": now,
                      "params": params}]
+                on_app = application.resident.phone_type == PhoneType.SMARTPHONE
                 notes.append({"office_id": office.id, "application_id": application.id,
                               "resident": application.resident, "kind": "booking.lapsed",
-                              "title": LAPSED_TITLE, "body": LAPSED_BODY,
-                              "params": params,
+                              "title": LAPSED_TITLE,
+                              "body": LAPSED_BODY if on_app else LAPSED_DESK_BODY,
+                              "params": {**params, "contact": office_contact(office)},
                               "dedup_key": f"application:{application.id}:lapsed"})
             case_events_record_many(entries=events)
             notifications_send_many(entries=notes)
