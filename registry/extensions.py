@@ -14,9 +14,10 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   detail (GET /offices/<code>/);
 - DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
   demo offices (manage.py load_demo);
-- SMS_COMMANDS: a function `(*, resident, text) -> str | None` trying a resident's SMS
-  reply (from their bound phone) as one of the app's commands: the answer to send back,
-  or None when the text is not the app's (the SMS webhook tries each in turn);
+- SMS_COMMANDS: a function `(*, resident, text) -> (answer, params, office) | None`
+  trying a resident's SMS (from their bound phone) as one of the app's commands: the
+  answer to send back (a translatable text and its parameters) and the office it is
+  about, or None when the text is not the app's (the SMS webhook tries each in turn);
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """

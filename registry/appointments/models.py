@@ -314,6 +314,7 @@ class SmsInboundOutcome(models.TextChoices):
     UNKNOWN_TEXT = "unknown_text", _("Not understood; help sent")
     NO_OFFER = "no_offer", _("No open offer; the office's contact sent")
     UNKNOWN_SENDER = "unknown_sender", _("No resident with this bound phone")
+    COMMAND = "command", _("A command (e.g. ANTAR) answered")
 
 
 class SmsInbound(models.Model):

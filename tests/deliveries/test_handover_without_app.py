@@ -23,9 +23,10 @@ def test_a_feature_phone_is_told_to_reply_antar_and_the_reply_brings_the_card_ho
     # The webhook tries every app's commands; this one is the deliveries app's.
     assert handover_delivery_by_sms in extensions.registered(extensions.SMS_COMMANDS)
     assert handover_delivery_by_sms(resident=resident, text="halo") is None
-    answer = handover_delivery_by_sms(resident=resident, text=" antar ")
-    assert answer.startswith(f"Pengantaran kartu untuk permohonan {application.number} "
-                             "dipilih.")
+    text, params, office = handover_delivery_by_sms(resident=resident, text=" antar ")
+    assert (str(text) % params).startswith(
+        f"Pengantaran kartu untuk permohonan {application.number} dipilih.")
+    assert office == application.office
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == "waiting"
     assert application.events.filter(kind="handover.chosen", by_resident=True).count() == 1
@@ -53,8 +54,9 @@ def test_a_card_held_for_the_holder_offers_no_delivery_by_sms(printed):
     Service.objects.filter(code="KTP_HILANG").update(holder_in_person=True)
     application = printed(service_code="KTP_HILANG", phone_type="feature_phone")
     assert "ANTAR" not in told(application)
-    answer = handover_delivery_by_sms(resident=application.resident, text="ANTAR")
-    assert answer.startswith("Layanan ini mewajibkan pemilik hadir sendiri")
+    text, _params, _office = handover_delivery_by_sms(resident=application.resident,
+                                                      text="ANTAR")
+    assert str(text).startswith("Layanan ini mewajibkan pemilik hadir sendiri")
     assert Handover.objects.get(application=application).method == "pickup"
     assert not Delivery.objects.exists()
 
@@ -67,5 +69,5 @@ def test_another_residents_reply_touches_only_their_own_card(printed):
     assert Delivery.objects.filter(application=other).exists()
     nothing = printed(phone_type="feature_phone")
     Handover.objects.filter(application=nothing).update(completed_at="2026-07-01T10:00Z")
-    assert handover_delivery_by_sms(resident=nothing.resident, text="ANTAR") == \
-        "Tidak ada kartu Anda yang menunggu diserahkan."
+    text, _params, office = handover_delivery_by_sms(resident=nothing.resident, text="ANTAR")
+    assert (str(text), office) == ("Tidak ada kartu Anda yang menunggu diserahkan.", None)

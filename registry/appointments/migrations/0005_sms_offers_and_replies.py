@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('sender', models.CharField(max_length=32, verbose_name='from')),
                 ('text', models.CharField(blank=True, max_length=480, verbose_name='text')),
                 ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('outcome', models.CharField(choices=[('booked', 'Booked'), ('slot_taken', 'Time taken; offered again'), ('refused', 'Refused by the booking rules'), ('unknown_text', 'Not understood; help sent'), ('no_offer', "No open offer; the office's contact sent"), ('unknown_sender', 'No resident with this bound phone')], max_length=16, verbose_name='outcome')),
+                ('outcome', models.CharField(choices=[('booked', 'Booked'), ('slot_taken', 'Time taken; offered again'), ('refused', 'Refused by the booking rules'), ('unknown_text', 'Not understood; help sent'), ('no_offer', "No open offer; the office's contact sent"), ('unknown_sender', 'No resident with this bound phone'), ('command', 'A command (e.g. ANTAR) answered')], max_length=16, verbose_name='outcome')),
                 ('booking', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='appointments.booking', verbose_name='booking made')),
                 ('office', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.office', verbose_name='office')),
                 ('resident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='registry.resident', verbose_name='resident')),

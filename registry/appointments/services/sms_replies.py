@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from registry import extensions
 from registry import lock_objects as registry_lock_objects
 from registry.appointments import lock_objects
 from registry.appointments.models import (
@@ -116,6 +117,8 @@ def _act(inbound: SmsInbound, *, now: datetime) -> None:
     office = offer.office if offer else resident.domicile_office
     inbound.office = office
     match = CHOICE_RE.match(inbound.text)
+    if not match and _command(inbound, phone):
+        return
     if offer is None:
         inbound.outcome = SmsInboundOutcome.NO_OFFER if match else SmsInboundOutcome.UNKNOWN_TEXT
         _answer(inbound, phone, NO_OFFER if match else HELP, {"contact": _contact(office)},
@@ -132,6 +135,20 @@ def _act(inbound: SmsInbound, *, now: datetime) -> None:
     case_event_record(application=offer.application, kind="sms.reply_received", at=now,
                       params={"text": inbound.text[:20], "phone": mask_address(phone),
                               "outcome": inbound.outcome}, by_resident=True)
+
+
+def _command(inbound: SmsInbound, phone: str) -> bool:
+    """The text as another app's command (registry.extensions SMS_COMMANDS: ANTAR asks
+    for home delivery of a printed card): answered by SMS, True when one took it."""
+    for command in extensions.registered(extensions.SMS_COMMANDS):
+        taken = command(resident=inbound.resident, text=inbound.text)
+        if taken is not None:
+            answer, params, office = taken
+            inbound.outcome = SmsInboundOutcome.COMMAND
+            inbound.office = office or inbound.office
+            _answer(inbound, phone, answer, params, application=None)
+            return True
+    return False
 
 
 def _book(inbound: SmsInbound, offer: SmsOffer, choice: int, *, phone: str,

@@ -242,25 +242,27 @@ def _choice_text(printed, application: Application):
 DELIVERY_COMMAND = "ANTAR"
 
 
-def handover_delivery_by_sms(*, resident, text: str) -> str | None:
+def handover_delivery_by_sms(*, resident, text: str):
     """`ANTAR` from the resident's bound phone: home delivery of their card waiting to
     be handed over (the latest), under the same rules as in the app. The answer to send
-    back, or None when the text is not this command."""
+    back (text, parameters) and the office of the card, or None when the text is not
+    this command."""
     if text.strip().upper() != DELIVERY_COMMAND:
         return None
     handover = (Handover.objects.select_related("application", "application__office")
                 .filter(application__resident=resident, completed_at__isnull=True)
                 .order_by("-id").first())
     if handover is None:
-        return str(_("No card of yours is waiting to be handed over."))
+        return _("No card of yours is waiting to be handed over."), {}, None
+    application = handover.application
     try:
-        handover_choose(application=handover.application, method=HandoverMethod.DELIVERY,
+        handover_choose(application=application, method=HandoverMethod.DELIVERY,
                         by_resident=True)
     except DomainError as exc:
-        return str(exc.message)
-    return str(_("Home delivery of your card for case %(number)s is chosen. You will be "
-                 "told the day; whoever receives it gives the receipt code.")
-               % {"number": handover.application.number})
+        return exc.message, {}, application.office
+    return (_("Home delivery of your card for case %(number)s is chosen. You will be told "
+              "the day; whoever receives it gives the receipt code."),
+            {"number": application.number}, application.office)
 
 
 def handover_collect(*, handover: Handover, receipt_code: str, collector_name: str,
