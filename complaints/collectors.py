@@ -203,9 +203,15 @@ def collect_case_opened(ctx: CaseContext) -> list[Fact]:
     via = {Channel.APP: _("through the e-Open app"),
            Channel.ASSISTED: _("with the help of staff"),
            Channel.WALK_IN: _("at the office")}.get(application.channel, application.channel)
+    # The service it was opened for (a signature change may have become a lost card
+    # since: the services change is a point of its own).
+    opened = next((event for event in ctx.events if event.kind == "application.opened"),
+                  None)
+    service = (opened.params.get("service") if opened is not None else None) or \
+        application.service.name
     text = _("On %(when)s case %(number)s (%(service)s) was opened %(via)s.") % {
         "when": when_text(application.created_at, ctx), "number": application.number,
-        "service": application.service.name, "via": via}
+        "service": service, "via": via}
     return [Fact(application.created_at, text,
                  [Source("application", application.id, application.number)], 10)]
 

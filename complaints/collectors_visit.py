@@ -49,6 +49,12 @@ def collect_counter_findings(ctx: CaseContext) -> list[Fact]:
                 "when": when_text(event.at, ctx), "code": params.get("code", ""),
                 "document": params.get("document", ""),
                 "reason": str(params.get("reason", "")).rstrip(".")}, source, 33))
+        elif event.kind == "booking.services_changed" and params.get("where") == "rebooking":
+            facts.append(Fact(event.at, _(
+                "On %(when)s, booking again, the case was changed from %(from)s to %(to)s, "
+                "in one visit.") % {
+                "when": when_text(event.at, ctx), "from": params.get("from", ""),
+                "to": params.get("to", "")}, source, 34))
         elif event.kind == "booking.services_changed":
             where = (_("at the counter") if params.get("where") == "counter"
                      else _("by the office's phone desk"))

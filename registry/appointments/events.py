@@ -12,6 +12,9 @@ def _checked_in(params):
 
 
 def _services_changed(params):
+    if params.get("where") == "rebooking":
+        return _("Booked again for %(to)s (was %(from)s).") % {
+            "from": params.get("from", ""), "to": params.get("to", "")}
     where = {"counter": _("at the counter"), "phone_desk": _("by the phone desk")}.get(
         params.get("where"), params.get("where", ""))
     return _("Booking %(code)s changed %(where)s from %(from)s to %(to)s.") % {

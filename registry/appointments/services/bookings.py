@@ -115,7 +115,15 @@ def _application_for(*, office, resident, service_set: ServiceSet, channel,
     if application.rebook_until is not None:
         application.rebook_until = None
         application.save(update_fields=["rebook_until", "updated_at"])
-    application_services_set(application, service_set)
+    before = service_set_of(application)
+    if before.codes != service_set.codes:
+        application_services_set(application, service_set)
+        # Booked again for other services (a signature change found to be a lost
+        # card): said on the case, as a change at the phone desk or counter is.
+        case_event_record(application=application, kind="booking.services_changed",
+                          params={"code": "", "from": before.name, "to": service_set.name,
+                                  "where": "rebooking"}, actor=by,
+                          by_resident=channel in (BookingChannel.APP, BookingChannel.SMS))
     return application
 
 
