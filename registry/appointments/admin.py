@@ -37,6 +37,8 @@ from registry.appointments.models import (
     DocumentReview,
     LaneSchedule,
     Slot,
+    SmsInbound,
+    SmsOffer,
 )
 from registry.appointments.services.booking_documents import booking_document_review
 from registry.appointments.services.bookings import booking_cancel
@@ -496,3 +498,34 @@ admin.site.unregister(Office)
 admin.site.register(Office, OfficeWithBookingsAdmin)
 admin.site.unregister(Closure)
 admin.site.register(Closure, ClosureWithBookingsAdmin)
+
+
+@admin.register(SmsOffer)
+class SmsOfferAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """Free times offered by SMS after a missed or cancelled visit, and what came of
+    them (read-only: the sweeps and the residents' replies write them)."""
+
+    list_display = ["created_at", "resident", "application", "offered", "status",
+                    "answered_at", "booking"]
+    list_filter = ["status"]
+    search_fields = ["application__number", "=resident__nik", "resident__name"]
+    list_select_related = ["resident", "application", "booking", "office"]
+    date_hierarchy = "created_at"
+    exclude = ["phone"]
+
+    @admin.display(description=gettext_lazy("times offered"))
+    def offered(self, obj):
+        slots = Slot.objects.filter(pk__in=obj.slot_ids).order_by("starts_at")
+        return "; ".join(f"{slot.date:%d-%m-%Y} {slot.start:%H:%M}" for slot in slots)
+
+
+@admin.register(SmsInbound)
+class SmsInboundAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """SMS received from residents through the gateway, with what the system did."""
+
+    list_display = ["received_at", "resident", "text", "outcome", "booking"]
+    list_filter = ["outcome"]
+    search_fields = ["=resident__nik", "resident__name", "gateway_id"]
+    list_select_related = ["resident", "booking", "office"]
+    date_hierarchy = "received_at"
+    exclude = ["sender"]

@@ -35,7 +35,7 @@ from registry.calendar import (
     office_today,
 )
 from registry.errors import DomainError
-from registry.models import Lane, Office, Resident, Service
+from registry.models import Lane, Office, PhoneType, Resident, Service
 from registry.services.offices import office_settings_get
 from registry.services.residents import resident_register
 
@@ -138,7 +138,9 @@ def _book(office, row, days, moment, frontdesk) -> Booking | None:
 def seed(*, offices: dict, stdout=None) -> None:
     """`offices` maps the demo prefixes ("kota", "kab") to their Office."""
     if not Resident.objects.filter(nik=NO_PHONE_RESIDENT["nik"]).exists():
-        resident_register(**NO_PHONE_RESIDENT)
+        resident = resident_register(**NO_PHONE_RESIDENT)
+        # Told on the printed slip and at the desk: no phone of his own.
+        Resident.objects.filter(pk=resident.pk).update(phone_type=PhoneType.NONE)
     users = get_user_model().objects
     for prefix, office in offices.items():
         _schedules(office, prefix)

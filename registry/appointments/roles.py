@@ -8,7 +8,8 @@ from registry.models import Role
 
 VIEW = ["appointments.view_booking", "appointments.view_slot",
         "appointments.view_bookingdocument", "appointments.view_appointmentsettings",
-        "appointments.view_laneschedule"]
+        "appointments.view_laneschedule", "appointments.view_smsoffer",
+        "appointments.view_smsinbound"]
 DESK = ["appointments.add_booking", "appointments.change_booking",
         "appointments.change_bookingdocument"]
 SET_UP = ["appointments.change_appointmentsettings", "appointments.change_laneschedule",
