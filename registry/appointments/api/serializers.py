@@ -37,7 +37,7 @@ class RequirementCheckInSerializer(serializers.Serializer):
                                            max_length=50)
 
 
-class RequirementSerializer(serializers.Serializer):
+class NeededRequirementSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     valid_days = serializers.IntegerField(allow_null=True)
@@ -48,7 +48,7 @@ class InsteadSerializer(serializers.Serializer):
     service = serializers.CharField(help_text=_("The service that replaces the lost document."))
     services = serializers.ListField(child=serializers.CharField(),
                                      help_text=_("The services to book in one visit."))
-    requirements = RequirementSerializer(many=True)
+    requirements = NeededRequirementSerializer(many=True)
 
 
 class ProblemSerializer(serializers.Serializer):
