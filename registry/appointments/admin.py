@@ -505,13 +505,14 @@ class SmsOfferAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     """Free times offered by SMS after a missed or cancelled visit, and what came of
     them (read-only: the sweeps and the residents' replies write them)."""
 
-    list_display = ["created_at", "resident", "application", "offered", "status",
-                    "answered_at", "booking"]
+    list_display = ["created_at", "resident", "application", "status", "answered_at",
+                    "booking"]
     list_filter = ["status"]
     search_fields = ["application__number", "=resident__nik", "resident__name"]
     list_select_related = ["resident", "application", "booking", "office"]
     date_hierarchy = "created_at"
-    exclude = ["phone"]
+    exclude = ["phone", "slot_ids"]
+    readonly_fields = ["offered"]
 
     @admin.display(description=gettext_lazy("times offered"))
     def offered(self, obj):
