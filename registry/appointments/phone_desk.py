@@ -21,7 +21,7 @@ from registry.appointments.services.booking_services import booking_services_cha
 from registry.appointments.services.bookings import booking_create
 from registry.appointments.services.requirements import requirement_check
 from registry.appointments.services.slots import bookable_range
-from registry.appointments.views import resident_from_token, resident_token
+from registry.appointments.views import resident_of_request, resident_token
 from registry.errors import DomainError
 from registry.models import Application, Office, PhoneType, Requirement, Service
 from registry.selectors import residents_for_office
@@ -50,10 +50,8 @@ def _requirements(office: Office) -> list[Requirement]:
 @login_required
 def phone_desk(request):
     office, offices = tenancy.office_for_request(request, BOOK)
-    token = request.POST.get("r") or request.GET.get("r") or ""
-    resident = resident_from_token(token, request.user) if token else None
+    token, resident = resident_of_request(request)
     if token and resident is None:
-        messages.error(request, _("This page has expired; find the resident by NIK again."))
         return redirect(_url(office))
     action = request.POST.get("action", "") if request.method == "POST" else ""
     context = {"office": office, "offices": offices, "resident": None}

@@ -102,7 +102,7 @@ def resident_token(resident: Resident, user) -> str:
                          compress=True)
 
 
-def resident_from_token(token: str, user) -> Resident | None:
+def _resident_from_token(token: str, user) -> Resident | None:
     try:
         data = signing.loads(token, salt=RESIDENT_TOKEN_SALT, max_age=RESIDENT_TOKEN_MAX_AGE)
     except signing.BadSignature:
@@ -110,6 +110,16 @@ def resident_from_token(token: str, user) -> Resident | None:
     if not isinstance(data, dict) or data.get("u") != user.pk:
         return None
     return Resident.objects.filter(pk=data.get("r")).first()
+
+
+def resident_of_request(request) -> tuple[str, Resident | None]:
+    """The resident token a desk page carries (`r`) and its resident; with a token that
+    no longer holds, the resident is None and the desk is told to find them again."""
+    token = request.POST.get("r") or request.GET.get("r") or ""
+    resident = _resident_from_token(token, request.user) if token else None
+    if token and resident is None:
+        messages.error(request, _("This page has expired; find the resident by NIK again."))
+    return token, resident
 
 
 def _assisted_url(office: Office, **params) -> str:
@@ -136,10 +146,8 @@ def assisted_booking(request):
     they have, with their dates of issue. The requirement problems are shown before
     anything is booked; the booking ends on its printable slip."""
     office, offices = tenancy.office_for_request(request, BOOK)
-    token = request.POST.get("r") or request.GET.get("r") or ""
-    resident = resident_from_token(token, request.user) if token else None
+    token, resident = resident_of_request(request)
     if token and resident is None:
-        messages.error(request, _("This page has expired; find the resident by NIK again."))
         return redirect(_assisted_url(office))
     action = request.POST.get("action", "") if request.method == "POST" else ""
     context = {"office": office, "offices": offices, "resident": resident, "token": token,
