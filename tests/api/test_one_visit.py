@@ -101,6 +101,7 @@ def test_one_booking_carries_both_services_and_one_card_is_printed(
     body = booked.json()
     assert (body["status"], body["service"], body["services"]) == \
         ("booked", LOST, [LOST, SIGNATURE])
+    assert body["estimated_minutes"] == 15 + 15  # no office rule: the sum
     assert [r["code"] for r in body["requirements"]] == ["KK", "SURAT_KEHILANGAN"]
     assert [d["requirement"] for d in body["documents"]] == ["KK", "SURAT_KEHILANGAN"]
     assert api.get(f"/api/v1/bookings/{body['code']}/").json()["services"] == \
@@ -146,7 +147,7 @@ def test_the_office_sets_the_lane_and_minutes_of_a_combination(office_a, residen
         "office": "3275", "service": LOST, "services": [SIGNATURE],
         "slot": listed[0]["id"], "documents": documents})
     assert booked.status_code == 201
-    assert booked.json()["slot"]["lane"] == "A"
+    assert (booked.json()["slot"]["lane"], booked.json()["estimated_minutes"]) == ("A", 25)
 
 
 @pytest.mark.parametrize(("services", "status", "code"), [

@@ -122,6 +122,7 @@ class BookingSerializer(serializers.ModelSerializer):
     service = serializers.CharField(source="service.code", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True)
     services = serializers.SerializerMethodField()
+    estimated_minutes = serializers.SerializerMethodField()
     slot = SlotSerializer(read_only=True)
     application = serializers.IntegerField(source="application_id", read_only=True)
     created_at = OfficeDateTimeField()
@@ -135,7 +136,8 @@ class BookingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Booking
-        fields = ["code", "status", "office", "service", "service_name", "services", "slot",
+        fields = ["code", "status", "office", "service", "service_name", "services",
+                  "estimated_minutes", "slot",
                   "application",
                   "channel", "created_at", "checked_in_at", "cancel_reason",
                   "can_change_until", "qr", "calendar", "requirements", "documents"]
@@ -143,6 +145,11 @@ class BookingSerializer(serializers.ModelSerializer):
     def get_services(self, booking) -> list[str]:
         """Every service of the visit, the first one first."""
         return service_set_of(booking.application, primary=booking.service).codes
+
+    def get_estimated_minutes(self, booking) -> int:
+        """How long the visit's services take at the counter: the office's figure for
+        the combination, else the sum of the services' minutes."""
+        return service_set_of(booking.application, primary=booking.service).estimated_minutes
 
     def get_can_change_until(self, booking) -> str | None:
         if booking.status != "booked":
