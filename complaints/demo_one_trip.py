@@ -131,11 +131,16 @@ def _send(application) -> None:
         central_job_send(job_id=job.id)
 
 
+@transaction.atomic
 def seed(*, offices: dict, stdout=None) -> None:
-    """`offices` maps the demo prefixes ("kota", "kab") to their Office."""
+    """`offices` maps the demo prefixes ("kota", "kab") to their Office. All stages or
+    none (one transaction); the last resident's case says they are there."""
     office = offices["kota"]
-    if Resident.objects.filter(nik=RESIDENTS[0][1], applications__office=office).exists():
+    if Resident.objects.filter(nik=RESIDENTS[-1][1], applications__office=office).exists():
         return
+    # Kota Bekasi delivers a lost card's replacement home, as in the real case (an older
+    # demo database may still hold the earlier default, the holder in person).
+    office.services.filter(code=LOST).update(holder_in_person=False, home_delivery=True)
     users = get_user_model().objects
     desk = users.filter(username="kota.frontdesk").first()
     operator = users.filter(username="kota.operator").first()
