@@ -5,14 +5,14 @@ from celery import shared_task
 from registry import otp
 from registry.background import enqueue_now
 from registry.notify.backends import TemporaryFailure
-from registry.services import notifications
+from registry.services import notification_sending
 
 
 @shared_task(name="registry.tasks.notification_deliver")
 def notification_deliver(delivery_id: int) -> None:
     # Retries are not Celery's: a failed attempt leaves the row due later and the
     # sweep below queues it again, so a retry survives a worker or broker restart.
-    notifications.notification_deliver(delivery_id=delivery_id)
+    notification_sending.notification_deliver(delivery_id=delivery_id)
 
 
 @shared_task(name="registry.tasks.notifications_deliver_many")
@@ -20,12 +20,12 @@ def notifications_deliver_many(delivery_ids: list[int]) -> None:
     # One message for many deliveries (a sweep telling thousands of residents); each
     # delivery is still its own transaction and its own retry row.
     for delivery_id in delivery_ids:
-        notifications.notification_deliver(delivery_id=delivery_id)
+        notification_sending.notification_deliver(delivery_id=delivery_id)
 
 
 @shared_task(name="registry.tasks.notifications_resend_pending")
 def notifications_resend_pending() -> int:
-    return notifications.notifications_resend_pending()
+    return notification_sending.notifications_resend_pending()
 
 
 @shared_task(name="registry.tasks.notifications_deliver_pending")
@@ -33,7 +33,8 @@ def notifications_deliver_pending(office_id: int, after_id: int) -> None:
     # One message for a whole sweep's deliveries in an office (set-based sweeps): the
     # service pages through them; when its time is up the rest goes in a new task. If
     # that task cannot be queued, the resend sweep sends the rest.
-    rest = notifications.notifications_deliver_pending(office_id=office_id, after_id=after_id)
+    rest = notification_sending.notifications_deliver_pending(office_id=office_id,
+                                                              after_id=after_id)
     if rest is not None:
         enqueue_now(notifications_deliver_pending, office_id, rest)
 

@@ -13,7 +13,7 @@ from django.utils import translation
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.models import DeliveryStatus, NotificationDelivery, PhoneType
 from registry.notify.backends import SimulatedGateway
-from registry.services.notifications import notification_deliver
+from registry.services.notification_sending import notification_deliver
 from registry.services.staff import roles_sync, staff_membership_grant
 from tests.factories import ApplicationFactory, OfficeFactory, ResidentFactory, UserFactory
 from tests.http import HttpClient

@@ -21,7 +21,7 @@ from celery import group, shared_task
 from django.conf import settings
 from django.utils import timezone, translation
 
-from registry.appointments.services import slots, sweeps
+from registry.appointments.services import reminders, slots, sweeps
 from registry.background import enqueue_now
 
 
@@ -94,12 +94,12 @@ def applications_lapse_office(office_id: int, now: str, language: str | None = N
 @shared_task(name="appointments.tasks.bookings_remind_due")
 def bookings_remind_due(now: str | None = None, language: str | None = None) -> int:
     """One bookings_remind_office per office with a booking to remind around today."""
-    return _sweep_due(bookings_remind_office, sweeps.bookings_remind_offices, now, language)
+    return _sweep_due(bookings_remind_office, reminders.bookings_remind_offices, now, language)
 
 
 @shared_task(name="appointments.tasks.bookings_remind_office")
 def bookings_remind_office(office_id: int, now: str, language: str | None = None) -> int:
-    return _sweep_office(bookings_remind_office, sweeps.bookings_remind_office,
+    return _sweep_office(bookings_remind_office, reminders.bookings_remind_office,
                          sweeps.SWEEP_BATCH, office_id, now, language)
 
 

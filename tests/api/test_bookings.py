@@ -13,8 +13,9 @@ from registry.api.auth import tokens_for_resident
 from registry.appointments.models import Booking, Slot
 from registry.appointments.services.bookings import booking_cancel, booking_create
 from registry.appointments.services.closures import closure_declare
+from registry.appointments.services.reminders import bookings_remind_due
 from registry.appointments.services.slots import slots_ensure
-from registry.appointments.services.sweeps import bookings_expire_due, bookings_remind_due
+from registry.appointments.services.sweeps import bookings_expire_due
 from registry.models import Notification, Resident
 from registry.notify.backends import SimulatedGateway
 from tests.api.sign_in import tasks_at_once  # noqa: F401 - a fixture

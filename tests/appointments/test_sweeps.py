@@ -9,10 +9,10 @@ from registry.appointments.services.attendance import (
     booking_missed,
 )
 from registry.appointments.services.bookings import booking_cancel, booking_reschedule
+from registry.appointments.services.reminders import bookings_remind_due
 from registry.appointments.services.sweeps import (
     applications_lapse_due,
     bookings_expire_due,
-    bookings_remind_due,
 )
 from registry.models import (
     Application,

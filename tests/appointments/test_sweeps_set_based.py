@@ -31,11 +31,11 @@ from registry.models import (
 )
 from registry.notify.backends import SimulatedGateway
 from registry.services.cases import case_events_record_many
-from registry.services.notifications import (
+from registry.services.notification_sending import (
     notifications_deliver_pending,
     notifications_resend_pending,
-    notifications_send_many,
 )
+from registry.services.notifications import notifications_send_many
 from tests.appointments.conftest import WIB, docs_ok
 from tests.factories import OfficeFactory, ResidentFactory
 
@@ -390,7 +390,7 @@ def test_the_delivery_task_keeps_the_retry_backoff(office_a, lost_card, clock, g
 def test_the_delivery_task_queues_itself_for_the_rest(mocker):
     from registry import tasks
 
-    mocker.patch("registry.services.notifications.notifications_deliver_pending",
+    mocker.patch("registry.services.notification_sending.notifications_deliver_pending",
                  side_effect=[41, None])
     queued = mocker.patch("registry.tasks.notifications_deliver_pending.apply_async")
     tasks.notifications_deliver_pending(7, 0)

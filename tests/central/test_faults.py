@@ -24,7 +24,7 @@ from registry.central.services.stock import card_stock_receive
 from registry.deliveries.models import Handover
 from registry.models import CaseEvent, DeliveryStatus, Notification, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
-from registry.services.notifications import notifications_resend_pending
+from registry.services.notification_sending import notifications_resend_pending
 from tests.factories import ApplicationFactory, card_stock_for
 from tests.worker import drop_connections, real_worker, wait_for
 

@@ -5,11 +5,11 @@ from django.utils import timezone
 
 from registry.models import DeliveryStatus, Notification, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
-from registry.services.notifications import (
+from registry.services.notification_sending import (
     notification_deliver,
-    notification_send,
     notifications_resend_pending,
 )
+from registry.services.notifications import notification_send
 
 SIM = "registry.notify.backends.SimulatedGateway"
 

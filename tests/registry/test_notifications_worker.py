@@ -5,7 +5,8 @@ from django.db import transaction
 
 from registry.models import DeliveryStatus, NotificationDelivery
 from registry.notify.backends import SimulatedGateway
-from registry.services.notifications import notification_send, notifications_resend_pending
+from registry.services.notification_sending import notifications_resend_pending
+from registry.services.notifications import notification_send
 from tests.worker import real_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -21,7 +21,8 @@ from registry.notify.backends import (
     TemporaryFailure,
     WhatsAppCloudBackend,
 )
-from registry.services.notifications import notification_deliver, notification_send
+from registry.services.notification_sending import notification_deliver
+from registry.services.notifications import notification_send
 
 MESSAGE = OutgoingMessage(channel="whatsapp", address="+6281234500001", title="Kartu siap",
                           body="KTP-el Anda sudah dicetak.", link="https://x/app/1",
