@@ -57,6 +57,10 @@ def test_the_counter_changes_the_services_and_the_ticket_stays(client, serving, 
         (f"Ticket {ticket.code} is now for KTP-el hilang + Perubahan tanda tangan atau foto "
          "KTP-el.")]
     assert state(ticket, booking) == ("KTP_HILANG", "KTP_HILANG", LOST_AND_TTD)
+    # The counter shows every service of the visit.
+    page = client.get(reverse("queues:counter", args=[counter.pk]))
+    assert ('id="current-services">KTP-el hilang + Perubahan tanda tangan atau foto KTP-el'
+            in page.content.decode())
     assert (Ticket.objects.count(), ticket.code, ticket.status) == (1, "C-001", "serving")
     event = CaseEvent.objects.get(kind="booking.services_changed")
     assert (event.params["where"], event.actor) == ("counter", operator)
