@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from icalendar import Alarm, Calendar, Event
 
 from registry.appointments.models import Booking
+from registry.service_sets import service_set_of
 
 QR_BORDER = 2  # modules of quiet zone around the code
 
@@ -50,8 +51,9 @@ def booking_qr_data_uri(code: str) -> str:
 def booking_ics(booking: Booking) -> bytes:
     """One event at the slot's time and the office's address, with what to bring and a
     reminder the evening before."""
-    slot, office, service = booking.slot, booking.office, booking.service
-    requirements = "\n".join(f"- {r.name}" for r in service.requirements.all())
+    slot, office = booking.slot, booking.office
+    service = service_set_of(booking.application, primary=booking.service)
+    requirements = "\n".join(f"- {r.name}" for r in service.requirements())
     calendar = Calendar()
     calendar.add("prodid", "-//e-Open//Disdukcapil//ID")
     calendar.add("version", "2.0")

@@ -241,3 +241,18 @@ def test_a_missed_signature_change_rebooked_as_lost_card_continues_the_same_case
     assert (application.service.code, application.rebook_until) == (LOST, None)
     assert [s.code for s in application.extra_services.all()] == [SIGNATURE]
     assert Application.objects.count() == 1
+
+
+def test_the_booking_qr_is_drawn_for_its_resident_only(office_a, resident_a, as_resident):
+    api = as_resident(resident_a)
+    booked = api.post("/api/v1/bookings/", {
+        "office": "3275", "service": SIGNATURE, "slot": slot_id(office_a),
+        "documents": [{"requirement": "KK"}, {"requirement": "KTP_LAMA"}]}).json()
+    assert booked["qr_url"].endswith(f"/api/v1/bookings/{booked['code']}/qr.svg")
+    qr = api.get(f"/api/v1/bookings/{booked['code']}/qr.svg")
+    assert qr.status_code == 200
+    assert qr.headers["Content-Type"] == "image/svg+xml"
+    assert qr.content.startswith(b"<svg")
+    other = as_resident(ResidentFactory(domicile_office=office_a))
+    assert other.get(f"/api/v1/bookings/{booked['code']}/qr.svg").status_code == 404
+    assert api.get("/api/v1/bookings/NOPE2345/qr.svg").status_code == 404

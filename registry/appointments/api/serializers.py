@@ -130,6 +130,7 @@ class BookingSerializer(serializers.ModelSerializer):
     cancel_reason = serializers.CharField(read_only=True)
     can_change_until = serializers.SerializerMethodField()
     qr = serializers.SerializerMethodField()
+    qr_url = serializers.SerializerMethodField()
     calendar = serializers.SerializerMethodField()
     requirements = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
@@ -140,7 +141,8 @@ class BookingSerializer(serializers.ModelSerializer):
                   "estimated_minutes", "slot",
                   "application",
                   "channel", "created_at", "checked_in_at", "cancel_reason",
-                  "can_change_until", "qr", "calendar", "requirements", "documents"]
+                  "can_change_until", "qr", "qr_url", "calendar", "requirements",
+                  "documents"]
 
     def get_services(self, booking) -> list[str]:
         """Every service of the visit, the first one first."""
@@ -160,12 +162,19 @@ class BookingSerializer(serializers.ModelSerializer):
         """The booking code as a QR image (SVG data URI) for the kiosk's scanner."""
         return booking_qr_data_uri(booking.code)
 
-    def get_calendar(self, booking) -> str:
-        request = self.context.get("request")
+    def get_qr_url(self, booking) -> str:
+        """The booking code's QR as an SVG image, drawn on demand (needs the token)."""
+        return self._absolute("booking-qr", booking)
+
+    def _absolute(self, name: str, booking) -> str:
         from django.urls import reverse
 
-        url = reverse("booking-calendar", kwargs={"code": booking.code})
+        request = self.context.get("request")
+        url = reverse(name, kwargs={"code": booking.code})
         return request.build_absolute_uri(url) if request else url
+
+    def get_calendar(self, booking) -> str:
+        return self._absolute("booking-calendar", booking)
 
     def get_requirements(self, booking) -> list[dict]:
         visit = service_set_of(booking.application, primary=booking.service)

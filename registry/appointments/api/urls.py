@@ -18,5 +18,6 @@ urlpatterns = [
          name="booking-documents"),
     path("bookings/<str:code>/calendar.ics", views.BookingCalendarView.as_view(),
          name="booking-calendar"),
+    path("bookings/<str:code>/qr.svg", views.BookingQrView.as_view(), name="booking-qr"),
     path("sms/inbound/", sms.SmsInboundView.as_view(), name="sms-inbound"),
 ]

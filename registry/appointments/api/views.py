@@ -24,7 +24,7 @@ from registry.api.parsers import JSONParser
 from registry.api.views import ResidentScopedMixin, office_or_404
 from registry.appointments import selectors
 from registry.appointments.api import serializers as s
-from registry.appointments.documents import booking_ics
+from registry.appointments.documents import booking_ics, booking_qr_svg
 from registry.appointments.models import BookingDocument, Slot
 from registry.appointments.services.booking_documents import booking_document_upload
 from registry.appointments.services.bookings import (
@@ -228,6 +228,18 @@ class BookingDocumentView(ResidentBookingMixin, APIView):
                                 upload=data["file"],
                                 issued_on=data.get("issued_on"))
         return self.answer(request, booking)
+
+
+class BookingQrView(ResidentBookingMixin, APIView):
+    """The booking code's QR for check-in at the kiosk, drawn on demand (image/svg+xml)."""
+
+    @extend_schema(responses={(200, "image/svg+xml"): OpenApiResponse(description="SVG"),
+                              404: OpenApiResponse(description="not the resident's")})
+    def get(self, request, code):
+        booking = self.booking(request, code)
+        response = HttpResponse(booking_qr_svg(booking.code), content_type="image/svg+xml")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
 
 class BookingCalendarView(ResidentBookingMixin, APIView):
