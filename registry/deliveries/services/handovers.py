@@ -226,8 +226,8 @@ def _choice_text(printed, application: Application):
     """How a resident without the app asks for home delivery: an SMS reply
     (DELIVERY_COMMAND) from a feature phone, else the front desk. A card held for the
     holder in person has no choice to make."""
-    if (not service_set_of(application).home_delivery
-            or service_set_of(application).holder_in_person):
+    visit = service_set_of(application)
+    if not visit.home_delivery or visit.holder_in_person:
         return printed
     phone_type = application.resident.phone_type
     if phone_type == PhoneType.FEATURE_PHONE:
