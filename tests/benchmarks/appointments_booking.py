@@ -45,9 +45,13 @@ from pathlib import Path
 # The tokens made here must be valid for the server started below: one key for both.
 os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 
+from tests.benchmarks import appointments_common as common  # noqa: I001  (sets Django up)
 from registry.appointments.services.bookings import booking_create
-from registry.appointments.services.slots import bookable_range, lane_schedule_for, slots_ensure
-from tests.benchmarks import appointments_common as common
+from registry.appointments.services.slots import (
+    bookable_range,
+    lane_schedule_for,
+    slots_ensure,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICE = "3275"

@@ -43,8 +43,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from registry.appointments.services.bookings import booking_create
-from registry.appointments.services.slots import slots_ensure
 from tests.benchmarks import queues_common as common
 
 # Walk-ins per hour from each hour on (the kiosk closes at 14:00).
@@ -309,6 +307,8 @@ def _time(hour, minute):
 def make_bookings(*, office, day, services_by_lane, rng, issued_on: date) -> list:
     """The day's bookings, each by a resident of its own; (slot, Visit) pairs."""
     from registry.appointments.models import Slot
+    from registry.appointments.services.bookings import booking_create
+    from registry.appointments.services.slots import slots_ensure
     from registry.services.residents import resident_register
     from tests.factories import make_nik
 
