@@ -66,8 +66,8 @@ class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
     list_filter = ["is_active", "state"]
     list_select_related = ["office", "operator"]
     fields = ["office", "number", "name", "is_active", "state", "state_since", "operator",
-              "pause_reason"]
-    readonly_fields = ["state", "state_since", "operator", "pause_reason"]
+              "pause_reason", "pause_note"]
+    readonly_fields = ["state", "state_since", "operator", "pause_reason", "pause_note"]
     inlines = [CounterLaneInline]
 
     def get_queryset(self, request):
@@ -85,7 +85,8 @@ class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
 @admin.register(QueueSettings)
 class QueueSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
     list_display = ["office", "ahead_cap", "fairness_wait_minutes", "notify_ahead",
-                    "end_of_day_grace_minutes", "estimate_history_days"]
+                    "end_of_day_grace_minutes", "estimate_history_days", "idle_alert_minutes",
+                    "walk_in_until"]
     fields = list_display
     list_select_related = ["office"]
 

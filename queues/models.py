@@ -49,6 +49,19 @@ class QueueSettings(models.Model):
         _("days of service times for estimates"), default=7,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
+    idle_alert_minutes = models.PositiveSmallIntegerField(
+        _("alert supervisors after a counter is idle this long (minutes)"), default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("An open counter that calls nobody while people wait in its lanes, "
+                    "or a pause longer than its reason allows, alerts the office's "
+                    "supervisors after this many minutes."),
+    )
+    walk_in_until = models.TimeField(
+        _("no new walk-in tickets from"), null=True, blank=True,
+        help_text=_("Office time from which the kiosk gives no new walk-in ticket (empty: "
+                    "until the estimated wait would pass closing time). Booked residents "
+                    "are always checked in."),
+    )
 
     class Meta:
         verbose_name = _("queue settings")
@@ -59,9 +72,45 @@ class QueueSettings(models.Model):
 
 
 class CounterState(models.TextChoices):
+    """What a counter is doing; every change is a CounterEvent."""
+
     CLOSED = "closed", _("Closed")
-    OPEN = "open", _("Open")
+    IDLE = "idle", _("Open, idle")
+    CALLING = "calling", _("Calling")
+    SERVING = "serving", _("Serving")
     PAUSED = "paused", _("Paused")
+
+
+# A counter in one of these states is open: it takes tickets.
+OPEN_STATES = (CounterState.IDLE, CounterState.CALLING, CounterState.SERVING)
+
+
+class PauseReason(models.Model):
+    """A reason an operator may pause a counter for, from the office's list, with the
+    minutes such a pause may last before the supervisors are alerted (while people
+    wait)."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("office"))
+    code = models.SlugField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=60)
+    allowed_minutes = models.PositiveSmallIntegerField(
+        _("allowed minutes"), default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(240)])
+    needs_note = models.BooleanField(_("needs a note"), default=False)
+    position = models.PositiveSmallIntegerField(_("order"), default=1)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("pause reason")
+        verbose_name_plural = _("pause reasons")
+        ordering = ["office", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["office", "code"], name="pause_reason_code_once"),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class Counter(models.Model):
@@ -85,7 +134,10 @@ class Counter(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+", verbose_name=_("operator"),
     )
-    pause_reason = models.CharField(_("pause reason"), max_length=120, blank=True)
+    pause_reason = models.ForeignKey(PauseReason, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+",
+                                     verbose_name=_("pause reason"))
+    pause_note = models.CharField(_("pause note"), max_length=120, blank=True)
 
     class Meta:
         verbose_name = _("counter")
@@ -98,6 +150,10 @@ class Counter(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
 
 
 class CounterLane(models.Model):
@@ -366,3 +422,121 @@ class TicketEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%H:%M:%S} {self.kind}"
+
+
+class CounterEvent(models.Model):
+    """A counter changed state (append-only, like TicketEvent): from `at` on it was in
+    `state`, with `operator` at it; `actor` made the change (None: the end-of-day
+    sweep). The figures per counter and operator are read from these."""
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("office"))
+    counter = models.ForeignKey(Counter, on_delete=models.PROTECT, related_name="events",
+                                verbose_name=_("counter"))
+    day = models.DateField(_("day"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    state = models.CharField(_("state"), max_length=8, choices=CounterState.choices)
+    previous = models.CharField(_("previous state"), max_length=8,
+                                choices=CounterState.choices, blank=True)
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+",
+                                 verbose_name=_("operator"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+", verbose_name=_("by staff"))
+    pause_reason = models.ForeignKey(PauseReason, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+",
+                                     verbose_name=_("pause reason"))
+    note = models.CharField(_("note"), max_length=120, blank=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", verbose_name=_("ticket"))
+
+    class Meta:
+        verbose_name = _("counter event")
+        verbose_name_plural = _("counter history")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["office", "day"], name="counter_event_office_day"),
+            models.Index(fields=["counter", "at"], name="counter_event_counter_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%H:%M:%S} {self.counter_id} {self.state}"
+
+
+class CounterAlertKind(models.TextChoices):
+    IDLE = "idle", _("Idle while people wait")
+    PAUSED_LONG = "paused_long", _("Paused longer than allowed while people wait")
+
+
+class CounterAlertEnd(models.TextChoices):
+    CALLED = "called", _("The counter called a ticket")
+    CLOSED = "closed", _("The counter was closed")
+    NOBODY_WAITING = "nobody_waiting", _("Nobody is waiting any more")
+    END_OF_DAY = "end_of_day", _("End of the day")
+
+
+class CounterAlert(models.Model):
+    """One episode of a counter idle (or paused past its reason's minutes) while people
+    waited in its lanes, raised to the office's supervisors once, closed automatically
+    (`ended_by`). At most one open episode per counter."""
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("office"))
+    counter = models.ForeignKey(Counter, on_delete=models.PROTECT, related_name="alerts",
+                                verbose_name=_("counter"))
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=12, choices=CounterAlertKind.choices)
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+",
+                                 verbose_name=_("operator"))
+    pause_reason = models.ForeignKey(PauseReason, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+",
+                                     verbose_name=_("pause reason"))
+    # When the counter began to leave people waiting (idle since, or the pause's
+    # allowed minutes ran out, and someone was waiting).
+    since = models.DateTimeField(_("since"))
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    waiting = models.PositiveSmallIntegerField(_("people waiting when raised"), default=0)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    ended_by = models.CharField(_("ended by"), max_length=16, choices=CounterAlertEnd.choices,
+                                blank=True)
+
+    class Meta:
+        verbose_name = _("idle counter alert")
+        verbose_name_plural = _("idle counter alerts")
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["counter"], condition=Q(closed_at__isnull=True),
+                                    name="counter_alert_one_open"),
+        ]
+        indexes = [
+            models.Index(fields=["office", "day"], name="counter_alert_office_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.counter} {self.raised_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class LaneQuota(models.Model):
+    """An optional cap on the walk-in tickets of a lane per day (bookings not
+    counted, never refused)."""
+
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("office"))
+    lane = models.OneToOneField(Lane, on_delete=models.CASCADE, related_name="quota",
+                                verbose_name=_("lane"))
+    daily_walk_ins = models.PositiveSmallIntegerField(
+        _("walk-in tickets per day"), validators=[MinValueValidator(1),
+                                                  MaxValueValidator(999)])
+
+    class Meta:
+        verbose_name = _("daily walk-in quota")
+        verbose_name_plural = _("daily walk-in quotas")
+        ordering = ["office", "lane__letter"]
+
+    def __str__(self):
+        return f"{self.lane}: {self.daily_walk_ins}"

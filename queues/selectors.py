@@ -14,11 +14,11 @@ from queues import estimates, policy
 from queues.models import (
     ACTIVE_STATUSES,
     CALL_KINDS,
+    OPEN_STATES,
     OUT_OF_ORDER_REASONS,
     Band,
     CallReason,
     CounterLane,
-    CounterState,
     Outcome,
     Priority,
     QueueSettings,
@@ -107,7 +107,7 @@ def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
                          "counter__state", "counter__state_since")):
         counter = counters.setdefault(counter_id, {
             "name": name, "number": number, "state": state,
-            "open": state == CounterState.OPEN and since >= start_of_day, "lane_ids": []})
+            "open": state in OPEN_STATES and since >= start_of_day, "lane_ids": []})
         counter["lane_ids"].append(lane_id)
     history = queue_history(office=office, lane_ids=[lane.id for lane in lanes], now=now)
     for lane_id, booked in bookings_to_come(office=office, day=day, now=now,

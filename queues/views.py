@@ -42,7 +42,12 @@ from queues.services.calling import (
     ticket_start,
     ticket_transfer,
 )
-from queues.services.counters import counter_close, counter_open, counter_pause
+from queues.services.counters import (
+    counter_close,
+    counter_open,
+    counter_pause,
+    pause_reasons_ensure,
+)
 from queues.services.issuing import ticket_check_in, ticket_identify, ticket_issue_walk_in
 from queues.serving_views import SERVING_ACTIONS, serving_action, serving_context
 from registry import desk, printed_codes, tenancy
@@ -362,7 +367,18 @@ def counter_page(request, pk):
         "not_served_reasons": NotServedReason.choices,
         "bands": dict(Band.choices), "call_reasons": dict(CallReason.choices),
         "states": CounterState,
+        "pause_reasons": pause_reasons_ensure(office),
+        "state_elapsed": _elapsed_text(timezone.now() - counter.state_since),
     })
+
+
+def _elapsed_text(elapsed) -> str:
+    """minutes:seconds (hours:minutes:seconds past an hour), as the page's timer shows."""
+    seconds = max(0, int(elapsed.total_seconds()))
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds % 60:02d}"
+    return f"{minutes}:{seconds % 60:02d}"
 
 
 def _resident_desk(office: Office, resident: Resident) -> dict:
@@ -449,7 +465,8 @@ def _run_action(counter: Counter, action: str, data: dict, by) -> str:
         counter_open(counter=counter, by=by)
         return _("%(counter)s is open.") % {"counter": counter.name}
     if action == "pause":
-        counter_pause(counter=counter, by=by, reason=data.get("note", ""))
+        counter_pause(counter=counter, by=by, reason=str(data.get("reason", ""))[:20],
+                      note=str(data.get("note", ""))[:120])
         return _("%(counter)s is paused.") % {"counter": counter.name}
     if action == "close":
         counter_close(counter=counter, by=by)

@@ -20,6 +20,7 @@ from queues.models import (
     CallReason,
     Counter,
     CounterLane,
+    CounterState,
     NotServedReason,
     Outcome,
     QueueSettings,
@@ -35,7 +36,12 @@ from queues.services.board import (
     ticket_event_record,
     ticket_transition,
 )
-from queues.services.counters import counter_active_ticket, counter_ensure_idle, counter_ensure_open
+from queues.services.counters import (
+    counter_active_ticket,
+    counter_ensure_idle,
+    counter_ensure_open,
+    counter_state_set,
+)
 from queues.services.notices import booking_finished, notify_called, notify_nearly_turn
 from registry import lock_objects as registry_lock_objects
 from registry.calendar import (
@@ -108,6 +114,7 @@ def _mark_called(ticket: Ticket, *, counter: Counter, by, reason: str, ahead_of_
         ticket, TicketEventKind.CALLED, at=now, counter=counter, by=by, reason=reason,
         ahead_of_turn=ahead_of_turn,
         wait_seconds=seconds_between(now, ticket.queued_at) if first_in_lane else None)
+    counter_state_set(counter, CounterState.CALLING, by=by, now=now, ticket=ticket)
     notify_called(ticket, counter)
     notify_nearly_turn(counter.office, ticket.lane, ticket.day, settings=settings)
     board_changed(counter.office)
@@ -220,6 +227,7 @@ def ticket_start(*, counter: Counter, by, ticket_id: int | None = None) -> Ticke
         ticket_transition(ticket, [TicketStatus.CALLED], status=TicketStatus.SERVING,
                           started_at=now, operator=actor_of(by))
         ticket_event_record(ticket, TicketEventKind.STARTED, at=now, counter=counter, by=by)
+        counter_state_set(counter, CounterState.SERVING, by=by, now=now, ticket=ticket)
         board_changed(counter.office)
     return ticket
 
@@ -255,6 +263,7 @@ def ticket_finish(*, counter: Counter, by, outcome: str, reason: str = "", note:
                             outcome=outcome, reason=reason, note=note,
                             service_seconds=seconds_between(now, ticket.started_at),
                             busy_seconds=seconds_between(now, ticket.first_called_at))
+        counter_state_set(counter, CounterState.IDLE, by=by, now=now, ticket=ticket)
         if ticket.application_id is not None and outcome == Outcome.SERVED:
             application = registry_lock_objects.applications_for_update().get(
                 pk=ticket.application_id)
@@ -275,6 +284,7 @@ def ticket_no_show(*, counter: Counter, by, ticket_id: int | None = None) -> Tic
         ticket_transition(ticket, [TicketStatus.CALLED], status=TicketStatus.NO_SHOW)
         ticket_event_record(ticket, TicketEventKind.NO_SHOW, at=now, counter=counter, by=by,
                             busy_seconds=seconds_between(now, ticket.first_called_at))
+        counter_state_set(counter, CounterState.IDLE, by=by, now=now, ticket=ticket)
         board_changed(counter.office)
     return ticket
 
@@ -307,5 +317,6 @@ def ticket_transfer(*, counter: Counter, to_lane: Lane, by, note: str = "",
             by=by, to_lane=to_lane, outcome=Outcome.REFERRED, note=note,
             service_seconds=seconds_between(now, started_at),
             busy_seconds=seconds_between(now, first_called_at))
+        counter_state_set(counter, CounterState.IDLE, by=by, now=now, ticket=ticket)
         board_changed(counter.office)
     return ticket

@@ -83,10 +83,10 @@ def test_an_operator_works_a_morning_at_loket_2(browser_page, office_a, office_b
     assert (b002.lane.letter, b002.status, b002.transferred_from.letter) == ("C", "waiting", "B")
 
     page.click("#pause summary")
-    page.fill("#pause-note", "Istirahat")
+    page.select_option("#pause-reason", "break")
     assert act(page, "#btn-pause") == "Loket 2 dijeda."
     assert page.inner_text("#counter-state") == "Jeda (Istirahat)"
     assert act(page, "#btn-open") == "Loket 2 dibuka."
     assert act(page, "#btn-call-next") == "B-003 dipanggil."
-    assert Counter.objects.get(pk=loket2.pk).state == "open"
+    assert Counter.objects.get(pk=loket2.pk).state == "calling"
     assert Application.objects.filter(office=office_b).count() == 0

@@ -92,7 +92,7 @@ def test_nobody_waiting_calls_nothing_and_opens_the_counter(office_a, counter_fa
     counter = counter_factory("C")
     assert ticket_call_next(counter=counter, by=operator) is None
     counter.refresh_from_db()
-    assert (counter.state, counter.operator) == (CounterState.OPEN, operator)
+    assert (counter.state, counter.operator) == (CounterState.IDLE, operator)
 
 
 def test_the_fairness_cap_calls_the_walk_in_who_waited_longest(office_a, counter_factory,
@@ -318,17 +318,17 @@ def test_pause_waits_for_the_ticket_and_closes_the_counter_on_the_board(
     walk_in(office_a)
     ticket_call_next(counter=counter, by=operator)
     with pytest.raises(Conflict):
-        counter_pause(counter=counter, by=operator, reason="Istirahat")
+        counter_pause(counter=counter, by=operator, reason="prayer")
     ticket_no_show(counter=counter, by=operator)
-    counter_pause(counter=counter, by=operator, reason="Istirahat")
+    counter_pause(counter=counter, by=operator, reason="prayer")
     counter.refresh_from_db()
-    assert (counter.state, counter.pause_reason) == ("paused", "Istirahat")
+    assert (counter.state, counter.pause_reason.code) == ("paused", "prayer")
     other = counter_factory("C")
     counter_open(counter=other, by=operator)
     lane_c = next(x for x in selectors.board(office=office_a)["lanes"] if x["lane"] == "C")
     assert lane_c["counters_open"] == 1
     counter_open(counter=counter, by=operator)
-    assert Counter.objects.get(pk=counter.pk).state == "open"
+    assert Counter.objects.get(pk=counter.pk).state == "idle"
 
 
 def test_a_counter_never_calls_another_offices_tickets(office_a, office_b, counter_factory,

@@ -170,12 +170,12 @@ def test_out_of_order_and_transfer_through_the_page(client, office_a, make_staff
 
 def test_pause_and_resume_through_the_page(client, office_a, make_staff, kota_counter):
     client.force_login(make_staff(office_a, Role.COUNTER_OPERATOR))
-    for action, expected, state in (("open", "Loket 2 dibuka.", "open"),
+    for action, expected, state in (("open", "Loket 2 dibuka.", "idle"),
                                     ("pause", "Loket 2 dijeda.", "paused"),
-                                    ("open", "Loket 2 dibuka.", "open"),
+                                    ("open", "Loket 2 dibuka.", "idle"),
                                     ("close", "Loket 2 ditutup.", "closed")):
         response = client.post(reverse("queues:counter-action", args=[kota_counter.pk, action]),
-                               {"note": "Istirahat siang"}, follow=True)
+                               {"reason": "break", "note": "Istirahat siang"}, follow=True)
         assert messages_of(response) == [expected]
         assert Counter.objects.get(pk=kota_counter.pk).state == state
 
