@@ -418,6 +418,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The end of each office's day (queues): tickets past their own sweep time are closed
     # as no-shows; each closed ticket is marked, so a doubled beat closes nothing twice.
+    # Idle counters (queues): an open counter calling nobody while people wait alerts the
+    # office's supervisors; one open alert per counter, so a doubled beat alerts once.
+    "queues-counter-alerts-due": {
+        "task": "queues.tasks.counter_alerts_due",
+        "schedule": timedelta(minutes=1),
+    },
     "queues-tickets-close-due": {
         "task": "queues.tasks.tickets_close_due",
         "schedule": timedelta(minutes=10),

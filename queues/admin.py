@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.shortcuts import render
@@ -13,8 +14,17 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from queues import selectors
-from queues.models import Counter, CounterLane, QueueSettings, Ticket, TicketEvent
+from queues import counter_figures, selectors
+from queues.models import (
+    Counter,
+    CounterAlert,
+    CounterEvent,
+    CounterLane,
+    PauseReason,
+    QueueSettings,
+    Ticket,
+    TicketEvent,
+)
 from queues.views import STATISTICS
 from registry import tenancy
 from registry.admin_base import (
@@ -62,7 +72,9 @@ class CounterLaneInline(OfficeScopedInline, admin.TabularInline):
 class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
     """Counters and the lanes each serves, in order (1 first)."""
 
-    list_display = ["name", "number", "lane_order", "is_active", "state", "operator"]
+    list_display = ["name", "number", "lane_order", "is_active", "state", "state_since",
+                    "operator"]
+    change_list_template = "admin/queues/counter/change_list.html"
     list_filter = ["is_active", "state"]
     list_select_related = ["office", "operator"]
     fields = ["office", "number", "name", "is_active", "state", "state_since", "operator",
@@ -72,6 +84,43 @@ class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("lane_order__lane")
+
+    def get_urls(self):
+        return [
+            path("figures/", self.admin_site.admin_view(self.figures_view),
+                 name="queues_counter_figures"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "can_see_figures": bool(tenancy.offices_with_perm(request.user,
+                                                                           STATISTICS))}
+        return super().changelist_view(request, extra_context)
+
+    def figures_view(self, request):
+        """Per day, counter and operator: served, no-shows, service time, idle minutes
+        with people waiting, paused minutes by reason, out-of-order calls by reason;
+        for one office the user may see figures of."""
+        offices = tenancy.offices_with_perm(request.user, STATISTICS)
+        if not offices:
+            raise PermissionDenied
+        default = next((o for o in offices if o.code == request.GET.get("office")), offices[0])
+        today = office_today(default)
+        initial = {"office": default, "date_from": today, "date_to": today}
+        form = CounterFiguresForm(request.GET if "date_from" in request.GET else None,
+                                  initial=initial, offices=offices)
+        rows, office = [], default
+        if not form.is_bound or form.is_valid():
+            data = form.cleaned_data if form.is_bound else initial
+            office = data["office"]
+            rows = counter_figures.counter_figures(
+                office=office, date_from=data["date_from"], date_to=data["date_to"],
+                counter_id=getattr(data.get("counter"), "pk", None),
+                operator_id=getattr(data.get("operator"), "pk", None))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "rows": rows, "office": office, "title": _("Counter figures")}
+        return render(request, "admin/queues/counter/figures.html", context)
 
     @admin.display(description=gettext_lazy("lanes, in order"))
     def lane_order(self, obj):
@@ -122,6 +171,82 @@ class StatisticsForm(forms.Form):
                 _("Choose a range of at most %(days)s days, the start before the end.")
                 % {"days": STATISTICS_MAX_DAYS})
         return data
+
+
+class CounterFiguresForm(StatisticsForm):
+    counter = forms.ModelChoiceField(label=gettext_lazy("counter"), required=False,
+                                     queryset=Counter.objects.none())
+    operator = forms.ModelChoiceField(label=gettext_lazy("operator"), required=False,
+                                      queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, offices, **kwargs):
+        super().__init__(*args, **kwargs)
+        ids = [o.id for o in offices]
+        self.fields["office"].queryset = Office.objects.filter(id__in=ids).order_by("code")
+        self.fields["counter"].queryset = Counter.objects.filter(
+            office_id__in=ids).select_related("office").order_by("office__code", "number")
+        self.fields["operator"].queryset = get_user_model().objects.filter(
+            memberships__office_id__in=ids).distinct().order_by("username")
+
+    def clean(self):
+        data = super().clean()
+        office, counter = data.get("office"), data.get("counter")
+        if office and counter and counter.office_id != office.id:
+            raise forms.ValidationError(_("%(counter)s is not a counter of %(office)s.")
+                                        % {"counter": counter, "office": office.name})
+        return data
+
+
+@admin.register(PauseReason)
+class PauseReasonAdmin(NoDeleteMixin, OfficeScopedAdmin):
+    """The reasons an operator may pause a counter for, and how long each may last
+    before the supervisors are alerted (while people wait)."""
+
+    list_display = ["name", "code", "allowed_minutes", "needs_note", "position", "is_active"]
+    list_filter = ["is_active"]
+    fields = ["office", "code", "name", "allowed_minutes", "needs_note", "position",
+              "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["office", "code"] if obj is not None else []
+
+
+@admin.register(CounterEvent)
+class CounterEventAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """Every change of a counter's state: who, when, why (append-only)."""
+
+    list_display = ["at", "counter", "state", "previous", "operator", "actor", "pause_reason",
+                    "note", "ticket"]
+    list_filter = ["day", ("counter", admin.RelatedOnlyFieldListFilter),
+                   ("operator", admin.RelatedOnlyFieldListFilter), "state"]
+    list_select_related = ["office", "counter", "operator", "actor", "pause_reason", "ticket"]
+    date_hierarchy = "day"
+    fields = ["office", "day", "at", "counter", "state", "previous", "operator", "actor",
+              "pause_reason", "note", "ticket"]
+    readonly_fields = fields
+
+
+@admin.register(CounterAlert)
+class CounterAlertAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """Counters found idle (or paused too long) while people waited: raised to the
+    supervisors once, closed by themselves when the counter calls."""
+
+    list_display = ["raised_at", "counter", "operator", "kind", "since", "waiting",
+                    "is_open_display", "closed_at", "ended_by"]
+    list_filter = ["day", ("counter", admin.RelatedOnlyFieldListFilter), "kind", "ended_by"]
+    list_select_related = ["office", "counter", "operator"]
+    date_hierarchy = "day"
+    fields = ["office", "day", "counter", "operator", "kind", "pause_reason", "since",
+              "raised_at", "waiting", "closed_at", "ended_by", "text"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("open"), boolean=True)
+    def is_open_display(self, obj):
+        return obj.is_open
+
+    @admin.display(description=gettext_lazy("alert"))
+    def text(self, obj):
+        return counter_figures.alert_text(obj)
 
 
 @admin.register(Ticket)

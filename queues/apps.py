@@ -9,11 +9,12 @@ class QueuesConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from queues import demo, events, roles, selectors, views
+        from queues import counter_figures, demo, events, roles, selectors, views
         from registry import extensions
         from registry.central.selectors import OUTAGE_HOLDUPS
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
-            figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
+            figures=selectors.dashboard_figures, staff_links=views.staff_links,
+            staff_alerts=counter_figures.staff_alerts, demo=demo.seed)
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))

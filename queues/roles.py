@@ -12,11 +12,15 @@ VIEW = [
     "queues.view_counter",
     "queues.view_counterlane",
     "queues.view_queuesettings",
+    "queues.view_pausereason",
+    "queues.view_counterevent",
+    "queues.view_counteralert",
 ]
 SET_UP = [
     "queues.add_counter", "queues.change_counter",
     "queues.add_counterlane", "queues.change_counterlane", "queues.delete_counterlane",
     "queues.add_queuesettings", "queues.change_queuesettings",
+    "queues.add_pausereason", "queues.change_pausereason",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from registry import tenancy
 from registry.calendar import office_today
-from registry.dashboard import figures_for
+from registry.dashboard import figures_for, staff_alerts_for
 
 # The index shows figures for at most this many offices; a superuser of a large
 # deployment uses the reports instead.
@@ -37,6 +37,8 @@ class EOpenAdminSite(admin.AdminSite):
         for office in offices:
             today = office_today(office)
             panels.append({"office": office, "today": today,
-                           "figures": figures_for(office=office, day=today)})
+                           "figures": figures_for(office=office, day=today),
+                           "alerts": staff_alerts_for(
+                               office=office, roles=tenancy.staff_roles(request.user, office))})
         extra_context = {**(extra_context or {}), "office_panels": panels}
         return super().index(request, extra_context)

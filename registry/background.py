@@ -12,6 +12,7 @@ database connection.
 
 import logging
 
+from celery import group
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -34,3 +35,13 @@ def enqueue_now(task, *args, **kwargs) -> bool:
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Queue `task` when the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue_now(task, *args, **kwargs))
+
+
+def fan_out(task, office_ids: list[int], *args) -> int:
+    """Queue `task(office_id, *args)` for each office, as one Celery group; how many.
+    Each office runs on whatever worker takes it, and one office's failure does not
+    stop the others."""
+    if office_ids:
+        group(task.s(office_id, *args) for office_id in office_ids).apply_async(
+            add_to_parent=False)
+    return len(office_ids)

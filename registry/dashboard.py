@@ -18,3 +18,11 @@ def staff_links_for(*, office, roles) -> list[tuple[str, str]]:
     for staff_links in extensions.registered(extensions.STAFF_LINKS):
         links.extend(staff_links(office=office, roles=roles))
     return links
+
+
+def staff_alerts_for(*, office, roles) -> list[tuple[str, str]]:
+    """What needs the attention of a user with `roles` at `office` now: (text, url)."""
+    alerts = []
+    for staff_alerts in extensions.registered(extensions.STAFF_ALERTS):
+        alerts.extend(staff_alerts(office=office, roles=roles))
+    return alerts

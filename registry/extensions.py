@@ -10,6 +10,8 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
 - FIGURES: a selector `(*, office, day) -> [(label, value)]`, today's figures on the
   admin index (registry.dashboard);
 - STAFF_LINKS: a function `(*, office, roles) -> [(label, url)]`, the staff start page;
+- STAFF_ALERTS: a selector `(*, office, roles) -> [(text, url)]`, what needs this
+  user's attention at `office` now, on the staff start page and the admin index;
 - OFFICE_STATE: a selector `(*, office) -> dict`, keys added to an office's public
   detail (GET /offices/<code>/);
 - DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
@@ -28,6 +30,7 @@ ROLES = "roles"
 EVENT_KINDS = "event_kinds"
 FIGURES = "figures"
 STAFF_LINKS = "staff_links"
+STAFF_ALERTS = "staff_alerts"
 OFFICE_STATE = "office_state"
 DEMO = "demo"
 SMS_COMMANDS = "sms_commands"
@@ -44,11 +47,11 @@ def register(hook: str, *parts) -> None:
 
 
 def register_app(*, roles=None, event_kinds=None, figures=None, staff_links=None,
-                 office_state=None, demo=None) -> None:
+                 staff_alerts=None, office_state=None, demo=None) -> None:
     """An app's parts for the core's hooks, each optional, in one call from its ready()."""
     for hook, part in ((ROLES, roles), (EVENT_KINDS, event_kinds), (FIGURES, figures),
-                       (STAFF_LINKS, staff_links), (OFFICE_STATE, office_state),
-                       (DEMO, demo)):
+                       (STAFF_LINKS, staff_links), (STAFF_ALERTS, staff_alerts),
+                       (OFFICE_STATE, office_state), (DEMO, demo)):
         if part is not None:
             register(hook, part)
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from registry import tenancy
 from registry.auth import role_allows
 from registry.calendar import office_day_bounds, office_today
-from registry.dashboard import staff_links_for
+from registry.dashboard import staff_alerts_for, staff_links_for
 from registry.errors import DomainError
 from registry.models import Role, Service, TurnAwayReason
 from registry.selectors import turn_aways_for_office
@@ -36,7 +36,8 @@ def staff_home(request):
         roles = tenancy.staff_roles(request.user, office)
         rows.append({"office": office,
                      "roles": sorted(str(Role(role).label) for role in roles),
-                     "links": staff_links_for(office=office, roles=roles)})
+                     "links": staff_links_for(office=office, roles=roles),
+                     "alerts": staff_alerts_for(office=office, roles=roles)})
     return render(request, "registry/staff_home.html", {"rows": rows})
 
 

@@ -17,12 +17,12 @@ them.
 
 from datetime import datetime
 
-from celery import group, shared_task
+from celery import shared_task
 from django.conf import settings
 from django.utils import timezone, translation
 
 from registry.appointments.services import reminders, slots, sweeps
-from registry.background import enqueue_now
+from registry.background import enqueue_now, fan_out
 
 
 def _moment(now: str | None) -> datetime:
@@ -32,14 +32,6 @@ def _moment(now: str | None) -> datetime:
 def _language(language: str | None) -> str:
     """The sweep's language: as asked, else the active one (the default in a worker)."""
     return language or translation.get_language() or settings.LANGUAGE_CODE
-
-
-def _fan_out(task, office_ids: list[int], *args) -> int:
-    """Queue `task(office_id, *args)` for each office, as one group; how many."""
-    if office_ids:
-        group(task.s(office_id, *args) for office_id in office_ids).apply_async(
-            add_to_parent=False)
-    return len(office_ids)
 
 
 def _again_after_a_full_batch(task, done: int, batch: int | None, *args) -> None:
@@ -52,7 +44,7 @@ def _sweep_due(office_task, offices_with_work, now: str | None, language: str | 
     """A beat task's fan-out: `office_task` for each office `offices_with_work` names,
     each carrying the sweep's moment and language; how many were queued."""
     moment = _moment(now)
-    return _fan_out(office_task, offices_with_work(now=moment), moment.isoformat(),
+    return fan_out(office_task, offices_with_work(now=moment), moment.isoformat(),
                     _language(language))
 
 
@@ -106,7 +98,7 @@ def bookings_remind_office(office_id: int, now: str, language: str | None = None
 @shared_task(name="appointments.tasks.slots_ensure_all")
 def slots_ensure_all() -> int:
     """One slots_ensure_office per active office."""
-    return _fan_out(slots_ensure_office, slots.slots_ensure_offices())
+    return fan_out(slots_ensure_office, slots.slots_ensure_offices())
 
 
 @shared_task(name="appointments.tasks.slots_ensure_office")

@@ -1,0 +1,267 @@
+"""The counter floor's figures (selectors, read-only): per day, counter and operator,
+what was served, how long service took, how long the counter stood idle while people
+waited in its lanes, how long it was paused and why, and which tickets were called
+out of order and why; and the open idle-counter alerts a supervisor must see.
+
+Read from the histories only: the counter's (CounterEvent: each state from its event
+to the next) and the tickets' (TicketEvent). A ticket waits in a lane from its issue,
+check-in or transfer into the lane until its first call there (or the end of the
+day). "Idle with people waiting" is the time a counter was open and idle while a
+ticket waited in one of the lanes it serves now. An operator's figures are those of
+the counter's states while they worked at it and of the tickets they called and
+finished.
+"""
+
+from bisect import bisect_left
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from queues.models import (
+    OUT_OF_ORDER_REASONS,
+    CallReason,
+    Counter,
+    CounterAlert,
+    CounterAlertKind,
+    CounterEvent,
+    CounterLane,
+    CounterState,
+    Outcome,
+    TicketEvent,
+    TicketEventKind,
+)
+from queues.selectors import percentile
+from registry.calendar import office_day_bounds, office_zone
+from registry.models import Office, Role
+
+Interval = tuple[datetime, datetime]
+
+
+def merge(intervals: list[Interval]) -> list[Interval]:
+    """The union of `intervals`, sorted, as disjoint intervals."""
+    merged: list[list[datetime]] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def overlap_seconds(interval: Interval, union: list[Interval]) -> float:
+    """Seconds of `interval` covered by `union` (disjoint, sorted)."""
+    start, end = interval
+    index = max(bisect_left(union, (start, start)) - 1, 0)
+    total = 0.0
+    for low, high in union[index:]:
+        if low >= end:
+            break
+        total += max((min(end, high) - max(start, low)).total_seconds(), 0.0)
+    return total
+
+
+def _state_intervals(office: Office, day: date, events: list[CounterEvent],
+                     before: CounterEvent | None, now: datetime) -> list[tuple]:
+    """(start, end, event) for each state the counter was in on `day`, the state carried
+    in from before the day starting at its first instant."""
+    start_of_day, end_of_day = office_day_bounds(office, day)
+    end_of_day = min(end_of_day, now)
+    timeline = ([(start_of_day, before)] if before is not None
+                and before.state != CounterState.CLOSED else [])
+    timeline += [(event.at, event) for event in events]
+    spans = []
+    for n, (start, event) in enumerate(timeline):
+        end = timeline[n + 1][0] if n + 1 < len(timeline) else end_of_day
+        if end > start:
+            spans.append((start, end, event))
+    return spans
+
+
+def _waiting_by_lane(office: Office, date_from: date, date_to: date, now: datetime
+                     ) -> dict[tuple[date, int], list[Interval]]:
+    """Per day and lane, the merged intervals during which a ticket waited there."""
+    starts: dict[tuple[int, int], datetime] = {}
+    spans: dict[tuple[date, int], list[Interval]] = defaultdict(list)
+    rows = (TicketEvent.objects.filter(
+        office=office, day__gte=date_from, day__lte=date_to,
+        kind__in=[TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN,
+                  TicketEventKind.TRANSFERRED, TicketEventKind.CALLED,
+                  TicketEventKind.NO_SHOW])
+        .order_by("at", "id")
+        .values_list("ticket_id", "day", "kind", "lane_id", "to_lane_id", "at"))
+    days: dict[int, date] = {}
+    for ticket_id, day, kind, lane_id, to_lane_id, at in rows:
+        days[ticket_id] = day
+        if kind in (TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN):
+            starts[ticket_id, lane_id] = at
+        elif kind == TicketEventKind.TRANSFERRED:
+            starts[ticket_id, to_lane_id] = at
+        elif (ticket_id, lane_id) in starts:  # the first call there, or the day's end
+            spans[day, lane_id].append((starts.pop((ticket_id, lane_id)), at))
+    for (ticket_id, lane_id), start in starts.items():
+        day = days[ticket_id]
+        spans[day, lane_id].append((start, min(office_day_bounds(office, day)[1], now)))
+    return {key: merge(value) for key, value in spans.items()}
+
+
+def counter_figures(*, office: Office, date_from: date, date_to: date,
+                    counter_id: int | None = None, operator_id: int | None = None,
+                    now: datetime | None = None) -> list[dict]:
+    """Rows per day, counter and operator (see the module docstring), minutes to one
+    decimal. A handful of queries whatever the range."""
+    now = now or timezone.now()
+    counter_lanes: dict[int, list[int]] = defaultdict(list)
+    names: dict[int, str] = {}
+    for cid, lane_id, name in CounterLane.objects.filter(office=office).values_list(
+            "counter_id", "lane_id", "counter__name"):
+        counter_lanes[cid].append(lane_id)
+        names[cid] = name
+    waiting = _waiting_by_lane(office, date_from, date_to, now)
+    rows: dict[tuple, dict] = {}
+
+    def row(day, cid, operator, operator_name):
+        key = (day, cid, operator)
+        if key not in rows:
+            rows[key] = {"day": day, "counter_id": cid, "counter": names.get(cid, "-"),
+                         "operator_id": operator, "operator": operator_name or "-",
+                         "served": 0, "partly_served": 0, "not_served": 0, "no_shows": 0,
+                         "services": [], "idle_seconds": 0.0, "idle_waiting_seconds": 0.0,
+                         "paused": defaultdict(float), "out_of_order": defaultdict(int),
+                         "alerts": 0}
+        return rows[key]
+
+    events = CounterEvent.objects.filter(office=office, day__gte=date_from, day__lte=date_to)
+    if counter_id is not None:
+        events = events.filter(counter_id=counter_id)
+    by_counter_day: dict[tuple[int, date], list[CounterEvent]] = defaultdict(list)
+    for event in events.select_related("operator", "pause_reason").order_by("at", "id"):
+        by_counter_day[event.counter_id, event.day].append(event)
+    carried = _states_before(office, date_from, counter_id)
+    day = date_from
+    while day <= date_to:
+        cids = {cid for cid, d in by_counter_day if d == day} | {
+            cid for cid, event in carried.items() if event.state != CounterState.CLOSED}
+        for cid in cids:
+            day_events = by_counter_day.get((cid, day), [])
+            union = merge([span for lane_id in counter_lanes.get(cid, [])
+                           for span in waiting.get((day, lane_id), [])])
+            for start, end, event in _state_intervals(office, day, day_events,
+                                                      carried.get(cid), now):
+                if operator_id is not None and event.operator_id != operator_id:
+                    continue
+                entry = row(day, cid, event.operator_id, _name(event.operator))
+                if event.state == CounterState.IDLE:
+                    entry["idle_seconds"] += (end - start).total_seconds()
+                    entry["idle_waiting_seconds"] += overlap_seconds((start, end), union)
+                elif event.state == CounterState.PAUSED:
+                    reason = event.pause_reason.name if event.pause_reason else _("Other")
+                    entry["paused"][reason] += (end - start).total_seconds()
+            if day_events:
+                carried[cid] = day_events[-1]
+        day += timedelta(days=1)
+    _ticket_figures(office, date_from, date_to, counter_id, operator_id, row)
+    alerts = CounterAlert.objects.filter(office=office, day__gte=date_from, day__lte=date_to)
+    if counter_id is not None:
+        alerts = alerts.filter(counter_id=counter_id)
+    if operator_id is not None:
+        alerts = alerts.filter(operator_id=operator_id)
+    for alert in alerts.select_related("operator"):
+        row(alert.day, alert.counter_id, alert.operator_id, _name(alert.operator))["alerts"] += 1
+    return [_finish(entry) for _key, entry in sorted(
+        rows.items(), key=lambda item: (item[0][0], item[1]["counter"], item[1]["operator"]))]
+
+
+def _states_before(office: Office, day: date, counter_id: int | None) -> dict:
+    """Each counter's last event before `day`: the state it started the day in."""
+    counters = Counter.objects.filter(office=office)
+    if counter_id is not None:
+        counters = counters.filter(pk=counter_id)
+    last = (CounterEvent.objects.filter(counter=OuterRef("pk"), day__lt=day)
+            .order_by("-at", "-id").values("pk")[:1])
+    ids = [pk for pk in counters.annotate(last=Subquery(last)).values_list("last", flat=True)
+           if pk is not None]
+    return {event.counter_id: event for event in CounterEvent.objects.filter(
+        pk__in=ids).select_related("operator", "pause_reason")}
+
+
+def _ticket_figures(office, date_from, date_to, counter_id, operator_id, row) -> None:
+    events = TicketEvent.objects.filter(
+        office=office, day__gte=date_from, day__lte=date_to, counter__isnull=False,
+        kind__in=[TicketEventKind.FINISHED, TicketEventKind.NO_SHOW, TicketEventKind.CALLED])
+    if counter_id is not None:
+        events = events.filter(counter_id=counter_id)
+    if operator_id is not None:
+        events = events.filter(actor_id=operator_id)
+    labels = dict(CallReason.choices)
+    for event in events.select_related("actor", "counter").order_by("at", "id"):
+        entry = row(event.day, event.counter_id, event.actor_id, _name(event.actor))
+        if event.kind == TicketEventKind.FINISHED:
+            if event.outcome in (Outcome.SERVED, Outcome.PARTLY_SERVED, Outcome.NOT_SERVED):
+                entry[event.outcome] += 1
+            if event.service_seconds is not None:
+                entry["services"].append(event.service_seconds)
+        elif event.kind == TicketEventKind.NO_SHOW:
+            entry["no_shows"] += 1
+        elif event.reason in OUT_OF_ORDER_REASONS:
+            entry["out_of_order"][str(labels.get(event.reason, event.reason))] += 1
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else ""
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _finish(entry: dict) -> dict:
+    services = entry.pop("services")
+    entry.update({
+        "service_median": _minutes(percentile(services, 50)),
+        "service_p90": _minutes(percentile(services, 90)),
+        "idle_minutes": _minutes(entry.pop("idle_seconds")),
+        "idle_waiting_minutes": _minutes(entry.pop("idle_waiting_seconds")),
+        "paused": {reason: _minutes(seconds) for reason, seconds
+                   in sorted(entry["paused"].items())},
+        "paused_minutes": _minutes(sum(entry["paused"].values())),
+        "out_of_order": dict(sorted(entry["out_of_order"].items())),
+        "out_of_order_calls": sum(entry["out_of_order"].values()),
+    })
+    return entry
+
+
+# --- Alerts for the staff start page and the admin index ----------------------------
+
+ALERT_READERS = {Role.SUPERVISOR, Role.OFFICE_ADMIN}
+
+
+def open_alerts(*, office: Office):
+    return (CounterAlert.objects.filter(office=office, closed_at__isnull=True)
+            .select_related("counter__office", "operator", "pause_reason")
+            .order_by("raised_at", "id"))
+
+
+def staff_alerts(*, office: Office, roles) -> list[tuple[str, str]]:
+    """The office's open idle-counter alerts, for its supervisors and administrators."""
+    if not set(roles) & ALERT_READERS:
+        return []
+    return [(alert_text(alert), reverse("admin:queues_counteralert_change", args=[alert.pk]))
+            for alert in open_alerts(office=office)]
+
+
+def alert_text(alert: CounterAlert) -> str:
+    """The alert as a supervisor reads it, in the active language."""
+    operator = alert.operator
+    params = {"counter": alert.counter.name, "operator": _name(operator) or "-",
+              "waiting": alert.waiting,
+              "since": f"{alert.since.astimezone(office_zone(alert.counter.office)):%H:%M}"}
+    if alert.kind == CounterAlertKind.PAUSED_LONG:
+        params["reason"] = alert.pause_reason.name if alert.pause_reason else "-"
+        return _("%(counter)s (%(operator)s) has been paused (%(reason)s) past its allowed "
+                 "minutes since %(since)s while %(waiting)s people wait in its lanes.") % params
+    return _("%(counter)s (%(operator)s) has called nobody since %(since)s while "
+             "%(waiting)s people wait in its lanes.") % params
