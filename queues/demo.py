@@ -3,7 +3,8 @@ run again: it creates only what is missing.
 
 Kota Bekasi gets five counters serving lanes A, B and C in different orders, and a
 morning under way (walk-ins waiting, a priority ticket, the bookings checked in by the
-appointments demo, one served, one being served, one no-show, one called); Kabupaten
+appointments demo, one served, one being served, one no-show, one called, a counter
+paused for prayer and one idle while lane C waits); Kabupaten
 Bekasi gets three counters and a quiet queue. The board is at /queues/board/3275/ and
 /queues/board/3216/.
 """
@@ -11,9 +12,9 @@ Bekasi gets three counters and a quiet queue. The board is at /queues/board/3275
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from queues.models import Counter, QueueSettings, Ticket
+from queues.models import Counter, CounterState, QueueSettings, Ticket
 from queues.services.calling import ticket_call_next, ticket_finish, ticket_no_show, ticket_start
-from queues.services.counters import counter_create
+from queues.services.counters import counter_create, counter_open, counter_pause
 from queues.services.issuing import ticket_check_in, ticket_identify, ticket_issue_walk_in
 from registry.appointments.models import Booking, BookingStatus
 from registry.calendar import office_today
@@ -91,3 +92,8 @@ def _morning_under_way(office) -> None:
         ticket_start(counter=counters[4], by=operator)
     # Loket 1: lane A's first walk-in, called.
     ticket_call_next(counter=counters[1], by=operator)
+    # Loket 3 pauses for prayer; Loket 5 opens and calls nobody while lane C waits: five
+    # minutes into `make run` the beat alerts kota.supervisor (staff home, admin index).
+    if counters[3].state != CounterState.PAUSED:
+        counter_pause(counter=counters[3], by=operator, reason="prayer")
+    counter_open(counter=counters[5], by=operator)
