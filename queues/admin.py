@@ -68,8 +68,85 @@ class CounterLaneInline(OfficeScopedInline, admin.TabularInline):
     ordering = ["position"]
 
 
+class StatisticsForm(forms.Form):
+    office = forms.ModelChoiceField(label=gettext_lazy("office"), queryset=Office.objects.none())
+    date_from = forms.DateField(label=gettext_lazy("from"),
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("to"),
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, offices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.office_ids = [o.id for o in offices]
+        self.fields["office"].queryset = Office.objects.filter(
+            id__in=self.office_ids).order_by("code")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and not (start <= end <= start + timedelta(days=STATISTICS_MAX_DAYS)):
+            raise forms.ValidationError(
+                _("Choose a range of at most %(days)s days, the start before the end.")
+                % {"days": STATISTICS_MAX_DAYS})
+        return data
+
+
+class FiguresPageMixin:
+    """An admin page of figures over a range of days, for one office the user may see
+    figures of (the view_queue_statistics permission there)."""
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "can_see_figures": bool(tenancy.offices_with_perm(request.user,
+                                                                           STATISTICS))}
+        return super().changelist_view(request, extra_context)
+
+    def figures_page(self, request, *, form_class, days_back: int, rows_of, template: str,
+                     title: str):
+        offices = tenancy.offices_with_perm(request.user, STATISTICS)
+        if not offices:
+            raise PermissionDenied
+        default = next((o for o in offices if o.code == request.GET.get("office")), offices[0])
+        today = office_today(default)
+        initial = {"office": default, "date_from": today - timedelta(days=days_back),
+                   "date_to": today}
+        form = form_class(request.GET if "date_from" in request.GET else None,
+                          initial=initial, offices=offices)
+        rows, office = [], default
+        if not form.is_bound or form.is_valid():
+            data = form.cleaned_data if form.is_bound else initial
+            office = data["office"]
+            rows = rows_of(data)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "rows": rows, "office": office, "title": title}
+        return render(request, template, context)
+
+
+class CounterFiguresForm(StatisticsForm):
+    counter = forms.ModelChoiceField(label=gettext_lazy("counter"), required=False,
+                                     queryset=Counter.objects.none())
+    operator = forms.ModelChoiceField(label=gettext_lazy("operator"), required=False,
+                                      queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, offices, **kwargs):
+        super().__init__(*args, offices=offices, **kwargs)
+        ids = self.office_ids
+        self.fields["counter"].queryset = Counter.objects.filter(
+            office_id__in=ids).select_related("office").order_by("office__code", "number")
+        self.fields["operator"].queryset = get_user_model().objects.filter(
+            memberships__office_id__in=ids).distinct().order_by("username")
+
+    def clean(self):
+        data = super().clean()
+        office, counter = data.get("office"), data.get("counter")
+        if office and counter and counter.office_id != office.id:
+            raise forms.ValidationError(_("%(counter)s is not a counter of %(office)s.")
+                                        % {"counter": counter, "office": office.name})
+        return data
+
+
 @admin.register(Counter)
-class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
+class CounterAdmin(FiguresPageMixin, NoDeleteMixin, OfficeScopedAdmin):
     """Counters and the lanes each serves, in order (1 first)."""
 
     list_display = ["name", "number", "lane_order", "is_active", "state", "state_since",
@@ -92,35 +169,16 @@ class CounterAdmin(NoDeleteMixin, OfficeScopedAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "can_see_figures": bool(tenancy.offices_with_perm(request.user,
-                                                                           STATISTICS))}
-        return super().changelist_view(request, extra_context)
-
     def figures_view(self, request):
         """Per day, counter and operator: served, no-shows, service time, idle minutes
-        with people waiting, paused minutes by reason, out-of-order calls by reason;
-        for one office the user may see figures of."""
-        offices = tenancy.offices_with_perm(request.user, STATISTICS)
-        if not offices:
-            raise PermissionDenied
-        default = next((o for o in offices if o.code == request.GET.get("office")), offices[0])
-        today = office_today(default)
-        initial = {"office": default, "date_from": today, "date_to": today}
-        form = CounterFiguresForm(request.GET if "date_from" in request.GET else None,
-                                  initial=initial, offices=offices)
-        rows, office = [], default
-        if not form.is_bound or form.is_valid():
-            data = form.cleaned_data if form.is_bound else initial
-            office = data["office"]
-            rows = counter_figures.counter_figures(
-                office=office, date_from=data["date_from"], date_to=data["date_to"],
+        with people waiting, paused minutes by reason, out-of-order calls by reason."""
+        return self.figures_page(
+            request, form_class=CounterFiguresForm, days_back=0,
+            rows_of=lambda data: counter_figures.counter_figures(
+                office=data["office"], date_from=data["date_from"], date_to=data["date_to"],
                 counter_id=getattr(data.get("counter"), "pk", None),
-                operator_id=getattr(data.get("operator"), "pk", None))
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "rows": rows, "office": office, "title": _("Counter figures")}
-        return render(request, "admin/queues/counter/figures.html", context)
+                operator_id=getattr(data.get("operator"), "pk", None)),
+            template="admin/queues/counter/figures.html", title=_("Counter figures"))
 
     @admin.display(description=gettext_lazy("lanes, in order"))
     def lane_order(self, obj):
@@ -154,47 +212,6 @@ class TicketEventInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.Tab
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("lane", "counter", "actor",
                                                             "to_lane")
-
-
-class StatisticsForm(forms.Form):
-    office = forms.ModelChoiceField(label=gettext_lazy("office"), queryset=Office.objects.none())
-    date_from = forms.DateField(label=gettext_lazy("from"),
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("to"),
-                              widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and not (start <= end <= start + timedelta(days=STATISTICS_MAX_DAYS)):
-            raise forms.ValidationError(
-                _("Choose a range of at most %(days)s days, the start before the end.")
-                % {"days": STATISTICS_MAX_DAYS})
-        return data
-
-
-class CounterFiguresForm(StatisticsForm):
-    counter = forms.ModelChoiceField(label=gettext_lazy("counter"), required=False,
-                                     queryset=Counter.objects.none())
-    operator = forms.ModelChoiceField(label=gettext_lazy("operator"), required=False,
-                                      queryset=get_user_model().objects.none())
-
-    def __init__(self, *args, offices, **kwargs):
-        super().__init__(*args, **kwargs)
-        ids = [o.id for o in offices]
-        self.fields["office"].queryset = Office.objects.filter(id__in=ids).order_by("code")
-        self.fields["counter"].queryset = Counter.objects.filter(
-            office_id__in=ids).select_related("office").order_by("office__code", "number")
-        self.fields["operator"].queryset = get_user_model().objects.filter(
-            memberships__office_id__in=ids).distinct().order_by("username")
-
-    def clean(self):
-        data = super().clean()
-        office, counter = data.get("office"), data.get("counter")
-        if office and counter and counter.office_id != office.id:
-            raise forms.ValidationError(_("%(counter)s is not a counter of %(office)s.")
-                                        % {"counter": counter, "office": office.name})
-        return data
 
 
 @admin.register(PauseReason)
@@ -250,7 +267,7 @@ class CounterAlertAdmin(ReadOnlyMixin, OfficeScopedAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, OfficeScopedAdmin):
     """Tickets by day, lane, counter, operator and status, each with its history."""
 
     list_display = ["code", "day", "lane", "service", "source", "priority", "status",
@@ -283,34 +300,10 @@ class TicketAdmin(ReadOnlyMixin, OfficeScopedAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "can_see_statistics": bool(tenancy.offices_with_perm(request.user,
-                                                                              STATISTICS))}
-        return super().changelist_view(request, extra_context)
-
     def statistics_view(self, request):
-        """Per day and lane: served, no-shows, waiting and service time (median, p90),
-        for one office the user may see figures of."""
-        offices = tenancy.offices_with_perm(request.user, STATISTICS)
-        if not offices:
-            raise PermissionDenied
-        default = next((o for o in offices if o.code == request.GET.get("office")), offices[0])
-        today = office_today(default)
-        initial = {"office": default, "date_from": today - timedelta(days=6), "date_to": today}
-        form = StatisticsForm(request.GET if "date_from" in request.GET else None,
-                              initial=initial)
-        form.fields["office"].queryset = Office.objects.filter(
-            id__in=[o.id for o in offices]).order_by("code")
-        rows, office = [], default
-        if form.is_bound and form.is_valid():
-            office = form.cleaned_data["office"]
-            rows = selectors.lane_day_statistics(
-                office=office, date_from=form.cleaned_data["date_from"],
-                date_to=form.cleaned_data["date_to"])
-        elif not form.is_bound:
-            rows = selectors.lane_day_statistics(office=default, date_from=initial["date_from"],
-                                                 date_to=initial["date_to"])
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "rows": rows, "office": office, "title": _("Queue statistics")}
-        return render(request, "admin/queues/ticket/statistics.html", context)
+        """Per day and lane: served, no-shows, waiting and service time (median, p90)."""
+        return self.figures_page(
+            request, form_class=StatisticsForm, days_back=6,
+            rows_of=lambda data: selectors.lane_day_statistics(
+                office=data["office"], date_from=data["date_from"], date_to=data["date_to"]),
+            template="admin/queues/ticket/statistics.html", title=_("Queue statistics"))

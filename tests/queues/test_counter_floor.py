@@ -303,3 +303,13 @@ def test_the_counter_page_shows_its_state_and_timer(client, office_a, counter_fa
     assert '>12:00</span>' in page
     assert 'data-allowed="30"' in page
     assert Counter.objects.get(pk=loket.pk).state == "paused"
+
+
+def test_only_those_who_see_statistics_open_the_figures(client, office_a, operator, clock,
+                                                        make_staff):
+    client.force_login(operator)
+    assert client.get(reverse("admin:queues_counter_figures")).status_code == 403
+    client.force_login(make_staff(office_a, Role.PUBLIC_RELATIONS, username="humas-a"))
+    assert client.get(reverse("admin:queues_counter_figures"), {
+        "office": office_a.pk, "date_from": "2026-06-29", "date_to": "2026-06-01",
+    }).context["form"].errors
