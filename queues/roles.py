@@ -2,7 +2,8 @@
 
 The front desk issues tickets and checks bookings in (a kiosk device is signed in as a
 front-desk account); counter operators work at counters; supervisors do both and see
-the statistics; office administrators set up counters and the queue settings."""
+the statistics; office administrators set up counters, the queue settings and the
+lanes' daily walk-in quotas."""
 
 from registry.models import Role
 
@@ -12,11 +13,13 @@ VIEW = [
     "queues.view_counter",
     "queues.view_counterlane",
     "queues.view_queuesettings",
+    "queues.view_lanequota",
 ]
 SET_UP = [
     "queues.add_counter", "queues.change_counter",
     "queues.add_counterlane", "queues.change_counterlane", "queues.delete_counterlane",
     "queues.add_queuesettings", "queues.change_queuesettings",
+    "queues.add_lanequota", "queues.change_lanequota", "queues.delete_lanequota",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

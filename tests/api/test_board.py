@@ -10,7 +10,8 @@ from registry.central.models import CentralOutage
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Walk-in tickets are issued in office hours (tests/conftest.py: office_hours).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("office_hours")]
 
 
 @pytest.fixture
