@@ -1,6 +1,7 @@
-"""Admin of the queues: counters and their lanes, the queue settings, tickets by day,
-lane, counter, operator and status with their history, and the statistics per day and
-lane. Tickets change only at the kiosk, the front desk and the counters."""
+"""Admin of the queues: counters and their lanes, the queue settings, the lanes' daily
+walk-in quotas, tickets by day, lane, counter, operator and status with their history,
+and the statistics per day and lane. Tickets change only at the kiosk, the front desk
+and the counters."""
 
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from queues.models import (
     CounterAlert,
     CounterEvent,
     CounterLane,
+    LaneQuota,
     PauseReason,
     QueueSettings,
     Ticket,
@@ -199,6 +201,36 @@ class QueueSettingsAdmin(NoDeleteMixin, OfficeScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["office"] if obj is not None else []
+
+
+class LaneQuotaForm(forms.ModelForm):
+    class Meta:
+        model = LaneQuota
+        fields = ["office", "lane", "daily_walk_ins"]
+
+    def clean(self):
+        data = super().clean()
+        office = data.get("office") or (self.instance.office if self.instance.office_id
+                                        else None)
+        lane = data.get("lane")
+        if office is not None and lane is not None and lane.office_id != office.id:
+            self.add_error("lane", _("Choose a lane of this office."))
+        return data
+
+
+@admin.register(LaneQuota)
+class LaneQuotaAdmin(OfficeScopedAdmin):
+    """A lane's daily cap on walk-in tickets: past it the kiosk gives that lane's
+    walk-ins no number and offers the next free booking times (bookings are never
+    refused). No row: no cap."""
+
+    form = LaneQuotaForm
+    list_display = ["lane", "daily_walk_ins"]
+    list_select_related = ["office", "lane"]
+    fields = ["office", "lane", "daily_walk_ins"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["office", "lane"] if obj is not None else []
 
 
 class TicketEventInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin.TabularInline):

@@ -2,7 +2,8 @@
 
 The front desk issues tickets and checks bookings in (a kiosk device is signed in as a
 front-desk account); counter operators work at counters; supervisors do both and see
-the statistics; office administrators set up counters and the queue settings."""
+the statistics; office administrators set up counters, the queue settings and the
+lanes' daily walk-in quotas."""
 
 from registry.models import Role
 
@@ -15,12 +16,14 @@ VIEW = [
     "queues.view_pausereason",
     "queues.view_counterevent",
     "queues.view_counteralert",
+    "queues.view_lanequota",
 ]
 SET_UP = [
     "queues.add_counter", "queues.change_counter",
     "queues.add_counterlane", "queues.change_counterlane", "queues.delete_counterlane",
     "queues.add_queuesettings", "queues.change_queuesettings",
     "queues.add_pausereason", "queues.change_pausereason",
+    "queues.add_lanequota", "queues.change_lanequota", "queues.delete_lanequota",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

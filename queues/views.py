@@ -49,6 +49,7 @@ from queues.services.counters import (
     pause_reasons_ensure,
 )
 from queues.services.issuing import ticket_check_in, ticket_identify, ticket_issue_walk_in
+from queues.services.walk_in_limits import walk_in_refusals
 from queues.serving_views import SERVING_ACTIONS, serving_action, serving_context
 from registry import desk, printed_codes, tenancy
 from registry.calendar import office_today
@@ -106,10 +107,15 @@ class WalkInForm(forms.Form):
 
 
 def _lane_outlook(office: Office) -> dict[int, dict]:
+    """Per lane: how many wait, the estimated minutes for a number taken now, and why
+    the lane takes no walk-in now (or None), read with one queue state."""
     state = selectors.queue_state(office=office)
     estimate = selectors.queue_estimates(state)
+    refusals = walk_in_refusals(office=office, lanes=state.lanes, now=state.now,
+                                state=state)
     return {lane.id: {"waiting": len(state.waiting.get(lane.id, [])),
-                      "minutes": estimates.to_minutes(estimate.new_ticket.get(lane.id))}
+                      "minutes": estimates.to_minutes(estimate.new_ticket.get(lane.id)),
+                      "refusal": refusals.get(lane.id)}
             for lane in state.lanes}
 
 
@@ -149,9 +155,15 @@ def _kiosk_page(request, office: Office, offices: list[Office], status: int = 20
         lane_services = list(Service.objects.filter(office=office, lane=lane,
                                                            is_active=True).order_by("name"))
         if lane_services:
-            lanes.append({"lane": lane, "services": lane_services, **outlook.get(lane.id, {})})
+            lanes.append({"lane": lane, "services": lane_services, "refusal": None,
+                          **outlook.get(lane.id, {})})
+    refusals = [row["refusal"] for row in lanes if row["refusal"] is not None]
+    # Closed for the whole office (the day, the hours, the cut-off): said once on top.
+    office_refusal = refusals[0] if refusals and refusals[0].office_wide else None
     return render(request, "queues/kiosk.html", {
         "office": office, "offices": offices, "lanes": lanes,
+        "office_refusal": office_refusal,
+        "any_open": len(refusals) < len(lanes),
         "priorities": Priority.choices, "issue_key": uuid.uuid4().hex,
         "checkin_enabled": True,
     }, status=status)

@@ -4,9 +4,11 @@ test can assert that the other office's data is invisible."""
 import os
 import shutil
 import uuid
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connections
 from django.utils import translation
 
@@ -87,6 +89,19 @@ def _isolated_cache(settings):
     caches = {name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
               for name, config in settings.CACHES.items()}
     settings.CACHES = caches
+
+
+# A working Wednesday morning at the test offices (08:00-15:00 WIB, Monday to Friday).
+OFFICE_HOURS = datetime(2026, 7, 8, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+
+
+@pytest.fixture
+def office_hours():
+    """The clock, ticking, on a working morning of the test offices: the kiosk gives
+    walk-in numbers only in office hours (queues.services.walk_in_limits). A test's own
+    time_machine.travel inside moves it as usual."""
+    with time_machine.travel(OFFICE_HOURS, tick=True):
+        yield
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from queues.models import (
 )
 from queues.services.board import board_changed, ticket_event_record, ticket_timeline_record
 from queues.services.calling import counter_current_ticket
+from queues.services.walk_in_limits import walk_in_quota_exceeded, walk_in_refusal
 from registry.appointments import lock_objects as booking_locks
 from registry.appointments.models import BookingStatus
 from registry.appointments.services.attendance import (
@@ -84,6 +85,10 @@ def _ticket_create(*, office: Office, service: Service, source: str, priority: s
         sweep_due_at=_sweep_due_at(office, settings, now), issue_key=issue_key)
 
 
+class _QuotaPassed(Exception):
+    """Rolls back a walk-in ticket that would pass its lane's quota."""
+
+
 def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = "", by=None,
                          issue_key: str | None = None) -> Ticket:
     """A walk-in ticket from the kiosk for `service`, with an optional priority category.
@@ -91,6 +96,11 @@ def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = ""
     The resident is identified at the counter (ticket_identify), where documents are
     seen; the kiosk asks for nothing personal. With `issue_key` (the kiosk form's
     one-time key) a double tap returns the ticket already issued.
+
+    A lane that takes no walk-in now (queues.services.walk_in_limits: the office's
+    days and hours, its cut-off time, the lane's daily quota, a wait past closing) is
+    refused with Conflict "walk_in_refused", saying when to come back and the next
+    free booking times.
     """
     if service.office_id != office.id or not service.is_active:
         raise NotFound(_("This service is not offered by this office."), "service_not_found")
@@ -104,6 +114,9 @@ def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = ""
         if earlier is not None:
             return earlier
     now = timezone.now()
+    refusal = walk_in_refusal(office=office, lane=service.lane, now=now)
+    if refusal is not None:
+        raise refusal.error(office)
     try:
         with transaction.atomic():
             ticket = _ticket_create(office=office, service=service,
@@ -111,7 +124,18 @@ def ticket_issue_walk_in(*, office: Office, service: Service, priority: str = ""
                                     issue_key=issue_key, now=now)
             ticket_event_record(ticket, TicketEventKind.ISSUED, at=now, by=by,
                                 reason=priority, timeline_extra={"priority": priority})
+            # Counted again under the lane's number lock: two kiosks at once never
+            # pass the quota together.
+            if walk_in_quota_exceeded(office=office, lane=service.lane, day=ticket.day):
+                raise _QuotaPassed
             board_changed(office)
+    except _QuotaPassed:
+        # Told outside the rolled-back transaction: the refusal reads the free slots,
+        # which may make them.
+        refusal = walk_in_refusal(office=office, lane=service.lane, now=now)
+        if refusal is None:  # the quota was raised meanwhile
+            raise Conflict(_("Take a number again."), "walk_in_retry") from None
+        raise refusal.error(office) from None
     except IntegrityError:
         if issue_key:
             earlier = Ticket.objects.filter(office=office, issue_key=issue_key).first()

@@ -10,7 +10,8 @@ from registry.models import Role
 from registry.services.cases import application_open
 from tests.queues.conftest import lanes_of, walk_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Walk-in tickets are issued in office hours (tests/conftest.py: office_hours).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("office_hours")]
 
 
 def held_by(ticket, resident):

@@ -146,7 +146,6 @@ class Writer(threading.Thread):
         from django.db import connection
 
         from queues.services.calling import ticket_call_next, ticket_no_show
-        from queues.services.issuing import ticket_issue_walk_in
         from registry.models import Service
 
         service = Service.objects.get(office=self.office, code="KTP_TTD_FOTO")
@@ -156,7 +155,7 @@ class Writer(threading.Thread):
             user = self.users[4]
             action = step % 3
             if action == 0:
-                ticket_issue_walk_in(office=self.office, service=service)
+                common.walk_in_any_time(office=self.office, service=service)
             elif action == 1:
                 ticket_call_next(counter=counter, by=user)
             else:

@@ -41,7 +41,6 @@ def percentile(values, q):
 
 def setup(rounds: int):
     from queues.services.counters import counter_create
-    from queues.services.issuing import ticket_issue_walk_in
     from registry.models import Lane, Service
 
     office, counters, users = common.build_office(waiting=0)
@@ -52,7 +51,7 @@ def setup(rounds: int):
     services_by_lane = {s.lane.letter: s for s in Service.objects.filter(
         office=office, code__in=common.SERVICE_OF_LANE.values()).select_related("lane")}
     for n in range(rounds * 10 + 30):
-        ticket_issue_walk_in(office=office, service=services_by_lane["ABC"[n % 3]])
+        common.walk_in_any_time(office=office, service=services_by_lane["ABC"[n % 3]])
     return office, counters, users
 
 

@@ -171,7 +171,7 @@ class OfficeDay:
 
     def _arrive(self, now, visit: Visit):
         from queues.estimates import to_minutes
-        from queues.services.issuing import ticket_check_in, ticket_issue_walk_in
+        from queues.services.issuing import ticket_check_in
         from registry.models import Service
 
         if visit.kind == "booking":
@@ -180,8 +180,8 @@ class OfficeDay:
         else:
             service = Service.objects.select_related("lane").get(office=self.office,
                                                                  code=visit.service_code)
-            ticket = ticket_issue_walk_in(office=self.office, service=service,
-                                          priority=visit.priority)
+            ticket = common.walk_in_any_time(office=self.office, service=service,
+                                             priority=visit.priority)
         visit.ticket_id, visit.issued_at = ticket.pk, now
         self.visits[ticket.pk] = visit
         self.errors.tickets += 1

@@ -15,7 +15,9 @@ from registry.central.services.link import central_outage_declare
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Walk-in tickets are issued in office hours (tests/conftest.py: office_hours).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("office_hours")]
 
 
 def test_the_board_explains_each_call_and_updates_without_reloading(browser_page, office_a,

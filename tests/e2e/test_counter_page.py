@@ -9,7 +9,9 @@ from queues.services.counters import counter_create
 from registry.models import Application, Role
 from tests.queues.conftest import lanes_of, walk_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Walk-in tickets are issued in office hours (tests/conftest.py: office_hours).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("office_hours")]
 
 
 def act(page, button):

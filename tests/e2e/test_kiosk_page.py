@@ -7,7 +7,9 @@ from queues.models import Ticket
 from registry.models import Role
 from tests.queues.conftest import walk_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Walk-in tickets are issued in office hours (tests/conftest.py: office_hours).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("office_hours")]
 
 KIOSK = {"width": 1080, "height": 1920}
 

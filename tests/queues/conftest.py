@@ -19,6 +19,11 @@ TUESDAY = date(2026, 6, 30)
 BOOKED_ON = datetime(2026, 6, 26, 10, 0, tzinfo=WIB)
 
 
+@pytest.fixture(autouse=True)
+def _office_hours(office_hours):
+    """Tickets are issued in office hours unless a test sets its own clock."""
+
+
 def lanes_of(office) -> dict:
     return {lane.letter: lane for lane in Lane.objects.filter(office=office)}
 

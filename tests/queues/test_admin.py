@@ -143,3 +143,56 @@ def test_a_booking_ticket_is_found_by_its_booking_code(client, office_a, office_
     page = client.get(reverse("admin:queues_ticket_change", args=[ticket.pk]))
     assert page.status_code == 200
     assert booking.code in page.content.decode()
+
+
+def test_an_office_admin_sets_a_lane_quota_of_their_office_only(client, office_a, office_b,
+                                                                make_staff):
+    from queues.models import LaneQuota
+
+    client.force_login(make_staff(office_a, Role.OFFICE_ADMIN))
+    lanes_a, lanes_b = lanes_of(office_a), lanes_of(office_b)
+    add = reverse("admin:queues_lanequota_add")
+    # Another office's lane is not offered: the form says so, nothing is saved.
+    response = client.post(add, {"office": office_a.pk, "lane": lanes_b["C"].pk,
+                                 "daily_walk_ins": 40})
+    assert response.status_code == 200
+    assert "lane" in response.context["adminform"].form.errors
+    response = client.post(add, {"office": office_b.pk, "lane": lanes_b["C"].pk,
+                                 "daily_walk_ins": 40})
+    assert response.status_code == 200
+    assert LaneQuota.objects.count() == 0
+    # Out of range: refused by the form.
+    response = client.post(add, {"office": office_a.pk, "lane": lanes_a["C"].pk,
+                                 "daily_walk_ins": 0})
+    assert "daily_walk_ins" in response.context["adminform"].form.errors
+    response = client.post(add, {"office": office_a.pk, "lane": lanes_a["C"].pk,
+                                 "daily_walk_ins": 40})
+    assert response.status_code == 302
+    quota = LaneQuota.objects.get()
+    assert (quota.office, quota.lane, quota.daily_walk_ins) == (office_a, lanes_a["C"], 40)
+    change = reverse("admin:queues_lanequota_change", args=[quota.pk])
+    response = client.post(change, {"daily_walk_ins": 25})
+    assert response.status_code == 302
+    quota.refresh_from_db()
+    assert quota.daily_walk_ins == 25
+    # Another office's quota answers 404.
+    other = LaneQuota.objects.create(office=office_b, lane=lanes_b["A"], daily_walk_ins=9)
+    assert client.get(reverse("admin:queues_lanequota_change",
+                              args=[other.pk])).status_code == 404
+    assert list(client.get(reverse("admin:queues_lanequota_changelist"))
+                .context["cl"].result_list) == [quota]
+
+
+def test_a_supervisor_sees_the_quotas_and_does_not_change_them(client, office_a, make_staff):
+    from queues.models import LaneQuota
+
+    quota = LaneQuota.objects.create(office=office_a, lane=lanes_of(office_a)["C"],
+                                     daily_walk_ins=30)
+    client.force_login(make_staff(office_a, Role.SUPERVISOR))
+    assert client.get(reverse("admin:queues_lanequota_changelist")).status_code == 200
+    change = reverse("admin:queues_lanequota_change", args=[quota.pk])
+    assert client.get(change).status_code == 200
+    client.post(change, {"daily_walk_ins": 1})
+    quota.refresh_from_db()
+    assert quota.daily_walk_ins == 30
+    assert client.get(reverse("admin:queues_lanequota_add")).status_code == 403

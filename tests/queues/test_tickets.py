@@ -7,14 +7,16 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from queues.models import Band, Ticket, TicketEvent, TicketStatus
-from queues.services.issuing import ticket_issue_walk_in
+from queues.models import Band, QueueSettings, Ticket, TicketEvent, TicketStatus
+from queues.services.issuing import _sweep_due_at, ticket_issue_walk_in
 from registry.errors import DomainError, NotFound
 from registry.models import CaseEvent
+from registry.services.offices import office_settings_get
 from tests.factories import OfficeFactory
 from tests.queues.conftest import service_of, walk_in
 
 WIB = ZoneInfo("Asia/Jakarta")
+WIT = ZoneInfo("Asia/Jayapura")
 
 
 def test_codes_are_lane_letter_and_three_digits_per_lane(office_a):
@@ -32,20 +34,19 @@ def test_codes_are_per_office(office_a, office_b):
 
 
 def test_numbering_starts_again_each_day_in_the_office_zone(office_a):
+    # The kiosk gives numbers in office hours only: 07:30 WIT on Friday 1 July is still
+    # 30 June in UTC, and the ticket's day is the office's.
     jayapura = OfficeFactory(code="9471", timezone="Asia/Jayapura")
-    # 22:30 WIB on 1 July is 00:30 WIT on 2 July: another day in Jayapura.
-    with time_machine.travel(datetime(2022, 7, 1, 22, 30, tzinfo=WIB), tick=False):
-        first = walk_in(office_a)
+    with time_machine.travel(datetime(2022, 7, 1, 7, 30, tzinfo=WIT), tick=False):
         east = walk_in(jayapura)
-    with time_machine.travel(datetime(2022, 7, 1, 23, 50, tzinfo=WIB), tick=False):
-        second = walk_in(office_a)
+    with time_machine.travel(datetime(2022, 7, 1, 14, 0, tzinfo=WIT), tick=False):
         east_second = walk_in(jayapura)
-    with time_machine.travel(datetime(2022, 7, 2, 0, 10, tzinfo=WIB), tick=False):
-        next_day = walk_in(office_a)
-    assert [(t.code, str(t.day)) for t in (first, second, next_day)] == [
-        ("C-001", "2022-07-01"), ("C-002", "2022-07-01"), ("C-001", "2022-07-02")]
-    assert [(t.code, str(t.day)) for t in (east, east_second)] == [
-        ("C-001", "2022-07-02"), ("C-002", "2022-07-02")]
+        west = walk_in(office_a)  # 12:00 WIB
+    with time_machine.travel(datetime(2022, 7, 4, 7, 30, tzinfo=WIT), tick=False):
+        east_monday = walk_in(jayapura)
+    assert [(t.code, str(t.day)) for t in (east, east_second, east_monday, west)] == [
+        ("C-001", "2022-07-01"), ("C-002", "2022-07-01"), ("C-001", "2022-07-04"),
+        ("C-001", "2022-07-01")]
 
 
 def test_the_database_refuses_a_second_ticket_with_one_code(office_a):
@@ -106,16 +107,15 @@ def test_an_anonymous_walk_in_has_no_case_yet(office_a):
 
 
 def test_the_sweep_time_is_after_closing_with_the_grace(office_a):
-    # Friday 1 July 2022; the office closes at 15:00 and the grace is 120 minutes.
+    # Friday 1 July 2022; the office closes at 15:00 and the grace is 120 minutes. The
+    # kiosk gives no walk-in outside hours now; a booking checked in late, or a ticket
+    # of another day's rule, still follows the same time (_sweep_due_at).
     with time_machine.travel(datetime(2022, 7, 1, 8, 0, tzinfo=WIB), tick=False):
         morning = walk_in(office_a)
-    with time_machine.travel(datetime(2022, 7, 1, 16, 0, tzinfo=WIB), tick=False):
-        late = walk_in(office_a)
-    with time_machine.travel(datetime(2022, 7, 1, 23, 0, tzinfo=WIB), tick=False):
-        night = walk_in(office_a)
+    settings = office_settings_get(QueueSettings, office=office_a)
+    later = [_sweep_due_at(office_a, settings, datetime(*moment, tzinfo=WIB))
+             for moment in ((2022, 7, 1, 16, 0), (2022, 7, 1, 23, 0), (2022, 7, 2, 9, 0))]
     # Saturday: closed, so two hours after issue.
-    with time_machine.travel(datetime(2022, 7, 2, 9, 0, tzinfo=WIB), tick=False):
-        saturday = walk_in(office_a)
-    assert [t.sweep_due_at.astimezone(WIB).strftime("%d %H:%M")
-            for t in (morning, late, night, saturday)] == [
+    assert [due.astimezone(WIB).strftime("%d %H:%M")
+            for due in (morning.sweep_due_at, *later)] == [
         "01 17:00", "01 18:00", "02 00:00", "02 11:00"]
