@@ -47,12 +47,9 @@ def walk_in_any_time(**kwargs):
     """ticket_issue_walk_in without the kiosk's limits (queues.services.walk_in_limits):
     the benchmarks build queues longer than a day would take, at whatever hour they are
     run; what they measure is the queue, not the kiosk's refusals."""
-    from unittest import mock
+    from queues.services.issuing import ticket_issue_walk_in
 
-    from queues.services import issuing
-
-    with mock.patch.object(issuing, "walk_in_refusal", return_value=None):
-        return issuing.ticket_issue_walk_in(**kwargs)
+    return ticket_issue_walk_in(limits=False, **kwargs)
 
 
 def build_office(*, waiting: int = 60, history_days: int = 7, per_day: int = 150,
