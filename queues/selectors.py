@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from queues import estimates, policy
+from queues import estimates, policy, speech
 from queues.models import (
     ACTIVE_STATUSES,
     CALL_KINDS,
@@ -314,8 +314,9 @@ def call_line(*, ticket: str, counter: str, lane_name: str) -> str:
 def board(*, office: Office, now: datetime | None = None) -> dict:
     """Everything the display board shows, in the active language: per lane the
     tickets called now (with counter and why), the next numbers, how many wait and the
-    estimated wait for a ticket taken now; the recent calls, each saying its lane; and
-    the central-link notice."""
+    estimated wait for a ticket taken now; the recent calls, each saying its lane and
+    with the Indonesian sentence the board says aloud (queues.speech); and the
+    central-link notice."""
     state = queue_state(office=office, now=now)
     estimate = queue_estimates(state)
     lanes_by_id = {lane.id: lane for lane in state.lanes}
@@ -342,23 +343,30 @@ def board(*, office: Office, now: datetime | None = None) -> dict:
             "counters_open": estimate.counters_open.get(lane.id, 0),
         })
     recent = []
-    for (code, priority, from_lane, counter, lane_id, at, reason) in (
+    for (event_id, code, priority, from_lane, counter, number, lane_id, at, reason) in (
             TicketEvent.objects.filter(office=office, day=state.day, kind__in=CALL_KINDS)
             .order_by("-at", "-id")
-            .values_list("ticket__code", "ticket__priority", "ticket__transferred_from__letter",
-                         "counter__name", "lane_id", "at", "reason")[:RECENT_CALLS]):
+            .values_list("id", "ticket__code", "ticket__priority",
+                         "ticket__transferred_from__letter", "counter__name",
+                         "counter__number", "lane_id", "at", "reason")[:RECENT_CALLS]):
         if lane_id not in lanes_by_id:  # a lane taken out of use since the call
             lanes_by_id[lane_id] = Lane.objects.get(pk=lane_id)
         lane = lanes_by_id[lane_id]
         counter = counter or ""
         recent.append({
-            "ticket": code, "counter": counter, "lane": lane.letter,
+            # The call's event: a recall is an event of its own, so a new id, and the
+            # board announces it again.
+            "id": event_id,
+            "ticket": code, "counter": counter, "counter_number": number,
+            "lane": lane.letter,
             "lane_name": lane.name, "called_at": office_local_iso(at, office),
             "reason": reason,
             "reason_text": call_reason_text(reason, priority=priority,
                                             from_lane=from_lane or ""),
             "out_of_order": reason in OUT_OF_ORDER_REASONS,
             "text": call_line(ticket=code, counter=counter, lane_name=lane.name),
+            "speech": speech.call_speech(ticket=code, counter_number=number),
+            "speech_clips": speech.call_clips(ticket=code, counter_number=number),
         })
     return {
         "office": {"code": office.code, "name": office.name},

@@ -13,12 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from queues import estimates, policy, selectors
+from queues import estimates, policy, selectors, speech
 from queues.models import (
     ACTIVE_STATUSES,
     OUT_OF_ORDER_REASONS,
@@ -596,7 +597,9 @@ def counter_receipt(request, pk, ticket):
 
 def board_page(request, code):
     """The public display board of an office (no sign-in): it reads the board API every
-    second and redraws without reloading. Indonesian unless ?lang=en."""
+    second and redraws without reloading. Indonesian unless ?lang=en; each new call is
+    said aloud in Indonesian (queues.speech), by the browser's Indonesian voice or else
+    by the board's clips, once staff turned the sound on."""
     office = Office.objects.filter(code=code[:8], is_active=True).first()
     if office is None:
         raise Http404
@@ -612,7 +615,12 @@ def board_page(request, code):
                 "minutes": _("min"), "no_counter": _("no counter open yet"),
                 "link_down": _("The connection to the central server (Kemendagri) is down"),
                 "since": _("since"), "expected": _("expected back"),
+                "sound_on": _("Turn on sound"), "sound_off": _("Turn off sound"),
             },
+            # Each clip's URL (hashed by the static storage in production, so a
+            # folder's URL would not do).
+            "clips": {name: static(f"queues/board_audio/{name}.wav")
+                      for name in (speech.CHIME, *speech.clip_texts())},
             "today": date.fromisoformat(data["date"]),
         })
     response["Cache-Control"] = "no-cache"

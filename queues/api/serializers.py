@@ -1,6 +1,7 @@
 """Serializers of the queues API: the display board (public) and a resident's tickets
 of today. Both are read-only; the board is built by queues.selectors.board."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from queues.models import TicketStatus
@@ -29,8 +30,15 @@ class BoardLaneSerializer(serializers.Serializer):
 
 
 class RecentCallSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        min_value=1,
+        help_text=_("The call's own id: a recall is a new call with a new id, so a board "
+                    "announces each id it has not seen once."))
     ticket = serializers.CharField()
     counter = serializers.CharField()
+    counter_number = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=99,
+        help_text=_("The counter's number; null when the call recorded no counter."))
     lane = serializers.CharField()
     lane_name = serializers.CharField()
     called_at = serializers.DateTimeField()
@@ -38,6 +46,16 @@ class RecentCallSerializer(serializers.Serializer):
     reason_text = serializers.CharField()
     out_of_order = serializers.BooleanField()
     text = serializers.CharField()
+    speech = serializers.CharField(
+        help_text=_("What the board says aloud, in Indonesian whatever the language "
+                    "asked for: the ticket's letter, its digits one by one, and the "
+                    "counter's number in words (without a counter, only the ticket): "
+                    "\"Nomor antrean C nol nol satu, silakan ke loket lima\"."))
+    speech_clips = serializers.ListField(
+        child=serializers.RegexField(r"^[a-z_]+$"), min_length=4,
+        help_text=_("The same call as the clips to play in turn, a chime first, when the "
+                    "browser has no Indonesian voice: each names the board's static file "
+                    "queues/board_audio/{clip}.wav."))
 
 
 class BoardOfficeSerializer(serializers.Serializer):

@@ -4,7 +4,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from queues.services.calling import ticket_call_next, ticket_no_show, ticket_start
+from queues.models import TicketEvent, TicketEventKind
+from queues.services.calling import (
+    ticket_call_next,
+    ticket_no_show,
+    ticket_recall,
+    ticket_start,
+)
 from queues.services.counters import counter_create
 from registry.central.models import CentralOutage
 from registry.models import Role
@@ -60,6 +66,29 @@ def test_the_board_says_who_is_called_where_and_why(http, kota_morning):
         ("B-001 ke Loket 2 - Cek biometrik", "B", "Nomor berikutnya"),
     ]
     assert body["recent_calls"][0]["called_at"].endswith("+07:00")
+    calls = TicketEvent.objects.filter(office__code="3275", kind=TicketEventKind.CALLED)
+    assert [(c["id"], c["counter_number"], c["speech"], c["speech_clips"])
+            for c in body["recent_calls"]] == [
+        (calls.get(ticket__code="C-001").id, 5,
+         "Nomor antrean C nol nol satu, silakan ke loket lima",
+         ["chime", "ticket_number", "letter_c", "nol", "nol", "satu", "go_to_counter",
+          "lima"]),
+        (calls.get(ticket__code="B-001").id, 2,
+         "Nomor antrean B nol nol satu, silakan ke loket dua",
+         ["chime", "ticket_number", "letter_b", "nol", "nol", "satu", "go_to_counter",
+          "dua"]),
+    ]
+
+
+def test_a_recall_is_a_call_of_its_own_to_announce_again(http, kota_morning, office_a):
+    first = http.get("/api/v1/offices/3275/board/").json()["recent_calls"]
+    ticket_recall(counter=kota_morning["loket2"], by=kota_morning["operator"])
+    calls = http.get("/api/v1/offices/3275/board/").json()["recent_calls"]
+    recall = TicketEvent.objects.get(office=office_a, kind=TicketEventKind.RECALLED)
+    assert [(c["id"], c["ticket"], c["reason"], c["speech"]) for c in calls] == [
+        (recall.id, "B-001", "recall", "Nomor antrean B nol nol satu, silakan ke loket dua"),
+        *[(c["id"], c["ticket"], c["reason"], c["speech"]) for c in first]]
+    assert recall.id not in {c["id"] for c in first}
 
 
 def test_each_office_sees_its_own_board(http, kota_morning):
@@ -82,6 +111,9 @@ def test_the_board_in_english_on_request(http, kota_morning):
     body = http.get("/api/v1/offices/3275/board/", headers={"Accept-Language": "en"}).json()
     assert body["recent_calls"][1]["text"] == "B-001 to Loket 2 - Cek biometrik"
     assert body["recent_calls"][0]["reason_text"] == "Priority: Elderly"
+    # The hall hears Indonesian whatever language the screen shows.
+    assert body["recent_calls"][0]["speech"] == (
+        "Nomor antrean C nol nol satu, silakan ke loket lima")
 
 
 def test_the_board_shows_the_central_link_notice(http, kota_morning):

@@ -26,12 +26,15 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from complaints.services.intake import complaint_file
+from queues.services.calling import ticket_call_next, ticket_recall
+from queues.services.counters import counter_create
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.appointments.models import Slot
 from registry.appointments.services.slots import slots_ensure
 from registry.models import Role, Service
 from tests.appointments.conftest import MONDAY, NOW, book
 from tests.factories import ApplicationFactory, assigned_delivery
+from tests.queues.conftest import walk_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,9 +140,9 @@ def clock():
 def world(office_a, office_b, resident_a, make_staff, settings):
     """Something to find for every operation: two offices with their catalogue, slots
     for two weeks, a resident with a bound phone, a booking, a case whose card is out
-    for delivery with the courier, a complaint about it; and the sign-in throttles
-    loose enough that the requests reach the rules behind them. Yields each caller's
-    headers."""
+    for delivery with the courier, a complaint about it, a call on the board; and the
+    sign-in throttles loose enough that the requests reach the rules behind them.
+    Yields each caller's headers."""
     settings.OTP_MAX_PER_WINDOW = 100_000
     settings.OTP_RESEND_INTERVAL = timedelta(0)
     resident_a.phone_bound_at = NOW
@@ -153,6 +156,12 @@ def world(office_a, office_b, resident_a, make_staff, settings):
     reprint = Service.objects.get(office=office_a, code="KTP_CETAK_ULANG")
     delivery = assigned_delivery(ApplicationFactory(office=office_a, resident=resident_a),
                                  courier)
+    # A call and its recall on the board, so its calls are checked too.
+    operator = make_staff(office_a, Role.COUNTER_OPERATOR, username="loket-fuzz")
+    loket = counter_create(office=office_a, number=12, lanes=[lost_card.lane])
+    walk_in(office_a, "C")
+    ticket_call_next(counter=loket, by=operator)
+    ticket_recall(counter=loket, by=operator)
     resident_tokens = tokens_for_resident(resident_a)
     WORLD.update(
         office=office_a, resident=resident_a, courier=courier, booking=booking,
