@@ -18,7 +18,9 @@ from queues.services.counters import counter_create
 from registry.models import Role
 from tests.queues.conftest import lanes_of, walk_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Walk-in tickets are issued in office hours (tests/conftest.py: office_hours).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("office_hours")]
 
 INDONESIAN = {"name": "Google Bahasa Indonesia", "lang": "id-ID"}
 ENGLISH = {"name": "Google US English", "lang": "en-US"}

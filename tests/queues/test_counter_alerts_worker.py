@@ -19,6 +19,11 @@ from tests.worker import real_worker, runs_of, wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
+@pytest.fixture
+def _office_hours():
+    """The worker runs on the real clock: so does this test (no office-hours clock)."""
+
+
 def idle_with_people_waiting(office, counter_factory, operator, *, minutes=10):
     """An open counter of lane C idle `minutes` ago, two people waiting since then (the
     worker runs on the real clock, whatever the day)."""
