@@ -65,7 +65,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Pages in the language their user chose, else Indonesian; the API by Accept-Language.
+    "registry.middleware.LanguageMiddleware",
     # After the locale, so its refusals are in the client's language.
     "registry.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,7 +85,9 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Overrides of the admin's own templates (admin/base_site.html): the admin is the
+        # first app, so no other app's templates folder can override them.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -192,10 +195,19 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
                                      if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"])
 
 # --- Internationalisation --------------------------------------------------
-# Indonesian first; English for clients that ask with Accept-Language: en.
+# Indonesian first, whatever the browser says (registry.middleware.LanguageMiddleware):
+# a page is in English only for a user who chose it with the switch on every page, which
+# posts to /i18n/setlang/; the API is in English for clients that ask with
+# Accept-Language: en (API.md).
 LANGUAGE_CODE = "id"
 # Each language is named in itself, as language pickers do.
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+# The switch keeps the choice in Django's language cookie, per browser, for a year: an
+# operator chooses once at their PC. No script reads it.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#language-cookie-age
+LANGUAGE_COOKIE_AGE = int(timedelta(days=365).total_seconds())
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 # One catalogue per app, so each app's text is translated next to its code. Listed
 # most specific first: makemessages files a string under the first path whose folder
 # holds the source file.
@@ -239,6 +251,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not (DEBUG or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -27,7 +27,7 @@ urlpatterns = [
     path("queues/", include("queues.urls")),
     path("deliveries/", include("registry.deliveries.urls")),
     path("complaints/", include("complaints.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", registry_views.language_set, name="set_language"),
 ]
 
 handler400 = "registry.views.error_400"

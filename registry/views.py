@@ -1,7 +1,8 @@
-"""Pages of the registry core: the portal's front page, the staff start page, and the
-error pages (JSON under /api/, HTML elsewhere)."""
+"""Pages of the registry core: the portal's front page, the staff start page, the
+language switch, and the error pages (JSON under /api/, HTML elsewhere)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -9,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.i18n import LANGUAGE_QUERY_PARAMETER, set_language
 
 from registry import tenancy
 from registry.auth import role_allows
@@ -25,6 +27,17 @@ TURN_AWAY = "registry.add_turnaway"
 
 def home(request):
     return render(request, "registry/home.html")
+
+
+def language_set(request):
+    """The language switch of every page (registry/language_switch.html): Django's
+    set_language keeps the choice in the language cookie and goes back to the page.
+    Only the languages of LANGUAGES: set_language alone takes any language Django has
+    a catalogue for (French, say), which no page would then show."""
+    if request.method == "POST" and request.POST.get(LANGUAGE_QUERY_PARAMETER) not in dict(
+            settings.LANGUAGES):
+        return error_400(request)
+    return set_language(request)
 
 
 @login_required

@@ -28,6 +28,7 @@ from registry.models import (
 from tests.appointments.conftest import docs_ok
 from tests.appointments.test_closure_documents import PDF, PNG
 from tests.factories import ResidentFactory, make_nik
+from tests.language import choose_language
 
 WEDNESDAY = date(2026, 7, 1)
 ASSISTED = reverse("appointments:assisted")
@@ -350,7 +351,8 @@ def test_the_slip_of_a_resident_without_a_bound_phone_carries_an_activation_code
     resident_a.save(update_fields=["phone_bound_at", "language"])
     client.force_login(desk)
     token = token_of(client.post(ASSISTED, {"action": "find", "nik": resident_a.nik}))
-    step = client.get(ASSISTED, {"r": token}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    choose_language(client, "en")
+    step = client.get(ASSISTED, {"r": token}).content.decode()
     assert "No phone bound to the app: the slip will carry an activation code." in step
     assert not ActivationCode.objects.exists()  # nothing issued before the booking
     done = client.post(ASSISTED, {"action": "book", "r": token,
@@ -360,6 +362,7 @@ def test_the_slip_of_a_resident_without_a_bound_phone_carries_an_activation_code
     assert (issued.resident, issued.office, issued.created_by, issued.used_at) == (
         resident_a, booking.office, desk, None)
 
+    choose_language(client, "id")
     slip = client.get(done["Location"])
     code = printed_code(slip)
     assert code is not None
@@ -375,18 +378,18 @@ def test_the_slip_of_a_resident_without_a_bound_phone_carries_an_activation_code
     assert 'id="activation-once"' in page
 
     # Shown again (a reload, the A4 link): no code, and the page says why.
-    again = client.get(done["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    choose_language(client, "en")
+    again = client.get(done["Location"])
     assert printed_code(again) is None
     assert 'id="activation-missing"' in again.content.decode()
     assert "The activation code is shown only once" in again.content.decode()
     assert ActivationCode.objects.count() == 1
 
     # The desk prints a new one: a new code, and the earlier one no longer works.
-    new = client.post(reverse("appointments:slip-activation", args=[booking.code]),
-                      HTTP_ACCEPT_LANGUAGE="en")
+    new = client.post(reverse("appointments:slip-activation", args=[booking.code]))
     assert new.status_code == 302
     assert new["Location"] == reverse("appointments:slip", args=[booking.code])
-    renewed = client.get(new["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    renewed = client.get(new["Location"])
     assert messages_of(renewed) == [
         "A new activation code is on the slip; codes printed before no longer work."]
     second = printed_code(renewed)
@@ -410,9 +413,9 @@ def test_the_slip_of_a_resident_with_a_bound_phone_has_no_activation_code(
     assert printed_code(slip) is None
     assert 'id="activation-missing"' not in slip.content.decode()
     booking = Booking.objects.get()
-    new = client.post(reverse("appointments:slip-activation", args=[booking.code]),
-                      HTTP_ACCEPT_LANGUAGE="en")
-    assert messages_of(client.get(new["Location"], HTTP_ACCEPT_LANGUAGE="en")) == [
+    choose_language(client, "en")
+    new = client.post(reverse("appointments:slip-activation", args=[booking.code]))
+    assert messages_of(client.get(new["Location"])) == [
         "The resident's phone is bound: no activation code is needed."]
     assert not ActivationCode.objects.exists()
 

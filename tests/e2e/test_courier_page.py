@@ -39,7 +39,7 @@ def test_a_courier_works_the_route_on_a_phone(browser_page, office_a, office_b, 
     page.goto(f"{url}/deliveries/?date={day}")
     page.fill("#id_username", "kurir")
     page.fill("#id_password", "kurir-pass-1")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language switch above
     page.goto(f"{url}/deliveries/?date={day}")
     page.wait_for_selector(f"#stop-{first.id}")
     assert page.locator("section.stop").count() == 2

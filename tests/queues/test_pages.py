@@ -15,6 +15,7 @@ from queues.services.issuing import ticket_identify
 from registry.models import ActivationCode, Resident, Role
 from registry.notify.backends import SimulatedGateway
 from tests.factories import ResidentFactory, make_nik
+from tests.language import choose_language
 from tests.queues.conftest import (
     BOOKED_ON,
     TUESDAY,
@@ -304,12 +305,12 @@ def test_the_check_in_ticket_carries_an_activation_code_once_without_a_bound_pho
     Resident.objects.filter(pk=resident.pk).update(phone_bound_at=None)
     frontdesk = make_staff(office_a, Role.FRONT_DESK)
     client.force_login(frontdesk)
-    response = client.post(reverse("queues:check-in"), {"code": booked["today"].code},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    choose_language(client, "en")
+    response = client.post(reverse("queues:check-in"), {"code": booked["today"].code})
     issued = ActivationCode.objects.get()
     assert (issued.resident, issued.office, issued.created_by) == (resident, office_a,
                                                                    frontdesk)
-    ticket = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    ticket = client.get(response["Location"])
     assert messages_of(ticket) == [
         ("An activation code is on the ticket, shown this once; codes printed before no "
          "longer work.")]
@@ -318,13 +319,13 @@ def test_the_check_in_ticket_carries_an_activation_code_once_without_a_bound_pho
     assert code.replace("-", "") not in issued.code_hash
     assert ticket["Cache-Control"] == "private, no-store"
     assert "location.href" not in ticket.content.decode()  # no return to the kiosk
-    again = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    again = client.get(response["Location"])
     assert printed_code(again) is None
     assert 'id="new-activation-code"' in again.content.decode()
     renew = client.post(reverse("queues:kiosk-ticket-activation", args=[ticket.context[
-        "ticket"].pk]), HTTP_ACCEPT_LANGUAGE="en")
+        "ticket"].pk]))
     assert renew["Location"] == response["Location"]
-    renewed = client.get(renew["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    renewed = client.get(renew["Location"])
     assert messages_of(renewed) == [
         "A new activation code is on the ticket; codes printed before no longer work."]
     assert printed_code(renewed) not in (None, code)
@@ -367,7 +368,8 @@ def test_check_in_shows_the_not_verified_mark_until_the_ktp_is_checked(
     assert resident.identity_verified_at is None  # as a self-registered resident
     frontdesk = make_staff(office_a, Role.FRONT_DESK)
     client.force_login(frontdesk)
-    page = client.get(reverse("queues:check-in"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    choose_language(client, "en")
+    page = client.get(reverse("queues:check-in")).content.decode()
     mark = f'id="unverified-{booked["today"].code}"'
     assert mark in page
     assert "Not verified: check the KTP-el" in page
@@ -378,12 +380,12 @@ def test_check_in_shows_the_not_verified_mark_until_the_ktp_is_checked(
     resident.refresh_from_db()
     assert resident.identity_verified_at is None
     client.force_login(frontdesk)
-    done = client.post(verify, {"office": "3275"}, HTTP_ACCEPT_LANGUAGE="en")
+    done = client.post(verify, {"office": "3275"})
     assert done["Location"] == "/queues/check-in/?office=3275"
     resident.refresh_from_db()
     assert resident.identity_verified_by == frontdesk
     assert resident.identity_verified_at == timezone.now()
-    page = client.get(reverse("queues:check-in"), HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(reverse("queues:check-in"))
     assert messages_of(page) == [f"{resident.name}: KTP-el checked."]
     assert mark not in page.content.decode()
 
@@ -405,14 +407,14 @@ def at_counter(client, office_a, make_staff, kota_counter):
 
 def counter_post(client, counter, action, **data):
     return client.post(reverse("queues:counter-action", args=[counter.pk, action]), data,
-                       follow=True, HTTP_ACCEPT_LANGUAGE="en")
+                       follow=True)
 
 
 def test_the_counter_checks_the_ktp_and_binds_a_phone_by_the_code_sent_to_it(
         client, kota_counter, at_counter, sms):
     _operator, ticket, resident = at_counter
-    page = client.get(reverse("queues:counter", args=[kota_counter.pk]),
-                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    choose_language(client, "en")
+    page = client.get(reverse("queues:counter", args=[kota_counter.pk])).content.decode()
     assert 'id="unverified"' in page
     assert "Not verified: check the KTP-el" in page
     assert "No phone bound: the resident cannot sign in to the app yet." in page
@@ -450,22 +452,22 @@ def test_the_counter_checks_the_ktp_and_binds_a_phone_by_the_code_sent_to_it(
 def test_the_counter_receipt_carries_an_activation_code_once(client, kota_counter,
                                                              at_counter):
     operator, ticket, resident = at_counter
-    page = client.get(reverse("queues:counter", args=[kota_counter.pk]),
-                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    choose_language(client, "en")
+    page = client.get(reverse("queues:counter", args=[kota_counter.pk])).content.decode()
     receipt_url = reverse("queues:counter-receipt", args=[kota_counter.pk, ticket.pk])
     assert f'action="{receipt_url}"' in page
-    made = client.post(receipt_url, HTTP_ACCEPT_LANGUAGE="en")
+    made = client.post(receipt_url)
     assert made["Location"] == receipt_url
     issued = ActivationCode.objects.get()
     assert (issued.resident, issued.created_by) == (resident, operator)
-    receipt = client.get(receipt_url, HTTP_ACCEPT_LANGUAGE="en")
+    receipt = client.get(receipt_url)
     code = printed_code(receipt)
     assert code is not None
     assert ticket.application.number in receipt.content.decode()
     assert messages_of(receipt) == [
         ("An activation code is on the receipt, shown this once; codes printed before no "
          "longer work.")]
-    again = client.get(receipt_url, HTTP_ACCEPT_LANGUAGE="en")
+    again = client.get(receipt_url)
     assert printed_code(again) is None
     assert 'id="activation-missing"' in again.content.decode()
     # A bound phone: the receipt has no code.

@@ -11,6 +11,7 @@ from queues.services.calling import ticket_call_next, ticket_start
 from queues.services.issuing import ticket_check_in
 from registry.models import CaseEvent, Role
 from registry.service_sets import service_set_of
+from tests.language import choose_language
 from tests.queues.conftest import BOOKED_ON, at, book, walk_in
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def serving(client, office_a, office_b, counter_factory, operator, ktp_photo):
 
 def act(client, counter, action, **data):
     return client.post(reverse("queues:counter-action", args=[counter.pk, action]), data,
-                       follow=True, HTTP_ACCEPT_LANGUAGE="en")
+                       follow=True)
 
 
 def change(issued="2026-06-26", services=LOST_AND_TTD, **extra):
@@ -50,7 +51,8 @@ def state(ticket, booking):
 
 def test_the_counter_changes_the_services_and_the_ticket_stays(client, serving, operator):
     counter, ticket, booking = serving
-    page = client.get(reverse("queues:counter", args=[counter.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    choose_language(client, "en")
+    page = client.get(reverse("queues:counter", args=[counter.pk]))
     assert 'id="change-services"' in page.content.decode()
     done = act(client, counter, "change-services", ticket=ticket.pk, **change())
     assert [str(m) for m in done.context["messages"]] == [
@@ -68,6 +70,7 @@ def test_the_counter_changes_the_services_and_the_ticket_stays(client, serving, 
 
 def test_an_expired_police_letter_at_the_counter_changes_nothing(client, serving):
     counter, ticket, booking = serving
+    choose_language(client, "en")
     before = state(ticket, booking)
     refused = act(client, counter, "change-services", ticket=ticket.pk,
                   **change(issued="2026-06-01"))
@@ -116,6 +119,7 @@ def test_a_walk_in_ticket_is_refused_a_services_change(client, office_a, counter
         walk_in(office_a, "C")
         ticket = ticket_call_next(counter=counter, by=operator)
         client.force_login(operator)
+        choose_language(client, "en")
         refused = act(client, counter, "change-services", ticket=ticket.pk, **change())
     assert [str(m) for m in refused.context["messages"]] == [
         (f"Ticket {ticket.code} has no booking: take the resident's services as a new "
@@ -139,8 +143,10 @@ def test_another_offices_operator_gets_404_and_other_roles_403(client, serving, 
     assert not CaseEvent.objects.filter(kind="queue.requirement_invalid").exists()
 
 
-def test_indonesian_by_default_english_on_request(client, serving):
+def test_indonesian_by_default_english_by_choice(client, serving):
     counter, _ticket, _booking = serving
     url = reverse("queues:counter", args=[counter.pk])
     assert client.get(url)["Content-Language"] == "id"
-    assert client.get(url, HTTP_ACCEPT_LANGUAGE="en")["Content-Language"] == "en"
+    assert client.get(url)["Content-Language"] == "id"
+    choose_language(client, "en")
+    assert client.get(url)["Content-Language"] == "en"

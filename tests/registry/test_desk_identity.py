@@ -18,6 +18,7 @@ from registry.notify.backends import SimulatedGateway
 from registry.services.residents import resident_nik_verify
 from tests.api.sign_in import last_code, sms_gateway, sms_to, tasks_at_once  # noqa: F401
 from tests.factories import ResidentFactory, make_nik
+from tests.language import choose_language
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sms_gateway")]
 
@@ -276,7 +277,8 @@ def test_the_admin_shows_the_mark_until_ktp_checked(client, office_a, office_b, 
     assert client.post(verify).status_code == 404
     assert state(resident)[3] is None
     client.force_login(desk_a)
-    page = client.get(change, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    choose_language(client, "en")
+    page = client.get(change).content.decode()
     assert 'id="not-verified"' in page
     assert "Not verified: check the KTP-el" in page
     # Its button's form is not inside the change form (a browser would ignore it).
@@ -295,9 +297,10 @@ def test_the_admin_shows_the_mark_until_ktp_checked(client, office_a, office_b, 
 def test_the_admin_action_marks_the_identity_verified(client, office_a, desk_a, clock):
     residents = [ResidentFactory(domicile_office=office_a) for _ in range(2)]
     client.force_login(desk_a)
+    choose_language(client, "en")
     response = client.post(reverse("admin:registry_resident_changelist"), {
         "action": "mark_identity_verified", "_selected_action": [r.pk for r in residents]},
-        HTTP_ACCEPT_LANGUAGE="en", follow=True)
+        follow=True)
     assert [str(m) for m in response.context["messages"]] == ["2 resident(s) marked verified."]
     assert [state(r)[3] for r in residents] == [NOW, NOW]
 
@@ -312,7 +315,8 @@ def test_the_admin_binds_a_phone_by_the_code_read_back(client, office_a, desk_a,
     client.force_login(desk_a)
     assert 'id="bind-phone-link"' in client.get(
         reverse("admin:registry_resident_change", args=[walk_in_resident.pk])).content.decode()
-    sent = client.post(url, {"phone": "081277770211"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    choose_language(client, "en")
+    sent = client.post(url, {"phone": "081277770211"}, follow=True)
     assert [str(m) for m in sent.context["messages"]] == [
         "A code was sent to +62812*****211. Ask the resident to read it to you."]
     assert 'id="bind-confirm"' in sent.content.decode()
@@ -321,8 +325,7 @@ def test_the_admin_binds_a_phone_by_the_code_read_back(client, office_a, desk_a,
     assert client.post(url, {"code": code}).status_code == 404
     assert state(walk_in_resident)[:2] == ("", None)
     client.force_login(desk_a)
-    wrong = client.post(url, {"code": f"{(int(code) + 1) % 10**6:06d}"},
-                        HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    wrong = client.post(url, {"code": f"{(int(code) + 1) % 10**6:06d}"}, follow=True)
     assert "The code is wrong." in [str(m) for m in wrong.context["messages"]]
     assert state(walk_in_resident)[:2] == ("", None)
     bound = client.post(url, {"code": code})

@@ -11,6 +11,7 @@ from registry.errors import DomainError, NotFound
 from registry.models import CaseEvent, NikDisclosure, Role, Service, TurnAway
 from registry.services.cases import application_open
 from registry.services.turn_aways import turn_away_record
+from tests.language import choose_language
 
 pytestmark = pytest.mark.django_db
 PAGE = reverse("registry:turn-away")
@@ -122,13 +123,14 @@ def test_admins_and_supervisors_may_record(client, make_staff, office_a, role):
     assert client.get(PAGE).status_code == 200
 
 
-def test_indonesian_by_default_english_on_request(client, desk):
+def test_indonesian_by_default_english_by_choice(client, desk):
     client.force_login(desk)
     assert client.get(PAGE)["Content-Language"] == "id"
-    assert client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en")["Content-Language"] == "en"
-    assert "NIK (16 digits, from the KTP-el or the KK)" in client.get(
-        PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en")["Content-Language"] == "id"
     assert "NIK (16 digits, from the KTP-el or the KK)" not in client.get(PAGE).content.decode()
+    choose_language(client, "en")
+    assert client.get(PAGE)["Content-Language"] == "en"
+    assert "NIK (16 digits, from the KTP-el or the KK)" in client.get(PAGE).content.decode()
 
 
 def test_the_admin_lists_only_the_offices_turn_aways(client, make_staff, office_a, office_b,
