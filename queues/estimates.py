@@ -355,26 +355,31 @@ def simulate(*, counters: list[CounterState], queues: dict[int, list[object]],
     return answer
 
 
-# The range's calibration (tests/benchmarks/queues_estimates.py): the share of the
-# wait the replay cannot foresee, and how many spreads the range reaches below and
-# above the estimate. Waits run longer more often than shorter (a pause, a booking
-# arriving), so the range reaches further above.
+# The range's calibration, on the simulated busy days of the benchmark
+# (tests/benchmarks/queues_estimates.py --dump): the share of the wait the replay
+# cannot foresee, a floor for the next minutes' surprises (the ticket at the counter
+# running long, a booking arriving), and how many spreads the range reaches below and
+# above the estimate. Waits run longer more often than shorter (a long service, a pause,
+# bookings arriving), so the range reaches further above.
 MODEL_SHARE = 0.2
-RANGE_BELOW = 1.3
-RANGE_ABOVE = 1.3
+SPREAD_FLOOR = 4 * 60.0
+RANGE_BELOW = 1.2
+RANGE_ABOVE = 1.8
 # A resident is shown the range, not the single figure, when it is wider than this
-# many minutes: below it, "about 8 minutes" is as good as "6-10 minutes".
-RANGE_SHOWN_FROM = 10
+# many minutes. With SPREAD_FLOOR every range is about ten minutes wide at least, so the
+# first few in line keep seeing one figure ("about 4 minutes").
+RANGE_SHOWN_FROM = 15
 
 
 def wait_spread(*, wait: float, cycle: float, counters: int, variation: float) -> float:
     """The standard deviation of a wait estimated at `wait` seconds, in seconds: the
     service times of the tickets ahead (about wait / cycle x counters of them, each
-    spreading by `variation` x cycle, shared by `counters`), and MODEL_SHARE of the
-    wait for what the replay cannot know (module docstring)."""
+    spreading by `variation` x cycle, shared by `counters`), MODEL_SHARE of the wait
+    for what the replay cannot know (module docstring), and SPREAD_FLOOR."""
     counters = max(counters, 1)
-    service = variation ** 2 * cycle * (max(wait, 0.0) + cycle / counters) / counters
-    return math.sqrt(service + (MODEL_SHARE * max(wait, 0.0)) ** 2)
+    wait = max(wait, 0.0)
+    service = variation ** 2 * cycle * wait / counters
+    return math.sqrt(service + (MODEL_SHARE * wait) ** 2 + SPREAD_FLOOR ** 2)
 
 
 def wait_range(*, wait: float, spread: float) -> tuple[float, float]:
@@ -389,8 +394,8 @@ def range_minutes(low: float, high: float) -> tuple[int, int]:
 
 
 def range_shown(low: float, high: float) -> tuple[int, int] | None:
-    """The range in whole minutes when it is wide enough to be shown
-    (RANGE_SHOWN_FROM), otherwise None: the single figure says enough."""
+    """The range in whole minutes when it is wider than RANGE_SHOWN_FROM minutes,
+    otherwise None: the single figure says enough."""
     low_minutes, high_minutes = range_minutes(low, high)
     if high_minutes - low_minutes <= RANGE_SHOWN_FROM:
         return None

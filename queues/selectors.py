@@ -360,8 +360,6 @@ class Estimates:
     # ticket id -> (low, high) seconds in which it is expected to be called (about 80 %
     # of the time; queues.estimates.wait_range)
     ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
-    # lane id -> the same range for a ticket taken now
-    new_ticket_range: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 def queue_estimates(state: QueueState) -> Estimates:
@@ -403,27 +401,33 @@ def queue_estimates(state: QueueState) -> Estimates:
                for lane in state.lanes}
     lane_of = {pk: lane_id for lane_id, rows in state.waiting.items() for pk, _code in rows}
 
-    def spread_of(lane_id, wait):
+    def range_of(lane_id, wait):
         return estimates.wait_range(wait=wait, spread=estimates.wait_spread(
             wait=wait, cycle=state.cycle.get(lane_id, estimates.DEFAULT_CYCLE),
             counters=serving.get(lane_id, 0),
             variation=state.variation.get(lane_id, estimates.VARIATION_PRIOR)))
 
-    ranges = {pk: spread_of(lane_of.get(pk), wait) for pk, wait in tickets.items()}
-    new_ticket, new_ticket_range = {}, {}
+    ranges = {pk: range_of(lane_of.get(pk), wait) for pk, wait in tickets.items()}
+    new_ticket = {}
     for lane in state.lanes:
         phantom = ("new", lane.id)
         with_new = {**queues, lane.id: [*queues.get(lane.id, []), phantom]}
         new_ticket[lane.id] = estimates.simulate(
             counters=counters, queues=with_new, cycle=state.cycle, ahead=state.ahead,
             joins=state.joins, until=phantom).get(phantom)
-        if new_ticket[lane.id] is not None:
-            new_ticket_range[lane.id] = spread_of(lane.id, new_ticket[lane.id])
     counters_open = {lane.id: sum(1 for pk in open_ids
                                   if lane.id in state.counters[pk]["lane_ids"])
                      for lane in state.lanes}
     return Estimates(tickets=tickets, new_ticket=new_ticket, counters_open=counters_open,
-                     ranges=ranges, new_ticket_range=new_ticket_range)
+                     ranges=ranges)
+
+
+def wait_range_shown(estimate: Estimates, ticket_id: int) -> dict[str, int] | None:
+    """The ticket's range as a resident sees it, {"low", "high"} in whole minutes, when
+    it is wide enough to be shown instead of the single figure; otherwise None."""
+    found = estimate.ranges.get(ticket_id)
+    shown = estimates.range_shown(*found) if found else None
+    return {"low": shown[0], "high": shown[1]} if shown else None
 
 
 def ticket_position(state: QueueState, ticket: Ticket) -> int | None:
@@ -524,7 +528,8 @@ def board(*, office: Office, now: datetime | None = None) -> dict:
 
 def tickets_for_resident_today(*, resident: Resident) -> list[dict]:
     """The resident's tickets of today (each office's today), with their position in
-    their lane and the estimated wait."""
+    their lane, the estimated wait and, when it is wide (queues.estimates.range_shown),
+    the range of minutes the wait is expected to end in: {"low", "high"}, else None."""
     utc_today = timezone.now().date()
     tickets = list(Ticket.objects.filter(resident=resident, day__gte=utc_today - timedelta(1),
                                          day__lte=utc_today + timedelta(1))
@@ -538,13 +543,14 @@ def tickets_for_resident_today(*, resident: Resident) -> list[dict]:
             state = queue_state(office=ticket.office)
             states[ticket.office_id] = (state, queue_estimates(state))
         state, estimate = states[ticket.office_id]
-        wait = None
+        wait, wide = None, None
         if ticket.status == TicketStatus.WAITING:
             wait = estimates.to_minutes(estimate.tickets.get(ticket.pk))
+            wide = wait_range_shown(estimate, ticket.pk)
         elif ticket.status in ACTIVE_STATUSES:
             wait = 0
         rows.append({"ticket": ticket, "position": ticket_position(state, ticket),
-                     "estimated_wait_minutes": wait})
+                     "estimated_wait_minutes": wait, "estimated_wait_range": wide})
     return rows
 
 
