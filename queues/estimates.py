@@ -16,30 +16,32 @@ Plain functions of plain data, so the simulation benchmark
   at the pace the office's recent days had at each time of day, scaled by how busy
   today has been so far compared with them; with no recent days, at the pace of the
   last hour.
-- `simulate`: replays the calling policy forward with those times. Each open counter
-  becomes free when its current ticket is expected to end; a paused counter when its
-  pause reason's allowed minutes run out (a counter on a 45-minute break since 12:00
-  takes tickets again from 12:45), unless that is after closing time; closed counters
-  are not expected back today. A free counter takes the next ticket of its first lane
-  with anyone to call: those called before walk-ins (priority, bookings in their
-  slot), then the bookings and priority tickets that have joined by then, then the
-  walk-ins in turn, then the walk-ins who have joined by then. A booking expected later
-  counts for its chance to come. A ticket's estimate is the time its counter is
-  expected to call it; the counters serving several lanes stay busy with their first
-  lanes' newcomers, as they do.
-- `wait_spread` and `wait_range`: how sure an estimate is. The time until the n-th
-  ticket ahead is done adds up n service times shared by the lane's counters, so its
-  spread grows with the square root of the wait, the lane's cycle and the spread of
-  its service times, and shrinks with more counters; what the replay cannot know
-  (priority tickets and bookings arriving, counters helping other lanes, pauses not yet
-  taken) adds a share of the wait. The range is calibrated on the simulated busy days
-  of the benchmark so that about 80 % of the waits fall inside it; a range wider than
-  `RANGE_SHOWN_FROM` minutes is shown to the resident instead of a single figure.
-
 - `usual_pauses` and `pauses_to_come`: the pauses a counter takes most days at about
   the same time (a lunch break in turn), learned from its recent days; one not taken
-  yet today is foreseen, so a morning estimate already knows the afternoon's counters
-  are fewer for a while.
+  yet today is foreseen, so a morning estimate already knows that fewer counters will
+  work for a while after noon.
+- `pause_back_in`: when a paused counter takes tickets again: once its pause reason's
+  allowed minutes run out (a counter on a 45-minute break since 12:00 is back at
+  12:45), shortly when it is overdue, not today when that is after closing time.
+- `simulate`: replays the calling policy forward with those times. Each open counter
+  becomes free when its current ticket is expected to end, a paused one when it is
+  back; closed counters are not expected back today. A free counter takes its usual
+  pause if one is due, or the next ticket of its first lane with anyone to call: those
+  called before walk-ins (priority, bookings in their slot), then the bookings and
+  priority tickets that have joined by then, then the walk-ins in turn, then the
+  walk-ins who have joined by then. A booking expected later counts for its chance to
+  come. A ticket's estimate is the time its counter is expected to call it; the
+  counters serving several lanes stay busy with their first lanes' newcomers, as they
+  do.
+- `wait_spread`, `wait_range` and `range_shown`: how sure an estimate is. The time
+  until the tickets ahead are done adds up their service times, shared by the lane's
+  counters, so its spread grows with the square root of the wait, the lane's cycle and
+  the spread of its service times, and shrinks with more counters; what the replay
+  cannot know (priority tickets and bookings arriving, counters helping other lanes
+  sooner or later, pauses not usual) adds a share of the wait, and the next minutes'
+  surprises a floor. The range is calibrated on the simulated busy days of the
+  benchmark so that about 80 % of the waits end inside it; one wider than
+  `RANGE_SHOWN_FROM` minutes is shown to the resident instead of a single figure.
 
 Pauses an office does not usually take, and counters opening later, are not foreseen;
 the benchmark reports the error this leaves.

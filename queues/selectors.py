@@ -71,6 +71,7 @@ class QueueState:
     # lane id -> the tickets joining later (queues.estimates.Join): bookings waiting for
     # their slot, bookings still to come, walk-ins still to come
     joins: dict[int, list] = field(default_factory=dict)
+    opens_at: datetime | None = None
     closes_at: datetime | None = None
     # counter id -> the usual pauses it has not taken today (queues.estimates.CounterState)
     pauses: dict[int, tuple] = field(default_factory=dict)
@@ -145,7 +146,8 @@ def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
     return QueueState(office=office, day=day, now=now, lanes=lanes, waiting=waiting,
                       active=active, counters=counters, cycle=history.cycle,
                       variation=history.variation, ahead=dict(ahead), joins=dict(joins),
-                      closes_at=history.closes_at, pauses=pauses)
+                      opens_at=history.opens_at, closes_at=history.closes_at,
+                      pauses=pauses)
 
 
 def bookings_to_come(*, office: Office, day: date, now: datetime,
@@ -366,16 +368,21 @@ def queue_estimates(state: QueueState) -> Estimates:
     """Replay the calling policy over today's queue (queues.estimates.simulate). The
     counters replayed are those opened today, and those paused today, from when their
     pause reason's allowed minutes run out (unless that is after closing time); before
-    any counter opens, every counter in use is assumed to open. Each estimate has its
-    range (queues.estimates.wait_range), from the counters serving its lane."""
+    any counter opens, every counter in use is assumed to open, at the office's opening
+    time at the earliest. Each estimate has its range (queues.estimates.wait_range),
+    from the counters serving its lane."""
     open_ids = [pk for pk, c in state.counters.items() if c["open"]]
     paused_ids = [pk for pk, c in state.counters.items() if c["paused_since"] is not None]
     until_closing = ((state.closes_at - state.now).total_seconds()
                      if state.closes_at is not None else None)
     busy = {row["counter_id"]: row for row in state.active}
+    # Before any counter opens (a booking checked in at 07:45), they open at opening time.
+    opens_in = 0.0
+    if not open_ids + paused_ids and state.opens_at is not None:
+        opens_in = max((state.opens_at - state.now).total_seconds(), 0.0)
     counters = []
     for pk in (open_ids + paused_ids) or list(state.counters):
-        back_in = 0.0
+        back_in = opens_in
         if pk in paused_ids:
             counter = state.counters[pk]
             back_in = estimates.pause_back_in(

@@ -1,20 +1,27 @@
 """How far off are the waiting estimates? A simulation that replays synthetic office
-days through the real services and reports the error of the estimates residents see.
+days through the real services and reports the error of the estimates residents see,
+and how often the wait ends inside the range they are given.
 
-    .venv/bin/python -m tests.benchmarks.queues_estimates [--runs 3] [--days 5] [--load 1]
+    .venv/bin/python -m tests.benchmarks queues_estimates [--runs 3] [--days 5]
+        [--seed 3275] [--load 1] [--detail] [--dump FILE]
 
 Each run builds a Kota Bekasi office in a database of its own (SQLite in memory unless
 DATABASE_URL is set) with the five counters of the demo (lanes A, B, C in different
 orders) and replays `--days` working days, one after another, so from the second day
-the estimates learn from the service times observed on the days before (the first day
-starts from the catalogue's figures only, which are deliberately not the true ones).
+the estimates learn from the days before: the service times observed, the walk-ins by
+time of day and the counters' usual pauses (the first day starts from the catalogue's
+figures only, which are deliberately not the true ones). Run n uses the seed
+`--seed` + n - 1, so the figures are reproducible (the clock is simulated: the
+machine's load changes the run time only).
 
 A day, on the office's clock (time_machine), through queues.services and
 registry.appointments.services:
 - walk-ins at the kiosk from 08:00 to 14:00, a Poisson stream of 30 an hour at first,
   24 from 09:00, 16 from 11:00 and 10 from 12:00 (times `--load`): a busy office, near
   what five counters can serve, with queues of an hour or more by late morning; lanes
-  A/B/C 30/35/35 %, 8 % with a priority category;
+  A/B/C 30/35/35 %, 8 % with a priority category. A walk-in the kiosk refuses
+  (DomainError "walk_in_refused": a lane's quota, the cut-off time, or a wait past
+  closing time) goes home: counted per day, and left out of the error figures;
 - bookings made the day before (2 places every 30 minutes per lane, 60 % taken),
   checked in at the kiosk around their slot (most a few minutes early, 10 % after the
   slot, 10 % never come);
@@ -22,7 +29,10 @@ registry.appointments.services:
   bookings do not come: no-show after two minutes), serve them (busy time from the
   call lognormal, median 11/13/14 minutes in lanes A/B/C; the catalogue says 15/20/17.5),
   identify walk-ins by NIK and finish them as served; Loket 3 and Loket 4 take a lunch
-  break in turn (12:00-12:45, 12:45-13:30), which the estimates cannot foresee;
+  break in turn (12:00-12:45, 12:45-13:30), paused with the office's "break" reason,
+  which this office sets to 45 allowed minutes (as an office with a 45-minute lunch
+  would): the estimates expect a counter on break back when they run out, and from the
+  second day foresee the breaks as the counters' usual pauses;
 - the end-of-day sweep closes what is left.
 
 Measured, in minutes: (1) at issue, the estimate printed on the slip (and given by
@@ -30,7 +40,13 @@ GET /tickets/: whole minutes, rounded up) against the wait until the ticket was 
 called; (2) every 10 minutes, the estimate for every ticket still waiting against the
 time it then still waited. Reported: median and p90 of the absolute error, and the
 median signed error (positive: the estimate was too long), for the first day and the
-later days of each run, then the median over the runs.
+later days of each run, then the median over the runs; and the range's coverage: the
+share of waits inside the range of whole minutes (low-high: longer than low - 1 and at
+most high, as "about 3 minutes" means at most 3), its median width, and the share of
+estimates whose range is wide enough to be shown (queues.estimates.RANGE_SHOWN_FROM).
+`--detail` breaks the error down by hour, lane, kind of ticket and position at issue;
+`--dump` writes every sample as a JSON line (the range's constants in
+queues.estimates were calibrated from such a dump).
 """
 
 import argparse

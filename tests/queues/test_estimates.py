@@ -173,6 +173,18 @@ def test_the_office_estimates_learn_from_todays_service_times(office_a, counter_
     assert estimate.counters_open[lane_c.id] == 1
 
 
+def test_before_opening_time_the_counters_are_expected_from_then(office_a, counter_factory,
+                                                                 clock):
+    counter_factory("C")
+    clock.move_to(datetime(2022, 7, 1, 7, 45, tzinfo=WIB))
+    first, second = walk_in(office_a), walk_in(office_a)
+    state = selectors.queue_state(office=office_a)
+    estimate = selectors.queue_estimates(state)
+    cycle = state.cycle[lanes_of(office_a)["C"].id]
+    # The office opens at 08:00, in 15 minutes.
+    assert estimate.tickets == {first.pk: 900, second.pk: 900 + cycle}
+
+
 def test_before_any_counter_opens_all_counters_are_assumed(office_a, counter_factory, clock):
     counter_factory("C")
     counter_factory("C")
