@@ -59,8 +59,8 @@ class BoardSerializer(serializers.Serializer):
 
 
 class WaitRangeSerializer(serializers.Serializer):
-    """The minutes within which a wait is expected to end, about 8 times in 10
-    (queues.estimates.wait_range; given when wider than RANGE_SHOWN_FROM minutes)."""
+    """The minutes within which a wait is expected to end, about 8 times in 10; given
+    when the range is wider than 15 minutes (queues.estimates.RANGE_SHOWN_FROM)."""
 
     low = serializers.IntegerField(min_value=0)
     high = serializers.IntegerField(min_value=0)

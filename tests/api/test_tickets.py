@@ -2,6 +2,7 @@
 when it is uncertain, the range of the wait, over real HTTP."""
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from queues import estimates, selectors
 from queues.models import Ticket
@@ -105,3 +106,12 @@ def test_an_uncertain_wait_comes_as_a_range_to_its_resident_only(
     other = as_resident(resident_b).get("/api/v1/tickets/").json()["results"]
     assert [(r["code"], r["position"], r["estimated_wait_minutes"], r["estimated_wait_range"])
             for r in other] == [(first.code, 1, 0, None)]
+
+
+def test_the_schema_says_when_the_range_is_given():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    field = schemas["Ticket"]["properties"]["estimated_wait_range"]
+    assert (field["nullable"], field["allOf"]) == (
+        True, [{"$ref": "#/components/schemas/WaitRange"}])
+    assert f"wider than {estimates.RANGE_SHOWN_FROM} minutes" in schemas["WaitRange"]["description"]
+    assert schemas["WaitRange"]["required"] == ["high", "low"]
