@@ -60,8 +60,8 @@ class QueueState:
     # tickets called or being served now
     active: list[dict]
     # active counters: id -> {"name", "number", "state", "open", "lane_ids",
-    # "paused_since", "allowed_minutes"} (the last two for a counter paused today: since
-    # when, and the minutes its pause reason allows; None for the others)
+    # "paused_since", "allowed_minutes"} ("paused_since": since when a counter paused
+    # today is paused, None for the others; "allowed_minutes": its pause reason's)
     counters: dict[int, dict]
     cycle: dict[int, float] = field(default_factory=dict)
     # lane id -> coefficient of variation of its counter times
@@ -78,8 +78,9 @@ class QueueState:
 
 
 def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
-    """Seven queries: lanes, today's open tickets, counters with their lanes (and the
-    allowed minutes of a paused counter's reason), today's pauses, today's bookings
+    """Six queries, seven when counters have usual pauses: lanes, today's open
+    tickets, counters with their lanes (and the allowed minutes of a paused counter's
+    reason), today's pauses (to know which usual ones were taken), today's bookings
     still to come, today's walk-ins so far, and the office's history (the observed
     service times, booking show rate, recent days' arrivals and the counters' usual
     pauses, cached a minute)."""
@@ -220,7 +221,8 @@ def arrivals_to_come(*, office: Office, day: date, now: datetime, history) -> di
 
 
 def _cycle_cache_key(office_id: int) -> str:
-    return f"queues:cycle:{office_id}"
+    # v2: History gained fields; a History cached by the code before has none of them.
+    return f"queues:cycle:v2:{office_id}"
 
 
 def lane_cycles(*, office: Office, lane_ids: list[int], now: datetime | None = None,

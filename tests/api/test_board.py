@@ -113,8 +113,9 @@ def test_the_board_costs_a_bounded_number_of_queries(client, kota_morning, setti
     for _n in range(20):
         walk_in(kota_morning["loket2"].office, "C")
     cache.clear()
-    # Cold: the office's history (service times, show rate, hours) is read too.
-    with django_assert_max_num_queries(13):
+    # Cold: the office's history (service times, show rate, hours, and the recent days'
+    # walk-ins and counter pauses) is read too.
+    with django_assert_max_num_queries(16):
         response = client.get("/api/v1/offices/3275/board/")
     assert response.status_code == 200
     with django_assert_max_num_queries(0):
