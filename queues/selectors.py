@@ -18,7 +18,9 @@ from queues.models import (
     OUT_OF_ORDER_REASONS,
     Band,
     CallReason,
+    CounterEvent,
     CounterLane,
+    CounterState,
     Outcome,
     Priority,
     QueueSettings,
@@ -57,20 +59,31 @@ class QueueState:
     waiting: dict[int, list[tuple[int, str]]]
     # tickets called or being served now
     active: list[dict]
-    # active counters: id -> {"name", "number", "state", "open", "lane_ids"}
+    # active counters: id -> {"name", "number", "state", "open", "lane_ids",
+    # "paused_since", "allowed_minutes"} ("paused_since": since when a counter paused
+    # today is paused, None for the others; "allowed_minutes": its pause reason's)
     counters: dict[int, dict]
     cycle: dict[int, float] = field(default_factory=dict)
+    # lane id -> coefficient of variation of its counter times
+    variation: dict[int, float] = field(default_factory=dict)
     # lane id -> how many waiting tickets, at the head, are called before walk-ins
     ahead: dict[int, int] = field(default_factory=dict)
     # lane id -> the tickets joining later (queues.estimates.Join): bookings waiting for
-    # their slot, bookings still to come, newcomers at the last hour's pace
+    # their slot, bookings still to come, walk-ins still to come
     joins: dict[int, list] = field(default_factory=dict)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    # counter id -> the usual pauses it has not taken today (queues.estimates.CounterState)
+    pauses: dict[int, tuple] = field(default_factory=dict)
 
 
 def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
-    """Six queries: lanes, today's open tickets, counters with their lanes, today's
-    bookings still to come, the last hour's arrivals, and the office's history (the
-    observed service times and booking show rate, cached a minute)."""
+    """Six queries, seven when counters have usual pauses: lanes, today's open
+    tickets, counters with their lanes (and the allowed minutes of a paused counter's
+    reason), today's pauses (to know which usual ones were taken), today's bookings
+    still to come, today's walk-ins so far, and the office's history (the observed
+    service times, booking show rate, recent days' arrivals and the counters' usual
+    pauses, cached a minute)."""
     now = now or timezone.now()
     day = office_today(office)
     lanes = list(Lane.objects.filter(office=office, is_active=True).order_by("letter"))
@@ -100,16 +113,31 @@ def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
     active.sort(key=lambda row: (row["called_at"], row["id"]))
     start_of_day = office_day_bounds(office, day)[0]
     counters: dict[int, dict] = {}
-    for counter_id, lane_id, name, number, state, since in (
+    for counter_id, lane_id, name, number, state, since, allowed in (
             CounterLane.objects.filter(office=office, counter__is_active=True)
             .order_by("counter_id", "position")
             .values_list("counter_id", "lane_id", "counter__name", "counter__number",
-                         "counter__state", "counter__state_since")):
+                         "counter__state", "counter__state_since",
+                         "counter__pause_reason__allowed_minutes")):
+        today = since >= start_of_day
         counter = counters.setdefault(counter_id, {
             "name": name, "number": number, "state": state,
-            "open": state in OPEN_STATES and since >= start_of_day, "lane_ids": []})
+            "open": state in OPEN_STATES and today, "lane_ids": [],
+            "paused_since": since if state == CounterState.PAUSED and today else None,
+            "allowed_minutes": allowed or 0})
         counter["lane_ids"].append(lane_id)
     history = queue_history(office=office, lane_ids=[lane.id for lane in lanes], now=now)
+    pauses = {}
+    if history.pauses:
+        taken: dict[int, list[float]] = defaultdict(list)
+        for counter_id, at in (CounterEvent.objects.filter(
+                office=office, day=day, state=CounterState.PAUSED, at__lte=now)
+                .values_list("counter_id", "at")):
+            taken[counter_id].append((at - start_of_day).total_seconds())
+        pauses = {counter_id: estimates.pauses_to_come(
+                      usual=usual, taken_today=taken[counter_id],
+                      now=(now - start_of_day).total_seconds())
+                  for counter_id, usual in history.pauses.items()}
     for lane_id, booked in bookings_to_come(office=office, day=day, now=now,
                                             show_rate=history.show_rate).items():
         joins[lane_id] += booked
@@ -118,7 +146,9 @@ def queue_state(*, office: Office, now: datetime | None = None) -> QueueState:
         joins[lane_id] += newcomers
     return QueueState(office=office, day=day, now=now, lanes=lanes, waiting=waiting,
                       active=active, counters=counters, cycle=history.cycle,
-                      ahead=dict(ahead), joins=dict(joins))
+                      variation=history.variation, ahead=dict(ahead), joins=dict(joins),
+                      opens_at=history.opens_at, closes_at=history.closes_at,
+                      pauses=pauses)
 
 
 def bookings_to_come(*, office: Office, day: date, now: datetime,
@@ -139,36 +169,60 @@ def bookings_to_come(*, office: Office, day: date, now: datetime,
     return dict(expected)
 
 
-# The pace of newcomers is read from the last hour (or since opening, at least this).
+# With no recent days to learn from, the pace of newcomers is read from the last hour
+# (or since opening, at least this).
 ARRIVALS_WINDOW = timedelta(hours=1)
 ARRIVALS_MIN_WINDOW = timedelta(minutes=15)
 
 
 def arrivals_to_come(*, office: Office, day: date, now: datetime, history) -> dict[int, list]:
-    """Walk-ins expected until closing time at the pace of the last hour, per lane:
-    those with a priority are called before the walk-ins in turn."""
-    if history.closes_at is None or now >= history.closes_at:
+    """Walk-ins expected per lane from now until the kiosk stops giving walk-in
+    tickets (the office's cut-off time, or closing time): at the pace of the recent
+    days at each time of day, scaled by today's pace so far against theirs
+    (queues.estimates.arrival_rates); with no recent days, at the pace of the last
+    hour. Those with a priority are called before the walk-ins in turn."""
+    ends_at = history.walk_ins_end_at
+    if ends_at is None or now >= ends_at:
         return {}
+    midnight = office_day_bounds(office, day)[0]
     since = now - ARRIVALS_WINDOW
     if history.opens_at is not None:
         since = max(since, history.opens_at)
     since = min(since, now - ARRIVALS_MIN_WINDOW)
+    today_total = 0
     counts: dict[tuple[int, bool], int] = defaultdict(int)
-    for lane_id, priority in (Ticket.objects.filter(
-            office=office, day=day, source=TicketSource.WALK_IN, issued_at__gt=since,
-            issued_at__lte=now).values_list("lane_id", "priority")):
-        counts[lane_id, bool(priority)] += 1
-    hours = (now - since).total_seconds() / 3600
-    until = (history.closes_at - now).total_seconds()
+    for lane_id, priority, issued_at in (Ticket.objects.filter(
+            office=office, day=day, source=TicketSource.WALK_IN, issued_at__lte=now)
+            .values_list("lane_id", "priority", "issued_at")):
+        today_total += 1
+        if issued_at > since:
+            counts[lane_id, bool(priority)] += 1
+    until = (ends_at - now).total_seconds()
     joins: dict[int, list] = defaultdict(list)
-    for (lane_id, with_priority), count in counts.items():
-        joins[lane_id] += estimates.arrival_joins(rate_per_hour=count / hours, until=until,
-                                                  ahead=with_priority)
+    if history.arrivals:
+        elapsed = (now - midnight).total_seconds()
+        seen_before = sum(
+            count * min(max((elapsed - part * estimates.ARRIVAL_BUCKET_SECONDS)
+                            / estimates.ARRIVAL_BUCKET_SECONDS, 0.0), 1.0)
+            for profile in history.arrivals.values() for part, count in profile.items())
+        for (lane_id, with_priority), profile in history.arrivals.items():
+            rates = estimates.arrival_rates(profile=profile, elapsed=elapsed,
+                                            seen_today=today_total, seen_before=seen_before)
+            joins[lane_id] += estimates.arrival_joins(rates=rates, until=until,
+                                                      ahead=with_priority)
+    else:
+        hours = (now - since).total_seconds() / 3600
+        for (lane_id, with_priority), count in counts.items():
+            joins[lane_id] += estimates.arrival_joins(rate_per_hour=count / hours,
+                                                      until=until, ahead=with_priority)
+    for lane_joins in joins.values():
+        lane_joins.sort(key=lambda join: join.due)
     return dict(joins)
 
 
 def _cycle_cache_key(office_id: int) -> str:
-    return f"queues:cycle:{office_id}"
+    # v2: History gained fields; a History cached by the code before has none of them.
+    return f"queues:cycle:v2:{office_id}"
 
 
 def lane_cycles(*, office: Office, lane_ids: list[int], now: datetime | None = None,
@@ -186,12 +240,23 @@ class History:
     show_rate: float
     opens_at: datetime | None
     closes_at: datetime | None
+    # lane id -> coefficient of variation of its counter times
+    variation: dict[int, float] = field(default_factory=dict)
+    # (lane id, with a priority) -> {part of the day (ARRIVAL_BUCKET_SECONDS from
+    # midnight): walk-ins issued then on an average recent day}
+    arrivals: dict[tuple[int, bool], dict[int, float]] = field(default_factory=dict)
+    # when the kiosk stops giving walk-in tickets today (cut-off or closing time)
+    walk_ins_end_at: datetime | None = None
+    # counter id -> the pauses it usually takes: (start, end) seconds from midnight
+    pauses: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
 
 
 def queue_history(*, office: Office, lane_ids: list[int], now: datetime | None = None,
                   use_cache: bool = True) -> History:
-    """The counter seconds per ticket of each lane, the share of recent bookings
-    checked in within their slot, and today's opening hours. Cached a minute."""
+    """The counter seconds per ticket of each lane and their spread, the share of
+    recent bookings checked in within their slot, the walk-ins of the recent days by
+    time of day, the counters' usual pauses, and today's opening hours and walk-in
+    cut-off. Cached a minute."""
     now = now or timezone.now()
     today = office_today(office)
     key = f"{_cycle_cache_key(office.id)}:{today.isoformat()}"
@@ -210,12 +275,13 @@ def queue_history(*, office: Office, lane_ids: list[int], now: datetime | None =
             at__lte=now)
             .order_by("-at").values_list("lane_id", "day", "busy_seconds")[:CYCLE_OBSERVATIONS]):
         (today_obs if day == today else earlier_obs)[lane_id].append(seconds)
-    cycles = {
-        lane_id: estimates.lane_cycle_seconds(
-            prior_seconds=float(priors.get(lane_id) or 0) * 60, today=today_obs[lane_id],
-            earlier=earlier_obs[lane_id])
-        for lane_id in set(lane_ids) | set(priors)
-    }
+    cycles, variation = {}, {}
+    for lane_id in set(lane_ids) | set(priors):
+        prior = float(priors.get(lane_id) or 0) * 60
+        cycles[lane_id] = estimates.lane_cycle_seconds(
+            prior_seconds=prior, today=today_obs[lane_id], earlier=earlier_obs[lane_id])
+        variation[lane_id] = estimates.lane_cycle_variation(
+            prior_seconds=prior, values=today_obs[lane_id] + earlier_obs[lane_id])
     # The bookings of the recent days that were used or missed (not cancelled).
     shown = Booking.objects.filter(
         office=office, day__gte=since, day__lt=today,
@@ -223,14 +289,68 @@ def queue_history(*, office: Office, lane_ids: list[int], now: datetime | None =
     ).aggregate(total=Count("id"),
                 on_time=Count("id", filter=Q(checked_in_at__lte=F("slot__ends_at"))))
     hours = office_hours_on(office, today)
+    closes_at = office_local(office, today, hours.closes) if hours else None
+    walk_ins_end_at = closes_at
+    if closes_at is not None and settings.walk_in_until is not None:
+        walk_ins_end_at = min(closes_at, office_local(office, today, settings.walk_in_until))
     history = History(
-        cycle=cycles,
+        cycle=cycles, variation=variation,
         show_rate=estimates.booking_show_rate(on_time=shown["on_time"], total=shown["total"]),
         opens_at=office_local(office, today, hours.opens) if hours else None,
-        closes_at=office_local(office, today, hours.closes) if hours else None)
+        closes_at=closes_at, walk_ins_end_at=walk_ins_end_at,
+        arrivals=_recent_arrivals(office=office, since=since, today=today),
+        pauses=_usual_pauses(office=office, since=since, today=today))
     if use_cache:
         cache.set(key, history, CYCLE_CACHE_SECONDS)
     return history
+
+
+def _usual_pauses(*, office: Office, since: date, today: date
+                  ) -> dict[int, list[tuple[float, float]]]:
+    """Per counter, the pauses it took on most of the recent days it was open
+    (queues.estimates.usual_pauses). Two queries: the days each counter was open, and
+    the changes into and out of a pause."""
+    days_open: dict[int, int] = defaultdict(int)
+    for counter_id, _day in (CounterEvent.objects.filter(
+            office=office, day__gte=since, day__lt=today)
+            .order_by().values_list("counter_id", "day").distinct()):
+        days_open[counter_id] += 1
+    pauses: dict[int, list] = defaultdict(list)
+    started: dict[int, tuple] = {}
+    midnights: dict[date, datetime] = {}
+    for counter_id, day, at, state in (CounterEvent.objects.filter(
+            Q(state=CounterState.PAUSED) | Q(previous=CounterState.PAUSED),
+            office=office, day__gte=since, day__lt=today)
+            .order_by("counter_id", "at", "id").values_list("counter_id", "day", "at", "state")):
+        if day not in midnights:
+            midnights[day] = office_day_bounds(office, day)[0]
+        seconds = (at - midnights[day]).total_seconds()
+        if state == CounterState.PAUSED:
+            started[counter_id] = (day, seconds)
+        elif counter_id in started and started[counter_id][0] == day:
+            pauses[counter_id].append((day, started.pop(counter_id)[1], seconds))
+    usual = {counter_id: estimates.usual_pauses(pauses=found, days=days_open[counter_id])
+             for counter_id, found in pauses.items()}
+    return {counter_id: found for counter_id, found in usual.items() if found}
+
+
+def _recent_arrivals(*, office: Office, since: date, today: date
+                     ) -> dict[tuple[int, bool], dict[int, float]]:
+    """The walk-ins of the recent days, per lane and priority, by part of the day:
+    the average over the days that had any."""
+    counts: dict[tuple[int, bool], dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    days, midnights = set(), {}
+    for lane_id, priority, day, issued_at in (Ticket.objects.filter(
+            office=office, day__gte=since, day__lt=today, source=TicketSource.WALK_IN)
+            .values_list("lane_id", "priority", "day", "issued_at")):
+        if day not in midnights:
+            midnights[day] = office_day_bounds(office, day)[0]
+        days.add(day)
+        part = int((issued_at - midnights[day]).total_seconds()
+                   // estimates.ARRIVAL_BUCKET_SECONDS)
+        counts[lane_id, bool(priority)][part] += 1
+    return {key: {part: count / len(days) for part, count in parts.items()}
+            for key, parts in counts.items()}
 
 
 @dataclass
@@ -241,29 +361,62 @@ class Estimates:
     new_ticket: dict[int, float | None]
     # lane id -> counters open serving it
     counters_open: dict[int, int]
+    # ticket id -> (low, high) seconds in which it is expected to be called (about 80 %
+    # of the time; queues.estimates.wait_range)
+    ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 def queue_estimates(state: QueueState) -> Estimates:
-    """Replay the calling policy over today's queue (queues.estimates.simulate). Open
-    counters are those opened today; before any counter opens, every counter in use
-    is assumed to open."""
+    """Replay the calling policy over today's queue (queues.estimates.simulate). The
+    counters replayed are those opened today, and those paused today, from when their
+    pause reason's allowed minutes run out (unless that is after closing time); before
+    any counter opens, every counter in use is assumed to open, at the office's opening
+    time at the earliest. Each estimate has its range (queues.estimates.wait_range),
+    from the counters serving its lane."""
     open_ids = [pk for pk, c in state.counters.items() if c["open"]]
-    serving_ids = open_ids or list(state.counters)
+    paused_ids = [pk for pk, c in state.counters.items() if c["paused_since"] is not None]
+    until_closing = ((state.closes_at - state.now).total_seconds()
+                     if state.closes_at is not None else None)
     busy = {row["counter_id"]: row for row in state.active}
+    # Before any counter opens (a booking checked in at 07:45), they open at opening time.
+    opens_in = 0.0
+    if not open_ids + paused_ids and state.opens_at is not None:
+        opens_in = max((state.opens_at - state.now).total_seconds(), 0.0)
     counters = []
-    for pk in serving_ids:
+    for pk in (open_ids + paused_ids) or list(state.counters):
+        back_in = opens_in
+        if pk in paused_ids:
+            counter = state.counters[pk]
+            back_in = estimates.pause_back_in(
+                paused_for=(state.now - counter["paused_since"]).total_seconds(),
+                allowed_seconds=counter["allowed_minutes"] * 60.0,
+                until_closing=until_closing)
+            if back_in is None:  # not back before closing time
+                continue
         row = busy.get(pk)
         counters.append(estimates.CounterState(
             lane_ids=tuple(state.counters[pk]["lane_ids"]),
             busy_lane_id=row["lane_id"] if row else None,
             busy_elapsed=(state.now - (row["first_called_at"] or row["called_at"])
-                          ).total_seconds() if row else 0.0))
+                          ).total_seconds() if row else 0.0,
+            back_in=back_in, pauses=state.pauses.get(pk, ())))
     # Bookings checked in before their slot are among the joins, not in turn.
     later = {join.key for joins in state.joins.values() for join in joins if join.key}
     queues = {lane_id: [pk for pk, _code in tickets if pk not in later]
               for lane_id, tickets in state.waiting.items()}
     tickets = estimates.simulate(counters=counters, queues=queues, cycle=state.cycle,
                                  ahead=state.ahead, joins=state.joins)
+    serving = {lane.id: sum(1 for c in counters if lane.id in c.lane_ids)
+               for lane in state.lanes}
+    lane_of = {pk: lane_id for lane_id, rows in state.waiting.items() for pk, _code in rows}
+
+    def range_of(lane_id, wait):
+        return estimates.wait_range(wait=wait, spread=estimates.wait_spread(
+            wait=wait, cycle=state.cycle.get(lane_id, estimates.DEFAULT_CYCLE),
+            counters=serving.get(lane_id, 0),
+            variation=state.variation.get(lane_id, estimates.VARIATION_PRIOR)))
+
+    ranges = {pk: range_of(lane_of.get(pk), wait) for pk, wait in tickets.items()}
     new_ticket = {}
     for lane in state.lanes:
         phantom = ("new", lane.id)
@@ -274,7 +427,16 @@ def queue_estimates(state: QueueState) -> Estimates:
     counters_open = {lane.id: sum(1 for pk in open_ids
                                   if lane.id in state.counters[pk]["lane_ids"])
                      for lane in state.lanes}
-    return Estimates(tickets=tickets, new_ticket=new_ticket, counters_open=counters_open)
+    return Estimates(tickets=tickets, new_ticket=new_ticket, counters_open=counters_open,
+                     ranges=ranges)
+
+
+def wait_range_shown(estimate: Estimates, ticket_id: int) -> dict[str, int] | None:
+    """The ticket's range as a resident sees it, {"low", "high"} in whole minutes, when
+    it is wide enough to be shown instead of the single figure; otherwise None."""
+    found = estimate.ranges.get(ticket_id)
+    shown = estimates.range_shown(*found) if found else None
+    return {"low": shown[0], "high": shown[1]} if shown else None
 
 
 def ticket_position(state: QueueState, ticket: Ticket) -> int | None:
@@ -383,7 +545,8 @@ def board(*, office: Office, now: datetime | None = None) -> dict:
 
 def tickets_for_resident_today(*, resident: Resident) -> list[dict]:
     """The resident's tickets of today (each office's today), with their position in
-    their lane and the estimated wait."""
+    their lane, the estimated wait and, when it is wide (queues.estimates.range_shown),
+    the range of minutes the wait is expected to end in: {"low", "high"}, else None."""
     utc_today = timezone.now().date()
     tickets = list(Ticket.objects.filter(resident=resident, day__gte=utc_today - timedelta(1),
                                          day__lte=utc_today + timedelta(1))
@@ -397,13 +560,14 @@ def tickets_for_resident_today(*, resident: Resident) -> list[dict]:
             state = queue_state(office=ticket.office)
             states[ticket.office_id] = (state, queue_estimates(state))
         state, estimate = states[ticket.office_id]
-        wait = None
+        wait, wide = None, None
         if ticket.status == TicketStatus.WAITING:
             wait = estimates.to_minutes(estimate.tickets.get(ticket.pk))
+            wide = wait_range_shown(estimate, ticket.pk)
         elif ticket.status in ACTIVE_STATUSES:
             wait = 0
         rows.append({"ticket": ticket, "position": ticket_position(state, ticket),
-                     "estimated_wait_minutes": wait})
+                     "estimated_wait_minutes": wait, "estimated_wait_range": wide})
     return rows
 
 

@@ -294,6 +294,8 @@ def kiosk_ticket(request, pk):
         "ticket": ticket, "office": ticket.office,
         "ahead": None if position is None else max(position - 1, 0),
         "minutes": estimates.to_minutes(estimate.tickets.get(ticket.pk)),
+        # A wide range is printed instead of the single figure ("about 20-35 min").
+        "minutes_range": selectors.wait_range_shown(estimate, ticket.pk),
         "booking_on_time": ticket.band == Band.BOOKING_ON_TIME,
         "back": f"{back}?office={ticket.office.code}",
         "printed": printed_codes.take(request, paper=_ticket_paper(ticket)),

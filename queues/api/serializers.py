@@ -75,6 +75,14 @@ class BoardSerializer(serializers.Serializer):
     recent_calls = RecentCallSerializer(many=True)
 
 
+class WaitRangeSerializer(serializers.Serializer):
+    """The minutes within which a wait is expected to end, about 8 times in 10; given
+    when the range is wider than 15 minutes (queues.estimates.RANGE_SHOWN_FROM)."""
+
+    low = serializers.IntegerField(min_value=0)
+    high = serializers.IntegerField(min_value=0)
+
+
 class TicketSerializer(serializers.Serializer):
     """A row of queues.selectors.tickets_for_resident_today."""
 
@@ -84,6 +92,12 @@ class TicketSerializer(serializers.Serializer):
     status = serializers.CharField(source="ticket.status")
     position = serializers.IntegerField(allow_null=True)
     estimated_wait_minutes = serializers.IntegerField(allow_null=True)
+    estimated_wait_range = WaitRangeSerializer(
+        allow_null=True,
+        help_text=_("While the ticket waits and its estimate is uncertain, the minutes "
+                    "within which it is expected to be called, about 8 times in 10: the "
+                    "app shows this range instead of estimated_wait_minutes. Null "
+                    "otherwise (a narrow range, no estimate, or no longer waiting)."))
     office = serializers.CharField(source="ticket.office.code")
     service = serializers.CharField(source="ticket.service.code")
     service_name = serializers.CharField(source="ticket.service.name")

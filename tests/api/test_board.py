@@ -148,9 +148,10 @@ def test_the_board_costs_a_bounded_number_of_queries(client, kota_morning, setti
     for n in range(20):
         walk_in(kota_morning["loket2"].office, "BC"[n % 2])
     cache.clear()
-    # Cold: the office's history (service times, show rate, hours) is read too, and in
-    # office hours the last hour's arrivals (13 queries outside hours).
-    with django_assert_max_num_queries(14):
+    # Cold: the office's history (service times, show rate, hours, and the recent days'
+    # walk-ins and counter pauses) is read too, and in office hours the last hour's
+    # arrivals.
+    with django_assert_max_num_queries(17):
         response = client.get("/api/v1/offices/3275/board/")
     assert response.status_code == 200
     with django_assert_max_num_queries(0):

@@ -1,8 +1,10 @@
-"""GET /api/v1/tickets/: the resident's tickets today with position and estimated wait,
-over real HTTP."""
+"""GET /api/v1/tickets/: the resident's tickets today with position, estimated wait and,
+when it is uncertain, the range of the wait, over real HTTP."""
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
+from queues import estimates, selectors
 from queues.models import Ticket
 from queues.services.calling import ticket_call_next
 from queues.services.counters import counter_create
@@ -59,8 +61,8 @@ def test_a_called_ticket_says_where_to_go(as_resident, office_a, resident_a, mak
     held_by(walk_in(office_a), resident_a)
     ticket_call_next(counter=counter, by=operator)
     row = as_resident(resident_a).get("/api/v1/tickets/").json()["results"][0]
-    assert (row["status"], row["position"], row["estimated_wait_minutes"], row["counter"]) == (
-        "called", 0, 0, "Loket 3")
+    assert (row["status"], row["position"], row["estimated_wait_minutes"], row["counter"],
+            row["estimated_wait_range"]) == ("called", 0, 0, "Loket 3", None)
 
 
 def test_only_residents_may_ask(http, as_staff, office_a, make_staff):
@@ -82,3 +84,35 @@ def test_the_list_costs_a_bounded_number_of_queries(client, office_a, office_b, 
     with django_assert_max_num_queries(30):
         response = client.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.json()["count"] == 6
+
+
+def test_an_uncertain_wait_comes_as_a_range_to_its_resident_only(
+        as_resident, office_a, resident_a, resident_b):
+    counter_create(office=office_a, number=1, lanes=[lanes_of(office_a)["C"]])
+    first = held_by(walk_in(office_a), resident_b)
+    for _n in range(3):
+        walk_in(office_a)
+    mine = held_by(walk_in(office_a), resident_a)
+    estimate = selectors.queue_estimates(selectors.queue_state(office=office_a))
+    expected = selectors.wait_range_shown(estimate, mine.pk)
+    # Fifth in line at the one counter: four services ahead, a wide range.
+    assert expected is not None
+    assert expected["high"] - expected["low"] > 15
+    row = as_resident(resident_a).get("/api/v1/tickets/").json()["results"][0]
+    assert (row["code"], row["position"], row["estimated_wait_range"]) == (
+        mine.code, 5, expected)
+    assert row["estimated_wait_minutes"] == estimates.to_minutes(estimate.tickets[mine.pk])
+    assert expected["low"] < row["estimated_wait_minutes"] < expected["high"]
+    # The other resident sees their own ticket only: next in line, one figure.
+    other = as_resident(resident_b).get("/api/v1/tickets/").json()["results"]
+    assert [(r["code"], r["position"], r["estimated_wait_minutes"], r["estimated_wait_range"])
+            for r in other] == [(first.code, 1, 0, None)]
+
+
+def test_the_schema_says_when_the_range_is_given():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    field = schemas["Ticket"]["properties"]["estimated_wait_range"]
+    assert (field["nullable"], field["allOf"]) == (
+        True, [{"$ref": "#/components/schemas/WaitRange"}])
+    assert f"wider than {estimates.RANGE_SHOWN_FROM} minutes" in schemas["WaitRange"]["description"]
+    assert schemas["WaitRange"]["required"] == ["high", "low"]

@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from queues import selectors
 from queues.models import Counter, Ticket
 from queues.services.calling import ticket_call_next
 from queues.services.counters import counter_create
@@ -59,6 +60,22 @@ def test_the_kiosk_issues_a_ticket_and_shows_it(client, office_a, office_b, make
     assert slip.status_code == 200
     assert slip.context["ahead"] == 0
     assert "B-001" in slip.content.decode()
+
+
+def test_the_slip_prints_a_wide_estimate_as_a_range(client, office_a, make_staff):
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    counter_create(office=office_a, number=1, lanes=[lanes_of(office_a)["C"]])
+    tickets = [walk_in(office_a) for _n in range(5)]
+    first = client.get(reverse("queues:kiosk-ticket", args=[tickets[0].pk]))
+    assert (first.context["minutes"], first.context["minutes_range"]) == (0, None)
+    assert re.search(r'id="estimate">[^<]* 0 ', first.content.decode())
+    last = client.get(reverse("queues:kiosk-ticket", args=[tickets[-1].pk]))
+    shown = selectors.wait_range_shown(
+        selectors.queue_estimates(selectors.queue_state(office=office_a)), tickets[-1].pk)
+    assert shown is not None
+    assert last.context["minutes_range"] == shown
+    estimate = re.search(r'id="estimate">([^<]*)<', last.content.decode()).group(1)
+    assert f" {shown['low']}-{shown['high']} " in estimate
 
 
 def test_the_kiosk_refuses_another_offices_service_and_ticket(client, office_a, office_b,
