@@ -173,3 +173,19 @@ def test_one_booking_checked_in_at_the_kiosk_and_the_desk_at_once_gets_one_ticke
         booking.refresh_from_db()
         assert booking.status == BookingStatus.CHECKED_IN
         assert Ticket.objects.get(booking=booking).pk in results
+
+
+def test_kiosks_at_once_never_pass_a_lanes_daily_quota(office_a):
+    from queues.models import LaneQuota
+    from tests.queues.conftest import lanes_of
+
+    LaneQuota.objects.create(office=office_a, lane=lanes_of(office_a)["C"], daily_walk_ins=3)
+
+    def issue(index):
+        return walk_in(office_a, "C").code
+
+    results, errors = race(issue, 8)
+    assert sorted(code for code in results if code) == ["C-001", "C-002", "C-003"]
+    assert len(errors) == 5
+    assert {getattr(error, "code", None) for error in errors} == {"walk_in_refused"}
+    assert Ticket.objects.filter(office=office_a, lane__letter="C").count() == 3
