@@ -94,8 +94,9 @@ def _morning_under_way(office) -> None:
         ticket_start(counter=counters[4], by=operator)
     # Loket 1: lane A's first walk-in, called.
     ticket_call_next(counter=counters[1], by=operator)
-    # Loket 3 pauses for prayer; Loket 5 opens and calls nobody while lane C waits: five
-    # minutes into `make run` the beat alerts kota.supervisor (staff home, admin index).
+    # Loket 3 pauses for prayer; Loket 5 opens and, like Loket 2, calls nobody while people
+    # wait: five minutes into `make run` the beat alerts kota.supervisor (staff home,
+    # admin index).
     if counters[3].state != CounterState.PAUSED:
         counter_pause(counter=counters[3], by=operator, reason="prayer")
     counter_open(counter=counters[5], by=operator)
