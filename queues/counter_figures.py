@@ -34,7 +34,7 @@ from queues.models import (
     TicketEvent,
     TicketEventKind,
 )
-from queues.selectors import percentile
+from queues.selectors import minutes_of, percentile
 from registry.calendar import office_day_bounds, office_zone
 from registry.models import Office, Role
 
@@ -214,20 +214,16 @@ def _name(user) -> str:
     return (user.get_full_name() or user.username) if user is not None else ""
 
 
-def _minutes(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 60, 1)
-
-
 def _finish(entry: dict) -> dict:
     services = entry.pop("services")
     entry.update({
-        "service_median": _minutes(percentile(services, 50)),
-        "service_p90": _minutes(percentile(services, 90)),
-        "idle_minutes": _minutes(entry.pop("idle_seconds")),
-        "idle_waiting_minutes": _minutes(entry.pop("idle_waiting_seconds")),
-        "paused": {reason: _minutes(seconds) for reason, seconds
+        "service_median": minutes_of(percentile(services, 50)),
+        "service_p90": minutes_of(percentile(services, 90)),
+        "idle_minutes": minutes_of(entry.pop("idle_seconds")),
+        "idle_waiting_minutes": minutes_of(entry.pop("idle_waiting_seconds")),
+        "paused": {reason: minutes_of(seconds) for reason, seconds
                    in sorted(entry["paused"].items())},
-        "paused_minutes": _minutes(sum(entry["paused"].values())),
+        "paused_minutes": minutes_of(sum(entry["paused"].values())),
         "out_of_order": dict(sorted(entry["out_of_order"].items())),
         "out_of_order_calls": sum(entry["out_of_order"].values()),
     })

@@ -602,7 +602,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def _minutes(seconds: float | None) -> float | None:
+def minutes_of(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 1)
 
 
@@ -650,10 +650,10 @@ def lane_day_statistics(*, office: Office, date_from: date, date_to: date) -> li
             item[0][0], item[1]["lane"].letter if item[1]["lane"] else "")):
         waits, services = entry.pop("waits"), entry.pop("services")
         entry.update({
-            "wait_median": _minutes(percentile(waits, 50)),
-            "wait_p90": _minutes(percentile(waits, 90)),
-            "service_median": _minutes(percentile(services, 50)),
-            "service_p90": _minutes(percentile(services, 90)),
+            "wait_median": minutes_of(percentile(waits, 50)),
+            "wait_p90": minutes_of(percentile(waits, 90)),
+            "service_median": minutes_of(percentile(services, 50)),
+            "service_p90": minutes_of(percentile(services, 90)),
         })
         result.append(entry)
     return result
@@ -666,7 +666,7 @@ def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
     waits = list(TicketEvent.objects.filter(office=office, day=day, kind=TicketEventKind.CALLED,
                                             wait_seconds__isnull=False)
                  .values_list("wait_seconds", flat=True))
-    median = _minutes(percentile(waits, 50))
+    median = minutes_of(percentile(waits, 50))
     return [
         (_("Queue tickets today"), sum(counts.values())),
         (_("Waiting now"), counts.get(TicketStatus.WAITING, 0)),
