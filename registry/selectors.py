@@ -11,7 +11,9 @@ from registry.models import (
     Notification,
     Office,
     Resident,
+    Role,
     Service,
+    StaffMembership,
     TurnAway,
 )
 
@@ -94,3 +96,13 @@ def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:
             domicile_office=office, nik_needs_review=True).count()),
     ]
 
+
+
+def office_supervisors(office_id: int) -> QuerySet:
+    """The office's active supervisors (staff users), in a stable order: who is alerted
+    when something at the office needs a supervisor."""
+    from django.contrib.auth import get_user_model
+
+    ids = StaffMembership.objects.filter(office_id=office_id, role=Role.SUPERVISOR,
+                                         user__is_active=True).values("user_id")
+    return get_user_model().objects.filter(id__in=ids).order_by("id")

@@ -10,7 +10,6 @@ deadline coming up and alerts the supervisors of one passed.
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
@@ -31,7 +30,7 @@ from complaints.services.handling import complaint_lock
 from registry.background import enqueue_on_commit
 from registry.calendar import office_local_text
 from registry.errors import Conflict, DomainError
-from registry.models import Role, StaffMembership
+from registry.selectors import office_supervisors
 from registry.services.offices import office_settings_get
 
 # Alerts sent per sweep; the next sweep (every five minutes) takes the rest.
@@ -159,12 +158,6 @@ def complaint_resume(*, complaint: Complaint, by, at: datetime | None = None) ->
     return complaint
 
 
-def _supervisors(office_id: int) -> list:
-    ids = StaffMembership.objects.filter(office_id=office_id, role=Role.SUPERVISOR,
-                                         user__is_active=True).values("user_id")
-    return list(get_user_model().objects.filter(id__in=ids).order_by("id"))
-
-
 def _alert(deadline: ComplaintDeadline, users, kind: str, now: datetime) -> int:
     complaint = deadline.complaint
     due = local_text(complaint, deadline.due_at)
@@ -207,7 +200,7 @@ def deadlines_sweep(*, now: datetime | None = None) -> int:
                 continue
             deadline = ComplaintDeadline.objects.select_related(
                 "complaint", "complaint__office").get(pk=deadline_id)
-            sent += _alert(deadline, _supervisors(deadline.office_id), "overdue", now)
+            sent += _alert(deadline, list(office_supervisors(deadline.office_id)), "overdue", now)
     upcoming = list(base.filter(warned_at__isnull=True, warn_at__lte=now, due_at__gt=now)
                     .order_by("warn_at").values_list("id", flat=True)[:SWEEP_BATCH])
     for deadline_id in upcoming:
@@ -219,7 +212,8 @@ def deadlines_sweep(*, now: datetime | None = None) -> int:
             deadline = ComplaintDeadline.objects.select_related(
                 "complaint", "complaint__office", "complaint__assignee").get(pk=deadline_id)
             assignee = deadline.complaint.assignee
-            users = [assignee] if assignee is not None else _supervisors(deadline.office_id)
+            users = ([assignee] if assignee is not None
+                     else list(office_supervisors(deadline.office_id)))
             sent += _alert(deadline, users, "warning", now)
     return sent
 

@@ -38,7 +38,8 @@ from queues.models import (
 )
 from registry.background import enqueue_on_commit
 from registry.calendar import office_day_bounds, office_today
-from registry.models import Office, Role, StaffMembership
+from registry.models import Office
+from registry.selectors import office_supervisors
 from registry.services.offices import office_settings_get
 
 logger = logging.getLogger(__name__)
@@ -133,17 +134,11 @@ def _raise(counter: Counter, *, kind: str, since: datetime, waiting: Waiting, da
         return 0
     from queues.tasks import counter_alert_email
 
-    for user_id in supervisors_with_email(counter.office_id):
+    for user_id in (office_supervisors(counter.office_id).exclude(email="")
+                    .values_list("id", flat=True)):
         enqueue_on_commit(counter_alert_email, alert.pk, user_id)
     logger.info("Idle counter alert %s at office %s", alert.pk, counter.office_id)
     return 1
-
-
-def supervisors_with_email(office_id: int) -> list[int]:
-    ids = StaffMembership.objects.filter(office_id=office_id, role=Role.SUPERVISOR,
-                                         user__is_active=True).values("user_id")
-    return list(get_user_model().objects.filter(id__in=ids).exclude(email="")
-                .order_by("id").values_list("id", flat=True))
 
 
 def counter_alert_email(*, alert_id: int, user_id: int) -> bool:
