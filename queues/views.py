@@ -151,10 +151,12 @@ def kiosk(request):
 
 def _kiosk_page(request, office: Office, offices: list[Office], status: int = 200):
     outlook = _lane_outlook(office)
+    services_of: dict[int, list[Service]] = {}
+    for service in Service.objects.filter(office=office, is_active=True).order_by("name"):
+        services_of.setdefault(service.lane_id, []).append(service)
     lanes = []
     for lane in Lane.objects.filter(office=office, is_active=True).order_by("letter"):
-        lane_services = list(Service.objects.filter(office=office, lane=lane,
-                                                           is_active=True).order_by("name"))
+        lane_services = services_of.get(lane.id)
         if lane_services:
             lanes.append({"lane": lane, "services": lane_services, "refusal": None,
                           **outlook.get(lane.id, {})})

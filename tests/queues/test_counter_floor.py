@@ -313,3 +313,22 @@ def test_only_those_who_see_statistics_open_the_figures(client, office_a, operat
     assert client.get(reverse("admin:queues_counter_figures"), {
         "office": office_a.pk, "date_from": "2026-06-29", "date_to": "2026-06-01",
     }).context["form"].errors
+
+
+def test_the_figures_take_the_same_queries_for_a_day_or_a_month(
+        office_a, counter_factory, operator, clock, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lokets = [counter_factory("B"), counter_factory("C")]
+    clock.move_to(at(8, 0))
+    for loket in lokets:
+        counter_open(counter=loket, by=operator)
+        walk_in(office_a, "B")
+        ticket_call_next(counter=loket, by=operator)
+    clock.move_to(at(9, 0))
+    with CaptureQueriesContext(connection) as one_day:
+        counter_figures.counter_figures(office=office_a, date_from=MONDAY, date_to=MONDAY)
+    with django_assert_num_queries(len(one_day.captured_queries)):
+        counter_figures.counter_figures(office=office_a, date_from=MONDAY - timedelta(30),
+                                        date_to=MONDAY)

@@ -326,3 +326,27 @@ def test_bad_kiosk_input_never_fails_the_page(client, office_a, make_staff, data
         response = client.post(reverse("queues:kiosk"), data, follow=True)
     assert response.status_code == 200
     assert Ticket.objects.count() == 0
+
+
+def test_the_kiosk_page_reads_the_services_once_whatever_the_lanes(client, office_a,
+                                                                    make_staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from registry.models import Lane, Service
+
+    client.force_login(make_staff(office_a, Role.FRONT_DESK))
+    url = reverse("queues:kiosk") + "?office=3275"
+    with time_machine.travel(at(9, 0), tick=False):
+        client.get(url)
+        with CaptureQueriesContext(connection) as three_lanes:
+            assert client.get(url).status_code == 200
+        lane = Lane.objects.create(office=office_a, letter="D", name="Akta")
+        template = Service.objects.filter(office=office_a).first()
+        Service.objects.create(office=office_a, lane=lane, code="AKTA_X", name="Akta X",
+                               estimated_minutes=template.estimated_minutes)
+        client.get(url)  # the office's history, cached a minute, is read again once
+        with CaptureQueriesContext(connection) as four_lanes:
+            page = client.get(url)
+    assert "Akta X" in page.content.decode()
+    assert len(four_lanes.captured_queries) == len(three_lanes.captured_queries)
