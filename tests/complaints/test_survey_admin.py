@@ -69,7 +69,7 @@ def test_the_ikm_report_per_counter(client, answers, make_staff, office_a):
     assert (row["key"], row["answers"], str(row["ikm"]), row["grade"]) == (
         answers[0].counter_id, 1, "69.44", "C")
     assert row["label"].endswith(" 1")  # "Counter 1", "Loket 1" in Indonesian
-    assert "69.44" in page.content.decode()
+    assert "69,44" in page.content.decode()  # Indonesian decimals
     assert page.context["date_from"] == date(2026, 7, 1)
 
 
