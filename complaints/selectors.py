@@ -280,8 +280,3 @@ def surveys_pending_for_resident(*, resident: Resident, now=None) -> QuerySet[Ap
                      .values("application_id"))
             .select_related("office", "service").order_by("-served_at", "-id"))
 
-
-def survey_answers_for_staff(*, user) -> QuerySet[SurveyAnswer]:
-    """The answers of the offices the staff member works at, without who answered."""
-    return (SurveyAnswer.objects.filter(office_id__in=tenancy.staff_office_ids(user))
-            .select_related("office", "lane", "service", "counter"))

@@ -79,6 +79,17 @@ def test_an_answer_is_created_once(api, visit_a, resident_a):
     assert SurveyAnswer.objects.get().u1 == 3
 
 
+def test_the_same_idempotency_key_replays_the_first_answer(api, visit_a, resident_a):
+    me = api(resident_a)
+    body = {"application": visit_a.application_id, "scores": scores(4)}
+    first = me.post("/api/v1/surveys/", body, HTTP_IDEMPOTENCY_KEY="ikm-1")
+    again = me.post("/api/v1/surveys/", body, HTTP_IDEMPOTENCY_KEY="ikm-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert SurveyAnswer.objects.count() == 1
+
+
 @pytest.mark.parametrize("bad", [
     scores(5), scores(0), scores(U9="x"),
     {k: 4 for k in scores() if k != "U5"}, None, "4444"])
