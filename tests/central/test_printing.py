@@ -38,8 +38,11 @@ def test_a_served_visit_creates_its_central_work_in_the_same_transaction(applica
     assert Handover.objects.get(application=application_a).method == "pickup"
     application_a.refresh_from_db()
     assert application_a.status == ApplicationStatus.IN_PROGRESS
+    # ... and the resident is invited to the satisfaction survey (complaints, on the
+    # VISIT_COMPLETED hook).
     assert kinds(application_a) == ["application.opened", "application.status",
-                                    "central.job_queued", "central.job_queued"]
+                                    "central.job_queued", "central.job_queued",
+                                    "notification.sent"]
     # Only the first step is queued; the print waits for it.
     assert queued == [("central.tasks.central_job_send", (jobs[0].id,))]
 
