@@ -486,3 +486,7 @@ class ChronologyAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     def save_model(self, request, obj, form, change):
         return
 
+
+
+# The satisfaction survey's admin lives in its own module (the survey, not complaints).
+from complaints import survey_admin  # noqa: E402, F401
