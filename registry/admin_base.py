@@ -27,6 +27,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -299,8 +300,11 @@ class ListExportMixin:
         return super().changelist_view(request, extra_context)
 
     def _export_changelist(self, request):
-        list_display = [name for name in self.get_list_display(request)
-                        if name != "action_checkbox"]
+        # As ModelAdmin.get_changelist_instance: the list's ?o= counts the checkbox column.
+        list_display = self.get_list_display(request)
+        list_display_links = self.get_list_display_links(request, list_display)
+        if self.get_actions(request):
+            list_display = ["action_checkbox", *list_display]
         changelist_class = self.get_changelist(request)
 
         class ExportChangeList(changelist_class):
@@ -308,8 +312,7 @@ class ListExportMixin:
                 return  # no page, no count: the export reads the whole queryset
 
         return ExportChangeList(
-            request, self.model, list_display,
-            self.get_list_display_links(request, list_display),
+            request, self.model, list_display, list_display_links,
             self.get_list_filter(request), self.date_hierarchy,
             self.get_search_fields(request), self.get_list_select_related(request),
             self.list_per_page, self.list_max_show_all, self.list_editable, self,
@@ -352,8 +355,9 @@ class ListExportMixin:
             url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
             return redirect(f"{url}?{query}" if query else url)
 
-        columns = list(changelist.list_display)
-        header = [_export_text(label_for_field(name, self.model, self)) for name in columns]
+        columns = [name for name in changelist.list_display if name != "action_checkbox"]
+        header = [_export_text(capfirst(label_for_field(name, self.model, self)))
+                  for name in columns]
         full_nik_offices = {office.id for office in
                             tenancy.offices_with_perm(request.user, FULL_NIK_PERM)}
         if self.export_resident_path:
