@@ -217,3 +217,60 @@ def test_export_records_are_read_only_in_the_admin(supervisor_client, cases):
     assert change.status_code == 403
     record.refresh_from_db()
     assert record.row_count == 3
+
+
+# --- Bookings and hand-overs: their own columns, the NIK through a relation ------------
+
+
+def test_the_bookings_of_tomorrow_exactly(client, make_staff, office_a, office_b):
+    from registry.appointments.models import Slot
+    from registry.appointments.services.bookings import booking_create
+    from registry.appointments.services.slots import slots_ensure
+
+    monday, tuesday = datetime(2026, 6, 29, 9, 0, tzinfo=WIB), datetime(2026, 6, 30).date()
+    booked = {}
+    with time_machine.travel(monday, tick=False):
+        for office, name, start in ((office_a, "Budi Santoso", "09:00"),
+                                    (office_a, "Siti Aminah", "08:00"),
+                                    (office_b, "Andi Wijaya", "08:00")):
+            service = Service.objects.get(office=office, code="KK_UBAH")
+            slots_ensure(office=office, start=tuesday, end=tuesday)
+            booked[name] = booking_create(
+                office=office, service=service,
+                resident=ResidentFactory(domicile_office=office, name=name),
+                slot=Slot.objects.get(lane=service.lane, date=tuesday, start=start),
+                documents=[{"requirement": "KK"}, {"requirement": "DOK_PERISTIWA"}])
+        slots_ensure(office=office_a, start=monday.date(), end=monday.date())
+        booking_create(  # today's: not tomorrow
+            office=office_a, service=Service.objects.get(office=office_a, code="KK_UBAH"),
+            resident=ResidentFactory(domicile_office=office_a),
+            slot=Slot.objects.get(lane__office=office_a, lane__letter="A",
+                                  date=monday.date(), start="10:00"),
+            documents=[{"requirement": "KK"}, {"requirement": "DOK_PERISTIWA"}])
+        client.force_login(make_staff(office_a, Role.PROVINCIAL_SUPERVISOR))
+        choose_language(client, "en")
+        response = client.get(export_url("csv", "appointments_booking"), {"when": "tomorrow"})
+
+    def row(name, time):
+        booking = booked[name]
+        return [booking.code, "2026-06-30", time, "A", "Perubahan Kartu Keluarga (KK)", name,
+                "Booked", "No", booking.application.number,
+                "************" + booking.resident.nik[-4:]]
+
+    assert csv_rows(response) == [
+        ["Booking code", "Date", "Time", "Lane", "Service", "Resident", "Status",
+         "Documents awaiting review", "Case file", "NIK"],
+        row("Siti Aminah", "08:00-08:30"), row("Budi Santoso", "09:00-09:30")]
+
+
+def test_the_handovers_export_the_nik_of_the_applications_resident(supervisor_client,
+                                                                     office_a, office_b):
+    from tests.deliveries.conftest import print_card
+
+    mine = print_card(ApplicationFactory(office=office_a, resident=ResidentFactory(
+        domicile_office=office_a, name="Budi Santoso")))
+    print_card(ApplicationFactory(office=office_b))
+    rows = csv_rows(supervisor_client.get(export_url("csv", "deliveries_handover")))
+    assert len(rows) == 2
+    assert rows[1][:2] == [str(mine), "Budi Santoso"]
+    assert rows[1][-1] == mine.resident.nik
