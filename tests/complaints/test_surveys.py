@@ -53,7 +53,7 @@ def test_rounding_reaches_the_boundaries_exactly():
     # 53 points over 2 answers: 53/18 x 25 = 73.611... -> 73.61 (C).
     assert ikm_of(answers=5, sums={"U1": 15, **{f"U{i}": 18 for i in range(2, 10)}}) \
         | {"elements": None} == {"answers": 5, "elements": None, "ikm": Decimal("88.33"),
-                                 "grade": "A", "grade_label": "Very good"}
+                                 "grade": "A", "grade_label": "Sangat baik"}
     assert ikm_of(answers=2, sums={"U1": 5, **{f"U{i}": 6 for i in range(2, 10)}})[
         "ikm"] == Decimal("73.61")
 
@@ -128,7 +128,7 @@ def test_ikm_per_office_lane_and_counter(office_a, office_b, resident_a, residen
     assert whole["elements"] == dict.fromkeys(scores(), Decimal("3.00"))
     by_counter = ikm(office=office_a, date_from=DAY, date_to=DAY, by="counter")
     assert [(r["label"], r["answers"], r["ikm"], r["grade"]) for r in by_counter] == [
-        ("Counter 1", 1, Decimal("100.00"), "A"), ("Counter 2", 1, Decimal("50.00"), "D")]
+        ("Loket 1", 1, Decimal("100.00"), "A"), ("Loket 2", 1, Decimal("50.00"), "D")]
     [lane] = ikm(office=office_a, date_from=DAY, date_to=DAY, by="lane")
     assert (lane["key"], lane["answers"], lane["ikm"]) == (first.lane_id, 2, Decimal("75.00"))
     [service] = ikm(office=office_a, date_from=DAY, date_to=DAY, by="service")
