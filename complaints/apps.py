@@ -10,10 +10,14 @@ class ComplaintsConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from complaints import demo, demo_one_trip, events, roles, selectors, views
+        from complaints.services.surveys import survey_invite
         from registry import extensions
+        from registry.central.services.jobs import VISIT_COMPLETED
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         # The real case in one trip, at each of its stages (after every app's demo).
         extensions.register(extensions.DEMO, demo_one_trip.seed)
+        # The satisfaction survey (IKM) is offered once the visit completed the case.
+        extensions.register(VISIT_COMPLETED, survey_invite)

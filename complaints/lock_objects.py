@@ -7,7 +7,13 @@ first, then its deadlines, chronology or follow-ups.
 
 from django.db.models import QuerySet
 
-from complaints.models import Chronology, Complaint, ComplaintDeadline, StaffFollowUp
+from complaints.models import (
+    Chronology,
+    Complaint,
+    ComplaintDeadline,
+    StaffFollowUp,
+    SurveyAnswer,
+)
 
 
 def complaints_for_update() -> QuerySet[Complaint]:
@@ -26,3 +32,7 @@ def chronologies_for_update() -> QuerySet[Chronology]:
 
 def follow_ups_for_update() -> QuerySet[StaffFollowUp]:
     return StaffFollowUp.objects.select_for_update(of=("self",))
+
+
+def survey_answers_for_update() -> QuerySet[SurveyAnswer]:
+    return SurveyAnswer.objects.select_for_update(of=("self",))

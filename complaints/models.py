@@ -9,7 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import Application, Office, Resident
+from queues.models import Counter
+from registry.models import Application, Lane, Office, Resident, Service
 
 # SP4N-LAPOR! (Permenpan-RB 62/2018 on the national complaint system): a complaint is
 # acknowledged within 3 working days, answered within 5 and settled within 10.
@@ -77,6 +78,7 @@ class ComplaintChannel(models.TextChoices):
     LAPOR = "lapor", _("SP4N-LAPOR!")
     IN_PERSON = "in_person", _("In person")
     APP = "app", _("e-Open app")
+    SURVEY = "survey", _("Satisfaction survey")
 
 
 SOCIAL_CHANNELS = (ComplaintChannel.INSTAGRAM, ComplaintChannel.X, ComplaintChannel.FACEBOOK,
@@ -523,3 +525,82 @@ class StaffAlert(models.Model):
 
     def __str__(self):
         return self.message
+
+
+# The nine elements of the community satisfaction survey (IKM), PermenPANRB 14/2017.
+class SurveyElement(models.TextChoices):
+    U1 = "U1", _("Requirements")
+    U2 = "U2", _("Procedure")
+    U3 = "U3", _("Service time")
+    U4 = "U4", _("Cost")
+    U5 = "U5", _("Service product")
+    U6 = "U6", _("Staff competence")
+    U7 = "U7", _("Staff behaviour")
+    U8 = "U8", _("Complaint handling")
+    U9 = "U9", _("Facilities")
+
+
+SURVEY_ELEMENTS = tuple(SurveyElement.values)  # ("U1", ..., "U9")
+SCORE_MIN, SCORE_MAX = 1, 4
+
+
+def _score_field(element: SurveyElement):
+    return models.PositiveSmallIntegerField(
+        element.label, validators=[MinValueValidator(SCORE_MIN), MaxValueValidator(SCORE_MAX)])
+
+
+class SurveyAnswer(models.Model):
+    """One resident's answer to the satisfaction survey (IKM) after a served visit: one
+    per case. The lane, service and counter are those of the visit (the case's last
+    served ticket). The resident is kept only to scope the resident's own answers;
+    reports and staff lists never show who answered."""
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("office"))
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("case"))
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("resident"))
+    lane = models.ForeignKey(Lane, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="+", verbose_name=_("lane"))
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("service"))
+    counter = models.ForeignKey(Counter, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("counter"))
+    u1 = _score_field(SurveyElement.U1)
+    u2 = _score_field(SurveyElement.U2)
+    u3 = _score_field(SurveyElement.U3)
+    u4 = _score_field(SurveyElement.U4)
+    u5 = _score_field(SurveyElement.U5)
+    u6 = _score_field(SurveyElement.U6)
+    u7 = _score_field(SurveyElement.U7)
+    u8 = _score_field(SurveyElement.U8)
+    u9 = _score_field(SurveyElement.U9)
+    comment = models.TextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), default=timezone.now)
+    # The complaint staff made of a low score's comment (complaints.services.surveys).
+    complaint = models.OneToOneField(Complaint, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="survey_answer",
+                                     verbose_name=_("complaint"))
+
+    class Meta:
+        verbose_name = _("satisfaction survey answer")
+        verbose_name_plural = _("satisfaction survey answers")
+        ordering = ["-answered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application"],
+                                    name="survey_answer_one_per_application"),
+            *[models.CheckConstraint(
+                condition=Q(**{f"{e.lower()}__gte": SCORE_MIN, f"{e.lower()}__lte": SCORE_MAX}),
+                name=f"survey_answer_{e.lower()}_1_to_4") for e in SURVEY_ELEMENTS],
+        ]
+        indexes = [
+            models.Index(fields=["office", "answered_at"], name="survey_answer_office_at"),
+            models.Index(fields=["resident"], name="survey_answer_resident"),
+        ]
+
+    def __str__(self):
+        return f"{self.office_id} {self.answered_at:%Y-%m-%d %H:%M}"
+
+    def scores(self) -> dict[str, int]:
+        return {e: getattr(self, e.lower()) for e in SURVEY_ELEMENTS}

@@ -2,7 +2,11 @@
 
 Public-relations officers handle complaints; supervisors also decide the follow-up of
 staff (`view_stafffollowup` is theirs alone) and see who filed a confidential
-complaint. Office administrators set the office's deadlines and templates."""
+complaint. Office administrators set the office's deadlines and templates.
+
+The satisfaction survey's answers (never with who answered) and its IKM report are
+for supervisors, public-relations officers and office administrators, not for
+counter staff, whose work the answers rate."""
 
 from registry.models import Role
 
@@ -15,10 +19,12 @@ HANDLE = [
     "complaints.view_responsetemplate", "complaints.view_attachment",
     "complaints.add_attachment", "complaints.view_staffalert",
     "complaints.change_staffalert", "complaints.view_complaintsettings",
+    "complaints.view_surveyanswer",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: ["complaints.view_complaint", "complaints.view_complaintsettings",
+                        "complaints.view_surveyanswer",
                         "complaints.change_complaintsettings",
                         "complaints.view_responsetemplate", "complaints.add_responsetemplate",
                         "complaints.change_responsetemplate"],
@@ -35,5 +41,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                                  "complaints.view_stafffollowup", "complaints.view_finding",
                                  "complaints.view_chronology",
                                  "complaints.view_complaintresponse",
-                                 "complaints.view_complaintdeadline"],
+                                 "complaints.view_complaintdeadline",
+                                 "complaints.view_surveyanswer"],
 }

@@ -4,25 +4,31 @@ member or the resident they are for."""
 import re
 import statistics
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from complaints.models import (
     OPEN_STATUSES,
+    SURVEY_ELEMENTS,
     Category,
     Complaint,
     ComplaintChannel,
     ComplaintDeadline,
     ComplaintResponse,
     ComplaintStatus,
+    SurveyAnswer,
 )
+from queues.selectors import tickets_served
 from registry import tenancy
 from registry.calendar import office_day_bounds
-from registry.models import Office, Resident, Role
+from registry.models import Application, Office, Resident, Role
 
 # Who sees a confidential complainant besides the assignee, and who sees follow-up.
 COMPLAINANT_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
@@ -172,3 +178,105 @@ def resident_names_in(text: str, *, exclude_id: int | None = None) -> set[str]:
     if exclude_id is not None:
         found = found.exclude(id=exclude_id)
     return set(found.values_list("name", flat=True))
+
+
+# --- The satisfaction survey (IKM, PermenPANRB 14/2017) ------------------------------
+
+# The regulation's grades by the IKM (a converted value, 25 to 100, two decimals):
+# A 88.31-100 (very good), B 76.61-88.30 (good), C 65.00-76.60 (not good),
+# D 25.00-64.99 (poor). Each is "at least" its lower bound.
+IKM_GRADES = (
+    (Decimal("88.31"), "A", gettext_lazy("Very good")),
+    (Decimal("76.61"), "B", gettext_lazy("Good")),
+    (Decimal("65.00"), "C", gettext_lazy("Not good")),
+    (Decimal("25.00"), "D", gettext_lazy("Poor")),
+)
+IKM_GROUPINGS = {"lane": "lane", "service": "service", "counter": "counter"}
+# The survey is offered this long after the visit (the app's pending list).
+SURVEY_OPEN_DAYS = 30
+TWO_PLACES = Decimal("0.01")
+
+
+def ikm_grade(value: Decimal) -> tuple[str, str]:
+    """The grade letter and its meaning for an IKM of two decimals."""
+    for lower, letter, label in IKM_GRADES:
+        if value >= lower:
+            return letter, str(label)
+    return IKM_GRADES[-1][1], str(IKM_GRADES[-1][2])  # below 25: not reachable from 1..4
+
+
+def _two_places(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def ikm_of(*, answers: int, sums: dict[str, int]) -> dict:
+    """The figures of `answers` answers whose scores add up to `sums` per element: each
+    element's average, the IKM (the mean of the element averages x 25, computed exactly
+    and rounded half up to two decimals) and its grade."""
+    averages = {e: Fraction(sums[e], answers) for e in SURVEY_ELEMENTS}
+    value = _two_places(sum(averages.values(), Fraction(0)) / len(SURVEY_ELEMENTS) * 25)
+    grade, grade_label = ikm_grade(value)
+    return {"answers": answers,
+            "elements": {e: _two_places(avg) for e, avg in averages.items()},
+            "ikm": value, "grade": grade, "grade_label": grade_label}
+
+
+def _group_label(by: str | None, row: dict) -> str:
+    if by is None:
+        return ""
+    if row[f"{by}_id"] is None:
+        return "-"
+    if by == "lane":
+        return f"{row['lane__letter']} {row['lane__name']}"
+    if by == "service":
+        return row["service__name"]
+    return _("Counter %(number)s") % {"number": row["counter__number"]}
+
+
+def ikm(*, office: Office, date_from: date, date_to: date, by: str | None = None
+        ) -> list[dict]:
+    """The office's IKM for the answers given from `date_from` to `date_to` (the
+    office's days), for the whole office (`by` None) or per lane, service or counter:
+    per group `key` (the lane's, service's or counter's id; None for the office),
+    `label`, `answers`, `elements` (U1..U9 averages), `ikm`, `grade`, `grade_label`.
+    No group without answers. Never who answered."""
+    if by is not None and by not in IKM_GROUPINGS:
+        raise ValueError(f"ikm: unknown grouping {by!r}")
+    start, _end = office_day_bounds(office, date_from)
+    _start, end = office_day_bounds(office, date_to)
+    answers = SurveyAnswer.objects.filter(office=office, answered_at__gte=start,
+                                          answered_at__lt=end)
+    group = []
+    if by == "lane":
+        group = ["lane_id", "lane__letter", "lane__name"]
+    elif by == "service":
+        group = ["service_id", "service__name"]
+    elif by == "counter":
+        group = ["counter_id", "counter__number"]
+    rows = (answers.values(*group) if group else answers.values("office_id")).annotate(
+        n=Count("id"), **{f"sum_{e}": Sum(e.lower()) for e in SURVEY_ELEMENTS}).order_by(
+        *(group[1:] or group))
+    result = []
+    for row in rows:
+        if not row["n"]:
+            continue
+        figures = ikm_of(answers=row["n"], sums={e: row[f"sum_{e}"] for e in SURVEY_ELEMENTS})
+        result.append({"key": row[f"{by}_id"] if by else None,
+                       "label": _group_label(by, row), **figures})
+    return result
+
+
+def surveys_pending_for_resident(*, resident: Resident, now=None) -> QuerySet[Application]:
+    """The resident's cases served at a counter in the last SURVEY_OPEN_DAYS days and
+    not rated yet, latest visit first, each with `served_at`."""
+    since = (now or timezone.now()) - timedelta(days=SURVEY_OPEN_DAYS)
+    served = (tickets_served().filter(application=OuterRef("pk"))
+              .order_by("-finished_at", "-id").values("finished_at")[:1])
+    return (Application.objects.filter(resident=resident)
+            .annotate(served_at=Subquery(served))
+            .filter(served_at__gte=since)
+            .exclude(id__in=SurveyAnswer.objects.filter(resident=resident)
+                     .values("application_id"))
+            .select_related("office", "service").order_by("-served_at", "-id"))
+

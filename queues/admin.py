@@ -30,6 +30,7 @@ from queues.models import (
 from queues.views import STATISTICS
 from registry import tenancy
 from registry.admin_base import (
+    ListExportMixin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
@@ -299,7 +300,7 @@ class CounterAlertAdmin(ReadOnlyMixin, OfficeScopedAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, OfficeScopedAdmin):
+class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, ListExportMixin, OfficeScopedAdmin):
     """Tickets by day, lane, counter, operator and status, each with its history."""
 
     list_display = ["code", "day", "lane", "service", "source", "priority", "status",
@@ -313,6 +314,7 @@ class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, OfficeScopedAdmin):
     list_select_related = ["office", "lane", "service", "counter", "operator", "resident"]
     date_hierarchy = "day"
     inlines = [TicketEventInline]
+    export_resident_path = "resident"
     change_list_template = "admin/queues/ticket/change_list.html"
     fields = ["office", "day", "code", "lane", "service", "source", "booking", "priority",
               "band", "order_at", "resident", "application", "status", "counter", "operator",

@@ -711,3 +711,20 @@ def calls_of_day(*, office: Office, day: date) -> QuerySet[TicketEvent]:
     return (TicketEvent.objects.filter(office=office, day=day, kind__in=CALL_KINDS)
             .select_related("ticket", "ticket__resident", "lane", "counter")
             .order_by("at", "id"))
+
+
+# --- Served visits (read by complaints' satisfaction survey) -------------------------
+
+
+def tickets_served() -> QuerySet[Ticket]:
+    """Tickets finished as served: the visits that completed a case's service."""
+    return Ticket.objects.filter(status=TicketStatus.DONE, outcome=Outcome.SERVED,
+                                 application__isnull=False)
+
+
+def application_last_served_ticket(*, application: Application) -> Ticket | None:
+    """The case's last ticket finished as served, with its lane, service and counter;
+    None when the case was never served at a counter."""
+    return (tickets_served().filter(application=application)
+            .select_related("lane", "service", "counter")
+            .order_by("-finished_at", "-id").first())

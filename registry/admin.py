@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from registry import desk, selectors, tenancy
 from registry.admin_base import (
+    ListExportMixin,
     NoAddMixin,
     NoChangeMixin,
     NotFoundNotRedirect,
@@ -30,6 +31,7 @@ from registry.models import (
     Application,
     CaseEvent,
     Closure,
+    ExportRecord,
     Lane,
     NikDisclosure,
     Notification,
@@ -547,7 +549,7 @@ class ApplicationForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ApplicationAdmin(OfficeScopedAdmin):
+class ApplicationAdmin(ListExportMixin, OfficeScopedAdmin):
     form = ApplicationForm
     list_display = ["number", "resident_name", "service", "channel", "status", "created_at"]
     list_filter = ["status", "channel", "service__lane", "service"]
@@ -555,6 +557,7 @@ class ApplicationAdmin(OfficeScopedAdmin):
     list_select_related = ["resident", "service", "service__lane", "office"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["resident"]
+    export_resident_path = "resident"
 
     @admin.display(description=gettext_lazy("resident"), ordering="resident__name")
     def resident_name(self, obj):
@@ -645,6 +648,19 @@ class NotificationAdmin(ReadOnlyMixin, OfficeScopedAdmin):
 class NikDisclosureAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_display = ["at", "user", "resident", "reason"]
     list_select_related = ["user", "resident", "office"]
+    date_hierarchy = "at"
+
+
+@admin.register(ExportRecord)
+class ExportRecordAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """Who exported which list, with which filters, how many rows (registry.admin_base.
+    ListExportMixin); read-only, each office its own."""
+
+    list_display = ["at", "user", "list_name", "file_format", "row_count", "full_niks",
+                    "query"]
+    list_filter = ["list_name", "file_format", "full_niks"]
+    search_fields = ["user__username", "list_name"]
+    list_select_related = ["user", "office"]
     date_hierarchy = "at"
 
 

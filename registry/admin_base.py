@@ -8,16 +8,34 @@ A test walks the admin registry and fails for any office-owned model whose admin
 does not derive from these classes.
 """
 
+import csv
+import html
+import io
+import re
+from collections import Counter
+from datetime import date, datetime, time
+
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import label_for_field, lookup_field
+from django.contrib.admin.views.main import ALL_VAR, IS_POPUP_VAR, PAGE_VAR, TO_FIELD_VAR
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
 from registry import tenancy
 from registry.errors import DomainError
-from registry.models import Office, Resident
+from registry.models import ExportFormat, Office, Resident
+from registry.nik import mask_nik
+from registry.services.exports import export_record
 
 
 def _model_has_office(model) -> bool:
@@ -199,3 +217,187 @@ class NoDeleteMixin:
 
 class ReadOnlyMixin(NoAddMixin, NoChangeMixin, NoDeleteMixin):
     """A record the admin only shows (a timeline entry, a disclosure, a stock movement)."""
+
+
+# --- Exports of the lists staff work from -----------------------------------------------
+
+EXPORT_PERM = "registry.export_data"
+FULL_NIK_PERM = "registry.view_full_nik"
+# A list export is read into memory (its rows are counted and recorded before the file
+# is sent); past this, staff narrow the filters (a day, a status) instead.
+EXPORT_MAX_ROWS = 20_000
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV
+# injection"); residents type names, complaints and addresses.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
+_NOT_FILTERS = (PAGE_VAR, ALL_VAR, IS_POPUP_VAR, TO_FIELD_VAR)
+
+
+def _export_text(value) -> str:
+    """A list cell as the text a spreadsheet shows, never as a formula."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = _("Yes") if value else _("No")
+    elif isinstance(value, datetime):
+        text = f"{timezone.localtime(value) if timezone.is_aware(value) else value:%Y-%m-%d %H:%M}"
+    elif isinstance(value, time):
+        text = f"{value:%H:%M}"
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = html.unescape(strip_tags(str(value)))
+    if text[:1] in _FORMULA_START and text != "-" and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    return text
+
+
+class ListExportMixin:
+    """Export the changelist as the staff member sees it (the admin's office-scoped
+    queryset with the list's filters, search and ordering, the list's columns) as CSV
+    or XLSX. Put before OfficeScopedAdmin in the bases.
+
+    Only rows of the offices where the user's role grants registry.export_data are
+    exported (403 when there is none). With `export_resident_path` set, a NIK column
+    follows the list's columns: full for rows of offices where the role grants
+    registry.view_full_nik (each such resident gets a NikDisclosure), masked elsewhere.
+    Each export is recorded (registry.services.exports.export_record).
+    """
+
+    # The path from a row to its Resident ("resident", "application__resident").
+    export_resident_path: str | None = None
+    change_list_template = "admin/export_change_list.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("list-export/<str:file_format>/",
+                 self.admin_site.admin_view(self.list_export_view),
+                 name="{}_{}_list_export".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def export_office_ids(self, request) -> set[int]:
+        return {office.id for office in tenancy.offices_with_perm(request.user, EXPORT_PERM)}
+
+    def _export_query(self, request) -> str:
+        params = request.GET.copy()
+        for name in _NOT_FILTERS:
+            params.pop(name, None)
+        return params.urlencode()
+
+    def changelist_view(self, request, extra_context=None):
+        links = []
+        if self.has_view_or_change_permission(request) and self.export_office_ids(request):
+            info = self.opts.app_label, self.opts.model_name
+            query = self._export_query(request)
+            for file_format in ExportFormat:
+                url = reverse("admin:{}_{}_list_export".format(*info),
+                              args=[file_format.value])
+                links.append((_("Export %(format)s") % {"format": file_format.label},
+                              f"{url}?{query}" if query else url))
+        extra_context = {**(extra_context or {}), "export_links": links}
+        return super().changelist_view(request, extra_context)
+
+    def _export_changelist(self, request):
+        # As ModelAdmin.get_changelist_instance: the list's ?o= counts the checkbox column.
+        list_display = self.get_list_display(request)
+        list_display_links = self.get_list_display_links(request, list_display)
+        if self.get_actions(request):
+            list_display = ["action_checkbox", *list_display]
+        changelist_class = self.get_changelist(request)
+
+        class ExportChangeList(changelist_class):
+            def get_results(self, request):
+                return  # no page, no count: the export reads the whole queryset
+
+        return ExportChangeList(
+            request, self.model, list_display, list_display_links,
+            self.get_list_filter(request), self.date_hierarchy,
+            self.get_search_fields(request), self.get_list_select_related(request),
+            self.list_per_page, self.list_max_show_all, self.list_editable, self,
+            self.sortable_by, self.search_help_text,
+        )
+
+    def _export_cell(self, name, obj) -> str:
+        try:
+            field, _attr, value = lookup_field(name, obj, self)
+        except (AttributeError, ObjectDoesNotExist):
+            return ""
+        if field is not None and field.flatchoices:
+            value = dict(field.flatchoices).get(value, value)
+        return _export_text(value)
+
+    def _export_resident(self, obj):
+        for step in self.export_resident_path.split("__"):
+            obj = getattr(obj, step, None)
+            if obj is None:
+                return None
+        return obj
+
+    def list_export_view(self, request, file_format):
+        if file_format not in ExportFormat.values:
+            raise Http404
+        office_ids = self.export_office_ids(request)
+        if not office_ids or not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self._export_changelist(request)
+        except IncorrectLookupParameters:
+            messages.error(request, _("These filters cannot be exported."))
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        queryset = changelist.queryset.filter(**{f"{self.office_lookup}__in": office_ids})
+        objects = list(queryset[:EXPORT_MAX_ROWS + 1])
+        if len(objects) > EXPORT_MAX_ROWS:
+            messages.error(request, _("An export holds at most %(count)d rows: narrow the "
+                                      "filters.") % {"count": EXPORT_MAX_ROWS})
+            query = self._export_query(request)
+            url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return redirect(f"{url}?{query}" if query else url)
+
+        columns = [name for name in changelist.list_display if name != "action_checkbox"]
+        header = [_export_text(capfirst(label_for_field(name, self.model, self)))
+                  for name in columns]
+        full_nik_offices = {office.id for office in
+                            tenancy.offices_with_perm(request.user, FULL_NIK_PERM)}
+        if self.export_resident_path:
+            header.append("NIK")
+        rows, per_office, disclosed = [], Counter(), set()
+        for obj in objects:
+            row = [self._export_cell(name, obj) for name in columns]
+            if self.export_resident_path:
+                resident = self._export_resident(obj)
+                if resident is None:
+                    row.append("")
+                elif obj.office_id in full_nik_offices:
+                    row.append(resident.nik)
+                    disclosed.add((obj.office_id, resident.id))
+                else:
+                    row.append(mask_nik(resident.nik))
+            rows.append(row)
+            per_office[obj.office_id] += 1
+
+        export_record(user=request.user,
+                      list_name=f"{self.opts.app_label}.{self.opts.model_name}",
+                      query=self._export_query(request), file_format=file_format,
+                      office_ids=office_ids, rows_by_office=per_office, disclosed=disclosed)
+        filename = f"{self.opts.model_name}-{timezone.localdate():%Y-%m-%d}.{file_format}"
+        if file_format == ExportFormat.CSV:
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
+            writer = csv.writer(response)
+            writer.writerow(header)
+            writer.writerows(rows)
+        else:
+            workbook = Workbook(write_only=True)
+            sheet = workbook.create_sheet(str(self.opts.verbose_name_plural)[:31])
+            sheet.append(header)
+            for row in rows:
+                sheet.append(row)
+            buffer = io.BytesIO()
+            workbook.save(buffer)
+            response = HttpResponse(
+                buffer.getvalue(),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -856,3 +856,39 @@ class Sequence(models.Model):
 
     def __str__(self):
         return f"{self.scope}={self.value}"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"
+
+
+class ExportRecord(models.Model):
+    """That a staff member exported an admin list: one row per office the export
+    covered, with that office's row count; the rows of one export share `batch`.
+    Written by registry.services.exports.export_record, never typed in."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("staff"),
+    )
+    batch = models.UUIDField(_("export"), db_index=True)
+    list_name = models.CharField(_("list"), max_length=100)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    file_format = models.CharField(_("format"), max_length=8, choices=ExportFormat.choices)
+    row_count = models.PositiveIntegerField(_("rows"))
+    full_niks = models.BooleanField(_("full NIKs"), default=False)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["office", "at"], name="exportrecord_office_at")]
+        permissions = [("export_data", _("Can export the admin lists"))]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.list_name} ({self.row_count})"

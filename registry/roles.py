@@ -23,6 +23,11 @@ VIEW_CORE = [
 # later complaint states it): by the front desk, and by those who stand in for it.
 TURN_AWAY = ["registry.add_turnaway", "registry.view_turnaway"]
 
+# Exporting the lists staff work from (registry.admin_base.ListExportMixin), and the
+# record of who exported what.
+EXPORT = ["registry.export_data"]
+EXPORT_RECORDS = ["registry.view_exportrecord"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -39,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
+        *EXPORT, *EXPORT_RECORDS,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
@@ -60,17 +66,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
+        *EXPORT, *EXPORT_RECORDS,
     ],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: [
         *VIEW_CORE,
         "registry.view_notification",
         "registry.view_turnaway",
+        *EXPORT,
     ],
     Role.PROVINCIAL_SUPERVISOR: [
         *VIEW_CORE,
         "registry.view_staffmembership",
         "registry.view_nikdisclosure",
+        *EXPORT, *EXPORT_RECORDS,
     ],
 }
 

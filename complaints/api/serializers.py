@@ -78,3 +78,47 @@ class ComplaintSerializer(serializers.ModelSerializer):
     def get_responses(self, complaint):
         return [{"at": office_local_iso(r.at, complaint.office), "kind": r.kind,
                  "channel": r.channel, "text": r.text} for r in self._public(complaint)]
+
+
+class SurveyScoresSerializer(serializers.Serializer):
+    """The nine elements of PermenPANRB 14/2017, each scored 1 (not satisfied) to 4
+    (very satisfied)."""
+
+    U1 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Requirements"))
+    U2 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Procedure"))
+    U3 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Service time"))
+    U4 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Cost"))
+    U5 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Service product"))
+    U6 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Staff competence"))
+    U7 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Staff behaviour"))
+    U8 = serializers.IntegerField(min_value=1, max_value=4,
+                                  help_text=_("Complaint handling"))
+    U9 = serializers.IntegerField(min_value=1, max_value=4, help_text=_("Facilities"))
+
+
+class SurveyAnswerCreateSerializer(serializers.Serializer):
+    application = serializers.IntegerField(min_value=1, max_value=2**62)
+    scores = SurveyScoresSerializer()
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class SurveyAnswerCreatedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    application = serializers.IntegerField()
+    answered_at = serializers.DateTimeField()
+
+
+class SurveyPendingSerializer(serializers.Serializer):
+    """A served case the resident may still rate."""
+
+    application = serializers.IntegerField(source="id")
+    number = serializers.CharField()
+    office = serializers.CharField(source="office.code")
+    office_name = serializers.CharField(source="office.name")
+    service = serializers.CharField(source="service.code")
+    service_name = serializers.CharField(source="service.name")
+    served_at = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_served_at(self, application):
+        return office_local_iso(application.served_at, application.office)

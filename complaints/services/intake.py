@@ -186,3 +186,16 @@ def complaint_file(*, resident: Resident, office: Office, text: str, category: s
                    category=category or Category.OTHER, resident=resident,
                    complainant_name=resident.name, application=application,
                    link_method=LinkMethod.APP if application else "")
+
+
+@transaction.atomic
+def complaint_from_survey(*, office: Office, by, text: str, category: str,
+                          resident: Resident, application: Application) -> Complaint:
+    """A satisfaction-survey comment taken in as a complaint by staff
+    (complaints.services.surveys.survey_answer_escalate, which checks who may). It is
+    confidential: the survey is anonymous, so only supervisors and the assignee see
+    who answered."""
+    return _create(office=office, channel=ComplaintChannel.SURVEY, text=text_clean(text),
+                   category=category, by=by, confidential=True, resident=resident,
+                   complainant_name=resident.name, application=application,
+                   link_method=LinkMethod.APPLICATION)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from registry import tenancy
 from registry.admin import ClosureAdmin, OfficeAdmin
 from registry.admin_base import (
+    ListExportMixin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
@@ -118,7 +119,7 @@ def _file_link(document):
 
 
 @admin.register(Booking)
-class BookingAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
+class BookingAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
     """Bookings by day, lane, service, status and channel, each read-only with its
     documents and case file. The front desk cancels with a reason (the resident is
     told) and books for residents without a phone from the assisted booking page."""
@@ -132,6 +133,7 @@ class BookingAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
                            "application"]
     date_hierarchy = "day"
     ordering = ["-day", "slot__start", "id"]
+    export_resident_path = "resident"
     inlines = [BookingDocumentInline]
     actions = ["cancel_with_reason"]
     change_list_template = "admin/appointments/booking/change_list.html"

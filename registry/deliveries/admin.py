@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from registry import tenancy
 from registry.admin_base import (
+    ListExportMixin,
     NoAddMixin,
     NoChangeMixin,
     NoDeleteMixin,
@@ -110,7 +111,7 @@ class ExportForm(forms.Form):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
+class DeliveryAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
     """Home deliveries by day, courier, kecamatan and status; each with its attempts and
     proof. Supervisors reopen one with a reason, dispatch today's deliveries, and export
     the proofs of a date range."""
@@ -127,6 +128,7 @@ class DeliveryAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
                            "courier", "office"]
     date_hierarchy = "scheduled_for"
     inlines = [DeliveryAttemptInline]
+    export_resident_path = "application__resident"
     actions = ["reopen"]
     change_list_template = "admin/deliveries/delivery/change_list.html"
     readonly_fields = ["office", "application", "handover", "status", "waiting_since",
@@ -286,7 +288,7 @@ class CollectForm(forms.Form):
 
 
 @admin.register(Handover)
-class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
+class HandoverAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
     """How each printed card reaches its resident. At the front desk: record or change
     the resident's choice, and hand the card over at the counter (receipt code)."""
 
@@ -296,6 +298,7 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     search_fields = ["application__number", "application__resident__name", "=card__receipt_code"]
     list_select_related = ["application", "application__resident", "application__service",
                            "card", "handed_over_by", "office"]
+    export_resident_path = "application__resident"
     readonly_fields = ["office", "application", "card", "method", "proxy_name", "proxy_nik",
                        "proxy_relation", "chosen_at", "chosen_by", "completed_at",
                        "collected_by_name", "collected_by_nik", "collected_relation",

@@ -33,6 +33,7 @@ from registry.appointments.models import Slot
 from registry.appointments.services.slots import slots_ensure
 from registry.models import Role, Service
 from tests.appointments.conftest import MONDAY, NOW, book
+from tests.complaints.surveys import scores, served_visit
 from tests.factories import ApplicationFactory, assigned_delivery
 from tests.queues.conftest import walk_in
 
@@ -84,6 +85,8 @@ OWN_BODIES = {
     "POST /api/v1/complaints/": lambda w: {"office": w["office"].code,
                                            "text": "Antrean terlalu lama."},
     "POST /api/v1/applications/{id}/handover/": lambda w: {"method": "pickup"},
+    "POST /api/v1/surveys/": lambda w: {"application": w["served"].application_id,
+                                        "scores": scores(4), "comment": "Cepat."},
     "POST /api/v1/field/deliveries/{id}/fail/": lambda w: {"reason": "nobody_home"},
 }
 # The running test's world, set by `world`.
@@ -140,8 +143,9 @@ def clock():
 def world(office_a, office_b, resident_a, make_staff, settings):
     """Something to find for every operation: two offices with their catalogue, slots
     for two weeks, a resident with a bound phone, a booking, a case whose card is out
-    for delivery with the courier, a complaint about it, a call on the board; and the
-    sign-in throttles loose enough that the requests reach the rules behind them.
+    for delivery with the courier, a complaint about it, a call on the board, a served
+    visit to rate; and the sign-in throttles loose enough that the requests reach the
+    rules behind them.
     Yields each caller's headers."""
     settings.OTP_MAX_PER_WINDOW = 100_000
     settings.OTP_RESEND_INTERVAL = timedelta(0)
@@ -162,8 +166,11 @@ def world(office_a, office_b, resident_a, make_staff, settings):
     walk_in(office_a, "C")
     ticket_call_next(counter=loket, by=operator)
     ticket_recall(counter=loket, by=operator)
+    # A visit served at another counter, for the satisfaction survey.
+    served = served_visit(office_a, resident_a, make_staff, counter_number=13)
     resident_tokens = tokens_for_resident(resident_a)
     WORLD.update(
+        served=served,
         office=office_a, resident=resident_a, courier=courier, booking=booking,
         delivery=delivery, refresh=resident_tokens["refresh"], other_slot=lane_c[1].id,
         reprint_slot=Slot.objects.filter(lane=reprint.lane, date=wednesday)

@@ -71,6 +71,10 @@ def test_link_down_with_50_jobs_waiting_then_back_every_job_sent_once(
                  timeout=120, message="the worker did not try the jobs")
         assert CentralOutage.objects.filter(ended_at__isnull=True).count() == 1
         assert central_sim.received() == []
+        # The residents are told while the link is down (the worker also has each
+        # resident's satisfaction-survey invitation to send, ahead of the notice).
+        wait_for(lambda: CentralOutage.objects.get().residents_told == 25, timeout=120,
+                 message="the residents were not told of the outage")
 
         central_sim.configure(office_a.code, down=False)
         assert central_link_check(office_id=office_a.id) is True  # as beat would

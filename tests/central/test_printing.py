@@ -38,10 +38,15 @@ def test_a_served_visit_creates_its_central_work_in_the_same_transaction(applica
     assert Handover.objects.get(application=application_a).method == "pickup"
     application_a.refresh_from_db()
     assert application_a.status == ApplicationStatus.IN_PROGRESS
+    # ... and the resident is invited to the satisfaction survey (complaints, on the
+    # VISIT_COMPLETED hook).
     assert kinds(application_a) == ["application.opened", "application.status",
-                                    "central.job_queued", "central.job_queued"]
-    # Only the first step is queued; the print waits for it.
-    assert queued == [("central.tasks.central_job_send", (jobs[0].id,))]
+                                    "central.job_queued", "central.job_queued",
+                                    "notification.sent"]
+    # Only the first step is queued; the print waits for it. (The survey invitation
+    # goes out on its own.)
+    assert [q for q in queued if q[0].startswith("central.")] == [
+        ("central.tasks.central_job_send", (jobs[0].id,))]
 
 
 def test_a_visit_completed_twice_creates_the_work_once(application_a, queued, serve):

@@ -64,6 +64,11 @@ CARD_PLANNED = "central.card_planned"
 
 CARD_PRINTED = "central.card_printed"
 
+# VISIT_COMPLETED `(*, application)`: the resident was served at the counter and the
+# case moved on, in the caller's transaction (complaints invites the resident to the
+# satisfaction survey).
+VISIT_COMPLETED = "central.visit_completed"
+
 
 # Jobs just queued by their own transaction are left to their own nudge this long.
 SWEEP_GRACE = timedelta(seconds=60)
@@ -108,6 +113,8 @@ def application_visit_completed(*, application: Application, by=None) -> Applica
         application_set_status(application=application,
                                status=ApplicationStatus.IN_PROGRESS, actor=by)
         central_work_create(application=application, by=by)
+        for completed in extensions.registered(VISIT_COMPLETED):
+            completed(application=application)
     return application
 
 
