@@ -14,6 +14,9 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   user's attention at `office` now, on the staff start page and the admin index;
 - OFFICE_STATE: a selector `(*, office) -> dict`, keys added to an office's public
   detail (GET /offices/<code>/);
+- TRENDS: a selector `(*, offices, period) -> {office_id: [Chart]}`, the app's charts
+  over a period for the dashboard and the monthly report (registry.trends), in a
+  bounded number of queries whatever the number of offices;
 - DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
   demo offices (manage.py load_demo);
 - SMS_COMMANDS: a function `(*, resident, text) -> (answer, params, office) | None`
@@ -32,6 +35,7 @@ FIGURES = "figures"
 STAFF_LINKS = "staff_links"
 STAFF_ALERTS = "staff_alerts"
 OFFICE_STATE = "office_state"
+TRENDS = "trends"
 DEMO = "demo"
 SMS_COMMANDS = "sms_commands"
 
@@ -47,11 +51,12 @@ def register(hook: str, *parts) -> None:
 
 
 def register_app(*, roles=None, event_kinds=None, figures=None, staff_links=None,
-                 staff_alerts=None, office_state=None, demo=None) -> None:
+                 staff_alerts=None, office_state=None, trends=None,
+                 demo=None) -> None:
     """An app's parts for the core's hooks, each optional, in one call from its ready()."""
     for hook, part in ((ROLES, roles), (EVENT_KINDS, event_kinds), (FIGURES, figures),
                        (STAFF_LINKS, staff_links), (STAFF_ALERTS, staff_alerts),
-                       (OFFICE_STATE, office_state), (DEMO, demo)):
+                       (OFFICE_STATE, office_state), (TRENDS, trends), (DEMO, demo)):
         if part is not None:
             register(hook, part)
 
