@@ -128,7 +128,7 @@ def _counter_states(offices: list[Office], counter_lanes: dict[int, list[int]],
     """For each day from `date_from` to `date_to` and each counter of `offices` open at
     some time of it: (day, counter id, start, end, event, waiting) for each state the
     counter was in that day, `waiting` the merged intervals during which a ticket
-    waited in one of the lanes it serves now. Four queries whatever the offices and
+    waited in one of the lanes it serves now. Three queries whatever the offices and
     days."""
     by_id = {office.id: office for office in offices}
     waiting = _waiting_by_lane(by_id, date_from, date_to, now)
@@ -161,7 +161,7 @@ def idle_waiting_seconds(*, offices: list[Office], date_from: date, date_to: dat
                          now: datetime | None = None) -> dict[tuple[int, date], float]:
     """{(office id, day): seconds}: how long the office's counters stood open and idle
     while a ticket waited in one of their lanes (summed over the counters), as in the
-    counter figures. Five queries whatever the offices and days."""
+    counter figures. Four queries whatever the offices and days."""
     now = now or timezone.now()
     counter_lanes, _names = _counter_lanes(offices)
     seconds: dict[tuple[int, date], float] = defaultdict(float)
@@ -216,16 +216,16 @@ def counter_figures(*, office: Office, date_from: date, date_to: date,
 
 
 def _states_before(offices: list[Office], day: date, counter_id: int | None) -> dict:
-    """Each counter's last event before `day`: the state it started the day in."""
+    """Each counter's last event before `day`: the state it started the day in. One
+    query (the ids in a subquery, so none are fetched first)."""
     counters = Counter.objects.filter(office__in=offices)
     if counter_id is not None:
         counters = counters.filter(pk=counter_id)
     last = (CounterEvent.objects.filter(counter=OuterRef("pk"), day__lt=day)
             .order_by("-at", "-id").values("pk")[:1])
-    ids = [pk for pk in counters.annotate(last=Subquery(last)).values_list("last", flat=True)
-           if pk is not None]
     return {event.counter_id: event for event in CounterEvent.objects.filter(
-        pk__in=ids).select_related("operator", "pause_reason")}
+        pk__in=counters.annotate(last=Subquery(last)).values("last"))
+        .select_related("operator", "pause_reason")}
 
 
 def _ticket_figures(office, date_from, date_to, counter_id, operator_id, row) -> None:

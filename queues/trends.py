@@ -228,7 +228,7 @@ def wait_charts(*, offices: list[Office], period: trends.Period
 
 def idle_waiting_charts(*, offices: list[Office], period: trends.Period
                         ) -> dict[int, list[trends.Chart]]:
-    """Counter minutes idle with people waiting per bucket. Five queries
+    """Counter minutes idle with people waiting per bucket. Four queries
     (queues.counter_figures.idle_waiting_seconds)."""
     seconds = idle_waiting_seconds(offices=offices, date_from=period.start,
                                    date_to=period.end)
