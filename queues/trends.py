@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from queues.counter_figures import idle_waiting_seconds
@@ -74,18 +74,16 @@ def one_trip_days(*, offices: list[Office], period: trends.Period
     those that ended at the door."""
     out = {office.id: {"trips": defaultdict(int), "succeeded": defaultdict(int),
                        "sent_away": defaultdict(int)} for office in offices}
-    # The case's first ticket day and first turn-away day, over its whole history.
-    first_ticket = Subquery(Ticket.objects.filter(application=OuterRef("application"))
-                            .order_by("day").values("day")[:1])
-    first_turn_away = Subquery(
-        TurnAway.objects.filter(application=OuterRef("application"))
-        .annotate(local=trends.local_day(offices, "at")).order_by("at").values("local")[:1])
+    # A day is the case's first trip when the case has no ticket and no turn-away on an
+    # earlier day (anti-joins, over the case's whole history).
+    ticket_before = Ticket.objects.filter(application=OuterRef("application"))
+    turn_away_before = (TurnAway.objects.filter(application=OuterRef("application"))
+                        .annotate(local=trends.local_day(offices, "at")))
     with_ticket = (
         Ticket.objects.filter(office__in=offices, application__isnull=False,
                               day__gte=period.start, day__lte=period.end)
-        .annotate(first_ticket=first_ticket, first_turn_away=first_turn_away)
-        .filter(Q(day=F("first_ticket")),
-                Q(first_turn_away__isnull=True) | Q(first_turn_away__gte=F("day")))
+        .filter(~Exists(ticket_before.filter(day__lt=OuterRef("day"))),
+                ~Exists(turn_away_before.filter(local__lt=OuterRef("day"))))
         .values("office_id", "day")
         .annotate(trips=Count("application", distinct=True),
                   succeeded=Count("application", distinct=True,
@@ -94,13 +92,13 @@ def one_trip_days(*, offices: list[Office], period: trends.Period
     for office_id, day, trips, succeeded in with_ticket:
         out[office_id]["trips"][day] += trips
         out[office_id]["succeeded"][day] += succeeded
+    # Sent away without a ticket that day, on the case's first trip (or no case's).
     at_the_door = (
         TurnAway.objects.filter(trends.period_filter(offices, period, "at"))
-        .annotate(local=trends.local_day(offices, "at"), first_ticket=first_ticket,
-                  first_turn_away=first_turn_away)
+        .annotate(local=trends.local_day(offices, "at"))
         .filter(Q(application__isnull=True)
-                | (Q(local=F("first_turn_away"))
-                   & (Q(first_ticket__isnull=True) | Q(first_ticket__gt=F("local")))))
+                | (~Exists(ticket_before.filter(day__lte=OuterRef("local")))
+                   & ~Exists(turn_away_before.filter(local__lt=OuterRef("local")))))
         .values("office_id", "local")
         .annotate(cases=Count("application", distinct=True),
                   strays=Count("resident", distinct=True, filter=Q(application__isnull=True)))
