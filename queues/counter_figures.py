@@ -102,7 +102,7 @@ def _user_name(username: str | None, first_name: str, last_name: str) -> str:
 
 def merge(intervals: list[Interval]) -> list[Interval]:
     """The union of `intervals`, sorted, as disjoint intervals."""
-    merged: list[list[datetime]] = []
+    merged: list[list[float]] = []
     for start, end in sorted(i for i in intervals if i[1] > i[0]):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)

@@ -120,10 +120,10 @@ def one_trip_charts(*, offices: list[Office], period: trends.Period
             labels=period.labels(), kind=trends.Kind.LINES, unit="%",
             note=_("A case's first trip is the first day the resident came for it: with "
                    "a ticket, or sent away at the door. It succeeded when a ticket of the "
-                   "case ended served that day; partly served, not served, a no-show or "
-                   "sent away at the door failed. A turn-away no case took counts as a "
-                   "failed first trip, once per resident and day. Tickets never "
-                   "identified at a counter are not counted."),
+                   "case ended served that day; otherwise (partly served, not served, a "
+                   "no-show, or only sent away at the door) it failed. A turn-away no case "
+                   "took counts as a failed first trip, once per resident and day. Tickets "
+                   "never identified at a counter are not counted."),
             series=[trends.Series(_("one trip (%)"), [
                         trends.share(ok, total)
                         for ok, total in zip(counts["succeeded"], counts["trips"], strict=True)]),
