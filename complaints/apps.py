@@ -21,3 +21,5 @@ class ComplaintsConfig(AppConfig):
         extensions.register(extensions.DEMO, demo_one_trip.seed)
         # The satisfaction survey (IKM) is offered once the visit completed the case.
         extensions.register(VISIT_COMPLETED, survey_invite)
+        # The month's complaints in the monthly report.
+        extensions.register(extensions.REPORT_TABLES, selectors.report_tables)

@@ -27,8 +27,9 @@ from complaints.models import (
 )
 from queues.selectors import tickets_served
 from registry import tenancy
-from registry.calendar import office_day_bounds
+from registry.calendar import office_day_bounds, office_local_text
 from registry.models import Application, Office, Resident, Role
+from registry.trends import Table
 
 # Who sees a confidential complainant besides the assignee, and who sees follow-up.
 COMPLAINANT_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
@@ -280,3 +281,50 @@ def surveys_pending_for_resident(*, resident: Resident, now=None) -> QuerySet[Ap
                      .values("application_id"))
             .select_related("office", "service").order_by("-served_at", "-id"))
 
+
+
+# --- The monthly report's list -------------------------------------------------------
+
+REPORT_SECTION = gettext_lazy("Complaints")
+
+
+def report_tables(*, offices, period) -> dict:
+    """The complaints received in the period per office, with how each was resolved and
+    whether its deadlines were met on time (the monthly report)."""
+    by_id = {office.id: office for office in offices}
+    window = Q()
+    for office in offices:
+        start, end = period.bounds(office)
+        window |= Q(office=office, received_at__gte=start, received_at__lt=end)
+    complaints = list(Complaint.objects.filter(window).order_by("office", "received_at")
+                      if offices else [])
+    deadlines: dict[int, list] = {}
+    for complaint_id, due_at, met_at in ComplaintDeadline.objects.filter(
+            complaint__in=[c.id for c in complaints]).values_list(
+            "complaint_id", "due_at", "met_at"):
+        deadlines.setdefault(complaint_id, []).append((due_at, met_at))
+    now = timezone.now()
+    rows: dict[int, list] = {office.id: [] for office in offices}
+    for complaint in complaints:
+        office = by_id[complaint.office_id]
+        own = deadlines.get(complaint.id, [])
+        late = [1 for due, met in own if (met or now) > due]
+        met = [1 for _due, at in own if at is not None]
+        if late:
+            in_time = _("late")
+        elif met:
+            in_time = _("on time")
+        else:
+            in_time = "-"
+        rows[office.id].append([
+            complaint.reference, office_local_text(complaint.received_at, office),
+            complaint.get_channel_display(), complaint.get_category_display(),
+            complaint.get_status_display(),
+            office_local_text(complaint.resolved_at, office) or "-", in_time])
+    header = [_("reference"), _("received at"), _("channel"), _("category"), _("status"),
+              _("resolved at"), _("deadlines")]
+    return {office_id: [Table(section=str(REPORT_SECTION),
+                              title=_("Complaints received and their resolution"),
+                              header=header, rows=office_rows,
+                              empty=_("No complaint received this month."))]
+            for office_id, office_rows in rows.items()}

@@ -145,6 +145,8 @@ class Chart:
     unit: str = ""
     note: str = ""
     label_title: str = field(default_factory=lambda: str(_("period")))
+    # The report's last row: the whole month's figures (registry.reports).
+    total_row: list | None = None
 
     def header(self) -> list[str]:
         return [str(self.label_title), *[str(s.name) for s in self.series]]
@@ -156,6 +158,18 @@ class Chart:
 
     def is_empty(self) -> bool:
         return not any(v for s in self.series for v in s.values)
+
+
+@dataclass
+class Table:
+    """A list for the monthly report (the month's outages, its complaints): a section
+    it belongs to, a title, a header and rows of text, and what to say when empty."""
+
+    section: str
+    title: str
+    header: list[str]
+    rows: list[list]
+    empty: str = ""
 
 
 def default_period(today: date) -> Period:

@@ -15,3 +15,4 @@ class CentralConfig(AppConfig):
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             office_state=selectors.office_link_state)
+        extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
