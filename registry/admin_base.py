@@ -391,16 +391,18 @@ class ListExportMixin:
 
 
 def tabular_response(sheets: list[tuple[str, list, list]], *, file_format: str,
-                     filename: str) -> HttpResponse:
+                     filename: str, titled: bool | None = None) -> HttpResponse:
     """Tables `(title, header, rows)` as a CSV download (the tables one after another,
-    each under its title when there are several) or an XLSX one (a sheet each). Cells
-    are written as text a spreadsheet never runs as a formula."""
+    each under its title when `titled`, by default when there are several) or an XLSX
+    one (a sheet each). Cells are written as text a spreadsheet never runs as a
+    formula."""
+    titled = len(sheets) > 1 if titled is None else titled
     if file_format == ExportFormat.CSV:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
         writer = csv.writer(response)
         for index, (title, header, rows) in enumerate(sheets):
-            if len(sheets) > 1:
+            if titled:
                 if index:
                     writer.writerow([])
                 writer.writerow([_export_cell_value(str(title))])

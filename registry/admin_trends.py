@@ -149,7 +149,8 @@ def dashboard_export_view(request, admin_site, file_format):
                   query=request.GET.urlencode(), file_format=file_format,
                   office_ids={o.id for o in chosen}, rows_by_office=per_office, disclosed=set())
     filename = f"dashboard-{period.start:%Y%m%d}-{period.end:%Y%m%d}.{file_format}"
-    return tabular_response(sheets, file_format=file_format, filename=filename)
+    return tabular_response(sheets, file_format=file_format, filename=filename,
+                            titled=True)
 
 
 def trend_sheets(offices, charts_by_office) -> tuple[list[tuple[str, list, list]], Counter]:

@@ -42,13 +42,12 @@ class Granularity(models.TextChoices):
     MONTH = "month", _("month")
 
 
-class Kind(models.TextChoices):
-    """How a chart is drawn: bars side by side per label, stacked bars, lines over the
-    buckets, or a single series of bars over categories."""
+class Kind:
+    """How a chart is drawn: bars side by side per label, stacked bars, or lines."""
 
-    BARS = "bars", _("bars")
-    STACKED = "stacked", _("stacked bars")
-    LINES = "lines", _("lines")
+    BARS = "bars"
+    STACKED = "stacked"
+    LINES = "lines"
 
 
 @dataclass(frozen=True)
