@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -132,13 +132,15 @@ def test_the_first_visit_shows_the_last_30_days_of_the_heads_office(head, month)
     assert [o.code for o in response.context["offices"]] == ["3275"]
     assert response.context["rows"][0]["cells"][0]["dom_id"] == "chart-turned_away-3275"
     html = response.content.decode()
-    assert "chart-4.6.2.umd.min.js" in html and 'data-chart="chart-turned_away-3275-config"' in html
+    assert "chart-4.6.2.umd.min.js" in html
+    assert 'data-chart="chart-turned_away-3275-config"' in html
 
 
 def test_a_head_never_sees_another_offices_figures(head, month):
     response = head.get(DASHBOARD, {**JULY, "granularity": "month", "office": "3216"})
     assert response.status_code == 200
-    assert response.context["period"] is None and response.context["rows"] == []
+    assert response.context["period"] is None
+    assert response.context["rows"] == []
     assert "3216" in str(response.context["form"].errors["office"])
 
 
@@ -157,7 +159,8 @@ def test_a_provincial_supervisor_compares_offices_side_by_side(province, month):
      "Pilih paling banyak 366 hari."),
     ({"start": "kemarin", "end": "2026-07-01", "granularity": "day"},
      "Masukkan tanggal yang valid."),
-    ({**JULY, "granularity": "hour"}, "Masukkan pilihan yang valid. hour bukan salah satu dari pilihan yang tersedia."),
+    ({**JULY, "granularity": "hour"},
+     "Masukkan pilihan yang valid. hour bukan salah satu dari pilihan yang tersedia."),
 ])
 def test_a_bad_choice_is_explained_in_indonesian(head, month, params, message):
     response = head.get(DASHBOARD, params)
@@ -241,7 +244,8 @@ def test_the_monthly_report_prints_as_pdf_one_page_per_section(head, month):
     assert "Disdukcapil Kota Bekasi: monthly report, July 2026" in pages[0]
     assert "Residents sent away at the door" in "".join(pages)
     starts = [i for i, text in enumerate(pages) if "Outages and closures" in text]
-    assert starts and "No outage of the central link." in pages[starts[0]]
+    assert starts
+    assert "No outage of the central link." in pages[starts[0]]
 
 
 def test_the_provincial_report_compares_the_offices(province, month):
