@@ -81,21 +81,22 @@ def _state_intervals(office: Office, day: date, events: list[CounterEvent],
     return spans
 
 
-def _waiting_by_lane(office: Office, date_from: date, date_to: date, now: datetime
-                     ) -> dict[tuple[date, int], list[Interval]]:
-    """Per day and lane, the merged intervals during which a ticket waited there."""
+def _waiting_by_lane(offices: dict[int, Office], date_from: date, date_to: date,
+                     now: datetime) -> dict[tuple[date, int], list[Interval]]:
+    """Per day and lane of `offices` (by id), the merged intervals during which a ticket
+    waited there. One query."""
     starts: dict[tuple[int, int], datetime] = {}
     spans: dict[tuple[date, int], list[Interval]] = defaultdict(list)
     rows = (TicketEvent.objects.filter(
-        office=office, day__gte=date_from, day__lte=date_to,
+        office__in=list(offices), day__gte=date_from, day__lte=date_to,
         kind__in=[TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN,
                   TicketEventKind.TRANSFERRED, TicketEventKind.CALLED,
                   TicketEventKind.NO_SHOW])
         .order_by("at", "id")
-        .values_list("ticket_id", "day", "kind", "lane_id", "to_lane_id", "at"))
-    days: dict[int, date] = {}
-    for ticket_id, day, kind, lane_id, to_lane_id, at in rows:
-        days[ticket_id] = day
+        .values_list("office_id", "ticket_id", "day", "kind", "lane_id", "to_lane_id", "at"))
+    days: dict[int, tuple[int, date]] = {}
+    for office_id, ticket_id, day, kind, lane_id, to_lane_id, at in rows:
+        days[ticket_id] = (office_id, day)
         if kind in (TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN):
             starts[ticket_id, lane_id] = at
         elif kind == TicketEventKind.TRANSFERRED:
@@ -103,9 +104,72 @@ def _waiting_by_lane(office: Office, date_from: date, date_to: date, now: dateti
         elif (ticket_id, lane_id) in starts:  # the first call there, or the day's end
             spans[day, lane_id].append((starts.pop((ticket_id, lane_id)), at))
     for (ticket_id, lane_id), start in starts.items():
-        day = days[ticket_id]
-        spans[day, lane_id].append((start, min(office_day_bounds(office, day)[1], now)))
+        office_id, day = days[ticket_id]
+        spans[day, lane_id].append(
+            (start, min(office_day_bounds(offices[office_id], day)[1], now)))
     return {key: merge(value) for key, value in spans.items()}
+
+
+def _counter_lanes(offices: list[Office]) -> tuple[dict[int, list[int]], dict[int, str]]:
+    """The lanes each counter of `offices` serves now, and the counters' names. One
+    query."""
+    counter_lanes: dict[int, list[int]] = defaultdict(list)
+    names: dict[int, str] = {}
+    for cid, lane_id, name in CounterLane.objects.filter(office__in=offices).values_list(
+            "counter_id", "lane_id", "counter__name"):
+        counter_lanes[cid].append(lane_id)
+        names[cid] = name
+    return counter_lanes, names
+
+
+def _counter_states(offices: list[Office], counter_lanes: dict[int, list[int]],
+                    date_from: date, date_to: date, now: datetime,
+                    counter_id: int | None = None):
+    """For each day from `date_from` to `date_to` and each counter of `offices` open at
+    some time of it: (day, counter id, start, end, event, waiting) for each state the
+    counter was in that day, `waiting` the merged intervals during which a ticket
+    waited in one of the lanes it serves now. Three queries whatever the offices and
+    days."""
+    by_id = {office.id: office for office in offices}
+    waiting = _waiting_by_lane(by_id, date_from, date_to, now)
+    events = CounterEvent.objects.filter(office__in=offices, day__gte=date_from,
+                                         day__lte=date_to)
+    if counter_id is not None:
+        events = events.filter(counter_id=counter_id)
+    by_counter_day: dict[tuple[int, date], list[CounterEvent]] = defaultdict(list)
+    for event in events.select_related("operator", "pause_reason").order_by("at", "id"):
+        by_counter_day[event.counter_id, event.day].append(event)
+    carried = _states_before(offices, date_from, counter_id)
+    day = date_from
+    while day <= date_to:
+        cids = {cid for cid, d in by_counter_day if d == day} | {
+            cid for cid, event in carried.items() if event.state != CounterState.CLOSED}
+        for cid in sorted(cids):
+            day_events = by_counter_day.get((cid, day), [])
+            office = by_id[(day_events[0] if day_events else carried[cid]).office_id]
+            union = merge([span for lane_id in counter_lanes.get(cid, [])
+                           for span in waiting.get((day, lane_id), [])])
+            for start, end, event in _state_intervals(office, day, day_events,
+                                                      carried.get(cid), now):
+                yield day, cid, start, end, event, union
+            if day_events:
+                carried[cid] = day_events[-1]
+        day += timedelta(days=1)
+
+
+def idle_waiting_seconds(*, offices: list[Office], date_from: date, date_to: date,
+                         now: datetime | None = None) -> dict[tuple[int, date], float]:
+    """{(office id, day): seconds}: how long the office's counters stood open and idle
+    while a ticket waited in one of their lanes (summed over the counters), as in the
+    counter figures. Four queries whatever the offices and days."""
+    now = now or timezone.now()
+    counter_lanes, _names = _counter_lanes(offices)
+    seconds: dict[tuple[int, date], float] = defaultdict(float)
+    for day, _cid, start, end, event, union in _counter_states(
+            offices, counter_lanes, date_from, date_to, now):
+        if event.state == CounterState.IDLE:
+            seconds[event.office_id, day] += overlap_seconds((start, end), union)
+    return dict(seconds)
 
 
 def counter_figures(*, office: Office, date_from: date, date_to: date,
@@ -114,13 +178,7 @@ def counter_figures(*, office: Office, date_from: date, date_to: date,
     """Rows per day, counter and operator (see the module docstring), minutes to one
     decimal. A handful of queries whatever the range."""
     now = now or timezone.now()
-    counter_lanes: dict[int, list[int]] = defaultdict(list)
-    names: dict[int, str] = {}
-    for cid, lane_id, name in CounterLane.objects.filter(office=office).values_list(
-            "counter_id", "lane_id", "counter__name"):
-        counter_lanes[cid].append(lane_id)
-        names[cid] = name
-    waiting = _waiting_by_lane(office, date_from, date_to, now)
+    counter_lanes, names = _counter_lanes([office])
     rows: dict[tuple, dict] = {}
 
     def row(day, cid, operator, operator_name):
@@ -134,35 +192,17 @@ def counter_figures(*, office: Office, date_from: date, date_to: date,
                          "alerts": 0}
         return rows[key]
 
-    events = CounterEvent.objects.filter(office=office, day__gte=date_from, day__lte=date_to)
-    if counter_id is not None:
-        events = events.filter(counter_id=counter_id)
-    by_counter_day: dict[tuple[int, date], list[CounterEvent]] = defaultdict(list)
-    for event in events.select_related("operator", "pause_reason").order_by("at", "id"):
-        by_counter_day[event.counter_id, event.day].append(event)
-    carried = _states_before(office, date_from, counter_id)
-    day = date_from
-    while day <= date_to:
-        cids = {cid for cid, d in by_counter_day if d == day} | {
-            cid for cid, event in carried.items() if event.state != CounterState.CLOSED}
-        for cid in cids:
-            day_events = by_counter_day.get((cid, day), [])
-            union = merge([span for lane_id in counter_lanes.get(cid, [])
-                           for span in waiting.get((day, lane_id), [])])
-            for start, end, event in _state_intervals(office, day, day_events,
-                                                      carried.get(cid), now):
-                if operator_id is not None and event.operator_id != operator_id:
-                    continue
-                entry = row(day, cid, event.operator_id, _name(event.operator))
-                if event.state == CounterState.IDLE:
-                    entry["idle_seconds"] += (end - start).total_seconds()
-                    entry["idle_waiting_seconds"] += overlap_seconds((start, end), union)
-                elif event.state == CounterState.PAUSED:
-                    reason = event.pause_reason.name if event.pause_reason else _("Other")
-                    entry["paused"][reason] += (end - start).total_seconds()
-            if day_events:
-                carried[cid] = day_events[-1]
-        day += timedelta(days=1)
+    for day, cid, start, end, event, union in _counter_states(
+            [office], counter_lanes, date_from, date_to, now, counter_id):
+        if operator_id is not None and event.operator_id != operator_id:
+            continue
+        entry = row(day, cid, event.operator_id, _name(event.operator))
+        if event.state == CounterState.IDLE:
+            entry["idle_seconds"] += (end - start).total_seconds()
+            entry["idle_waiting_seconds"] += overlap_seconds((start, end), union)
+        elif event.state == CounterState.PAUSED:
+            reason = event.pause_reason.name if event.pause_reason else _("Other")
+            entry["paused"][reason] += (end - start).total_seconds()
     _ticket_figures(office, date_from, date_to, counter_id, operator_id, row)
     alerts = CounterAlert.objects.filter(office=office, day__gte=date_from, day__lte=date_to)
     if counter_id is not None:
@@ -175,17 +215,17 @@ def counter_figures(*, office: Office, date_from: date, date_to: date,
         rows.items(), key=lambda item: (item[0][0], item[1]["counter"], item[1]["operator"]))]
 
 
-def _states_before(office: Office, day: date, counter_id: int | None) -> dict:
-    """Each counter's last event before `day`: the state it started the day in."""
-    counters = Counter.objects.filter(office=office)
+def _states_before(offices: list[Office], day: date, counter_id: int | None) -> dict:
+    """Each counter's last event before `day`: the state it started the day in. One
+    query (the ids in a subquery, so none are fetched first)."""
+    counters = Counter.objects.filter(office__in=offices)
     if counter_id is not None:
         counters = counters.filter(pk=counter_id)
     last = (CounterEvent.objects.filter(counter=OuterRef("pk"), day__lt=day)
             .order_by("-at", "-id").values("pk")[:1])
-    ids = [pk for pk in counters.annotate(last=Subquery(last)).values_list("last", flat=True)
-           if pk is not None]
     return {event.counter_id: event for event in CounterEvent.objects.filter(
-        pk__in=ids).select_related("operator", "pause_reason")}
+        pk__in=counters.annotate(last=Subquery(last)).values("last"))
+        .select_related("operator", "pause_reason")}
 
 
 def _ticket_figures(office, date_from, date_to, counter_id, operator_id, row) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import models
-from django.db.models import Count
+from django.db.models import Case, Count, DateField, When
 from django.db.models.functions import TruncDate
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -202,6 +202,18 @@ def period_filter(offices: list[Office], period: Period, field_name: str) -> mod
     ends = [period.bounds(o)[1] for o in offices]
     return models.Q(**{"office__in": offices, f"{field_name}__gte": min(starts),
                        f"{field_name}__lt": max(ends)})
+
+
+def local_day(offices: list[Office], field_name: str):
+    """The local day of the instant `field_name` at each row's office, as one
+    expression whatever the offices' time zones (a CASE over the zones): a grouped
+    query over offices in WIB, WITA and WIT together stays one query."""
+    zones = list(by_zone(offices).values())
+    if len(zones) == 1:
+        return TruncDate(field_name, tzinfo=office_zone(zones[0][0]))
+    return Case(*[When(office__in=[o.id for o in zone_offices],
+                       then=TruncDate(field_name, tzinfo=office_zone(zone_offices[0])))
+                  for zone_offices in zones], output_field=DateField())
 
 
 def count_by_day(queryset, offices: list[Office], period: Period, field_name: str,

@@ -10,8 +10,9 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
-        from registry.appointments import demo, events, roles, selectors, views
+        from registry.appointments import demo, events, roles, selectors, trends, views
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
+        extensions.register(extensions.TRENDS, trends.charts)
