@@ -9,7 +9,7 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from complaints import demo, demo_one_trip, events, roles, selectors, views
+        from complaints import demo, demo_one_trip, events, roles, selectors, trends, views
         from complaints.services.surveys import survey_invite
         from registry import extensions
         from registry.central.services.jobs import VISIT_COMPLETED
@@ -21,3 +21,4 @@ class ComplaintsConfig(AppConfig):
         extensions.register(extensions.DEMO, demo_one_trip.seed)
         # The satisfaction survey (IKM) is offered once the visit completed the case.
         extensions.register(VISIT_COMPLETED, survey_invite)
+        extensions.register(extensions.TRENDS, trends.charts)
