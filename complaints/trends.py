@@ -45,8 +45,8 @@ from registry.trends import (
 
 COMPLAINTS = _("Complaints")
 SATISFACTION = _("Satisfaction")
-IKM_SCALE = _("Grades (PermenPANRB 14/2017): A 88.31-100 very good, B 76.61-88.30 good, "
-              "C 65.00-76.60 not good, D 25.00-64.99 poor.")
+# The grades of complaints.selectors.IKM_GRADES, as the IKM report states them.
+IKM_SCALE = _("Grades: A 88.31-100, B 76.61-88.30, C 65.00-76.60, D 25.00-64.99.")
 
 
 def deadlines_overdue_changes(*, offices: list[Office], period: Period
@@ -85,10 +85,41 @@ def _ikm_value(figures: dict | None) -> float | None:
     return None if figures is None else float(figures["ikm"])
 
 
+def _satisfaction_charts(period: Period, labels: list[str], days: dict[date, dict]
+                         ) -> list[Chart]:
+    """The IKM per bucket and the elements over the period, from the IKM aggregates
+    (complaints.selectors.ikm_totals) of each day."""
+    buckets, whole = _ikm_totals_by_bucket(period, days)
+    figures = ikm_of_totals(whole)
+    if figures is None:
+        note = _("No answers in this period.")
+    else:
+        note = _("IKM %(ikm)s, grade %(grade)s (%(label)s); answers: %(answers)s.") % {
+            "ikm": number_format(figures["ikm"], 2), "grade": figures["grade"],
+            "label": figures["grade_label"], "answers": figures["answers"]}
+    return [
+        Chart(key="ikm", section=str(SATISFACTION),
+              title=str(_("Community satisfaction index (IKM)")), labels=labels,
+              kind=Kind.LINES, unit="IKM",
+              series=[Series("IKM", [_ikm_value(ikm_of_totals(b)) for b in buckets])],
+              note=str(IKM_SCALE)),
+        Chart(key="ikm_elements", section=str(SATISFACTION),
+              title=str(_("Survey elements over the period")),
+              labels=[f"{e} {SurveyElement(e).label}" for e in SURVEY_ELEMENTS],
+              kind=Kind.BARS, unit=str(_("average score (1-4)")),
+              label_title=str(_("element")),
+              series=[Series(str(_("Average score")), [
+                  None if figures is None else float(figures["elements"][e])
+                  for e in SURVEY_ELEMENTS])],
+              note=str(note)),
+    ]
+
+
 def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
     """The complaints' and the survey's charts of each office
     (registry.extensions.TRENDS):
-    - complaints_by_channel: complaints received in each bucket, by channel;
+    - complaints_by_channel: complaints received in each bucket, by channel (all of
+      them, in their order, so offices side by side read alike);
     - complaint_deadlines: deadlines (first response, response, next update,
       resolution) met in each bucket within the deadline or late, and those open past
       the deadline at the end of each bucket (or now, for the bucket under way);
@@ -108,14 +139,6 @@ def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
     labels = period.labels()
     out = {}
     for office in offices:
-        buckets, whole = _ikm_totals_by_bucket(period, answers[office.id][()])
-        figures = ikm_of_totals(whole)
-        if figures is None:
-            note = _("No answers in this period.")
-        else:
-            note = _("IKM %(ikm)s, grade %(grade)s (%(label)s), from %(answers)s answers.") % {
-                "ikm": number_format(figures["ikm"], 2), "grade": figures["grade"],
-                "label": figures["grade_label"], "answers": figures["answers"]}
         out[office.id] = [
             Chart(key="complaints_by_channel", section=str(COMPLAINTS),
                   title=str(_("Complaints received by channel")), labels=labels,
@@ -135,19 +158,6 @@ def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
                              "update, resolution) counts: answered on the day it was met; "
                              "open past the deadline at the end of each period, not while "
                              "the complaint waits for the complainant."))),
-            Chart(key="ikm", section=str(SATISFACTION),
-                  title=str(_("Community satisfaction index (IKM)")), labels=labels,
-                  kind=Kind.LINES, unit="IKM",
-                  series=[Series("IKM", [_ikm_value(ikm_of_totals(b)) for b in buckets])],
-                  note=str(IKM_SCALE)),
-            Chart(key="ikm_elements", section=str(SATISFACTION),
-                  title=str(_("Survey elements over the period")),
-                  labels=[f"{e} {SurveyElement(e).label}" for e in SURVEY_ELEMENTS],
-                  kind=Kind.BARS, unit=str(_("average score (1-4)")),
-                  label_title=str(_("element")),
-                  series=[Series(str(_("Average score")), [
-                      None if figures is None else float(figures["elements"][e])
-                      for e in SURVEY_ELEMENTS])],
-                  note=str(note)),
+            *_satisfaction_charts(period, labels, answers[office.id][()]),
         ]
     return out

@@ -33,6 +33,8 @@ def outage_seconds_by_day(*, offices: list[Office], period: Period
                           ) -> dict[int, dict[date, float]]:
     """Seconds of central-link outage per office and local day: each outage clipped to
     each day it spans; one still open counts up to now. One query."""
+    if not offices:
+        return {}
     now = timezone.now()
     bounds = {office.id: period.bounds(office) for office in offices}
     first = min(start for start, _end in bounds.values())

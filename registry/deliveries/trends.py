@@ -75,7 +75,7 @@ def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
         out[office.id] = [
             Chart(key="deliveries", section=str(SECTION),
                   title=str(_("Cards handed over and delivery attempts")), labels=labels,
-                  kind=Kind.BARS, unit=str(_("cards")), series=[
+                  kind=Kind.BARS, series=[
                       Series(str(_("Delivered home")), period.bucketed(delivered)),
                       Series(str(_("Handed over at the office")),
                              period.bucketed(at_office[office.id][()])),

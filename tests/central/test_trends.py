@@ -11,6 +11,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from registry import extensions
 from registry.central.models import (
     AttemptOutcome,
     CardStockMovement,
@@ -23,7 +24,7 @@ from registry.central.models import (
     StockMovementReason,
 )
 from registry.central.trends import charts
-from registry.trends import Granularity, Period
+from registry.trends import Granularity, Period, trends_for
 from tests.factories import ApplicationFactory, OfficeFactory, card_stock_for
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +217,10 @@ def test_queries_do_not_grow_with_offices_or_days(month, office_a, office_b):
     assert queries([office_a], 7) == 5
     assert queries([office_a, office_b, office_c], 7) == 5
     assert queries([office_a, office_b, office_c], 60) == 5
+
+
+def test_registered_for_the_dashboard(office_a):
+    assert charts in extensions.registered(extensions.TRENDS)
+    assert {chart.key for chart in trends_for(offices=[office_a], period=Period(*JULY))[
+        office_a.id]} >= {chart.key for chart in charts(offices=[office_a],
+                                                        period=Period(*JULY))[office_a.id]}

@@ -6,6 +6,7 @@ bounded queries."""
 
 import itertools
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,8 +22,10 @@ from complaints.models import (
     DeadlineKind,
     SurveyAnswer,
 )
+from complaints.selectors import ikm
 from complaints.trends import charts
-from registry.trends import Granularity, Period
+from registry import extensions
+from registry.trends import Granularity, Period, trends_for
 from tests.factories import ApplicationFactory, OfficeFactory
 
 pytestmark = pytest.mark.django_db
@@ -205,15 +208,16 @@ def test_the_month(month, office_a, office_m):
     # Three answers: U1 4+3+2 = 9 (3.00), U2..U9 4+3+3 = 10 (3.33); the mean of the
     # averages (3 + 8 x 10/3) / 9 = 89/27, x 25 = 82.41: B.
     assert [s.values for s in a["ikm"].series] == [[82.41]]
+    assert ikm(office=office_a, date_from=JULY[0], date_to=JULY[1])[0]["ikm"] == Decimal("82.41")
     elements = a["ikm_elements"]
     assert elements.labels == ["U1 Requirements", "U2 Procedure", "U3 Service time",
                                "U4 Cost", "U5 Service product", "U6 Staff competence",
                                "U7 Staff behaviour", "U8 Complaint handling",
                                "U9 Facilities"]
     assert [s.values for s in elements.series] == [[3.0] + [3.33] * 8]
-    assert elements.note == "IKM 82.41, grade B (Good), from 3 answers."
+    assert elements.note == "IKM 82.41, grade B (Good); answers: 3."
     assert [s.values for s in m["ikm_elements"].series] == [[2.0] * 9]
-    assert m["ikm_elements"].note == "IKM 50.00, grade D (Poor), from 1 answers."
+    assert m["ikm_elements"].note == "IKM 50.00, grade D (Poor); answers: 1."
 
 
 @pytest.mark.parametrize("granularity", list(Granularity))
@@ -223,8 +227,10 @@ def test_the_elements_are_over_the_whole_period(month, office_a, granularity):
 
 
 def test_the_notes_speak_the_office_language(month, office_a):
-    chart = figures([office_a], Granularity.MONTH, "id")[office_a.id]["ikm_elements"]
-    assert chart.note.startswith("IKM 82,41")
+    result = figures([office_a], Granularity.MONTH, "id")[office_a.id]
+    assert result["ikm_elements"].note.startswith("IKM 82,41")
+    assert result["ikm"].note == ("Mutu pelayanan: A 88,31-100, B 76,61-88,30, "
+                                  "C 65,00-76,60, D 25,00-64,99.")
 
 
 @pytest.mark.parametrize(("answers", "points", "ikm", "grade"), [
@@ -275,3 +281,10 @@ def test_queries_do_not_grow_with_offices_or_days(month, office_a, office_b):
     assert queries([office_a], 7) == 5
     assert queries([office_a, office_b, office_c], 7) == 5
     assert queries([office_a, office_b, office_c], 60) == 5
+
+
+def test_registered_for_the_dashboard(office_a):
+    assert charts in extensions.registered(extensions.TRENDS)
+    assert {chart.key for chart in trends_for(offices=[office_a], period=Period(*JULY))[
+        office_a.id]} >= {chart.key for chart in charts(offices=[office_a],
+                                                        period=Period(*JULY))[office_a.id]}

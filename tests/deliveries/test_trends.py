@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from registry import extensions
 from registry.central.models import Card, CentralJob, CentralJobKind, CentralJobStatus
 from registry.deliveries.models import (
     AttemptOutcome,
@@ -24,7 +25,7 @@ from registry.deliveries.models import (
     HandoverMethod,
 )
 from registry.deliveries.trends import charts
-from registry.trends import Granularity, Period
+from registry.trends import Granularity, Period, trends_for
 from tests.factories import ApplicationFactory, OfficeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +183,10 @@ def test_queries_do_not_grow_with_offices_or_days(month, office_a, office_b):
     assert queries([office_a], 7) == 3
     assert queries([office_a, office_b, office_c], 7) == 3
     assert queries([office_a, office_b, office_c], 60) == 3
+
+
+def test_registered_for_the_dashboard(office_a):
+    assert charts in extensions.registered(extensions.TRENDS)
+    assert {chart.key for chart in trends_for(offices=[office_a], period=Period(*JULY))[
+        office_a.id]} >= {chart.key for chart in charts(offices=[office_a],
+                                                        period=Period(*JULY))[office_a.id]}
