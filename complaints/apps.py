@@ -9,7 +9,7 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from complaints import demo, demo_one_trip, events, roles, selectors, views
+        from complaints import demo, demo_one_trip, events, roles, selectors, trends, views
         from complaints.services.surveys import survey_answer_by_sms, survey_invite
         from registry import extensions
         from registry.central.services.jobs import VISIT_COMPLETED
@@ -25,3 +25,4 @@ class ComplaintsConfig(AppConfig):
         extensions.register(extensions.SMS_COMMANDS, survey_answer_by_sms)
         # The month's complaints in the monthly report.
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
+        extensions.register(extensions.TRENDS, trends.charts)
