@@ -5,6 +5,7 @@ HTML and PDF."""
 
 import csv
 import io
+from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -190,9 +191,13 @@ def test_the_export_gives_each_charts_table_and_is_recorded(province, month):
     # The offices by region code.
     assert rows[start + 2][:4] == ["Disdukcapil Kabupaten Bekasi", "Jul 2026", "0", "2"]
     assert rows[start + 3][:4] == ["Disdukcapil Kota Bekasi", "Jul 2026", "1", "2"]
+    # Recorded per office with the rows it had in the file (a row per chart and label).
+    names = {"Disdukcapil Kabupaten Bekasi": "3216", "Disdukcapil Kota Bekasi": "3275"}
+    in_file = Counter(names[row[0]] for row in rows if row and row[0] in names)
     records = ExportRecord.objects.filter(list_name="registry.dashboard").order_by("office")
     assert [(r.office.code, r.file_format, r.row_count) for r in records] == [
-        ("3216", "csv", 1), ("3275", "csv", 1)]
+        ("3216", "csv", in_file["3216"]), ("3275", "csv", in_file["3275"])]
+    assert in_file["3275"] > 1
 
 
 def test_the_xlsx_export_has_a_sheet_per_chart_with_numbers(province, month):
