@@ -18,7 +18,13 @@ from complaints import selectors
 from complaints.models import SURVEY_ELEMENTS, SurveyAnswer
 from complaints.services.surveys import survey_answer_escalate
 from registry import tenancy
-from registry.admin_base import NoAddMixin, NoChangeMixin, NoDeleteMixin, OfficeScopedAdmin
+from registry.admin_base import (
+    ListExportMixin,
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    OfficeScopedAdmin,
+)
 from registry.calendar import office_today
 from registry.errors import DomainError
 
@@ -51,8 +57,10 @@ class IkmReportForm(forms.Form):
 
 
 @admin.register(SurveyAnswer)
-class SurveyAnswerAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, OfficeScopedAdmin):
-    # Never the resident nor the case: either would name who answered.
+class SurveyAnswerAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, ListExportMixin,
+                        OfficeScopedAdmin):
+    # Never the resident nor the case: either would name who answered (nor in exports:
+    # no export_resident_path).
     list_display = ["answered_at", "lane", "service", "counter", *SCORE_FIELDS,
                     "comment", "complaint"]
     list_select_related = ["office", "lane", "service", "counter", "complaint"]

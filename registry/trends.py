@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import models
-from django.db.models import Case, Count, DateField, When
+from django.db.models import Case, Count, DateField, Value, When
 from django.db.models.functions import TruncDate
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -42,13 +42,12 @@ class Granularity(models.TextChoices):
     MONTH = "month", _("month")
 
 
-class Kind(models.TextChoices):
-    """How a chart is drawn: bars side by side per label, stacked bars, lines over the
-    buckets, or a single series of bars over categories."""
+class Kind:
+    """How a chart is drawn: bars side by side per label, stacked bars, or lines."""
 
-    BARS = "bars", _("bars")
-    STACKED = "stacked", _("stacked bars")
-    LINES = "lines", _("lines")
+    BARS = "bars"
+    STACKED = "stacked"
+    LINES = "lines"
 
 
 @dataclass(frozen=True)
@@ -145,6 +144,8 @@ class Chart:
     unit: str = ""
     note: str = ""
     label_title: str = field(default_factory=lambda: str(_("period")))
+    # The report's last row: the whole month's figures (registry.reports).
+    total_row: list | None = None
 
     def header(self) -> list[str]:
         return [str(self.label_title), *[str(s.name) for s in self.series]]
@@ -156,6 +157,18 @@ class Chart:
 
     def is_empty(self) -> bool:
         return not any(v for s in self.series for v in s.values)
+
+
+@dataclass
+class Table:
+    """A list for the monthly report (the month's outages, its complaints): a section
+    it belongs to, a title, a header and rows of text, and what to say when empty."""
+
+    section: str
+    title: str
+    header: list[str]
+    rows: list[list]
+    empty: str = ""
 
 
 def default_period(today: date) -> Period:
@@ -244,3 +257,52 @@ def share(part: float, whole: float) -> float | None:
 
 def minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 1)
+
+
+def totals_by_day(queryset, offices: list[Office], period: Period, moment: str, *group: str,
+                  before: bool = False, after: bool = False,
+                  **totals) -> dict[tuple, dict[str, int]]:
+    """The `totals` (aggregates by name; a count "n" when none is given) of the rows of
+    `queryset` per (office id, local day of the `moment` instant, *group values): one
+    grouped query per time zone, as count_by_day. `moment` may be an annotation of the
+    queryset. For figures that are levels (a stock, a backlog): with `before`, the rows
+    before the period are added up on the day before its start; with `after`, the rows
+    after it on the day after its end."""
+    totals = totals or {"n": Count("id")}
+    out: dict[tuple, dict[str, int]] = {}
+    for zone_offices in by_zone(offices).values():
+        start, end = period.bounds(zone_offices[0])
+        rows = queryset.filter(office__in=zone_offices, **{f"{moment}__isnull": False})
+        local_day = TruncDate(moment, tzinfo=office_zone(zone_offices[0]))
+        outside = []
+        if before:
+            outside.append(When(**{f"{moment}__lt": start},
+                                then=Value(period.start - timedelta(days=1))))
+        else:
+            rows = rows.filter(**{f"{moment}__gte": start})
+        if after:
+            outside.append(When(**{f"{moment}__gte": end},
+                                then=Value(period.end + timedelta(days=1))))
+        else:
+            rows = rows.filter(**{f"{moment}__lt": end})
+        if outside:
+            local_day = Case(*outside, default=local_day, output_field=DateField())
+        rows = (rows.annotate(local_day=local_day).values("office_id", "local_day", *group)
+                .annotate(**totals).order_by())
+        for row in rows:
+            out[(row["office_id"], row["local_day"], *[row[g] for g in group])] = {
+                name: row[name] or 0 for name in totals}
+    return out
+
+
+def levels(period: Period, per_day: dict[date, float]) -> list:
+    """A level (a stock, a backlog) at the end of each bucket, from its changes per day;
+    the day before the period's start holds the level it starts from (totals_by_day
+    with `before`)."""
+    level = per_day.get(period.start - timedelta(days=1), 0)
+    daily, day = {}, period.start
+    while day <= period.end:
+        level += per_day.get(day, 0)
+        daily[day] = level
+        day += timedelta(days=1)
+    return period.bucketed(daily, how="last")

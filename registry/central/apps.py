@@ -10,8 +10,10 @@ class CentralConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
-        from registry.central import events, roles, selectors
+        from registry.central import events, roles, selectors, trends
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             office_state=selectors.office_link_state)
+        extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
+        extensions.register(extensions.TRENDS, trends.charts)
