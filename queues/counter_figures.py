@@ -183,13 +183,14 @@ def _counter_lanes(offices: list[Office]) -> tuple[dict[int, list[int]], dict[in
 
 
 def _counter_states(offices: list[Office], counter_lanes: dict[int, list[int]],
-                    date_from: date, date_to: date, now: datetime, wanted: tuple[str, ...],
-                    counter_id: int | None = None, names: bool = False):
+                    date_from: date, date_to: date, now: datetime,
+                    wanted: tuple[str, ...] | None = None, counter_id: int | None = None,
+                    names: bool = False):
     """For each day from `date_from` to `date_to` and each counter of `offices` open at
-    some time of it: (day, counter id, start, end, state, waiting) for each `wanted`
-    state the counter was in that day (seconds since 1970), `waiting` the merged
-    intervals during which a ticket waited in one of the lanes it serves now. Three
-    queries whatever the offices and days."""
+    some time of it: (day, counter id, start, end, state, waiting) for each state (of
+    the `wanted` ones, or all) the counter was in that day, in seconds since 1970;
+    `waiting` is the merged intervals during which a ticket waited in one of the lanes
+    the counter serves now. Three queries whatever the offices and days."""
     by_id = {office.id: office for office in offices}
     now_seconds = now.timestamp()
     waiting = _waiting_by_lane(by_id, date_from, date_to, now_seconds)
@@ -214,7 +215,7 @@ def _counter_states(offices: list[Office], counter_lanes: dict[int, list[int]],
                            for span in waiting.get((day, lane_id), [])])
             for start, end, state in _state_intervals(office, day, day_states,
                                                       carried.get(cid), now_seconds):
-                if state.state in wanted:
+                if wanted is None or state.state in wanted:
                     yield day, cid, start, end, state, union
             if day_states:
                 carried[cid] = day_states[-1]
@@ -256,8 +257,8 @@ def counter_figures(*, office: Office, date_from: date, date_to: date,
         return rows[key]
 
     for day, cid, start, end, state, union in _counter_states(
-            [office], counter_lanes, date_from, date_to, now,
-            (CounterState.IDLE, CounterState.PAUSED), counter_id, names=True):
+            [office], counter_lanes, date_from, date_to, now, counter_id=counter_id,
+            names=True):
         if operator_id is not None and state.operator_id != operator_id:
             continue
         entry = row(day, cid, state.operator_id, state.operator)
