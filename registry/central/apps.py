@@ -10,8 +10,11 @@ class CentralConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
-        from registry.central import events, roles, selectors
+        from registry.central import demo_history, events, roles, selectors
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             office_state=selectors.office_link_state)
+        # The link's outages; the central work of served visits is written by the
+        # queues' history, which calls demo_history.visits_completed.
+        extensions.register(extensions.HISTORY, demo_history.history)
