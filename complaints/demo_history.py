@@ -361,7 +361,7 @@ class _Office:
                              "application__resident__phone", "lane_id", "service_id",
                              "counter_id", "finished_at", "first_called_at", "queued_at")):
             served[row[0]] = row  # the last served ticket of the case
-        level = 3.2 if self.office.code in ("3275", "3216") else rng.uniform(2.9, 3.45)
+        level = 3.45 if self.office.code in ("3275", "3216") else rng.uniform(3.2, 3.6)
         answers, self.escalated = [], []
         for application_id, ticket in served.items():
             if application_id in answered or rng.random() >= ANSWER_SHARE:
@@ -371,12 +371,15 @@ class _Office:
             if at > self.limit:
                 continue
             waited = (called - queued).total_seconds() / 60
+            # How pleased this resident is overall, then each element around it (the
+            # service time lower after a long wait).
+            pleased = rng.gauss(level, 0.3)
             scores = {}
             for element in SURVEY_ELEMENTS:
-                mean = level + ELEMENT_SHIFT[element]
+                mean = pleased + ELEMENT_SHIFT[element]
                 if element == "U3":
-                    mean -= 0.9 if waited > 45 else 0.45 if waited > 25 else 0
-                scores[element] = min(4, max(1, round(rng.gauss(mean, 0.5))))
+                    mean -= 0.7 if waited > 45 else 0.35 if waited > 25 else 0
+                scores[element] = min(4, max(1, round(rng.gauss(mean, 0.25))))
             low = [e for e, score in scores.items() if score <= 2]
             comment = ""
             if low and rng.random() < 0.6:

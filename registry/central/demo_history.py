@@ -58,8 +58,11 @@ def history(*, offices: list[Office], start: date, end: date, rng, stdout=None
             "started_at", "ended_at"))
         supervisor = _staff(office, Role.SUPERVISOR)
         calendar = OfficeCalendar(office, start, end)
-        for day in calendar.working_days():
-            if rng.random() >= OUTAGE_CHANCE:
+        days = calendar.working_days()
+        # A period of a few weeks has at least one outage, as real links do.
+        sure = rng.choice(days) if len(days) >= 10 else None
+        for day in days:
+            if rng.random() >= OUTAGE_CHANCE and day != sure:
                 continue
             roll = rng.random()
             minutes = (rng.uniform(8, 60) if roll < 0.7 else rng.uniform(60, 180)
