@@ -9,7 +9,16 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from complaints import demo, demo_one_trip, events, roles, selectors, trends, views
+        from complaints import (
+            demo,
+            demo_history,
+            demo_one_trip,
+            events,
+            roles,
+            selectors,
+            trends,
+            views,
+        )
         from complaints.services.surveys import survey_answer_by_sms, survey_invite
         from registry import extensions
         from registry.central.services.jobs import VISIT_COMPLETED
@@ -19,6 +28,7 @@ class ComplaintsConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         # The real case in one trip, at each of its stages (after every app's demo).
         extensions.register(extensions.DEMO, demo_one_trip.seed)
+        extensions.register(extensions.HISTORY, demo_history.history)
         # The satisfaction survey (IKM) is offered once the visit completed the case.
         extensions.register(VISIT_COMPLETED, survey_invite)
         # ... and answered by SMS from a feature phone (IKM and nine digits).

@@ -21,6 +21,11 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   lists in the monthly report (registry.reports), such as its outages or complaints;
 - DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
   demo offices (manage.py load_demo);
+- HISTORY: a function `(*, offices, start: date, end: date, rng: random.Random,
+  stdout=None)` writing the app's past records for those offices over the days
+  `start`..`end` in bulk, as its services would have left them (registry.demo_history
+  runs the parts in order, so an app builds on the rows of the apps before it: the demo's
+  60 days, the benchmarks' year);
 - SMS_COMMANDS: a function `(*, resident, text) -> (answer, params, office) | None`
   trying a resident's SMS (from their bound phone) as one of the app's commands: the
   answer to send back (a translatable text and its parameters) and the office it is
@@ -40,6 +45,7 @@ OFFICE_STATE = "office_state"
 TRENDS = "trends"
 REPORT_TABLES = "report_tables"
 DEMO = "demo"
+HISTORY = "history"
 SMS_COMMANDS = "sms_commands"
 
 _registered: dict[str, list] = defaultdict(list)

@@ -30,3 +30,19 @@ def sequence_next(*, office: Office, scope: str) -> int:
             [office.id, scope],
         )
         return cursor.fetchone()[0]
+
+
+def sequence_take(*, office: Office, scope: str, count: int) -> int:
+    """Take `count` numbers of a per-office counter at once (loading records in bulk:
+    registry.demo_history) and return the first; they run to first + count - 1. The
+    row lock is held as sequence_next holds it."""
+    if count < 1:
+        raise ValueError("Take at least one number")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO registry_sequence (office_id, scope, value) VALUES (%s, %s, %s) "
+            "ON CONFLICT (office_id, scope) DO UPDATE SET value = registry_sequence.value + %s "
+            "RETURNING value",
+            [office.id, scope, count, count],
+        )
+        return cursor.fetchone()[0] - count + 1

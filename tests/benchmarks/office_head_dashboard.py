@@ -21,7 +21,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from tests.benchmarks import queues_common as common  # noqa: F401 - sets Django up
+from tests.benchmarks import queues_common as common
 from tests.benchmarks._machine import machine
 
 

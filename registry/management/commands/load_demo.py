@@ -2,8 +2,11 @@
 
 from django.core.management.base import BaseCommand
 
-from registry import demo, extensions
+from registry import demo, demo_history, extensions
 from registry.demo import DEMO_PASSWORD, ROLE_USERNAMES
+
+# Days of past work the demo offices get, ending yesterday: every chart has a shape.
+HISTORY_DAYS = 60
 
 
 class Command(BaseCommand):
@@ -11,12 +14,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
+        parser.add_argument(
+            "--history-days", type=int, default=HISTORY_DAYS,
+            help=f"Days of past work to write, ending yesterday (default {HISTORY_DAYS}; "
+                 "0 for none). Written once: a second run adds only the days since.")
 
-    def handle(self, *args, quiet=False, **options):
+    def handle(self, *args, quiet=False, history_days=HISTORY_DAYS, **options):
         result = demo.seed(stdout=self.stdout)
         # Each app's demo data, as it registered its seeder (registry.extensions.DEMO).
         for seed in extensions.registered(extensions.DEMO):
             seed(offices=result["offices"], stdout=self.stdout)
+        # Then the weeks before today, by each app's registry.extensions.HISTORY part.
+        if history_days > 0:
+            demo_history.history_seed(offices=list(result["offices"].values()),
+                                      days=history_days, stdout=None if quiet else self.stdout)
         if quiet:
             return
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
