@@ -712,9 +712,8 @@ def application_by_ticket_code(*, office: Office, code: str, day: date | None = 
     tickets = Ticket.objects.filter(office=office, code__iexact=code.strip(),
                                     application__isnull=False)
     if day is not None:
-        start, end = office_day_bounds(office, day)
-        tickets = tickets.filter(created_at__gte=start, created_at__lt=end)
-    found = tickets.select_related("application").order_by("-created_at", "-id").first()
+        tickets = tickets.filter(day=day)
+    found = tickets.select_related("application").order_by("-issued_at", "-id").first()
     return getattr(found, "application", None)
 
 

@@ -1,10 +1,12 @@
 """The satisfaction survey (IKM): answering once, the regulation's arithmetic and
 grades, the invitation, and a low score's comment taken in as a complaint."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from complaints.models import Complaint, ComplaintChannel, SurveyAnswer
 from complaints.selectors import ikm, ikm_grade, ikm_of, surveys_pending_for_resident
@@ -13,6 +15,7 @@ from complaints.services.surveys import (
     survey_answer_escalate,
     survey_answer_submit,
 )
+from queues.selectors import application_by_ticket_code
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Notification, Role
 from tests.complaints.surveys import scores, served_visit
@@ -228,3 +231,18 @@ def test_other_texts_are_not_the_survey_and_another_resident_has_nothing_to_rate
     answer, _params, office = survey_answer_by_sms(resident=resident_b, text="IKM 434434443")
     assert (str(answer), office) == ("Tidak ada kunjungan Anda yang menunggu penilaian.", None)
     assert not SurveyAnswer.objects.exists()
+
+
+def test_a_ticket_code_finds_the_case_of_that_day_or_the_latest(office_a, resident_a,
+                                                                resident_b, make_staff):
+    """Complaints link a case by its ticket code (C-001 repeats every day)."""
+    wednesday = datetime(2026, 7, 8, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    first = served_visit(office_a, resident_a, make_staff)
+    with time_machine.travel(wednesday + timedelta(days=1), tick=True):
+        second = served_visit(office_a, resident_b, make_staff, counter_number=2)
+    assert first.code == second.code
+    assert application_by_ticket_code(office=office_a, code=first.code.lower(),
+                                      day=DAY) == first.application
+    assert application_by_ticket_code(office=office_a, code=first.code) == second.application
+    assert application_by_ticket_code(office=office_a, code=first.code,
+                                      day=date(2026, 7, 10)) is None
