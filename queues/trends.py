@@ -127,9 +127,11 @@ def one_trip_charts(*, offices: list[Office], period: trends.Period
             series=[trends.Series(_("one trip (%)"), [
                         trends.share(ok, total)
                         for ok, total in zip(counts["succeeded"], counts["trips"], strict=True)]),
-                    trends.Series(_("first trips"), counts["trips"]),
-                    trends.Series(_("succeeded"), counts["succeeded"]),
-                    trends.Series(_("sent away at the door"), counts["sent_away"])])]
+                    # The counts are the table's, off the drawing (not percentages).
+                    trends.Series(_("first trips"), counts["trips"], plotted=False),
+                    trends.Series(_("succeeded"), counts["succeeded"], plotted=False),
+                    trends.Series(_("sent away at the door"), counts["sent_away"],
+                                  plotted=False)])]
     return charts
 
 

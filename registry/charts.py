@@ -32,7 +32,7 @@ def chart_config(chart: Chart) -> dict:
             "label": str(series.name), "data": list(series.values),
             "backgroundColor": colour(index), "borderColor": colour(index),
             "borderWidth": 2 if line else 0, "pointRadius": 2 if line else 0,
-            "spanGaps": False, "fill": False,
+            "spanGaps": False, "fill": False, "hidden": not series.plotted,
         })
     axis_title = {"display": bool(chart.unit), "text": str(chart.unit)}
     return {
@@ -55,7 +55,7 @@ def _number(value) -> float:
 def chart_drawing(chart: Chart, *, width: float = 480, height: float = 190) -> Drawing:
     """A ReportLab drawing of `chart` for the PDF report: bars, stacked bars or lines
     with a legend below when there is more than one series."""
-    legend_height = 16 if len(chart.series) > 1 else 0
+    legend_height = 16 if len([s for s in chart.series if s.plotted]) > 1 else 0
     drawing = Drawing(width, height)
     labels = [str(label) for label in chart.labels]
     many = len(labels) > 12
@@ -70,7 +70,8 @@ def chart_drawing(chart: Chart, *, width: float = 480, height: float = 190) -> D
             plot.categoryAxis.style = "stacked"
     plot.x, plot.y = 38, bottom
     plot.width, plot.height = width - 50, height - bottom - 8
-    data = [[_number(v) for v in series.values] for series in chart.series] or [[0]]
+    shown = [series for series in chart.series if series.plotted] or chart.series[:1]
+    data = [[_number(v) for v in series.values] for series in shown] or [[0]]
     plot.data = data
     plot.categoryAxis.categoryNames = labels or [""]
     plot.categoryAxis.labels.fontSize = 6
@@ -99,7 +100,7 @@ def chart_drawing(chart: Chart, *, width: float = 480, height: float = 190) -> D
         legend.columnMaximum = 1
         legend.deltax = 90
         legend.colorNamePairs = [(colors.HexColor(colour(i)), str(s.name))
-                                 for i, s in enumerate(chart.series)]
+                                 for i, s in enumerate(shown)]
         drawing.add(legend)
     if chart.unit:
         drawing.add(String(2, height - 8, str(chart.unit), fontSize=7))

@@ -126,8 +126,12 @@ class Period:
 
 @dataclass
 class Series:
+    """A named row of values; `plotted=False` keeps it in the table (and the export)
+    but off the drawing until the reader shows it (counts beside a percentage)."""
+
     name: str
     values: list
+    plotted: bool = True
 
 
 @dataclass
