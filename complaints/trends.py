@@ -30,6 +30,7 @@ from complaints.selectors import (
     deadlines_overdue_spans,
     ikm_of_totals,
     ikm_totals,
+    ikm_value,
 )
 from registry.models import Office
 from registry.trends import (
@@ -81,8 +82,13 @@ def _ikm_totals_by_bucket(period: Period, days: dict[date, dict]) -> tuple[list,
     return buckets, whole
 
 
-def _ikm_value(figures: dict | None) -> float | None:
-    return None if figures is None else float(figures["ikm"])
+def _ikm_value(totals: dict) -> float | None:
+    """The IKM of a bucket's answers (ikm_value, without the element averages ikm_of
+    also gives: a year of days is many buckets), None without answers."""
+    if not totals.get("n"):
+        return None
+    return float(ikm_value(answers=totals["n"],
+                           points=sum(totals[f"sum_{e}"] for e in SURVEY_ELEMENTS)))
 
 
 def _satisfaction_charts(period: Period, labels: list[str], days: dict[date, dict]
@@ -101,7 +107,7 @@ def _satisfaction_charts(period: Period, labels: list[str], days: dict[date, dic
         Chart(key="ikm", section=str(SATISFACTION),
               title=str(_("Community satisfaction index (IKM)")), labels=labels,
               kind=Kind.LINES, unit="IKM",
-              series=[Series("IKM", [_ikm_value(ikm_of_totals(b)) for b in buckets])],
+              series=[Series("IKM", [_ikm_value(b) for b in buckets])],
               note=str(IKM_SCALE)),
         Chart(key="ikm_elements", section=str(SATISFACTION),
               title=str(_("Survey elements over the period")),

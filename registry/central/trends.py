@@ -13,6 +13,7 @@ from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.calendar import office_day_bounds, office_zone
 from registry.central.models import (
     AttemptOutcome,
     CardStock,
@@ -36,20 +37,26 @@ def outage_seconds_by_day(*, offices: list[Office], period: Period
     if not offices:
         return {}
     now = timezone.now()
+    offices_by_id = {office.id: office for office in offices}
     bounds = {office.id: period.bounds(office) for office in offices}
     first = min(start for start, _end in bounds.values())
     last = max(end for _start, end in bounds.values())
     outages = (CentralOutage.objects.filter(office__in=offices, started_at__lt=last)
                .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=first))
                .values_list("office_id", "started_at", "ended_at"))
-    days = {office.id: period.day_bounds(office) for office in offices}
+    zones = {office.id: office_zone(office) for office in offices}
     seconds: dict[int, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     for office_id, started_at, ended_at in outages:
         ended_at = ended_at or now
-        for day, day_start, day_end in days[office_id]:
+        # Only the days it spans, from its first local day to its last.
+        day = max(started_at.astimezone(zones[office_id]).date(), period.start)
+        last = min(ended_at.astimezone(zones[office_id]).date(), period.end)
+        while day <= last:
+            day_start, day_end = office_day_bounds(offices_by_id[office_id], day)
             overlap = (min(ended_at, day_end) - max(started_at, day_start)).total_seconds()
             if overlap > 0:
                 seconds[office_id][day] += overlap
+            day += timedelta(days=1)
     return seconds
 
 
