@@ -1,9 +1,8 @@
 """The central link's trends (registry.trends): outage minutes, cards waiting for print
 and the blank-card stock, per office over a period, in the office's calendar.
 
-Queries: one for the outages, one for the stock rows, and three per time zone of the
-offices (print jobs created, print jobs closed, stock movements), whatever the number of
-offices or days.
+Queries: five (the outages, print jobs created, print jobs closed, the stock rows, the
+stock movements), whatever the offices, their time zones and the days.
 """
 
 from collections import defaultdict
@@ -67,7 +66,7 @@ def print_jobs_waiting_changes(*, offices: list[Office], period: Period
     done or, for a job the central server refused and nobody sent again, the day of that
     refusal (a refused job waits on staff, not in the queue: it is not in
     CENTRAL_JOB_OPEN_STATUSES). The day before the period holds the jobs waiting when it
-    starts (registry.trends.levels). Two queries per time zone."""
+    starts (registry.trends.levels). Two queries."""
     prints = CentralJob.objects.filter(kind=CentralJobKind.CARD_PRINT)
     refused_at = Subquery(CentralJobAttempt.objects.filter(
         job=OuterRef("pk"), number=OuterRef("attempts"), outcome=AttemptOutcome.REJECTED,
@@ -88,8 +87,7 @@ def card_stock_changes(*, offices: list[Office], period: Period
                        ) -> dict[int, dict[date, int]]:
     """The change of the blank-card stock per office and local day, the day before the
     period holding the stock it starts with: the stock now less every movement since the
-    period's start. An office with no stock row has none. Two queries (one per time
-    zone for the movements)."""
+    period's start. An office with no stock row has none. Two queries."""
     on_hand = dict(CardStock.objects.filter(office__in=offices)
                    .values_list("office_id", "on_hand"))
     movements = totals_by_day(CardStockMovement.objects.all(), offices, period, "at",
