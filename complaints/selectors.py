@@ -83,7 +83,6 @@ def complaints_for_resident(*, resident) -> QuerySet[Complaint]:
 # A deadline met at or before it was due is met within it (the report's share within the
 # deadline, the trends); one met after it, late.
 DEADLINE_MET_WITHIN = Q(met_at__isnull=False, met_at__lte=F("due_at"))
-DEADLINE_MET_LATE = Q(met_at__gt=F("due_at"))
 
 
 def deadlines_overdue_spans(deadlines: QuerySet[ComplaintDeadline]
