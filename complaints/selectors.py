@@ -83,7 +83,6 @@ def complaints_for_resident(*, resident) -> QuerySet[Complaint]:
 # A deadline met at or before it was due is met within it (the report's share within the
 # deadline, the trends); one met after it, late.
 DEADLINE_MET_WITHIN = Q(met_at__isnull=False, met_at__lte=F("due_at"))
-DEADLINE_MET_LATE = Q(met_at__gt=F("due_at"))
 
 
 def deadlines_overdue_spans(deadlines: QuerySet[ComplaintDeadline]
@@ -247,12 +246,19 @@ def _two_places(value: Fraction) -> Decimal:
         TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
+def ikm_value(*, answers: int, points: int) -> Decimal:
+    """The IKM of `answers` answers scoring `points` in all: the mean of the element
+    averages x 25, computed exactly and rounded half up to two decimals. Every answer
+    scores all nine elements, so the averages share their denominator and their mean is
+    points / (9 x answers)."""
+    return _two_places(Fraction(25 * points, len(SURVEY_ELEMENTS) * answers))
+
+
 def ikm_of(*, answers: int, sums: dict[str, int]) -> dict:
     """The figures of `answers` answers whose scores add up to `sums` per element: each
-    element's average, the IKM (the mean of the element averages x 25, computed exactly
-    and rounded half up to two decimals) and its grade."""
+    element's average, the IKM (ikm_value) and its grade."""
     averages = {e: Fraction(sums[e], answers) for e in SURVEY_ELEMENTS}
-    value = _two_places(sum(averages.values(), Fraction(0)) / len(SURVEY_ELEMENTS) * 25)
+    value = ikm_value(answers=answers, points=sum(sums[e] for e in SURVEY_ELEMENTS))
     grade, grade_label = ikm_grade(value)
     return {"answers": answers,
             "elements": {e: _two_places(avg) for e, avg in averages.items()},

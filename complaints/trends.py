@@ -4,9 +4,9 @@ IKM, per office over a period in the office's calendar.
 
 The deadlines and the IKM are those of complaints.selectors (the report's deadlines met
 within them, the dashboard's deadlines passed, ikm_of's arithmetic and grades), here for
-many offices and days at once. Queries: five per time zone of the offices (complaints,
-deadlines met, deadlines falling due, overdue deadlines ending, survey answers),
-whatever the number of offices or days.
+many offices and days at once. Queries: five (complaints, deadlines met, deadlines
+falling due, overdue deadlines ending, survey answers), whatever the offices, their time
+zones and the days.
 """
 
 from collections import defaultdict
@@ -30,6 +30,7 @@ from complaints.selectors import (
     deadlines_overdue_spans,
     ikm_of_totals,
     ikm_totals,
+    ikm_value,
 )
 from registry.models import Office
 from registry.trends import (
@@ -37,7 +38,7 @@ from registry.trends import (
     Kind,
     Period,
     Series,
-    count_by_day,
+    counts_by_day,
     levels,
     nested,
     totals_by_day,
@@ -55,7 +56,7 @@ def deadlines_overdue_changes(*, offices: list[Office], period: Period
     day one falls due unmet, -1 on the day that ends (complaints.selectors.
     deadlines_overdue_spans); the day before the period holds those open past due when
     it starts (registry.trends.levels). Only deadlines due before now: the bucket under
-    way ends now. Two queries per time zone."""
+    way ends now. Two queries."""
     spans = deadlines_overdue_spans(ComplaintDeadline.objects.filter(due_at__lt=timezone.now()))
     changes: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for (office_id, day), totals in totals_by_day(spans, offices, period, "due_at",
@@ -81,8 +82,13 @@ def _ikm_totals_by_bucket(period: Period, days: dict[date, dict]) -> tuple[list,
     return buckets, whole
 
 
-def _ikm_value(figures: dict | None) -> float | None:
-    return None if figures is None else float(figures["ikm"])
+def _ikm_value(totals: dict) -> float | None:
+    """The IKM of a bucket's answers (ikm_value, without the element averages ikm_of
+    also gives: a year of days is many buckets), None without answers."""
+    if not totals.get("n"):
+        return None
+    return float(ikm_value(answers=totals["n"],
+                           points=sum(totals[f"sum_{e}"] for e in SURVEY_ELEMENTS)))
 
 
 def _satisfaction_charts(period: Period, labels: list[str], days: dict[date, dict]
@@ -101,7 +107,7 @@ def _satisfaction_charts(period: Period, labels: list[str], days: dict[date, dic
         Chart(key="ikm", section=str(SATISFACTION),
               title=str(_("Community satisfaction index (IKM)")), labels=labels,
               kind=Kind.LINES, unit="IKM",
-              series=[Series("IKM", [_ikm_value(ikm_of_totals(b)) for b in buckets])],
+              series=[Series("IKM", [_ikm_value(b) for b in buckets])],
               note=str(IKM_SCALE)),
         Chart(key="ikm_elements", section=str(SATISFACTION),
               title=str(_("Survey elements over the period")),
@@ -126,9 +132,9 @@ def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
     - ikm: the IKM of the answers given in each bucket (None without answers);
     - ikm_elements: the average of each element U1..U9 over the period, with the
       period's IKM and grade in the note."""
-    received = nested(count_by_day(Complaint.objects.all(), offices, period, "received_at",
+    received = nested(counts_by_day(Complaint.objects.all(), offices, period, "received_at",
                                    "channel"))
-    met = nested(count_by_day(
+    met = nested(counts_by_day(
         ComplaintDeadline.objects.filter(met_at__isnull=False).annotate(within=Case(
             When(DEADLINE_MET_WITHIN, then=Value(True)), default=Value(False),
             output_field=BooleanField())),

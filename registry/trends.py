@@ -267,36 +267,43 @@ def totals_by_day(queryset, offices: list[Office], period: Period, moment: str, 
                   before: bool = False, after: bool = False,
                   **totals) -> dict[tuple, dict[str, int]]:
     """The `totals` (aggregates by name; a count "n" when none is given) of the rows of
-    `queryset` per (office id, local day of the `moment` instant, *group values): one
-    grouped query per time zone, as count_by_day. `moment` may be an annotation of the
-    queryset. For figures that are levels (a stock, a backlog): with `before`, the rows
-    before the period are added up on the day before its start; with `after`, the rows
-    after it on the day after its end."""
+    `queryset` per (office id, local day of the `moment` instant, *group values), in one
+    grouped query whatever the offices' time zones (local_day). `moment` may be an
+    annotation of the queryset. For figures that are levels (a stock, a backlog): with
+    `before`, the rows before the period (at their office) are added up on the day
+    before its start; with `after`, the rows after it on the day after its end."""
     totals = totals or {"n": Count("id")}
-    out: dict[tuple, dict[str, int]] = {}
+    if not offices:
+        return {}
+    window, outside = models.Q(), []
     for zone_offices in by_zone(offices).values():
         start, end = period.bounds(zone_offices[0])
-        rows = queryset.filter(office__in=zone_offices, **{f"{moment}__isnull": False})
-        local_day = TruncDate(moment, tzinfo=office_zone(zone_offices[0]))
-        outside = []
+        in_zone = models.Q(office__in=[o.id for o in zone_offices])
+        lower = models.Q() if before else models.Q(**{f"{moment}__gte": start})
+        upper = models.Q() if after else models.Q(**{f"{moment}__lt": end})
+        window |= in_zone & lower & upper
         if before:
-            outside.append(When(**{f"{moment}__lt": start},
+            outside.append(When(in_zone & models.Q(**{f"{moment}__lt": start}),
                                 then=Value(period.start - timedelta(days=1))))
-        else:
-            rows = rows.filter(**{f"{moment}__gte": start})
         if after:
-            outside.append(When(**{f"{moment}__gte": end},
+            outside.append(When(in_zone & models.Q(**{f"{moment}__gte": end}),
                                 then=Value(period.end + timedelta(days=1))))
-        else:
-            rows = rows.filter(**{f"{moment}__lt": end})
-        if outside:
-            local_day = Case(*outside, default=local_day, output_field=DateField())
-        rows = (rows.annotate(local_day=local_day).values("office_id", "local_day", *group)
-                .annotate(**totals).order_by())
-        for row in rows:
-            out[(row["office_id"], row["local_day"], *[row[g] for g in group])] = {
-                name: row[name] or 0 for name in totals}
-    return out
+    day = local_day(offices, moment)
+    if outside:
+        day = Case(*outside, default=day, output_field=DateField())
+    rows = (queryset.filter(window, **{f"{moment}__isnull": False})
+            .annotate(local_day=day).values("office_id", "local_day", *group)
+            .annotate(**totals).order_by())
+    return {(row["office_id"], row["local_day"], *[row[g] for g in group]):
+            {name: row[name] or 0 for name in totals} for row in rows}
+
+
+def counts_by_day(queryset, offices: list[Office], period: Period, moment: str,
+                  *group: str) -> dict[tuple, int]:
+    """count_by_day's counts of an instant `moment` in one query whatever the offices'
+    time zones (totals_by_day)."""
+    return {key: totals["n"] for key, totals in
+            totals_by_day(queryset, offices, period, moment, *group).items()}
 
 
 def levels(period: Period, per_day: dict[date, float]) -> list:

@@ -1,9 +1,8 @@
 """The central link's trends (registry.trends): outage minutes, cards waiting for print
 and the blank-card stock, per office over a period, in the office's calendar.
 
-Queries: one for the outages, one for the stock rows, and three per time zone of the
-offices (print jobs created, print jobs closed, stock movements), whatever the number of
-offices or days.
+Queries: five (the outages, print jobs created, print jobs closed, the stock rows, the
+stock movements), whatever the offices, their time zones and the days.
 """
 
 from collections import defaultdict
@@ -13,6 +12,7 @@ from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.calendar import office_day_bounds, office_zone
 from registry.central.models import (
     AttemptOutcome,
     CardStock,
@@ -36,20 +36,26 @@ def outage_seconds_by_day(*, offices: list[Office], period: Period
     if not offices:
         return {}
     now = timezone.now()
+    offices_by_id = {office.id: office for office in offices}
     bounds = {office.id: period.bounds(office) for office in offices}
     first = min(start for start, _end in bounds.values())
     last = max(end for _start, end in bounds.values())
     outages = (CentralOutage.objects.filter(office__in=offices, started_at__lt=last)
                .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=first))
                .values_list("office_id", "started_at", "ended_at"))
-    days = {office.id: period.day_bounds(office) for office in offices}
+    zones = {office.id: office_zone(office) for office in offices}
     seconds: dict[int, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     for office_id, started_at, ended_at in outages:
         ended_at = ended_at or now
-        for day, day_start, day_end in days[office_id]:
+        # Only the days it spans, from its first local day to its last.
+        day = max(started_at.astimezone(zones[office_id]).date(), period.start)
+        last = min(ended_at.astimezone(zones[office_id]).date(), period.end)
+        while day <= last:
+            day_start, day_end = office_day_bounds(offices_by_id[office_id], day)
             overlap = (min(ended_at, day_end) - max(started_at, day_start)).total_seconds()
             if overlap > 0:
                 seconds[office_id][day] += overlap
+            day += timedelta(days=1)
     return seconds
 
 
@@ -60,7 +66,7 @@ def print_jobs_waiting_changes(*, offices: list[Office], period: Period
     done or, for a job the central server refused and nobody sent again, the day of that
     refusal (a refused job waits on staff, not in the queue: it is not in
     CENTRAL_JOB_OPEN_STATUSES). The day before the period holds the jobs waiting when it
-    starts (registry.trends.levels). Two queries per time zone."""
+    starts (registry.trends.levels). Two queries."""
     prints = CentralJob.objects.filter(kind=CentralJobKind.CARD_PRINT)
     refused_at = Subquery(CentralJobAttempt.objects.filter(
         job=OuterRef("pk"), number=OuterRef("attempts"), outcome=AttemptOutcome.REJECTED,
@@ -81,8 +87,7 @@ def card_stock_changes(*, offices: list[Office], period: Period
                        ) -> dict[int, dict[date, int]]:
     """The change of the blank-card stock per office and local day, the day before the
     period holding the stock it starts with: the stock now less every movement since the
-    period's start. An office with no stock row has none. Two queries (one per time
-    zone for the movements)."""
+    period's start. An office with no stock row has none. Two queries."""
     on_hand = dict(CardStock.objects.filter(office__in=offices)
                    .values_list("office_id", "on_hand"))
     movements = totals_by_day(CardStockMovement.objects.all(), offices, period, "at",

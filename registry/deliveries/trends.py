@@ -2,8 +2,8 @@
 office, failed delivery attempts and deliveries returned to pick-up, per office over a
 period in the office's calendar, and the failed attempts by reason.
 
-Queries: three per time zone of the offices (the attempts, the returns, the hand-overs
-at the office), whatever the number of offices or days.
+Queries: three (the attempts, the returns, the hand-overs at the office), whatever the
+offices, their time zones and the days.
 """
 
 from collections import defaultdict
@@ -21,7 +21,7 @@ from registry.deliveries.models import (
     Handover,
 )
 from registry.models import Office
-from registry.trends import Chart, Kind, Period, Series, count_by_day, nested
+from registry.trends import Chart, Kind, Period, Series, counts_by_day, nested
 
 SECTION = _("Deliveries")
 
@@ -52,10 +52,10 @@ def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
       the office (hand-overs completed at the counter), failed attempts, and deliveries
       returned to pick-up (on the day of the attempt that returned them);
     - failed_by_reason: the failed attempts of the period by reason."""
-    attempts = nested(count_by_day(DeliveryAttempt.objects.all(), offices, period, "at",
+    attempts = nested(counts_by_day(DeliveryAttempt.objects.all(), offices, period, "at",
                                    "outcome", "reason"))
-    returned = nested(count_by_day(deliveries_returned(), offices, period, "at"))
-    at_office = nested(count_by_day(handovers_at_the_office(), offices, period,
+    returned = nested(counts_by_day(deliveries_returned(), offices, period, "at"))
+    at_office = nested(counts_by_day(handovers_at_the_office(), offices, period,
                                     "completed_at"))
     labels = period.labels()
     out = {}
@@ -65,8 +65,6 @@ def charts(*, offices: list[Office], period: Period) -> dict[int, list[Chart]]:
         failed_by_reason: dict[str, int] = defaultdict(int)
         for (outcome, reason), days in attempts[office.id].items():
             for day, n in days.items():
-                if not period.start <= day <= period.end:
-                    continue  # outside this office's days (count_by_day's widest bounds)
                 if outcome == AttemptOutcome.DELIVERED:
                     delivered[day] += n
                 else:
