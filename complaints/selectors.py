@@ -353,21 +353,20 @@ def report_tables(*, offices, period) -> dict:
         window |= Q(office=office, received_at__gte=start, received_at__lt=end)
     complaints = list(Complaint.objects.filter(window).order_by("office", "received_at")
                       if offices else [])
-    deadlines: dict[int, list] = {}
-    for complaint_id, due_at, met_at in ComplaintDeadline.objects.filter(
-            complaint__in=[c.id for c in complaints]).values_list(
-            "complaint_id", "due_at", "met_at"):
-        deadlines.setdefault(complaint_id, []).append((due_at, met_at))
-    now = timezone.now()
+    deadlines = ComplaintDeadline.objects.filter(complaint__in=[c.id for c in complaints])
+    met = set(deadlines.filter(met_at__isnull=False).values_list("complaint_id", flat=True))
+    # Late: a deadline met after it was due, or one open past due now (not while the
+    # complaint waits for the complainant), as the deadlines chart counts them.
+    late = set(deadlines.filter(met_at__isnull=False).exclude(DEADLINE_MET_WITHIN)
+               .values_list("complaint_id", flat=True))
+    late |= set(deadlines_overdue_at(deadlines, timezone.now())
+                .values_list("complaint_id", flat=True))
     rows: dict[int, list] = {office.id: [] for office in offices}
     for complaint in complaints:
         office = by_id[complaint.office_id]
-        own = deadlines.get(complaint.id, [])
-        late = [1 for due, met in own if (met or now) > due]
-        met = [1 for _due, at in own if at is not None]
-        if late:
+        if complaint.id in late:
             in_time = _("late")
-        elif met:
+        elif complaint.id in met:
             in_time = _("on time")
         else:
             in_time = "-"

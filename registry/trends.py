@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from django.db import models
 from django.db.models import Case, Count, DateField, Value, When
@@ -71,13 +72,21 @@ class Period:
 
     def buckets(self) -> list[date]:
         """The first day of each bucket, in order."""
+        return list(self._firsts)
+
+    @cached_property
+    def _firsts(self) -> tuple[date, ...]:
         firsts, day = [], self.start
         while day <= self.end:
             first = self.bucket_of(day)
             if not firsts or firsts[-1] != first:
                 firsts.append(first)
             day += timedelta(days=1)
-        return firsts
+        return tuple(firsts)
+
+    @cached_property
+    def _index(self) -> dict[date, int]:
+        return {first: i for i, first in enumerate(self._firsts)}
 
     def bucket_last_days(self) -> list[date]:
         """The last day of each bucket (clipped to the period)."""
@@ -109,8 +118,7 @@ class Period:
     def bucketed(self, per_day: dict[date, float], *, how: str = "sum") -> list:
         """Values per day summed (or, with how="last", the last day's value carried)
         into the buckets."""
-        firsts = self.buckets()
-        index = {first: i for i, first in enumerate(firsts)}
+        firsts, index = self._firsts, self._index
         out = [0] * len(firsts)
         if how == "last":
             out = [None] * len(firsts)
@@ -222,8 +230,8 @@ def local_day(offices: list[Office], field_name: str):
 
 def count_by_day(queryset, offices: list[Office], period: Period, field_name: str,
                  *group: str) -> dict[tuple, int]:
-    """Rows of `queryset` per (office id, local day of `field_name`, *group values):
-    one grouped query per time zone. A date field is grouped as it is."""
+    """Rows of `queryset` per (office id, local day of `field_name`, *group values): one
+    grouped query whatever the offices' time zones. A date field is grouped as it is."""
     counts: dict[tuple, int] = defaultdict(int)
     is_date = isinstance(queryset.model._meta.get_field(field_name), models.DateField) \
         and not isinstance(queryset.model._meta.get_field(field_name), models.DateTimeField)
@@ -235,15 +243,7 @@ def count_by_day(queryset, offices: list[Office], period: Period, field_name: st
         for row in rows:
             counts[(row["office_id"], row[field_name], *[row[g] for g in group])] += row["n"]
         return counts
-    for zone_offices in by_zone(offices).values():
-        zone = office_zone(zone_offices[0])
-        rows = (queryset.filter(period_filter(zone_offices, period, field_name))
-                .annotate(local_day=TruncDate(field_name, tzinfo=zone))
-                .values("office_id", "local_day", *group).annotate(n=Count("id"))
-                .order_by())
-        for row in rows:
-            counts[(row["office_id"], row["local_day"], *[row[g] for g in group])] += row["n"]
-    return counts
+    return counts_by_day(queryset, offices, period, field_name, *group)
 
 
 def nested(counts: dict[tuple, int]) -> dict[int, dict[tuple, dict[date, int]]]:
