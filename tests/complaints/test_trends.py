@@ -22,7 +22,7 @@ from complaints.models import (
     DeadlineKind,
     SurveyAnswer,
 )
-from complaints.selectors import ikm
+from complaints.selectors import ikm, report_tables
 from complaints.trends import charts
 from registry import extensions
 from registry.trends import Granularity, Period, trends_for
@@ -289,3 +289,16 @@ def test_registered_for_the_dashboard(office_a):
     assert {chart.key for chart in trends_for(offices=[office_a], period=Period(*JULY))[
         office_a.id]} >= {chart.key for chart in charts(offices=[office_a],
                                                         period=Period(*JULY))[office_a.id]}
+
+
+def test_the_monthly_reports_complaint_list_judges_deadlines_as_the_chart(month, office_a):
+    july = Period(date(2026, 7, 1), date(2026, 7, 31))
+    with time_machine.travel(wib(10, 9, month=8), tick=False):
+        [table] = report_tables(offices=[office_a], period=july)[office_a.id]
+    # The five complaints received in July at the office (not June's, not August's):
+    # the LAPOR! one met its first response in time and its paused deadlines are not
+    # late; the app's has an update never met and a resolution met late.
+    assert [(row[2], row[6]) for row in table.rows] == [
+        ("Instagram", "-"), ("WhatsApp", "-"), ("SP4N-LAPOR!", "tepat waktu"),
+        ("Instagram", "-"), ("Aplikasi e-Open", "terlambat")]
+    assert table.rows[0][1] == "01-07-2026 00:30 WIB"
