@@ -690,4 +690,4 @@ class _Day:
             office=self.office, counter=desk.counter, day=self.day, kind=kind,
             operator=desk.operator, pause_reason=reason, since=self.at(since),
             raised_at=self.at(raised), waiting=self._waiting_in(desk, since),
-            closed_at=self.at(ends + 30), ended_by=CounterAlertEnd.CALLED))
+            closed_at=self.at(ends), ended_by=CounterAlertEnd.CALLED))

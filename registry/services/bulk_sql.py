@@ -90,44 +90,45 @@ def sql_text_in_language(text, names: list[str]) -> tuple[str, list[str]]:
     return f"CASE r.language {' '.join(branches)} ELSE {sql} END", params + values
 
 
-def rows_insert(model, fields: list[str], rows, *, batch: int = 2000) -> int:
+def rows_insert(model, fields: list[str], rows) -> int:
     """Insert `rows` (tuples of the values of `fields`, foreign keys as ids) into
     `model`'s table with no model instance per row: the values are adapted as the ORM
-    would save them (dates, datetimes, JSON, UUIDs), field by field. For many rows that
-    are only written (timelines, histories, loading past records); no defaults are
-    filled in, so `fields` names every column without a database default. The caller
-    holds the transaction. How many rows were written."""
+    would save them (dates, datetimes, JSON, UUIDs), field by field, and sent as one
+    COPY on PostgreSQL, one statement run per row by SQLite in C. For many rows that are
+    only written (timelines, histories, loading past records); no defaults are filled
+    in, so `fields` names every column without a database default. The caller holds
+    the transaction. How many rows were written."""
+    db = connections[DEFAULT_DB_ALIAS]
     model_fields = [model._meta.get_field(name) for name in fields]
-    adapters = [_adapter(field, connections[DEFAULT_DB_ALIAS]) for field in model_fields]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in model_fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    adapters = [_adapter(field, db) for field in model_fields]
+    adapted = (tuple(value if adapt is None or value is None else adapt(value)
+                     for adapt, value in zip(adapters, row, strict=True)) for row in rows)
+    return _write(db, model, model_fields, adapted)
+
+
+def _write(db, model, fields: list, rows) -> int:
+    table = db.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
     written = 0
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    written += 1
+            return written
+        sql = (f"INSERT INTO {table} ({columns}) "  # noqa: S608 - the model's names
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
         chunk: list = []
         for row in rows:
-            chunk.append(tuple(value if adapt is None or value is None else adapt(value)
-                               for adapt, value in zip(adapters, row, strict=True)))
-            if len(chunk) >= batch:
-                written += _insert(cursor, table, columns, one, chunk)
-                chunk = []
+            chunk.append(row)
+            if len(chunk) >= 5000:
+                cursor.executemany(sql, chunk)
+                written, chunk = written + len(chunk), []
         if chunk:
-            written += _insert(cursor, table, columns, one, chunk)
+            cursor.executemany(sql, chunk)
+            written += len(chunk)
     return written
-
-
-def _insert(cursor, table: str, columns: str, one: str, chunk: list) -> int:
-    sql = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - names are the model's
-    if connection.vendor == "sqlite":
-        # SQLite takes few parameters per statement; one statement run per row in C.
-        cursor.executemany(sql + one, chunk)
-    else:
-        per = max(1, min(len(chunk), 60_000 // len(chunk[0])))
-        for n in range(0, len(chunk), per):
-            part = chunk[n:n + per]
-            cursor.execute(sql + ", ".join([one] * len(part)),
-                           [value for row in part for value in row])
-    return len(chunk)
 
 
 def _adapter(field, db):
@@ -153,13 +154,16 @@ def objects_insert(objects: list) -> list:
     """Insert unsaved instances of one model as bulk_create does (defaults and
     auto_now filled in by the instances, related objects saved before them taken by
     their ids, the new ids set on them) with less work per value, for the tens of
-    thousands of rows of past records (registry.demo_history). No signals. The caller
-    holds the transaction."""
+    thousands of rows of past records (registry.demo_history): on PostgreSQL the ids
+    are drawn from the table's sequence first and the rows sent as one COPY. No
+    signals. The caller holds the transaction."""
     if not objects:
         return objects
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(objects[0])
+    pk = model._meta.pk
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    adapters = [_adapter(field, connections[DEFAULT_DB_ALIAS]) for field in fields]
+    adapters = [_adapter(field, db) for field in fields]
     stamped = [f for f in fields if getattr(f, "auto_now", False)
                or getattr(f, "auto_now_add", False)]
     related = [f for f in fields if f.is_relation]
@@ -177,40 +181,56 @@ def objects_insert(objects: list) -> list:
             value if adapt is None or value is None else adapt(value)
             for adapt, value in zip(adapters, (getattr(obj, f.attname) for f in fields),
                                     strict=True)))
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    limit = 999 if connection.vendor == "sqlite" else 60_000
-    per = max(1, limit // len(fields))
-    ids = []
-    with connection.cursor() as cursor:
-        for n in range(0, len(rows), per):
-            part = rows[n:n + per]
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - model's names
-                           + ", ".join([one] * len(part)) + f" RETURNING {pk}",
-                           [value for row in part for value in row])
-            ids.extend(found[0] for found in cursor.fetchall())
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                           "FROM generate_series(1, %s)",
+                           [model._meta.db_table, pk.column, len(objects)])
+            ids = [found[0] for found in cursor.fetchall()]
+        _write(db, model, [pk, *fields], ((new_id, *row) for new_id, row
+                                          in zip(ids, rows, strict=True)))
+    else:
+        ids = _returning(db, model, fields, rows)
     for obj, new_id in zip(objects, ids, strict=True):
         obj.pk = new_id
         obj._state.adding = False
-        obj._state.db = "default"
+        obj._state.db = DEFAULT_DB_ALIAS
     return objects
+
+
+def _returning(db, model, fields: list, rows: list) -> list[int]:
+    """SQLite: the rows in statements of as many as its parameters allow, each
+    returning the new ids in order (as bulk_create relies on)."""
+    table = db.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per = max(1, db.features.max_query_params // len(fields))
+    ids = []
+    with db.cursor() as cursor:
+        for n in range(0, len(rows), per):
+            part = rows[n:n + per]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - model's names
+                           + ", ".join([one] * len(part))
+                           + f" RETURNING {db.ops.quote_name(model._meta.pk.column)}",
+                           [value for row in part for value in row])
+            ids.extend(found[0] for found in cursor.fetchall())
+    return ids
 
 
 def rows_update(model, fields: list[str], rows) -> int:
     """Set `fields` of many rows, each its own values: `rows` are (pk, *values) tuples,
     adapted as rows_insert adapts them; one statement run per row by the driver
     (SQLite in C, psycopg in a pipeline). The caller holds the transaction."""
+    db = connections[DEFAULT_DB_ALIAS]
     model_fields = [model._meta.get_field(name) for name in fields]
-    adapters = [_adapter(field, connections[DEFAULT_DB_ALIAS]) for field in model_fields]
-    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in model_fields)
-    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sets} "  # noqa: S608
-           f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s")
+    adapters = [_adapter(field, db) for field in model_fields]
+    sets = ", ".join(f"{db.ops.quote_name(f.column)} = %s" for f in model_fields)
+    sql = (f"UPDATE {db.ops.quote_name(model._meta.db_table)} SET {sets} "  # noqa: S608
+           f"WHERE {db.ops.quote_name(model._meta.pk.column)} = %s")
     params = [(*(value if adapt is None or value is None else adapt(value)
                  for adapt, value in zip(adapters, values, strict=True)), pk)
               for pk, *values in rows]
     if params:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.executemany(sql, params)
     return len(params)
