@@ -49,7 +49,7 @@ from registry.calendar import OfficeCalendar, office_day_bounds, office_local_te
 from registry.central.models import CentralOutage
 from registry.demo_history import events_write, moment, now
 from registry.models import Application, Office, Role, StaffMembership
-from registry.services.bulk_sql import objects_insert, rows_insert
+from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.sequences import sequence_take
 
 # Complaints per visit of a day (more when the link was down).
@@ -204,8 +204,8 @@ class _Office:
                   rng.choice([LinkMethod.NIK, LinkMethod.TICKET, LinkMethod.BOOKING,
                               LinkMethod.RECEIPT, LinkMethod.APPLICATION]))
         by_staff = channel not in (ComplaintChannel.APP,)
-        complaint = Complaint(
-            office=self.office, channel=channel, link=link, handle=handle,
+        complaint = instance(
+            Complaint, office=self.office, channel=channel, link=link, handle=handle,
             lapor_tracking_id=tracking,
             source_key=source_key(channel=channel, link=link, lapor_tracking_id=tracking),
             posted_at=received - timedelta(hours=rng.uniform(0, 8)) if social else None,
@@ -309,8 +309,8 @@ class _Office:
             days, hours = _deadline_spec(self.settings, kind)
             due = clock.add(since, days=days, hours=hours)
             warn = _warn_at(clock, since, due, self.settings.warn_before_hours)
-            deadline = ComplaintDeadline(office=self.office, complaint=complaint, kind=kind,
-                                         due_at=due, warn_at=warn, met_at=met)
+            deadline = instance(ComplaintDeadline, office=self.office, complaint=complaint,
+                                kind=kind, due_at=due, warn_at=warn, met_at=met)
             deadlines.append(deadline)
             self._alerts(deadline, handler, alerts)
         for at, kind in ((received, "complaint.received"), (responded, "complaint.responded"),
@@ -386,8 +386,9 @@ class _Office:
                 comment = LOW_COMMENTS.get(min(low, key=lambda e: scores[e]), "")
             elif rng.random() < 0.08:
                 comment = rng.choice(GOOD_COMMENTS)
-            answer = SurveyAnswer(
-                office=self.office, application_id=application_id, resident_id=ticket[2],
+            answer = instance(
+                SurveyAnswer, office=self.office, application_id=application_id,
+                resident_id=ticket[2],
                 lane_id=lane_id, service_id=service_id, counter_id=counter_id,
                 comment=comment, answered_at=at,
                 **{e.lower(): score for e, score in scores.items()})

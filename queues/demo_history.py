@@ -63,7 +63,7 @@ from registry.demo_history import (
     residents_create,
 )
 from registry.models import Application, Channel, Lane, Office, Role, Service, StaffMembership
-from registry.services.bulk_sql import objects_insert, rows_insert
+from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.offices import office_settings_get
 from registry.services.staff import staff_membership_grant
 
@@ -220,9 +220,9 @@ class _Office:
         walk_ins = [t for t in self.tickets if t.resident_at is not None]
         residents = residents_create(office=office, rng=rng,
                                      moments=[t.resident_at for t in walk_ins], at_desk=True)
-        applications = [Application(office=office, resident=r, service=t.service,
-                                    channel=Channel.WALK_IN, created_by=t.operator,
-                                    created_at=t.resident_at)
+        applications = [instance(Application, office=office, resident=r, service=t.service,
+                                 channel=Channel.WALK_IN, created_by=t.operator,
+                                 created_at=t.resident_at)
                         for t, r in zip(walk_ins, residents, strict=True)]
         applications_create(office=office, applications=applications)
         for ticket, resident, application in zip(walk_ins, residents, applications, strict=True):
@@ -453,8 +453,8 @@ class _Day:
             number = self.site.numbers[key]
             ticket.code = f"{self.site.lanes[ticket.lane].letter}-{number:03d}"
             booking = ticket.booking
-            ticket.row = Ticket(
-                office=self.office, day=self.day, code=ticket.code, number=number,
+            ticket.row = instance(
+                Ticket, office=self.office, day=self.day, code=ticket.code, number=number,
                 lane_id=ticket.lane, service=ticket.service, source=ticket.source,
                 priority=ticket.priority, band=ticket.band, order_at=self.at(ticket.order),
                 booking=booking, resident=booking.resident if booking else None,
@@ -690,4 +690,4 @@ class _Day:
             office=self.office, counter=desk.counter, day=self.day, kind=kind,
             operator=desk.operator, pause_reason=reason, since=self.at(since),
             raised_at=self.at(raised), waiting=self._waiting_in(desk, since),
-            closed_at=self.at(ends + 30), ended_by=CounterAlertEnd.CALLED))
+            closed_at=self.at(ends), ended_by=CounterAlertEnd.CALLED))

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import random
 from collections import Counter
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -39,7 +40,7 @@ from registry.calendar import (
     office_zone,
 )
 from registry.models import Application, CaseEvent, Office, PhoneType, Resident, Sequence
-from registry.services.bulk_sql import objects_insert, rows_insert
+from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.sequences import sequence_take
 from registry.timeline import is_known_kind
 
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 # The office's Sequence row whose value is the ordinal of the day history last ran.
 HISTORY_SCOPE = "history"
+# Whether this run writes the cases' timelines (history_seed's `timeline`).
+_TIMELINE: ContextVar[bool] = ContextVar("history_timeline", default=True)
 
 # A Monday is busiest, a Friday (the long midday prayer) the quietest working day.
 WEEKDAY_LOAD = (1.15, 1.05, 1.0, 0.97, 0.8, 0.6, 0.5)
@@ -80,10 +83,20 @@ QUARTERS = ["Tengah", "Utara", "Selatan", "Timur", "Barat", "Baru", "Jaya", "Kot
 
 
 def history_seed(*, offices: list[Office], days: int, seed: int = 1, end: date | None = None,
-                 stdout=None) -> dict[str, int]:
+                 timeline: bool = True, stdout=None) -> dict[str, int]:
     """Write `days` days of history ending `end` (default: yesterday at each office)
     for each office, by every app's HISTORY part in turn; the rows written per model.
-    An office gets only days after its last run's day (see the module docstring)."""
+    An office gets only days after its last run's day (see the module docstring).
+    `timeline=False` leaves out the cases' timelines (CaseEvent, two rows in five),
+    for a benchmark that reads none of them."""
+    token = _TIMELINE.set(timeline)
+    try:
+        return _seed(offices, days, seed, end, stdout)
+    finally:
+        _TIMELINE.reset(token)
+
+
+def _seed(offices, days, seed, end, stdout) -> dict[str, int]:
     totals: Counter = Counter()
     for office in offices:
         today = office_today(office)
@@ -108,6 +121,8 @@ def history_seed(*, offices: list[Office], days: int, seed: int = 1, end: date |
                 tables_analyze(rows)
             Sequence.objects.update_or_create(office=office, scope=HISTORY_SCOPE,
                                               defaults={"value": today.toordinal()})
+        if not _TIMELINE.get():
+            written.pop("registry.CaseEvent", None)
         totals.update(written)
         if stdout is not None:
             stdout.write(f"  History of {office.name}, {first:%d-%m-%Y} to {last:%d-%m-%Y}: "
@@ -211,8 +226,8 @@ def residents_create(*, office: Office, rng: random.Random, moments: list[dateti
                         ).quantize(Decimal("0.000001"))
             longitude = (Decimal(office.longitude) + Decimal(f"{rng.gauss(0, 0.025):.6f}")
                          ).quantize(Decimal("0.000001"))
-        rows.append(Resident(
-            nik=nik, name=f"{given} {family}".strip(), birth_date=born,
+        rows.append(instance(
+            Resident, nik=nik, name=f"{given} {family}".strip(), birth_date=born,
             sex="F" if female else "M", phone=phone, phone_type=phone_type,
             address=f"Jl. {rng.choice(STREETS)} No. {rng.randint(1, 120)} "
                     f"RT {rng.randint(1, 12):02d}/RW {rng.randint(1, 9):02d}",
@@ -265,6 +280,8 @@ def events_write(entries: list[dict]) -> int:
     """Timeline entries as case_events_record_many takes them (application_id,
     office_id, kind, at, params; optional actor, by_resident, note), written in bulk
     without a model instance each."""
+    if not _TIMELINE.get():
+        return 0
     kinds = {entry["kind"] for entry in entries}
     unknown = [kind for kind in kinds if not is_known_kind(kind)]
     if unknown:

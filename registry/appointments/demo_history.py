@@ -44,7 +44,7 @@ from registry.models import (
     Service,
     StaffMembership,
 )
-from registry.services.bulk_sql import objects_insert, rows_insert, rows_update
+from registry.services.bulk_sql import instance, objects_insert, rows_insert, rows_update
 from registry.services.offices import office_settings_get
 
 # The share of a slot's places booked on an ordinary day, by the slot's start.
@@ -178,14 +178,15 @@ def _new_plan(office, slot, service, rng, calendar, desk, codes, limit,
                               limit)
     by = desk if channel == BookingChannel.ASSISTED else None
     if application is None:
-        application = Application(
-            office=office, service=service, channel=Channel.ASSISTED if by else Channel.APP,
+        application = instance(
+            Application, office=office, service=service,
+            channel=Channel.ASSISTED if by else Channel.APP,
             created_by=by, created_at=made)
     roll = rng.random()
     outcome = (BookingStatus.CANCELLED if roll < CANCELLED_SHARE else BookingStatus.EXPIRED
                if roll < CANCELLED_SHARE + MISSED_SHARE else BookingStatus.CHECKED_IN)
-    booking = Booking(
-        office=office, code=codes.new(), service=service, slot=slot, day=slot.date,
+    booking = instance(
+        Booking, office=office, code=codes.new(), service=service, slot=slot, day=slot.date,
         expires_at=office_day_bounds(office, slot.date)[1], channel=channel, created_by=by,
         created_at=made)
     plan = _Plan(slot, booking, application, outcome)

@@ -28,7 +28,7 @@ from registry.central.models import (
 from registry.central.services.jobs import RECEIPT_ALPHABET
 from registry.demo_history import at_work, events_write, moment, now, working_days
 from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
-from registry.services.bulk_sql import objects_insert, rows_insert
+from registry.services.bulk_sql import instance, objects_insert, rows_insert
 
 # On a working day the link fails with this chance; most outages are short.
 OUTAGE_CHANCE = 0.09
@@ -135,20 +135,21 @@ def visits_completed(*, office: Office, visits: list[tuple[Application, datetime
                    "services": [service.code], "number": application.number}
         data = print_job = None
         if service.needs_central:
-            data = CentralJob(office=office, application=application,
-                              kind=CentralJobKind.DATA_CHANGE, key=_key(rng), payload=payload,
-                              created_at=finished, next_attempt_at=finished)
+            data = instance(CentralJob, office=office, application=application,
+                            kind=CentralJobKind.DATA_CHANGE, key=_key(rng), payload=payload,
+                            created_at=finished, next_attempt_at=finished)
             jobs.append(data)
         if service.produces_card:
-            print_job = CentralJob(office=office, application=application,
-                                   kind=CentralJobKind.CARD_PRINT, key=_key(rng),
-                                   payload=payload, after=data, created_at=finished,
-                                   next_attempt_at=finished,
-                                   status=CentralJobStatus.BLOCKED if data
-                                   else CentralJobStatus.PENDING)
+            print_job = instance(CentralJob, office=office, application=application,
+                                 kind=CentralJobKind.CARD_PRINT, key=_key(rng),
+                                 payload=payload, after=data, created_at=finished,
+                                 next_attempt_at=finished,
+                                 status=CentralJobStatus.BLOCKED if data
+                                 else CentralJobStatus.PENDING)
             jobs.append(print_job)
-            cards.append(Card(office=office, application=application, print_job=print_job,
-                              receipt_code=_receipt_code(rng, receipts)))
+            cards.append(instance(Card, office=office, application=application,
+                                  print_job=print_job,
+                                  receipt_code=_receipt_code(rng, receipts)))
         for job in (data, print_job):
             if job is not None:
                 events.append(_event(application, "central.job_queued", finished, operator,

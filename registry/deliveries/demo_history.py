@@ -11,6 +11,7 @@ printed lately are still waiting, as they would be.
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from registry.calendar import OfficeCalendar, office_day_bounds, office_local, office_zone
 from registry.central.models import Card
@@ -36,9 +37,9 @@ from registry.demo_history import (
     nik_for,
     now,
 )
-from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
+from registry.models import Application, ApplicationStatus, Office, Role, Service, StaffMembership
 from registry.nik import mask_nik
-from registry.services.bulk_sql import objects_insert, rows_insert, rows_update
+from registry.services.bulk_sql import instance, objects_insert, rows_insert, rows_update
 from registry.services.offices import office_settings_get
 
 DELIVERY_SHARE = 0.25
@@ -70,6 +71,35 @@ def _users(office: Office, role: str) -> list:
         office=office, role=role, user__is_active=True).select_related("user").order_by("id")]
 
 
+class _Card:
+    """A printed (or planned) card of the period, read as values: its case's service
+    and resident are what the hand-over needs."""
+
+    COLUMNS = ("id", "printed_at", "print_job__created_at", "application_id",
+               "application__service_id", "application__resident__name",
+               "application__resident__nik", "application__resident__address",
+               "application__resident__kecamatan", "application__resident__kelurahan",
+               "application__resident__latitude", "application__resident__longitude",
+               "application__resident__domicile_office_id")
+
+    def __init__(self, row: tuple, services: dict):
+        (self.id, self.printed_at, self.planned_at, self.application_id, service_id,
+         *resident) = row
+        self.service = services[service_id]
+        self.resident = _Resident(*resident)
+
+
+class _Resident(NamedTuple):
+    name: str
+    nik: str
+    address: str
+    kecamatan: str
+    kelurahan: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+    domicile_office_id: int | None
+
+
 class _Office:
     def __init__(self, office: Office, start: date, end: date, rng):
         self.office, self.start, self.end, self.rng = office, start, end, rng
@@ -81,20 +111,20 @@ class _Office:
         today = self.limit.astimezone(office_zone(office)).date()
         self.calendar = OfficeCalendar(office, start, today + timedelta(days=60))
         self.today = today
-        self.cards = list(
+        services = {s.id: s for s in Service.objects.filter(office=office)}
+        self.cards = [_Card(row, services) for row in (
             Card.objects.filter(office=office, handover__isnull=True,
                                 print_job__created_at__gte=office_day_bounds(office, start)[0])
-            .select_related("application__resident", "application__service", "print_job")
-            .order_by("print_job__created_at", "id"))
+            .order_by("print_job__created_at", "id").values_list(*_Card.COLUMNS))]
         self.handovers: list[Handover] = []
         self.deliveries: list[Delivery] = []
         self.attempts: list[tuple] = []
         self.events: list[dict] = []
         self.completed: list[tuple[Application, datetime]] = []
 
-    def event(self, application, kind, at, params, actor=None, by_resident=False) -> None:
+    def event(self, application_id, kind, at, params, actor=None, by_resident=False) -> None:
         if at is not None and at <= self.limit:
-            self.events.append({"application_id": application.id,
+            self.events.append({"application_id": application_id,
                                 "office_id": self.office.id, "kind": kind, "at": at,
                                 "params": params, "actor": actor, "by_resident": by_resident})
 
@@ -102,10 +132,10 @@ class _Office:
         rng = self.rng
         delivered_home = []
         for card in self.cards:
-            application = card.application
-            service, resident = application.service, application.resident
-            handover = Handover(office=self.office, application=application, card=card,
-                                created_at=card.print_job.created_at)
+            service, resident = card.service, card.resident
+            handover = instance(Handover, office=self.office,
+                                application_id=card.application_id, card_id=card.id,
+                                created_at=card.planned_at)
             self.handovers.append(handover)
             roll = rng.random()
             home = (service.home_delivery and not service.holder_in_person and self.couriers
@@ -143,9 +173,9 @@ class _Office:
                 born=born, female=female, serial=rng.randint(2000, 9999))
             handover.proxy_relation = relation
             params.update(proxy_name=handover.proxy_name, proxy_relation=relation)
-        self.event(handover.application, "handover.chosen", chosen, params, by_resident=True)
+        self.event(card.application_id, "handover.chosen", chosen, params, by_resident=True)
 
-    def _collect(self, handover: Handover, card: Card, ready: datetime) -> None:
+    def _collect(self, handover: Handover, card: _Card, ready: datetime) -> None:
         """Collected at the counter some working days after `ready`, by the holder or
         the proxy they named; not yet when that day is still to come."""
         rng = self.rng
@@ -158,21 +188,20 @@ class _Office:
             at = ready + timedelta(minutes=rng.uniform(20, 90))
         if at > self.limit:
             return
-        application = handover.application
-        resident = application.resident
+        resident = card.resident
         by_proxy = handover.method == HandoverMethod.PROXY and rng.random() < 0.85
         name = handover.proxy_name if by_proxy else resident.name
         nik = handover.proxy_nik if by_proxy else resident.nik
         relation = handover.proxy_relation if by_proxy else Relation.SELF
         staff = rng.choice(self.desk)
-        fingerprint = application.service.holder_in_person
+        fingerprint = card.service.holder_in_person
         handover.completed_at, handover.handed_over_by = at, staff
         handover.collected_by_name, handover.collected_by_nik = name, nik
         handover.collected_relation, handover.fingerprint_verified = relation, fingerprint
-        self.event(application, "handover.collected", at,
+        self.event(card.application_id, "handover.collected", at,
                    {"name": name, "nik": mask_nik(nik), "relation": relation,
                     "fingerprint": fingerprint}, actor=staff)
-        self.completed.append((application, at, staff))
+        self.completed.append((card.application_id, at, staff))
 
     def _working_day_after(self, instant: datetime, days: int) -> date | None:
         day = instant.astimezone(office_zone(self.office)).date()
@@ -185,18 +214,19 @@ class _Office:
                 found += 1
         return day
 
-    def _delivery(self, handover: Handover, card: Card) -> Delivery | None:
+    def _delivery(self, handover: Handover, card: _Card) -> Delivery | None:
         waiting = max(card.printed_at, handover.chosen_at or card.printed_at)
         if waiting > self.limit:
             return None
-        resident = handover.application.resident
-        delivery = Delivery(
-            office=self.office, application=handover.application, handover=handover,
+        resident = card.resident
+        delivery = instance(
+            Delivery, office=self.office, application_id=card.application_id, handover=handover,
             waiting_since=waiting, created_at=waiting, address=resident.address,
             kecamatan=resident.kecamatan, kelurahan=resident.kelurahan,
             latitude=resident.latitude, longitude=resident.longitude)
+        delivery.case = card
         self.deliveries.append(delivery)
-        self.event(handover.application, "delivery.waiting", waiting,
+        self.event(card.application_id, "delivery.waiting", waiting,
                    {"address": resident.address})
         return delivery
 
@@ -226,7 +256,7 @@ class _Office:
             for n, delivery in enumerate(out):
                 courier = self.couriers[n % len(self.couriers)]
                 stop = n // len(self.couriers) + 1
-                self.event(delivery.application, "delivery.scheduled", dispatch_at,
+                self.event(delivery.application_id, "delivery.scheduled", dispatch_at,
                            {"day": day.isoformat(), "stop": stop,
                             "courier": courier.get_full_name() or courier.username})
                 visited = office_local(self.office, day, time(8, 30)) + timedelta(
@@ -241,7 +271,7 @@ class _Office:
         rng = self.rng
         delivery.notified_for = day
         number = delivery.failed_attempts + 1
-        application = delivery.application
+        case = delivery.case
         lat, lon = delivery.latitude, delivery.longitude
         if lat is not None:
             lat = (Decimal(lat) + Decimal(f"{rng.gauss(0, 0.0003):.6f}")).quantize(
@@ -250,9 +280,9 @@ class _Office:
                 Decimal("0.000001"))
         if rng.random() < DELIVERED_SHARE:
             relation = rng.choices(*zip(*RECIPIENTS, strict=True))[0]
-            name = (application.resident.name if relation == Relation.SELF else
+            name = (case.resident.name if relation == Relation.SELF else
                     f"{rng.choice(FEMALE_NAMES + MALE_NAMES)} "
-                    f"{application.resident.name.split(' ')[-1]}")
+                    f"{case.resident.name.split(' ')[-1]}")
             self.attempts.append((delivery, number, courier.id, day, visited,
                                   AttemptOutcome.DELIVERED, "", "", name, relation, lat, lon))
             delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, visited
@@ -261,24 +291,24 @@ class _Office:
             handover = delivery.handover
             handover.completed_at, handover.collected_by_name = visited, name
             handover.collected_relation, handover.handed_over_by = relation, courier
-            self.event(application, "delivery.delivered", visited,
+            self.event(case.application_id, "delivery.delivered", visited,
                        {"name": name, "relation": relation, "latitude": str(lat or ""),
                         "longitude": str(lon or ""), "attempt": number}, actor=courier)
-            self.completed.append((application, visited, courier))
+            self.completed.append((case.application_id, visited, courier))
             return True
         reason = rng.choices(*zip(*FAIL_REASONS, strict=True))[0]
         self.attempts.append((delivery, number, courier.id, day, visited, AttemptOutcome.FAILED,
                               reason, "", "", "", lat, lon))
         delivery.failed_attempts = number
-        self.event(application, "delivery.failed", visited,
+        self.event(case.application_id, "delivery.failed", visited,
                    {"number": number, "reason": reason, "note": ""}, actor=courier)
         if number >= self.settings.max_failed_attempts:
             delivery.status = DeliveryStatus.RETURNED
             delivery.handover.method = HandoverMethod.PICKUP
-            self.event(application, "delivery.returned", visited, {"count": number})
+            self.event(case.application_id, "delivery.returned", visited, {"count": number})
             # The holder comes for it at the office after all, most of them.
             if rng.random() < 0.7:
-                self._collect(delivery.handover, delivery.handover.card, visited)
+                self._collect(delivery.handover, case, visited)
             return True
         delivery.not_before = self._working_day_after(visited, 1)
         return False
@@ -293,13 +323,13 @@ class _Office:
             "longitude", "photo"],
             ((office.id, d.id, *values, "") for d, *values in self.attempts))
         DispatchRun.objects.bulk_create(self.runs)
-        for application, at, actor in self.completed:
-            self.event(application, "application.status", at,
+        for application_id, at, actor in self.completed:
+            self.event(application_id, "application.status", at,
                        {"old": ApplicationStatus.READY, "new": ApplicationStatus.COMPLETED},
                        actor=actor)
         rows_update(Application, ["status", "closed_at", "updated_at"], (
-            (application.id, ApplicationStatus.COMPLETED, at, at)
-            for application, at, _actor in self.completed))
+            (application_id, ApplicationStatus.COMPLETED, at, at)
+            for application_id, at, _actor in self.completed))
         events_write(self.events)
         return {"deliveries.Handover": len(self.handovers),
                 "deliveries.Delivery": len(self.deliveries),

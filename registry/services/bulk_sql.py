@@ -18,11 +18,14 @@ notifications_send_many would: the same texts, params, dedup keys and channels. 
 statement count depends on neither the number of rows nor their content.
 """
 
+import json
 import logging
 from datetime import UTC, date
+from functools import cache
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models.base import ModelState
 from django.utils import translation
 
 logger = logging.getLogger(__name__)
@@ -90,44 +93,84 @@ def sql_text_in_language(text, names: list[str]) -> tuple[str, list[str]]:
     return f"CASE r.language {' '.join(branches)} ELSE {sql} END", params + values
 
 
-def rows_insert(model, fields: list[str], rows, *, batch: int = 2000) -> int:
+def rows_insert(model, fields: list[str], rows) -> int:
     """Insert `rows` (tuples of the values of `fields`, foreign keys as ids) into
-    `model`'s table with no model instance per row: the values are adapted as the ORM
-    would save them (dates, datetimes, JSON, UUIDs), field by field. For many rows that
-    are only written (timelines, histories, loading past records); no defaults are
-    filled in, so `fields` names every column without a database default. The caller
-    holds the transaction. How many rows were written."""
-    model_fields = [model._meta.get_field(name) for name in fields]
-    adapters = [_adapter(field, connections[DEFAULT_DB_ALIAS]) for field in model_fields]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in model_fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    `model`'s table with no model instance per row, as the ORM would store the values:
+    one COPY on PostgreSQL (its text format written here), one statement run per row by
+    SQLite in C. For many rows that are only written (timelines, histories, loading
+    past records); no defaults are filled in, so `fields` names every column without a
+    database default. The caller holds the transaction. How many rows were written."""
+    db = connections[DEFAULT_DB_ALIAS]
+    return _write(db, model, [model._meta.get_field(name) for name in fields], rows)
+
+
+# COPY's text format: a tab between values, \N for NULL, and these characters escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(field, name: str) -> str:
+    """The expression writing value `name` of `field` in COPY's text format."""
+    kind = field.get_internal_type()
+    if kind == "JSONField":
+        return f"dumps({name}, cls=encoders[{name!r}]).translate(escapes)"
+    if kind == "BooleanField":
+        return f"('t' if {name} else 'f')"
+    if kind in ("DateTimeField", "DateField", "TimeField"):
+        return f"{name}.isoformat()"
+    if kind in ("CharField", "TextField", "SlugField", "EmailField", "URLField",
+                "FileField", "GenericIPAddressField"):
+        return f"str({name}).translate(escapes)"
+    return f"str({name})"  # numbers, keys, UUIDs
+
+
+def _copy_formatter(fields: list):
+    """A function turning a row of `fields`' values into a line of COPY's text format,
+    compiled once per call site: one call per row instead of one per value (hundreds of
+    thousands of rows)."""
+    names = [f"v{n}" for n in range(len(fields))]
+    parts = [f"'\\\\N' if {name} is None else {_copy_value(field, name)}"
+             for name, field in zip(names, fields, strict=True)]
+    source = (f"def line(row):\n    {', '.join(names)}, = row\n"
+              f"    return '\\t'.join(({', '.join(parts)},))\n")
+    scope = {"dumps": json.dumps, "escapes": _COPY_ESCAPES,
+             "encoders": {name: getattr(field, "encoder", None)
+                          for name, field in zip(names, fields, strict=True)}}
+    exec(compile(source, "<copy row>", "exec"), scope)  # noqa: S102 - our own source
+    return scope["line"]
+
+
+def _write(db, model, fields: list, rows) -> int:
+    table = db.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
     written = 0
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            line = _copy_formatter(fields)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                lines: list[str] = []
+                for row in rows:
+                    lines.append(line(row))
+                    if len(lines) >= 5000:
+                        copy.write("\n".join(lines) + "\n")
+                        written, lines = written + len(lines), []
+                if lines:
+                    copy.write("\n".join(lines) + "\n")
+                    written += len(lines)
+            return written
+        adapters = [_adapter(field, db) for field in fields]
+        sql = (f"INSERT INTO {table} ({columns}) "  # noqa: S608 - the model's names
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
         chunk: list = []
         for row in rows:
             chunk.append(tuple(value if adapt is None or value is None else adapt(value)
                                for adapt, value in zip(adapters, row, strict=True)))
-            if len(chunk) >= batch:
-                written += _insert(cursor, table, columns, one, chunk)
-                chunk = []
+            if len(chunk) >= 5000:
+                cursor.executemany(sql, chunk)
+                written, chunk = written + len(chunk), []
         if chunk:
-            written += _insert(cursor, table, columns, one, chunk)
+            cursor.executemany(sql, chunk)
+            written += len(chunk)
     return written
-
-
-def _insert(cursor, table: str, columns: str, one: str, chunk: list) -> int:
-    sql = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - names are the model's
-    if connection.vendor == "sqlite":
-        # SQLite takes few parameters per statement; one statement run per row in C.
-        cursor.executemany(sql + one, chunk)
-    else:
-        per = max(1, min(len(chunk), 60_000 // len(chunk[0])))
-        for n in range(0, len(chunk), per):
-            part = chunk[n:n + per]
-            cursor.execute(sql + ", ".join([one] * len(part)),
-                           [value for row in part for value in row])
-    return len(chunk)
 
 
 def _adapter(field, db):
@@ -153,64 +196,121 @@ def objects_insert(objects: list) -> list:
     """Insert unsaved instances of one model as bulk_create does (defaults and
     auto_now filled in by the instances, related objects saved before them taken by
     their ids, the new ids set on them) with less work per value, for the tens of
-    thousands of rows of past records (registry.demo_history). No signals. The caller
-    holds the transaction."""
+    thousands of rows of past records (registry.demo_history): on PostgreSQL the ids
+    are drawn from the table's sequence first and the rows sent as one COPY. No
+    signals. The caller holds the transaction."""
     if not objects:
         return objects
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(objects[0])
+    pk = model._meta.pk
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    adapters = [_adapter(field, connections[DEFAULT_DB_ALIAS]) for field in fields]
     stamped = [f for f in fields if getattr(f, "auto_now", False)
                or getattr(f, "auto_now_add", False)]
-    related = [f for f in fields if f.is_relation]
+    related = [(f.attname, f.name) for f in fields if f.is_relation]
+    attnames = [f.attname for f in fields]
     rows = []
     for obj in objects:
         for field in stamped:
             field.pre_save(obj, add=True)
-        for field in related:
-            if getattr(obj, field.attname) is None and field.is_cached(obj):
-                target = field.get_cached_value(obj)
+        values = obj.__dict__
+        for attname, name in related:
+            if values.get(attname) is None:
+                target = obj._state.fields_cache.get(name)
                 if target is not None:
                     # Not through the descriptor, which would drop the cached object.
-                    obj.__dict__[field.attname] = target.pk
-        rows.append(tuple(
-            value if adapt is None or value is None else adapt(value)
-            for adapt, value in zip(adapters, (getattr(obj, f.attname) for f in fields),
-                                    strict=True)))
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    limit = 999 if connection.vendor == "sqlite" else 60_000
-    per = max(1, limit // len(fields))
-    ids = []
-    with connection.cursor() as cursor:
-        for n in range(0, len(rows), per):
-            part = rows[n:n + per]
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - model's names
-                           + ", ".join([one] * len(part)) + f" RETURNING {pk}",
-                           [value for row in part for value in row])
-            ids.extend(found[0] for found in cursor.fetchall())
+                    values[attname] = target.pk
+        rows.append(tuple(values.get(attname) for attname in attnames))
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                           "FROM generate_series(1, %s)",
+                           [model._meta.db_table, pk.column, len(objects)])
+            ids = [found[0] for found in cursor.fetchall()]
+        _write(db, model, [pk, *fields], ((new_id, *row) for new_id, row
+                                          in zip(ids, rows, strict=True)))
+    else:
+        ids = _returning(db, model, fields, rows)
     for obj, new_id in zip(objects, ids, strict=True):
         obj.pk = new_id
         obj._state.adding = False
-        obj._state.db = "default"
+        obj._state.db = DEFAULT_DB_ALIAS
     return objects
+
+
+def _returning(db, model, fields: list, rows: list) -> list[int]:
+    """SQLite: the rows in statements of as many as its parameters allow, each
+    returning the new ids in order (as bulk_create relies on)."""
+    adapters = [_adapter(field, db) for field in fields]
+    table = db.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per = max(1, db.features.max_query_params // len(fields))
+    ids = []
+    with db.cursor() as cursor:
+        for n in range(0, len(rows), per):
+            part = rows[n:n + per]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - model's names
+                           + ", ".join([one] * len(part))
+                           + f" RETURNING {db.ops.quote_name(model._meta.pk.column)}",
+                           [value if adapt is None or value is None else adapt(value)
+                            for row in part
+                            for adapt, value in zip(adapters, row, strict=True)])
+            ids.extend(found[0] for found in cursor.fetchall())
+    return ids
 
 
 def rows_update(model, fields: list[str], rows) -> int:
     """Set `fields` of many rows, each its own values: `rows` are (pk, *values) tuples,
     adapted as rows_insert adapts them; one statement run per row by the driver
     (SQLite in C, psycopg in a pipeline). The caller holds the transaction."""
+    db = connections[DEFAULT_DB_ALIAS]
     model_fields = [model._meta.get_field(name) for name in fields]
-    adapters = [_adapter(field, connections[DEFAULT_DB_ALIAS]) for field in model_fields]
-    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in model_fields)
-    sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sets} "  # noqa: S608
-           f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s")
+    adapters = [_adapter(field, db) for field in model_fields]
+    sets = ", ".join(f"{db.ops.quote_name(f.column)} = %s" for f in model_fields)
+    sql = (f"UPDATE {db.ops.quote_name(model._meta.db_table)} SET {sets} "  # noqa: S608
+           f"WHERE {db.ops.quote_name(model._meta.pk.column)} = %s")
     params = [(*(value if adapt is None or value is None else adapt(value)
                  for adapt, value in zip(adapters, values, strict=True)), pk)
               for pk, *values in rows]
     if params:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.executemany(sql, params)
     return len(params)
+
+
+def instance(model, **values):
+    """An unsaved instance of `model` with `values` (by field name, a related object for a
+    foreign key, or by attname, its id) and its other fields at their defaults, made
+    without Model.__init__'s signals and checks: for the hundreds of thousands of rows
+    objects_insert writes (registry.demo_history). It reads and saves as usual."""
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    data = obj.__dict__
+    constants, calls, relations = _construction(model)
+    data.update(constants)
+    for attname, make in calls:
+        if attname not in values:
+            data[attname] = make()
+    for name, value in values.items():
+        attname = relations.get(name)
+        if attname is None:
+            data[name] = value
+        else:
+            obj._state.fields_cache[name] = value
+            data[attname] = value.pk if value is not None else None
+    return obj
+
+
+@cache
+def _construction(model) -> tuple[dict, list, dict]:
+    """`model`'s fields at their defaults: those that are constant, those made per
+    instance (a callable default), and the foreign keys' attnames by field name."""
+    constants, calls = {}, []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            calls.append((field.attname, field.default))
+        else:
+            constants[field.attname] = field.get_default()
+    relations = {f.name: f.attname for f in model._meta.concrete_fields if f.is_relation}
+    return constants, calls, relations
