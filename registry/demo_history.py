@@ -39,7 +39,15 @@ from registry.calendar import (
     office_today,
     office_zone,
 )
-from registry.models import Application, CaseEvent, Office, PhoneType, Resident, Sequence
+from registry.models import (
+    Application,
+    CaseEvent,
+    Office,
+    PhoneType,
+    Resident,
+    Sequence,
+    StaffMembership,
+)
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.sequences import sequence_take
 from registry.timeline import is_known_kind
@@ -140,6 +148,12 @@ def tables_analyze(rows: dict[str, int]) -> None:
             if count:
                 table = apps.get_model(label)._meta.db_table
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def office_staff(office: Office, role: str) -> list:
+    """The office's active staff in `role`, oldest membership first."""
+    return [m.user for m in StaffMembership.objects.filter(
+        office=office, role=role, user__is_active=True).select_related("user").order_by("id")]
 
 
 def working_days(office: Office, start: date, end: date) -> list[date]:
