@@ -268,3 +268,12 @@ def test_a_bad_month_is_explained(head, month):
     response = head.get(REPORT, {"month": "Juli"})
     assert response.status_code == 400
     assert "Masukkan tanggal yang valid." in response.content.decode()
+
+
+def test_a_head_gets_no_report_of_another_office(head, month):
+    response = head.get(REPORT, {"month": "2026-07", "office": "3216"})
+    assert response.status_code == 400
+    assert response.context["report"] is None
+    pdf = head.get(REPORT, {"month": "2026-07", "office": "3216", "format": "pdf"})
+    assert pdf.status_code == 400
+    assert pdf["Content-Type"].startswith("text/html")
