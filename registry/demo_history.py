@@ -143,11 +143,13 @@ def tables_analyze(rows: dict[str, int]) -> None:
     (allowed inside a transaction; SQLite plans without statistics)."""
     if connection.vendor != "postgresql":
         return
+    # The parts name their models; the core knows none of them, so it looks each label
+    # up among all installed models.
+    tables = {model._meta.label: model._meta.db_table for model in apps.get_models()}
     with connection.cursor() as cursor:
         for label, count in rows.items():
-            if count:
-                table = apps.get_model(label)._meta.db_table
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            if count and label in tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(tables[label])}")
 
 
 def office_staff(office: Office, role: str) -> list:
