@@ -68,8 +68,10 @@ from registry.admin_base import (
     report_domain_error,
 )
 from registry.calendar import office_today
+from registry.charts import CHART_JS, chart_config
 from registry.errors import DomainError
 from registry.models import Office, StaffMembership
+from registry.trends import Chart, Series
 
 REPORT_MAX_DAYS = 731
 LOGGABLE_CHANNELS = [c for c in ComplaintChannel.choices if c[0] != ComplaintChannel.APP]
@@ -353,16 +355,16 @@ class ComplaintAdmin(NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
                 form = ReportForm(initial={"date_from": date_from, "date_to": date_to},
                                   offices=offices)
         figures = selectors.report(office_ids=chosen, date_from=date_from, date_to=date_to)
-        peak = max([n for _m, n in figures["by_month"]] or [0]) or 1
-        bars = []
-        for index, (month, count) in enumerate(figures["by_month"]):
-            height = round(120 * count / peak)
-            bars.append({"month": month, "count": count, "height": height,
-                         "x": 10 + index * 34, "y": 145 - height, "label_y": 141 - height})
+        # The same chart and table as the dashboard's (registry.charts).
+        chart = Chart(key="complaints_per_month", section="", title=_("Complaints per month"),
+                      labels=[month for month, _n in figures["by_month"]],
+                      series=[Series(_("complaints"), [n for _m, n in figures["by_month"]])],
+                      label_title=_("month"))
         context = {**self.admin_site.each_context(request), "opts": self.opts,
                    "title": _("Complaint report"), "form": form, "figures": figures,
-                   "bars": bars, "chart_width": 20 + 34 * len(bars),
-                   "date_from": date_from, "date_to": date_to}
+                   "cell": {"chart": chart, "dom_id": "chart-complaints-per-month",
+                            "config": chart_config(chart)},
+                   "chart_js": CHART_JS, "date_from": date_from, "date_to": date_to}
         return render(request, "admin/complaints/complaint/report.html", context)
 
 

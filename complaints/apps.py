@@ -9,8 +9,17 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from complaints import demo, demo_history, demo_one_trip, events, roles, selectors, views
-        from complaints.services.surveys import survey_invite
+        from complaints import (
+            demo,
+            demo_history,
+            demo_one_trip,
+            events,
+            roles,
+            selectors,
+            trends,
+            views,
+        )
+        from complaints.services.surveys import survey_answer_by_sms, survey_invite
         from registry import extensions
         from registry.central.services.jobs import VISIT_COMPLETED
 
@@ -22,3 +31,8 @@ class ComplaintsConfig(AppConfig):
         extensions.register(extensions.HISTORY, demo_history.history)
         # The satisfaction survey (IKM) is offered once the visit completed the case.
         extensions.register(VISIT_COMPLETED, survey_invite)
+        # ... and answered by SMS from a feature phone (IKM and nine digits).
+        extensions.register(extensions.SMS_COMMANDS, survey_answer_by_sms)
+        # The month's complaints in the monthly report.
+        extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
+        extensions.register(extensions.TRENDS, trends.charts)

@@ -47,8 +47,8 @@ from queues.models import Ticket
 from queues.selectors import tickets_served
 from registry.calendar import OfficeCalendar, office_day_bounds, office_local_text
 from registry.central.models import CentralOutage
-from registry.demo_history import events_write, moment, now
-from registry.models import Application, Office, Role, StaffMembership
+from registry.demo_history import events_write, moment, now, office_staff
+from registry.models import Application, Office, Role
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.sequences import sequence_take
 
@@ -112,11 +112,6 @@ def history(*, offices: list[Office], start: date, end: date, rng, stdout=None
     return dict(written)
 
 
-def _users(office: Office, role: str) -> list:
-    return [m.user for m in StaffMembership.objects.filter(
-        office=office, role=role, user__is_active=True).select_related("user").order_by("id")]
-
-
 class _Office:
     def __init__(self, office: Office, start: date, end: date, rng):
         self.office, self.start, self.end, self.rng = office, start, end, rng
@@ -124,8 +119,8 @@ class _Office:
         templates_seed(office=office)
         self.clock = WorkingClock(office)
         self.limit = now()
-        self.humas = _users(office, Role.PUBLIC_RELATIONS)
-        self.supervisors = _users(office, Role.SUPERVISOR)
+        self.humas = office_staff(office, Role.PUBLIC_RELATIONS)
+        self.supervisors = office_staff(office, Role.SUPERVISOR)
         self.handlers = self.humas or self.supervisors
         self.first = office_day_bounds(office, start)[0]
         self.last = office_day_bounds(office, end)[1]

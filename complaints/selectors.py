@@ -3,13 +3,24 @@ member or the resident they are for."""
 
 import re
 import statistics
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Lower
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,8 +38,9 @@ from complaints.models import (
 )
 from queues.selectors import tickets_served
 from registry import tenancy
-from registry.calendar import office_day_bounds
+from registry.calendar import office_day_bounds, office_local_text
 from registry.models import Application, Office, Resident, Role
+from registry.trends import Table
 
 # Who sees a confidential complainant besides the assignee, and who sees follow-up.
 COMPLAINANT_ROLES = (Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR)
@@ -68,14 +80,38 @@ def complaints_for_resident(*, resident) -> QuerySet[Complaint]:
 
 # --- Figures -----------------------------------------------------------------------------
 
+# A deadline met at or before it was due is met within it (the report's share within the
+# deadline, the trends); one met after it, late.
+DEADLINE_MET_WITHIN = Q(met_at__isnull=False, met_at__lte=F("due_at"))
+
+
+def deadlines_overdue_spans(deadlines: QuerySet[ComplaintDeadline]
+                            ) -> QuerySet[ComplaintDeadline]:
+    """The deadlines of `deadlines` that were ever open past due, each annotated with
+    `overdue_until`: when that ended, None while it lasts. A deadline is open past due
+    from its due time until it is met, or until the complaint waits for the complainant
+    (its deadlines stand still then, complaint_wait; on resuming, one with time left is
+    due again later)."""
+    return deadlines.annotate(overdue_until=Case(
+        When(met_at__isnull=False, then=F("met_at")),
+        When(paused=True, then=Coalesce(F("complaint__waiting_since"), F("due_at"))),
+        default=None)).filter(Q(overdue_until__isnull=True) | Q(overdue_until__gt=F("due_at")))
+
+
+def deadlines_overdue_at(deadlines: QuerySet[ComplaintDeadline], at: datetime
+                         ) -> QuerySet[ComplaintDeadline]:
+    """The deadlines of `deadlines` open past due at `at` (now, or a moment before):
+    due before it and not met nor standing still by then."""
+    return deadlines_overdue_spans(deadlines).filter(due_at__lt=at).filter(
+        Q(overdue_until__isnull=True) | Q(overdue_until__gte=at))
+
 
 def dashboard_figures(*, office, day) -> list[tuple[str, object]]:
     """Today's figures of this app for the admin index: (label, value) pairs."""
     start, end = office_day_bounds(office, day)
     open_complaints = Complaint.objects.filter(office=office, status__in=OPEN_STATUSES)
-    overdue = ComplaintDeadline.objects.filter(office=office, met_at__isnull=True,
-                                               paused=False,
-                                               due_at__lt=min(end, timezone.now()))
+    overdue = deadlines_overdue_at(ComplaintDeadline.objects.filter(office=office),
+                                   min(end, timezone.now()))
     return [
         (_("Complaints received today"), Complaint.objects.filter(
             office=office, received_at__gte=start, received_at__lt=end).count()),
@@ -122,7 +158,7 @@ def report(*, office_ids, date_from: date, date_to: date) -> dict:
     deadlines = ComplaintDeadline.objects.filter(complaint__in=complaints,
                                                  met_at__isnull=False)
     met = deadlines.count()
-    on_time = sum(1 for due, at in deadlines.values_list("due_at", "met_at") if at <= due)
+    on_time = deadlines.filter(DEADLINE_MET_WITHIN).count()
     by_month: dict[str, int] = {}
     for received, zone in complaints.values_list("received_at", "office__timezone"):
         key = f"{received.astimezone(ZoneInfo(zone)):%Y-%m}"
@@ -210,16 +246,37 @@ def _two_places(value: Fraction) -> Decimal:
         TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
+def ikm_value(*, answers: int, points: int) -> Decimal:
+    """The IKM of `answers` answers scoring `points` in all: the mean of the element
+    averages x 25, computed exactly and rounded half up to two decimals. Every answer
+    scores all nine elements, so the averages share their denominator and their mean is
+    points / (9 x answers)."""
+    return _two_places(Fraction(25 * points, len(SURVEY_ELEMENTS) * answers))
+
+
 def ikm_of(*, answers: int, sums: dict[str, int]) -> dict:
     """The figures of `answers` answers whose scores add up to `sums` per element: each
-    element's average, the IKM (the mean of the element averages x 25, computed exactly
-    and rounded half up to two decimals) and its grade."""
+    element's average, the IKM (ikm_value) and its grade."""
     averages = {e: Fraction(sums[e], answers) for e in SURVEY_ELEMENTS}
-    value = _two_places(sum(averages.values(), Fraction(0)) / len(SURVEY_ELEMENTS) * 25)
+    value = ikm_value(answers=answers, points=sum(sums[e] for e in SURVEY_ELEMENTS))
     grade, grade_label = ikm_grade(value)
     return {"answers": answers,
             "elements": {e: _two_places(avg) for e, avg in averages.items()},
             "ikm": value, "grade": grade, "grade_label": grade_label}
+
+
+def ikm_totals() -> dict:
+    """The aggregates of answers that ikm_of_totals reads: the answers `n` and each
+    element's sum `sum_U1`..`sum_U9` (of an office, a lane, a day...)."""
+    return {"n": Count("id"), **{f"sum_{e}": Sum(e.lower()) for e in SURVEY_ELEMENTS}}
+
+
+def ikm_of_totals(totals: dict) -> dict | None:
+    """ikm_of over ikm_totals' aggregates (or their sums over several groups, such as
+    the days of a week); None without answers."""
+    if not totals.get("n"):
+        return None
+    return ikm_of(answers=totals["n"], sums={e: totals[f"sum_{e}"] for e in SURVEY_ELEMENTS})
 
 
 def _group_label(by: str | None, row: dict) -> str:
@@ -255,13 +312,12 @@ def ikm(*, office: Office, date_from: date, date_to: date, by: str | None = None
     elif by == "counter":
         group = ["counter_id", "counter__number"]
     rows = (answers.values(*group) if group else answers.values("office_id")).annotate(
-        n=Count("id"), **{f"sum_{e}": Sum(e.lower()) for e in SURVEY_ELEMENTS}).order_by(
-        *(group[1:] or group))
+        **ikm_totals()).order_by(*(group[1:] or group))
     result = []
     for row in rows:
-        if not row["n"]:
+        figures = ikm_of_totals(row)
+        if figures is None:
             continue
-        figures = ikm_of(answers=row["n"], sums={e: row[f"sum_{e}"] for e in SURVEY_ELEMENTS})
         result.append({"key": row[f"{by}_id"] if by else None,
                        "label": _group_label(by, row), **figures})
     return result
@@ -280,3 +336,49 @@ def surveys_pending_for_resident(*, resident: Resident, now=None) -> QuerySet[Ap
                      .values("application_id"))
             .select_related("office", "service").order_by("-served_at", "-id"))
 
+
+
+# --- The monthly report's list -------------------------------------------------------
+
+REPORT_SECTION = gettext_lazy("Complaints")
+
+
+def report_tables(*, offices, period) -> dict:
+    """The complaints received in the period per office, with how each was resolved and
+    whether its deadlines were met on time (the monthly report)."""
+    by_id = {office.id: office for office in offices}
+    window = Q()
+    for office in offices:
+        start, end = period.bounds(office)
+        window |= Q(office=office, received_at__gte=start, received_at__lt=end)
+    complaints = list(Complaint.objects.filter(window).order_by("office", "received_at")
+                      if offices else [])
+    deadlines = ComplaintDeadline.objects.filter(complaint__in=[c.id for c in complaints])
+    met = set(deadlines.filter(met_at__isnull=False).values_list("complaint_id", flat=True))
+    # Late: a deadline met after it was due, or one open past due now (not while the
+    # complaint waits for the complainant), as the deadlines chart counts them.
+    late = set(deadlines.filter(met_at__isnull=False).exclude(DEADLINE_MET_WITHIN)
+               .values_list("complaint_id", flat=True))
+    late |= set(deadlines_overdue_at(deadlines, timezone.now())
+                .values_list("complaint_id", flat=True))
+    rows: dict[int, list] = {office.id: [] for office in offices}
+    for complaint in complaints:
+        office = by_id[complaint.office_id]
+        if complaint.id in late:
+            in_time = _("late")
+        elif complaint.id in met:
+            in_time = _("on time")
+        else:
+            in_time = "-"
+        rows[office.id].append([
+            complaint.reference, office_local_text(complaint.received_at, office),
+            complaint.get_channel_display(), complaint.get_category_display(),
+            complaint.get_status_display(),
+            office_local_text(complaint.resolved_at, office) or "-", in_time])
+    header = [_("reference"), _("received at"), _("channel"), _("category"), _("status"),
+              _("resolved at"), _("deadlines")]
+    return {office_id: [Table(section=str(REPORT_SECTION),
+                              title=_("Complaints received and their resolution"),
+                              header=header, rows=office_rows,
+                              empty=_("No complaint received this month."))]
+            for office_id, office_rows in rows.items()}

@@ -4,7 +4,6 @@ low score's comment in as a complaint (complaints.services.surveys), and the IKM
 report per period at ikm/ on the answers list, for the office or per lane, service or
 counter. Imported by complaints.admin."""
 
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,44 +14,37 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from complaints import selectors
+from complaints.admin import ReportForm
 from complaints.models import SURVEY_ELEMENTS, SurveyAnswer
 from complaints.services.surveys import survey_answer_escalate
 from registry import tenancy
-from registry.admin_base import NoAddMixin, NoChangeMixin, NoDeleteMixin, OfficeScopedAdmin
+from registry.admin_base import (
+    ListExportMixin,
+    NoAddMixin,
+    NoChangeMixin,
+    NoDeleteMixin,
+    OfficeScopedAdmin,
+)
 from registry.calendar import office_today
 from registry.errors import DomainError
 
-REPORT_MAX_DAYS = 731
 SCORE_FIELDS = [e.lower() for e in SURVEY_ELEMENTS]
 
 
-class IkmReportForm(forms.Form):
-    office = forms.ModelChoiceField(label=gettext_lazy("office"), queryset=None,
-                                    required=False)
-    date_from = forms.DateField(label=gettext_lazy("from"),
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("to"),
-                              widget=forms.DateInput(attrs={"type": "date"}))
+class IkmReportForm(ReportForm):
+    """The complaint report's office and range (at most two years), per office, lane,
+    service or counter."""
+
     by = forms.ChoiceField(label=gettext_lazy("per"), required=False, choices=[
         ("", gettext_lazy("office")), ("lane", gettext_lazy("lane")),
         ("service", gettext_lazy("service")), ("counter", gettext_lazy("counter"))])
 
-    def __init__(self, *args, offices=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and not (start <= end <= start + timedelta(days=REPORT_MAX_DAYS)):
-            raise forms.ValidationError(_("Choose a range of at most two years, the start "
-                                          "before the end."))
-        return data
-
 
 @admin.register(SurveyAnswer)
-class SurveyAnswerAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, OfficeScopedAdmin):
-    # Never the resident nor the case: either would name who answered.
+class SurveyAnswerAdmin(NoAddMixin, NoChangeMixin, NoDeleteMixin, ListExportMixin,
+                        OfficeScopedAdmin):
+    # Never the resident nor the case: either would name who answered (nor in exports:
+    # no export_resident_path).
     list_display = ["answered_at", "lane", "service", "counter", *SCORE_FIELDS,
                     "comment", "complaint"]
     list_select_related = ["office", "lane", "service", "counter", "complaint"]

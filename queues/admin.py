@@ -3,6 +3,7 @@ walk-in quotas, tickets by day, lane, counter, operator and status with their hi
 and the statistics per day and lane. Tickets change only at the kiosk, the front desk
 and the counters."""
 
+from collections import Counter as Tally
 from datetime import timedelta
 
 from django import forms
@@ -30,6 +31,7 @@ from queues.models import (
 from queues.views import STATISTICS
 from registry import tenancy
 from registry.admin_base import (
+    EXPORT_PERM,
     ListExportMixin,
     NoAddMixin,
     NoChangeMixin,
@@ -37,9 +39,11 @@ from registry.admin_base import (
     OfficeScopedAdmin,
     OfficeScopedInline,
     ReadOnlyMixin,
+    tabular_response,
 )
 from registry.calendar import office_today
-from registry.models import Office
+from registry.models import ExportFormat, Office
+from registry.services.exports import export_record
 
 # A statistics page covers at most this many days: a quarter.
 STATISTICS_MAX_DAYS = 92
@@ -94,6 +98,43 @@ class StatisticsForm(forms.Form):
         return data
 
 
+def _by_reason(figures: dict) -> str:
+    return "; ".join(f"{reason}: {value}" for reason, value in figures.items()) or "-"
+
+
+# The columns of the figures pages' tables, as their templates show them, for exports.
+COUNTER_FIGURE_COLUMNS = [
+    (gettext_lazy("Day"), lambda r: r["day"]),
+    (gettext_lazy("Counter"), lambda r: str(r["counter"])),
+    (gettext_lazy("Operator"), lambda r: str(r["operator"] or "")),
+    (gettext_lazy("Served"), lambda r: r["served"]),
+    (gettext_lazy("Partly served"), lambda r: r["partly_served"]),
+    (gettext_lazy("Not served"), lambda r: r["not_served"]),
+    (gettext_lazy("No-shows"), lambda r: r["no_shows"]),
+    (gettext_lazy("Service, median"), lambda r: r["service_median"]),
+    (gettext_lazy("Service, p90"), lambda r: r["service_p90"]),
+    (gettext_lazy("Idle"), lambda r: r["idle_minutes"]),
+    (gettext_lazy("Idle with people waiting"), lambda r: r["idle_waiting_minutes"]),
+    (gettext_lazy("Paused, by reason"), lambda r: _by_reason(r["paused"])),
+    (gettext_lazy("Out-of-order calls, by reason"), lambda r: _by_reason(r["out_of_order"])),
+    (gettext_lazy("Idle alerts"), lambda r: r["alerts"]),
+]
+STATISTICS_COLUMNS = [
+    (gettext_lazy("Day"), lambda r: r["day"]),
+    (gettext_lazy("Lane"), lambda r: f"{r['lane'].letter} - {r['lane'].name}"),
+    (gettext_lazy("Tickets"), lambda r: r["issued"]),
+    (gettext_lazy("Served"), lambda r: r["served"]),
+    (gettext_lazy("Partly served"), lambda r: r["partly_served"]),
+    (gettext_lazy("Not served"), lambda r: r["not_served"]),
+    (gettext_lazy("Referred"), lambda r: r["referred"]),
+    (gettext_lazy("No-shows"), lambda r: r["no_shows"]),
+    (gettext_lazy("Wait, median"), lambda r: r["wait_median"]),
+    (gettext_lazy("Wait, p90"), lambda r: r["wait_p90"]),
+    (gettext_lazy("Service, median"), lambda r: r["service_median"]),
+    (gettext_lazy("Service, p90"), lambda r: r["service_p90"]),
+]
+
+
 class FiguresPageMixin:
     """An admin page of figures over a range of days, for one office the user may see
     figures of (the view_queue_statistics permission there)."""
@@ -105,7 +146,10 @@ class FiguresPageMixin:
         return super().changelist_view(request, extra_context)
 
     def figures_page(self, request, *, form_class, days_back: int, rows_of, template: str,
-                     title: str):
+                     title: str, columns=(), export_name: str = ""):
+        """The page; with ?export=csv or xlsx, its table as a file (`columns`: the
+        table's (header, value of a row) pairs), for an office where the user may
+        export, recorded like the lists' exports."""
         offices = tenancy.offices_with_perm(request.user, STATISTICS)
         if not offices:
             raise PermissionDenied
@@ -120,8 +164,35 @@ class FiguresPageMixin:
             data = form.cleaned_data if form.is_bound else initial
             office = data["office"]
             rows = rows_of(data)
+        file_format = request.GET.get("export")
+        may_export = office.id in {o.id for o in tenancy.offices_with_perm(request.user,
+                                                                          EXPORT_PERM)}
+        if file_format in ExportFormat.values and form.is_bound and form.is_valid():
+            if not may_export:
+                raise PermissionDenied
+            table = [[value(row) for _label, value in columns] for row in rows]
+            export_record(user=request.user, list_name=f"{self.opts.app_label}.{export_name}",
+                          query=request.GET.urlencode(), file_format=file_format,
+                          office_ids={office.id},
+                          rows_by_office=Tally({office.id: len(table)}), disclosed=set())
+            return tabular_response(
+                [(str(title), [str(label) for label, _value in columns], table)],
+                file_format=file_format,
+                filename=f"{export_name}-{office.code}-{form.cleaned_data['date_from']:%Y%m%d}-"
+                         f"{form.cleaned_data['date_to']:%Y%m%d}.{file_format}")
+        query = request.GET.copy()
+        if not form.is_bound:
+            query.update({"office": office.pk, "date_from": initial["date_from"].isoformat(),
+                          "date_to": initial["date_to"].isoformat()})
+        export_links = []
+        if may_export and columns and (not form.is_bound or form.is_valid()):
+            for value, label in ExportFormat.choices:
+                query["export"] = value
+                export_links.append((_("Export %(format)s") % {"format": label},
+                                     f"?{query.urlencode()}"))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "rows": rows, "office": office, "title": title}
+                   "rows": rows, "office": office, "title": title,
+                   "export_links": export_links}
         return render(request, template, context)
 
 
@@ -181,7 +252,8 @@ class CounterAdmin(FiguresPageMixin, NoDeleteMixin, OfficeScopedAdmin):
                 office=data["office"], date_from=data["date_from"], date_to=data["date_to"],
                 counter_id=getattr(data.get("counter"), "pk", None),
                 operator_id=getattr(data.get("operator"), "pk", None)),
-            template="admin/queues/counter/figures.html", title=_("Counter figures"))
+            template="admin/queues/counter/figures.html", title=_("Counter figures"),
+            columns=COUNTER_FIGURE_COLUMNS, export_name="counter_figures")
 
     @admin.display(description=gettext_lazy("lanes, in order"))
     def lane_order(self, obj):
@@ -340,4 +412,5 @@ class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, ListExportMixin, OfficeScoped
             request, form_class=StatisticsForm, days_back=6,
             rows_of=lambda data: selectors.lane_day_statistics(
                 office=data["office"], date_from=data["date_from"], date_to=data["date_to"]),
-            template="admin/queues/ticket/statistics.html", title=_("Queue statistics"))
+            template="admin/queues/ticket/statistics.html", title=_("Queue statistics"),
+            columns=STATISTICS_COLUMNS, export_name="ticket_statistics")

@@ -9,7 +9,16 @@ class QueuesConfig(AppConfig):
 
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
-        from queues import counter_figures, demo, demo_history, events, roles, selectors, views
+        from queues import (
+            counter_figures,
+            demo,
+            demo_history,
+            events,
+            roles,
+            selectors,
+            trends,
+            views,
+        )
         from registry import extensions
         from registry.central.selectors import OUTAGE_HOLDUPS
 
@@ -18,4 +27,5 @@ class QueuesConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links,
             staff_alerts=counter_figures.staff_alerts, demo=demo.seed)
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
+        extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)

@@ -22,7 +22,7 @@ and the bookings behind the tickets end (registry.appointments.demo_history).
 import heapq
 import itertools
 from collections import defaultdict, deque
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 
@@ -51,7 +51,7 @@ from queues.services.counters import counter_create, pause_reasons_ensure
 from queues.services.walk_in_limits import ISSUING_STARTS_BEFORE_OPENING
 from registry.appointments.demo_history import bookings_finished
 from registry.appointments.models import Booking, BookingStatus
-from registry.calendar import OfficeCalendar, office_day_bounds
+from registry.calendar import OfficeCalendar, office_day_bounds, office_local
 from registry.central.demo_history import visits_completed
 from registry.central.models import CentralOutage
 from registry.demo_history import (
@@ -64,7 +64,17 @@ from registry.demo_history import (
     now,
     residents_create,
 )
-from registry.models import Application, Channel, Lane, Office, Role, Service, StaffMembership
+from registry.models import (
+    Application,
+    Channel,
+    Lane,
+    Office,
+    Role,
+    Service,
+    StaffMembership,
+    TurnAway,
+    TurnAwayReason,
+)
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.offices import office_settings_get
 from registry.services.staff import staff_membership_grant
@@ -244,6 +254,7 @@ class _Office:
             (office_id, *values, "", ticket.row.id if ticket is not None else None)
             for *values, ticket in self.counter_events))
         CounterAlert.objects.bulk_create(self.alerts, batch_size=2000)
+        turn_aways = self._turn_aways(walk_ins, residents)
         timeline = self._timeline()
         events_write(timeline)
         written = {"registry.Resident": len(residents),
@@ -251,6 +262,7 @@ class _Office:
                    "queues.TicketEvent": events,
                    "queues.CounterEvent": len(self.counter_events),
                    "queues.CounterAlert": len(self.alerts),
+                   "registry.TurnAway": len(turn_aways),
                    "registry.CaseEvent": len(timeline) + len(applications)}
         done = [(t.booking, t.finished, t.operator) for t in self.tickets
                 if t.booking is not None and t.row.status == TicketStatus.DONE]
@@ -265,6 +277,30 @@ class _Office:
                                            start=self.start, end=self.end).items():
             written[key] = written.get(key, 0) + count
         return written
+
+    def _turn_aways(self, walk_ins, residents) -> list[TurnAway]:
+        """About one walk-in in twenty-five was first sent away at the door on an
+        earlier working day (no booking, a document missing or expired, the day full):
+        the trips made for nothing the one-trip charts count."""
+        reasons = [TurnAwayReason.MISSING_DOCUMENT] * 4 + [TurnAwayReason.NO_BOOKING] * 3 + [
+            TurnAwayReason.INVALID_DOCUMENT] * 2 + [TurnAwayReason.OFFICE_FULL]
+        days = self.calendar.working_days()
+        rows = []
+        for ticket, resident in zip(walk_ins, residents, strict=True):
+            if self.rng.random() >= 0.04 or ticket.resident_at is None:
+                continue
+            earlier = [d for d in days if d < ticket.row.day][-5:]
+            if not earlier:
+                continue
+            day = self.rng.choice(earlier)
+            at = office_local(self.office, day, time(8, 0)) + timedelta(
+                minutes=self.rng.randint(0, 420))
+            if at > self.limit:
+                continue
+            rows.append(TurnAway(office=self.office, resident=resident,
+                                 service=ticket.service, reason=self.rng.choice(reasons),
+                                 at=at, actor=self.desk))
+        return TurnAway.objects.bulk_create(rows, batch_size=2000)
 
     def _timeline(self) -> list[dict]:
         """Each ticket's history on its case's timeline, as ticket_timeline_record

@@ -606,6 +606,31 @@ def minutes_of(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 1)
 
 
+# The ticket events that carry a lane visit's times (each recorded where it ends): the
+# first call in the lane, with the wait since the ticket entered the lane's queue (its
+# issue, check-in or transfer), and the end of the visit, finished or transferred to
+# another lane, with the service time from its start.
+WAIT_KINDS = (TicketEventKind.CALLED,)
+SERVICE_KINDS = (TicketEventKind.FINISHED, TicketEventKind.TRANSFERRED)
+
+
+def visit_time(kind: str, wait_seconds: int | None, service_seconds: int | None
+               ) -> tuple[int | None, int | None]:
+    """A ticket event's (wait, service) seconds as the statistics count them: the wait
+    of a lane visit's first call, the service of its end; None where it carries
+    neither."""
+    return (wait_seconds if kind in WAIT_KINDS else None,
+            service_seconds if kind in SERVICE_KINDS else None)
+
+
+def time_figures(waits: list[float], services: list[float]) -> dict[str, float | None]:
+    """The waiting and service times' median and 90th percentile, in minutes."""
+    return {"wait_median": minutes_of(percentile(waits, 50)),
+            "wait_p90": minutes_of(percentile(waits, 90)),
+            "service_median": minutes_of(percentile(services, 50)),
+            "service_p90": minutes_of(percentile(services, 90))}
+
+
 def lane_day_statistics(*, office: Office, date_from: date, date_to: date) -> list[dict]:
     """Per day and lane: tickets issued, served, partly served, not served, referred
     to another lane, no-shows, and the waiting time (issue or transfer to first call)
@@ -624,23 +649,23 @@ def lane_day_statistics(*, office: Office, date_from: date, date_to: date) -> li
 
     for day, lane_id, kind, outcome, wait, service in (TicketEvent.objects.filter(
             office=office, day__gte=date_from, day__lte=date_to,
-            kind__in=[TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN, TicketEventKind.CALLED,
-                      TicketEventKind.FINISHED, TicketEventKind.TRANSFERRED])
+            kind__in=[TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN, *WAIT_KINDS,
+                      *SERVICE_KINDS])
             .values_list("day", "lane_id", "kind", "outcome", "wait_seconds",
                          "service_seconds")):
         entry = row(day, lane_id)
+        wait, service = visit_time(kind, wait, service)
+        if wait is not None:
+            entry["waits"].append(wait)
+        if service is not None:
+            entry["services"].append(service)
         if kind in (TicketEventKind.ISSUED, TicketEventKind.CHECKED_IN):
             entry["issued"] += 1
-        elif kind == TicketEventKind.CALLED:
-            if wait is not None:
-                entry["waits"].append(wait)
-        else:
-            if kind == TicketEventKind.TRANSFERRED:
-                entry["referred"] += 1
-            elif outcome in (Outcome.SERVED, Outcome.PARTLY_SERVED, Outcome.NOT_SERVED):
-                entry[outcome] += 1
-            if service is not None:
-                entry["services"].append(service)
+        elif kind == TicketEventKind.TRANSFERRED:
+            entry["referred"] += 1
+        elif kind == TicketEventKind.FINISHED and outcome in (
+                Outcome.SERVED, Outcome.PARTLY_SERVED, Outcome.NOT_SERVED):
+            entry[outcome] += 1
     for day, lane_id, count in (Ticket.objects.filter(
             office=office, day__gte=date_from, day__lte=date_to, status=TicketStatus.NO_SHOW)
             .values("day", "lane_id").annotate(n=Count("id")).values_list("day", "lane_id", "n")):
@@ -648,13 +673,7 @@ def lane_day_statistics(*, office: Office, date_from: date, date_to: date) -> li
     result = []
     for _key, entry in sorted(rows.items(), key=lambda item: (
             item[0][0], item[1]["lane"].letter if item[1]["lane"] else "")):
-        waits, services = entry.pop("waits"), entry.pop("services")
-        entry.update({
-            "wait_median": minutes_of(percentile(waits, 50)),
-            "wait_p90": minutes_of(percentile(waits, 90)),
-            "service_median": minutes_of(percentile(services, 50)),
-            "service_p90": minutes_of(percentile(services, 90)),
-        })
+        entry.update(time_figures(entry.pop("waits"), entry.pop("services")))
         result.append(entry)
     return result
 
@@ -693,9 +712,8 @@ def application_by_ticket_code(*, office: Office, code: str, day: date | None = 
     tickets = Ticket.objects.filter(office=office, code__iexact=code.strip(),
                                     application__isnull=False)
     if day is not None:
-        start, end = office_day_bounds(office, day)
-        tickets = tickets.filter(created_at__gte=start, created_at__lt=end)
-    found = tickets.select_related("application").order_by("-created_at", "-id").first()
+        tickets = tickets.filter(day=day)
+    found = tickets.select_related("application").order_by("-issued_at", "-id").first()
     return getattr(found, "application", None)
 
 

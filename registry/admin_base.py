@@ -247,6 +247,10 @@ def _export_text(value) -> str:
         text = value.isoformat()
     else:
         text = html.unescape(strip_tags(str(value)))
+    return _formula_safe(text)
+
+
+def _formula_safe(text: str) -> str:
     if text[:1] in _FORMULA_START and text != "-" and not _NUMBER.fullmatch(text):
         text = "'" + text
     return text
@@ -382,22 +386,64 @@ class ListExportMixin:
                       query=self._export_query(request), file_format=file_format,
                       office_ids=office_ids, rows_by_office=per_office, disclosed=disclosed)
         filename = f"{self.opts.model_name}-{timezone.localdate():%Y-%m-%d}.{file_format}"
-        if file_format == ExportFormat.CSV:
-            response = HttpResponse(content_type="text/csv; charset=utf-8")
-            response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
-            writer = csv.writer(response)
-            writer.writerow(header)
-            writer.writerows(rows)
-        else:
-            workbook = Workbook(write_only=True)
-            sheet = workbook.create_sheet(str(self.opts.verbose_name_plural)[:31])
-            sheet.append(header)
+        return tabular_response([(str(self.opts.verbose_name_plural), header, rows)],
+                                file_format=file_format, filename=filename)
+
+
+def tabular_response(sheets: list[tuple[str, list, list]], *, file_format: str,
+                     filename: str, titled: bool | None = None) -> HttpResponse:
+    """Tables `(title, header, rows)` as a CSV download (the tables one after another,
+    each under its title when `titled`, by default when there are several) or an XLSX
+    one (a sheet each). Cells are written as text a spreadsheet never runs as a
+    formula."""
+    titled = len(sheets) > 1 if titled is None else titled
+    if file_format == ExportFormat.CSV:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
+        writer = csv.writer(response)
+        for index, (title, header, rows) in enumerate(sheets):
+            if titled:
+                if index:
+                    writer.writerow([])
+                writer.writerow([_export_cell_value(str(title))])
+            writer.writerow([_export_cell_value(cell) for cell in header])
+            writer.writerows([[_export_cell_value(cell) for cell in row] for row in rows])
+    else:
+        workbook = Workbook(write_only=True)
+        used = set()
+        for title, header, rows in sheets:
+            name = _sheet_name(title, used)
+            sheet = workbook.create_sheet(name)
+            sheet.append([_export_cell_value(cell) for cell in header])
             for row in rows:
-                sheet.append(row)
-            buffer = io.BytesIO()
-            workbook.save(buffer)
-            response = HttpResponse(
-                buffer.getvalue(),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+                sheet.append([_export_cell_value(cell) for cell in row])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export_cell_value(value):
+    """Numbers stay numbers (a chart's figures); text already made safe stays as it is;
+    anything else becomes text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _formula_safe(value)
+    return _export_text(value)
+
+
+_SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    """A unique XLSX sheet name: at most 31 characters, none of \\ / * ? : [ ]."""
+    base = _SHEET_FORBIDDEN.sub(" ", str(title)).strip()[:28] or "Sheet"
+    name, number = base, 2
+    while name.lower() in used:
+        name, number = f"{base[:26]} {number}", number + 1
+    used.add(name.lower())
+    return name

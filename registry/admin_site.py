@@ -31,6 +31,22 @@ class EOpenAdminSite(admin.AdminSite):
             context["site_header"] = _("e-Open back office")
         return context
 
+    def get_urls(self):
+        from django.urls import path
+
+        from registry import admin_trends
+
+        def page(view):
+            return self.admin_view(lambda request, **kwargs: view(request, self, **kwargs))
+
+        return [
+            path("dashboard/", page(admin_trends.dashboard_view), name="dashboard"),
+            path("dashboard/export/<str:file_format>/",
+                 page(admin_trends.dashboard_export_view), name="dashboard_export"),
+            path("report/", page(admin_trends.report_view), name="monthly_report"),
+            *super().get_urls(),
+        ]
+
     def index(self, request, extra_context=None):
         offices = list(tenancy.staff_offices(request.user).order_by("code")[:INDEX_OFFICES])
         panels = []
@@ -40,5 +56,7 @@ class EOpenAdminSite(admin.AdminSite):
                            "figures": figures_for(office=office, day=today),
                            "alerts": staff_alerts_for(
                                office=office, roles=tenancy.staff_roles(request.user, office))})
-        extra_context = {**(extra_context or {}), "office_panels": panels}
+        may_see_trends = bool(tenancy.offices_with_perm(request.user, "registry.view_trends"))
+        extra_context = {**(extra_context or {}), "office_panels": panels,
+                         "may_see_trends": may_see_trends}
         return super().index(request, extra_context)

@@ -22,7 +22,9 @@ class RegistryConfig(AppConfig):
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
-            figures=selectors.dashboard_figures, staff_links=views.staff_links)
+            figures=selectors.dashboard_figures, staff_links=views.staff_links,
+            trends=selectors.trends)
+        extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
 
 
 class EOpenAdminConfig(admin_apps.AdminConfig):

@@ -27,7 +27,8 @@ from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.apps import apps
+from django.db import connection, transaction
 from django.utils import timezone
 
 from registry import extensions
@@ -38,7 +39,15 @@ from registry.calendar import (
     office_today,
     office_zone,
 )
-from registry.models import Application, CaseEvent, Office, PhoneType, Resident, Sequence
+from registry.models import (
+    Application,
+    CaseEvent,
+    Office,
+    PhoneType,
+    Resident,
+    Sequence,
+    StaffMembership,
+)
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.sequences import sequence_take
 from registry.timeline import is_known_kind
@@ -110,8 +119,12 @@ def _seed(offices, days, seed, end, stdout) -> dict[str, int]:
         written: Counter = Counter()
         with transaction.atomic():
             for part in extensions.registered(extensions.HISTORY):
-                written.update(part(offices=[office], start=first, end=last, rng=rng,
-                                    stdout=stdout) or {})
+                rows = part(offices=[office], start=first, end=last, rng=rng,
+                            stdout=stdout) or {}
+                written.update(rows)
+                # The next part reads these tables: after a bulk write PostgreSQL's
+                # statistics are stale and its plans can take minutes instead of ms.
+                tables_analyze(rows)
             Sequence.objects.update_or_create(office=office, scope=HISTORY_SCOPE,
                                               defaults={"value": today.toordinal()})
         if not _TIMELINE.get():
@@ -121,6 +134,24 @@ def _seed(offices, days, seed, end, stdout) -> dict[str, int]:
             stdout.write(f"  History of {office.name}, {first:%d-%m-%Y} to {last:%d-%m-%Y}: "
                          f"{sum(written.values()):,} rows.")
     return dict(totals)
+
+
+def tables_analyze(rows: dict[str, int]) -> None:
+    """ANALYZE the tables of the models (app_label.Model) that got rows, on PostgreSQL
+    (allowed inside a transaction; SQLite plans without statistics)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for label, count in rows.items():
+            if count:
+                table = apps.get_model(label)._meta.db_table
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def office_staff(office: Office, role: str) -> list:
+    """The office's active staff in `role`, oldest membership first."""
+    return [m.user for m in StaffMembership.objects.filter(
+        office=office, role=role, user__is_active=True).select_related("user").order_by("id")]
 
 
 def working_days(office: Office, start: date, end: date) -> list[date]:

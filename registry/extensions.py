@@ -17,6 +17,8 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
 - TRENDS: a selector `(*, offices, period) -> {office_id: [Chart]}`, the app's charts
   over a period for the dashboard and the monthly report (registry.trends), in a
   bounded number of queries whatever the number of offices;
+- REPORT_TABLES: a selector `(*, offices, period) -> {office_id: [Table]}`, the month's
+  lists in the monthly report (registry.reports), such as its outages or complaints;
 - DEMO: a function `(*, offices, stdout)` seeding the app's demo data on the core's
   demo offices (manage.py load_demo);
 - HISTORY: a function `(*, offices, start: date, end: date, rng: random.Random,
@@ -41,6 +43,7 @@ STAFF_LINKS = "staff_links"
 STAFF_ALERTS = "staff_alerts"
 OFFICE_STATE = "office_state"
 TRENDS = "trends"
+REPORT_TABLES = "report_tables"
 DEMO = "demo"
 HISTORY = "history"
 SMS_COMMANDS = "sms_commands"

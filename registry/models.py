@@ -888,7 +888,8 @@ class ExportRecord(models.Model):
         verbose_name_plural = _("exports")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["office", "at"], name="exportrecord_office_at")]
-        permissions = [("export_data", _("Can export the admin lists"))]
+        permissions = [("export_data", _("Can export the admin lists")),
+                       ("view_trends", _("Can see the dashboard and the monthly reports"))]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.list_name} ({self.row_count})"

@@ -28,6 +28,10 @@ TURN_AWAY = ["registry.add_turnaway", "registry.view_turnaway"]
 EXPORT = ["registry.export_data"]
 EXPORT_RECORDS = ["registry.view_exportrecord"]
 
+# The dashboard of trends and the monthly report (registry.admin_trends): those who run
+# or oversee an office, and public relations (the satisfaction index is theirs too).
+TRENDS = ["registry.view_trends"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -44,7 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
-        *EXPORT, *EXPORT_RECORDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
@@ -66,20 +70,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
-        *EXPORT, *EXPORT_RECORDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS,
     ],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: [
         *VIEW_CORE,
         "registry.view_notification",
         "registry.view_turnaway",
-        *EXPORT,
+        *EXPORT, *TRENDS,
     ],
     Role.PROVINCIAL_SUPERVISOR: [
         *VIEW_CORE,
         "registry.view_staffmembership",
         "registry.view_nikdisclosure",
-        *EXPORT, *EXPORT_RECORDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS,
     ],
 }
 

@@ -2,12 +2,15 @@
 the resident they are for."""
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registry import tenancy
 from registry.calendar import office_day_bounds
 from registry.models import (
     Application,
     CaseEvent,
+    Closure,
     Notification,
     Office,
     Resident,
@@ -15,7 +18,9 @@ from registry.models import (
     Service,
     StaffMembership,
     TurnAway,
+    TurnAwayReason,
 )
+from registry.trends import Chart, Kind, Series, Table, count_by_day, nested
 
 
 def offices_public() -> QuerySet[Office]:
@@ -83,9 +88,6 @@ def turn_aways_for_office(*, office: Office) -> QuerySet[TurnAway]:
 
 def dashboard_figures(*, office: Office, day) -> list[tuple[str, object]]:
     """Today's figures of the registry core for the admin index."""
-    from django.utils.translation import gettext as _
-
-
     start, end = office_day_bounds(office, day)
     opened = Application.objects.filter(office=office, created_at__gte=start, created_at__lt=end)
     return [
@@ -106,3 +108,46 @@ def office_supervisors(office_id: int) -> QuerySet:
     ids = StaffMembership.objects.filter(office_id=office_id, role=Role.SUPERVISOR,
                                          user__is_active=True).values("user_id")
     return get_user_model().objects.filter(id__in=ids).order_by("id")
+
+
+# --- The monthly report's lists ------------------------------------------------------
+
+# The monthly report's section of the days the office could not serve as usual (the
+# central link's outages join it, registry.central.selectors.report_tables).
+OUTAGES_SECTION = gettext_lazy("Outages and closures")
+
+
+def report_tables(*, offices, period) -> dict:
+    """The closures of each office within the period (registry.reports)."""
+    rows: dict[int, list] = {office.id: [] for office in offices}
+    for closure in Closure.objects.filter(office__in=offices, date__gte=period.start,
+                                          date__lte=period.end).order_by("office", "date"):
+        rows[closure.office_id].append([closure.date.strftime("%d-%m-%Y"), closure.reason])
+    return {office_id: [Table(section=str(OUTAGES_SECTION), title=_("Closures"),
+                              header=[_("date"), _("reason")], rows=office_rows,
+                              empty=_("No closure."))]
+            for office_id, office_rows in rows.items()}
+
+
+# --- Trends --------------------------------------------------------------------------
+
+TRIPS_SECTION = gettext_lazy("One trip")
+
+
+def trends(*, offices, period) -> dict:
+    """The registry core's chart: residents sent away at the door per bucket, by reason
+    (each a trip made for nothing). One grouped query per time zone."""
+    counts = nested(count_by_day(TurnAway.objects.all(), offices, period, "at", "reason"))
+    reasons = [(value, label) for value, label in TurnAwayReason.choices]
+    out = {}
+    for office in offices:
+        per_reason = counts.get(office.id, {})
+        out[office.id] = [Chart(
+            key="turned_away", section=str(TRIPS_SECTION),
+            title=_("Residents sent away at the door"), labels=period.labels(),
+            kind=Kind.STACKED,
+            series=[Series(str(label), period.bucketed(per_reason.get((value,), {})))
+                    for value, label in reasons],
+            note=_("Each one is a trip made for nothing; the reasons are those the front "
+                   "desk recorded."))]
+    return out

@@ -20,9 +20,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from django.db import models
-from django.db.models import Count
+from django.db.models import Case, Count, DateField, Value, When
 from django.db.models.functions import TruncDate
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -42,13 +43,12 @@ class Granularity(models.TextChoices):
     MONTH = "month", _("month")
 
 
-class Kind(models.TextChoices):
-    """How a chart is drawn: bars side by side per label, stacked bars, lines over the
-    buckets, or a single series of bars over categories."""
+class Kind:
+    """How a chart is drawn: bars side by side per label, stacked bars, or lines."""
 
-    BARS = "bars", _("bars")
-    STACKED = "stacked", _("stacked bars")
-    LINES = "lines", _("lines")
+    BARS = "bars"
+    STACKED = "stacked"
+    LINES = "lines"
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,21 @@ class Period:
 
     def buckets(self) -> list[date]:
         """The first day of each bucket, in order."""
+        return list(self._firsts)
+
+    @cached_property
+    def _firsts(self) -> tuple[date, ...]:
         firsts, day = [], self.start
         while day <= self.end:
             first = self.bucket_of(day)
             if not firsts or firsts[-1] != first:
                 firsts.append(first)
             day += timedelta(days=1)
-        return firsts
+        return tuple(firsts)
+
+    @cached_property
+    def _index(self) -> dict[date, int]:
+        return {first: i for i, first in enumerate(self._firsts)}
 
     def bucket_last_days(self) -> list[date]:
         """The last day of each bucket (clipped to the period)."""
@@ -110,8 +118,7 @@ class Period:
     def bucketed(self, per_day: dict[date, float], *, how: str = "sum") -> list:
         """Values per day summed (or, with how="last", the last day's value carried)
         into the buckets."""
-        firsts = self.buckets()
-        index = {first: i for i, first in enumerate(firsts)}
+        firsts, index = self._firsts, self._index
         out = [0] * len(firsts)
         if how == "last":
             out = [None] * len(firsts)
@@ -127,8 +134,12 @@ class Period:
 
 @dataclass
 class Series:
+    """A named row of values; `plotted=False` keeps it in the table (and the export)
+    but off the drawing until the reader shows it (counts beside a percentage)."""
+
     name: str
     values: list
+    plotted: bool = True
 
 
 @dataclass
@@ -145,6 +156,8 @@ class Chart:
     unit: str = ""
     note: str = ""
     label_title: str = field(default_factory=lambda: str(_("period")))
+    # The report's last row: the whole month's figures (registry.reports).
+    total_row: list | None = None
 
     def header(self) -> list[str]:
         return [str(self.label_title), *[str(s.name) for s in self.series]]
@@ -156,6 +169,18 @@ class Chart:
 
     def is_empty(self) -> bool:
         return not any(v for s in self.series for v in s.values)
+
+
+@dataclass
+class Table:
+    """A list for the monthly report (the month's outages, its complaints): a section
+    it belongs to, a title, a header and rows of text, and what to say when empty."""
+
+    section: str
+    title: str
+    header: list[str]
+    rows: list[list]
+    empty: str = ""
 
 
 def default_period(today: date) -> Period:
@@ -191,10 +216,22 @@ def period_filter(offices: list[Office], period: Period, field_name: str) -> mod
                        f"{field_name}__lt": max(ends)})
 
 
+def local_day(offices: list[Office], field_name: str):
+    """The local day of the instant `field_name` at each row's office, as one
+    expression whatever the offices' time zones (a CASE over the zones): a grouped
+    query over offices in WIB, WITA and WIT together stays one query."""
+    zones = list(by_zone(offices).values())
+    if len(zones) == 1:
+        return TruncDate(field_name, tzinfo=office_zone(zones[0][0]))
+    return Case(*[When(office__in=[o.id for o in zone_offices],
+                       then=TruncDate(field_name, tzinfo=office_zone(zone_offices[0])))
+                  for zone_offices in zones], output_field=DateField())
+
+
 def count_by_day(queryset, offices: list[Office], period: Period, field_name: str,
                  *group: str) -> dict[tuple, int]:
-    """Rows of `queryset` per (office id, local day of `field_name`, *group values):
-    one grouped query per time zone. A date field is grouped as it is."""
+    """Rows of `queryset` per (office id, local day of `field_name`, *group values): one
+    grouped query whatever the offices' time zones. A date field is grouped as it is."""
     counts: dict[tuple, int] = defaultdict(int)
     is_date = isinstance(queryset.model._meta.get_field(field_name), models.DateField) \
         and not isinstance(queryset.model._meta.get_field(field_name), models.DateTimeField)
@@ -206,15 +243,7 @@ def count_by_day(queryset, offices: list[Office], period: Period, field_name: st
         for row in rows:
             counts[(row["office_id"], row[field_name], *[row[g] for g in group])] += row["n"]
         return counts
-    for zone_offices in by_zone(offices).values():
-        zone = office_zone(zone_offices[0])
-        rows = (queryset.filter(period_filter(zone_offices, period, field_name))
-                .annotate(local_day=TruncDate(field_name, tzinfo=zone))
-                .values("office_id", "local_day", *group).annotate(n=Count("id"))
-                .order_by())
-        for row in rows:
-            counts[(row["office_id"], row["local_day"], *[row[g] for g in group])] += row["n"]
-    return counts
+    return counts_by_day(queryset, offices, period, field_name, *group)
 
 
 def nested(counts: dict[tuple, int]) -> dict[int, dict[tuple, dict[date, int]]]:
@@ -232,3 +261,59 @@ def share(part: float, whole: float) -> float | None:
 
 def minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60, 1)
+
+
+def totals_by_day(queryset, offices: list[Office], period: Period, moment: str, *group: str,
+                  before: bool = False, after: bool = False,
+                  **totals) -> dict[tuple, dict[str, int]]:
+    """The `totals` (aggregates by name; a count "n" when none is given) of the rows of
+    `queryset` per (office id, local day of the `moment` instant, *group values), in one
+    grouped query whatever the offices' time zones (local_day). `moment` may be an
+    annotation of the queryset. For figures that are levels (a stock, a backlog): with
+    `before`, the rows before the period (at their office) are added up on the day
+    before its start; with `after`, the rows after it on the day after its end."""
+    totals = totals or {"n": Count("id")}
+    if not offices:
+        return {}
+    window, outside = models.Q(), []
+    for zone_offices in by_zone(offices).values():
+        start, end = period.bounds(zone_offices[0])
+        in_zone = models.Q(office__in=[o.id for o in zone_offices])
+        lower = models.Q() if before else models.Q(**{f"{moment}__gte": start})
+        upper = models.Q() if after else models.Q(**{f"{moment}__lt": end})
+        window |= in_zone & lower & upper
+        if before:
+            outside.append(When(in_zone & models.Q(**{f"{moment}__lt": start}),
+                                then=Value(period.start - timedelta(days=1))))
+        if after:
+            outside.append(When(in_zone & models.Q(**{f"{moment}__gte": end}),
+                                then=Value(period.end + timedelta(days=1))))
+    day = local_day(offices, moment)
+    if outside:
+        day = Case(*outside, default=day, output_field=DateField())
+    rows = (queryset.filter(window, **{f"{moment}__isnull": False})
+            .annotate(local_day=day).values("office_id", "local_day", *group)
+            .annotate(**totals).order_by())
+    return {(row["office_id"], row["local_day"], *[row[g] for g in group]):
+            {name: row[name] or 0 for name in totals} for row in rows}
+
+
+def counts_by_day(queryset, offices: list[Office], period: Period, moment: str,
+                  *group: str) -> dict[tuple, int]:
+    """count_by_day's counts of an instant `moment` in one query whatever the offices'
+    time zones (totals_by_day)."""
+    return {key: totals["n"] for key, totals in
+            totals_by_day(queryset, offices, period, moment, *group).items()}
+
+
+def levels(period: Period, per_day: dict[date, float]) -> list:
+    """A level (a stock, a backlog) at the end of each bucket, from its changes per day;
+    the day before the period's start holds the level it starts from (totals_by_day
+    with `before`)."""
+    level = per_day.get(period.start - timedelta(days=1), 0)
+    daily, day = {}, period.start
+    while day <= period.end:
+        level += per_day.get(day, 0)
+        daily[day] = level
+        day += timedelta(days=1)
+    return period.bucketed(daily, how="last")

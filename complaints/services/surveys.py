@@ -12,6 +12,8 @@ Rules kept here:
   served ticket), so the IKM can be reported per lane, service and counter.
 """
 
+import re
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,12 +27,13 @@ from complaints.models import (
     Complaint,
     SurveyAnswer,
 )
+from complaints.selectors import surveys_pending_for_resident
 from complaints.services.handling import HANDLING_ROLES
 from complaints.services.intake import complaint_from_survey
 from queues.selectors import application_last_served_ticket
 from registry import tenancy
 from registry.errors import Conflict, DomainError, NotFound, violated_constraint
-from registry.models import Application, Office, Resident
+from registry.models import Application, Office, PhoneType, Resident
 from registry.services.notifications import notification_send
 
 COMMENT_MAX = 2000
@@ -113,16 +116,54 @@ def survey_answer_submit(*, resident: Resident, application_id: int, scores,
 def survey_invite(*, application: Application) -> None:
     """Invite the resident to rate the visit that just completed their case's service
     (registry.central's VISIT_COMPLETED hook, in the counter's transaction): once per
-    case, in the inbox and by the resident's channels (SMS where they have no app)."""
+    case, in the inbox and by the resident's channels. A resident with a feature phone
+    is told how to answer by SMS (SURVEY_COMMAND); one with no phone rates at the
+    counter's tablet or not at all."""
     if SurveyAnswer.objects.filter(application=application).exists():
         return
+    body = _("Please rate our service for case %(number)s (nine questions, 1 to 4). "
+             "Your answer is anonymous and helps us improve.")
+    if application.resident.phone_type == PhoneType.FEATURE_PHONE:
+        body = _("Please rate our service for case %(number)s: reply IKM and nine digits "
+                 "from 1 (poor) to 4 (very good) for requirements, procedure, time, cost, "
+                 "product, staff competence, staff behaviour, complaint handling and "
+                 "facilities, e.g. IKM 434434443. Your answer is anonymous.")
     notification_send(
         office=application.office, resident=application.resident, kind="survey.invited",
-        title=_("How was your visit to %(office)s?"),
-        body=_("Please rate our service for case %(number)s (nine questions, 1 to 4). "
-               "Your answer is anonymous and helps us improve."),
+        title=_("How was your visit to %(office)s?"), body=body,
         params={"office": application.office.name, "number": application.number},
         application=application, dedup_key=f"survey-invite:{application.id}")
+
+
+# The SMS answer to the survey (registry.extensions SMS_COMMANDS): IKM, nine digits 1-4
+# (U1..U9 in order), then an optional comment.
+SURVEY_COMMAND = "IKM"
+_SMS_ANSWER = re.compile(r"^IKM\b\s*([0-9][0-9 ,.-]*)?(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def survey_answer_by_sms(*, resident: Resident, text: str):
+    """`IKM 434434443 [comment]` from the resident's bound phone: their latest served
+    case not rated yet is rated, as in the app. The answer to send back, its parameters
+    and the case's office; None when the text is not this command."""
+    match = _SMS_ANSWER.match(text.strip())
+    if match is None:
+        return None
+    application = surveys_pending_for_resident(resident=resident).first()
+    if application is None:
+        return _("No visit of yours is waiting for your rating."), {}, None
+    digits = re.sub(r"[^0-9]", "", match.group(1) or "")
+    if len(digits) != len(SURVEY_ELEMENTS) or any(d not in "1234" for d in digits):
+        return (_("Reply IKM and nine digits from 1 to 4, e.g. IKM 434434443."), {},
+                application.office)
+    scores = {element: int(digit) for element, digit in zip(SURVEY_ELEMENTS, digits,
+                                                            strict=True)}
+    try:
+        survey_answer_submit(resident=resident, application_id=application.id,
+                             scores=scores, comment=match.group(2).strip())
+    except DomainError as exc:
+        return exc.message, {}, application.office
+    return (_("Thank you for rating our service for case %(number)s."),
+            {"number": application.number}, application.office)
 
 
 def is_low(answer: SurveyAnswer) -> bool:

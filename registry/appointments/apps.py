@@ -10,9 +10,18 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
-        from registry.appointments import demo, demo_history, events, roles, selectors, views
+        from registry.appointments import (
+            demo,
+            demo_history,
+            events,
+            roles,
+            selectors,
+            trends,
+            views,
+        )
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
+        extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)

@@ -5,13 +5,17 @@ from datetime import datetime
 
 from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Now
+from django.utils.translation import gettext as _
 
 from registry import extensions
 from registry.api.fields import office_local_iso
+from registry.calendar import office_local_text
 from registry.cards import normalize_receipt_code
 from registry.central.models import Card, CentralJob, CentralJobAttempt, CentralOutage
 from registry.central.services.link import DEFAULT_NOTICE
 from registry.models import Application, Office
+from registry.selectors import OUTAGES_SECTION
+from registry.trends import Table
 
 # Other work an outage held up, counted on the outage list: (annotation name,
 # `rows_of(application_ids)` returning a queryset of the held rows). Registered by the
@@ -92,3 +96,33 @@ def outages_overlapping(*, office: Office, start: datetime,
     before `start` (one still going included), oldest first."""
     return (CentralOutage.objects.filter(office=office, started_at__lt=end)
             .exclude(ended_at__lt=start).order_by("started_at"))
+
+
+def report_tables(*, offices, period) -> dict:
+    """The central link's outages that overlap the period, per office (the monthly
+    report's section of outages and closures)."""
+    rows: dict[int, list] = {office.id: [] for office in offices}
+    by_id = {office.id: office for office in offices}
+    starts = [period.bounds(o)[0] for o in offices]
+    ends = [period.bounds(o)[1] for o in offices]
+    outages = (CentralOutage.objects
+               .filter(office__in=offices, started_at__lt=max(ends))
+               .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=min(starts)))
+               .order_by("office", "started_at"))
+    for outage in outages:
+        office = by_id[outage.office_id]
+        start, end = period.bounds(office)
+        if outage.started_at >= end or (outage.ended_at and outage.ended_at <= start):
+            continue
+        minutes = None
+        if outage.ended_at:
+            minutes = round((outage.ended_at - outage.started_at).total_seconds() / 60)
+        rows[office.id].append([
+            office_local_text(outage.started_at, office),
+            office_local_text(outage.ended_at, office) or _("still down"),
+            minutes, outage.get_detection_display(), outage.cause])
+    header = [_("started"), _("ended"), _("minutes"), _("detected by"), _("cause")]
+    return {office_id: [Table(section=str(OUTAGES_SECTION), title=_("Central-link outages"),
+                              header=header, rows=office_rows,
+                              empty=_("No outage of the central link."))]
+            for office_id, office_rows in rows.items()}

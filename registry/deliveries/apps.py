@@ -11,7 +11,7 @@ class DeliveriesConfig(AppConfig):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
         from registry.central.services.jobs import CARD_PLANNED, CARD_PRINTED
-        from registry.deliveries import demo, demo_history, events, roles, selectors, views
+        from registry.deliveries import demo, demo_history, events, roles, selectors, trends, views
         from registry.deliveries.services.handovers import (
             handover_card_printed,
             handover_delivery_by_sms,
@@ -24,4 +24,5 @@ class DeliveriesConfig(AppConfig):
         extensions.register(CARD_PLANNED, handover_open)
         extensions.register(CARD_PRINTED, handover_card_printed)
         extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)
+        extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)

@@ -36,8 +36,9 @@ from registry.demo_history import (
     kecamatan_of,
     nik_for,
     now,
+    office_staff,
 )
-from registry.models import Application, ApplicationStatus, Office, Role, Service, StaffMembership
+from registry.models import Application, ApplicationStatus, Office, Role, Service
 from registry.nik import mask_nik
 from registry.services.bulk_sql import instance, objects_insert, rows_insert, rows_update
 from registry.services.offices import office_settings_get
@@ -64,11 +65,6 @@ def history(*, offices: list[Office], start: date, end: date, rng, stdout=None
         for key, count in _Office(office, start, end, rng).run().items():
             written[key] += count
     return dict(written)
-
-
-def _users(office: Office, role: str) -> list:
-    return [m.user for m in StaffMembership.objects.filter(
-        office=office, role=role, user__is_active=True).select_related("user").order_by("id")]
 
 
 class _Card:
@@ -104,9 +100,9 @@ class _Office:
     def __init__(self, office: Office, start: date, end: date, rng):
         self.office, self.start, self.end, self.rng = office, start, end, rng
         self.settings = office_settings_get(DeliverySettings, office=office)
-        self.couriers = _users(office, Role.COURIER)
-        self.desk = (_users(office, Role.FRONT_DESK) + _users(office, Role.COUNTER_OPERATOR)
-                     or [None])
+        self.couriers = office_staff(office, Role.COURIER)
+        self.desk = (office_staff(office, Role.FRONT_DESK)
+                     + office_staff(office, Role.COUNTER_OPERATOR) or [None])
         self.limit = now()
         today = self.limit.astimezone(office_zone(office)).date()
         self.calendar = OfficeCalendar(office, start, today + timedelta(days=60))

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'export',
                 'verbose_name_plural': 'exports',
                 'ordering': ['-at', '-id'],
-                'permissions': [('export_data', 'Can export the admin lists')],
+                'permissions': [('export_data', 'Can export the admin lists'), ('view_trends', 'Can see the dashboard and the monthly reports')],
                 'indexes': [models.Index(fields=['office', 'at'], name='exportrecord_office_at')],
             },
         ),

@@ -140,7 +140,9 @@ def test_the_report_counts_and_times_for_the_supervisors_office_only(
     assert (figures["deadlines_on_time"], figures["deadlines_met"]) == (3, 6)
     assert figures["share_within_deadline"] == 50.0
     assert figures["by_month"] == [("2022-07", 2)]
-    assert 'class="bar"' in answer.content.decode()
+    html = answer.content.decode()
+    assert 'data-chart="chart-complaints-per-month-config"' in html
+    assert '<th scope="row">2022-07</th><td class="figure">2</td>' in html
 
 
 def test_the_statement_prints_as_html_and_pdf_without_personal_data(

@@ -1,6 +1,8 @@
 """The survey's answers and the IKM report in admin: office-scoped, never with who
 answered, and not for counter staff."""
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -8,7 +10,7 @@ from django.urls import reverse
 
 from complaints.models import Complaint
 from complaints.services.surveys import survey_answer_submit
-from registry.models import Role
+from registry.models import ExportRecord, Role
 from tests.complaints.surveys import scores, served_visit
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +84,19 @@ def test_the_action_takes_a_low_score_in_as_a_complaint(client, answers, make_st
     complaint = Complaint.objects.get()  # office B's answer is not in this user's list
     assert (complaint.office, complaint.channel, complaint.confidential) == (
         office_a, "survey", True)
+
+
+def test_the_answers_export_without_who_gave_them_only_the_offices_own(
+        client, answers, make_staff, office_a, resident_a):
+    client.force_login(make_staff(office_a, Role.SUPERVISOR, username="spv-a"))
+    response = client.get(reverse("admin:complaints_surveyanswer_list_export", args=["csv"]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["Dijawab pada", "Jalur", "Layanan", "Loket"]
+    assert [row[4:13] for row in rows[1:]] == [["3", "3", "3", "3", "3", "3", "1", "3", "3"]]
+    assert rows[1][13] == "Petugas ketus sekali."
+    # Neither the resident's name nor their NIK nor the case number leave in the file.
+    text = response.content.decode("utf-8-sig")
+    application = answers[0].application
+    for secret in (resident_a.name, resident_a.nik, application.number, "Kantor B lambat."):
+        assert secret not in text
+    assert ExportRecord.objects.get().row_count == 1

@@ -1,14 +1,21 @@
 """The satisfaction survey (IKM): answering once, the regulation's arithmetic and
 grades, the invitation, and a low score's comment taken in as a complaint."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from complaints.models import Complaint, ComplaintChannel, SurveyAnswer
 from complaints.selectors import ikm, ikm_grade, ikm_of, surveys_pending_for_resident
-from complaints.services.surveys import survey_answer_escalate, survey_answer_submit
+from complaints.services.surveys import (
+    survey_answer_by_sms,
+    survey_answer_escalate,
+    survey_answer_submit,
+)
+from queues.selectors import application_by_ticket_code
 from registry.errors import Conflict, DomainError, NotFound
 from registry.models import Notification, Role
 from tests.complaints.surveys import scores, served_visit
@@ -178,3 +185,64 @@ def test_only_a_low_score_with_a_comment_becomes_a_complaint(office_a, resident_
             survey_answer_escalate(office=office_a, answer_id=answer.id, by=humas)
         assert refused.value.code == code
     assert not Complaint.objects.exists()
+
+
+# --- By SMS, from a feature phone -----------------------------------------------------
+
+
+def test_a_feature_phone_is_told_how_to_answer_by_sms(office_a, resident_a, make_staff):
+    resident_a.phone_type = "feature_phone"
+    resident_a.save(update_fields=["phone_type"])
+    served_visit(office_a, resident_a, make_staff)
+    invitation = Notification.objects.get(resident=resident_a, kind="survey.invited")
+    assert "balas IKM dan sembilan angka" in invitation.body
+
+
+@pytest.mark.parametrize("text", ["IKM 434434443", "ikm 4 3 4 4 3 4 4 4 3", "Ikm\n434434443"])
+def test_ikm_and_nine_digits_rate_the_latest_visit(visit_a, resident_a, text):
+    answer, params, office = survey_answer_by_sms(resident=resident_a, text=text)
+    assert str(answer) % params == (
+        f"Terima kasih atas penilaian Anda untuk pelayanan permohonan "
+        f"{visit_a.application.number}.")
+    assert office == visit_a.office
+    saved = SurveyAnswer.objects.get(application=visit_a.application)
+    assert list(saved.scores().values()) == [4, 3, 4, 4, 3, 4, 4, 4, 3]
+
+
+def test_the_sms_comment_is_kept_and_a_second_answer_is_refused(visit_a, resident_a):
+    survey_answer_by_sms(resident=resident_a, text="IKM 111111112 antre terlalu lama")
+    assert SurveyAnswer.objects.get().comment == "antre terlalu lama"
+    answer, _params, _office = survey_answer_by_sms(resident=resident_a, text="IKM 444444444")
+    assert str(answer) == "Tidak ada kunjungan Anda yang menunggu penilaian."
+    assert SurveyAnswer.objects.count() == 1
+
+
+@pytest.mark.parametrize("text", ["IKM", "IKM 43443444", "IKM 4344344435", "IKM 434434445"])
+def test_a_malformed_sms_answer_is_explained_and_changes_nothing(visit_a, resident_a, text):
+    answer, _params, _office = survey_answer_by_sms(resident=resident_a, text=text)
+    assert str(answer) == "Balas IKM dan sembilan angka dari 1 sampai 4, contoh IKM 434434443."
+    assert not SurveyAnswer.objects.exists()
+
+
+def test_other_texts_are_not_the_survey_and_another_resident_has_nothing_to_rate(
+        visit_a, resident_b):
+    assert survey_answer_by_sms(resident=resident_b, text="ANTAR") is None
+    assert survey_answer_by_sms(resident=resident_b, text="IKMX 434434443") is None
+    answer, _params, office = survey_answer_by_sms(resident=resident_b, text="IKM 434434443")
+    assert (str(answer), office) == ("Tidak ada kunjungan Anda yang menunggu penilaian.", None)
+    assert not SurveyAnswer.objects.exists()
+
+
+def test_a_ticket_code_finds_the_case_of_that_day_or_the_latest(office_a, resident_a,
+                                                                resident_b, make_staff):
+    """Complaints link a case by its ticket code (C-001 repeats every day)."""
+    wednesday = datetime(2026, 7, 8, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    first = served_visit(office_a, resident_a, make_staff)
+    with time_machine.travel(wednesday + timedelta(days=1), tick=True):
+        second = served_visit(office_a, resident_b, make_staff, counter_number=2)
+    assert first.code == second.code
+    assert application_by_ticket_code(office=office_a, code=first.code.lower(),
+                                      day=DAY) == first.application
+    assert application_by_ticket_code(office=office_a, code=first.code) == second.application
+    assert application_by_ticket_code(office=office_a, code=first.code,
+                                      day=date(2026, 7, 10)) is None

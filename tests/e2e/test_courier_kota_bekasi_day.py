@@ -200,8 +200,11 @@ def test_the_kota_bekasi_day(office_a, make_staff, central_sim, broker, client):
         ("2022-07-01T09:30", "application.status"),
         ("2022-07-01T09:30", "central.job_queued"),
         ("2022-07-01T09:30", "central.job_queued"),
+        # Served: the invitation to rate the visit (IKM survey) is sent in the counter's
+        # transaction, the outage notice once the job is found waiting.
         ("2022-07-01T09:30", "notification.sent"),
         ("2022-07-01T09:30", "central.job_waiting"),
+        ("2022-07-01T09:30", "notification.sent"),
         ("2022-07-01T09:40", "handover.chosen"),
         ("2022-07-01T13:00", "central.job_accepted"),
         ("2022-07-01T13:00", "card.printed"),

@@ -36,7 +36,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from complaints.models import Complaint
+from complaints.models import Complaint, SurveyAnswer
 from config.celery import app as celery_app
 from queues.models import Ticket
 from queues.services.counters import counter_create
@@ -347,11 +347,22 @@ def test_the_real_case_with_a_feature_phone_takes_one_trip(
         ticket = kota.check_in(booking.code)
     assert ticket.code == "C-001"
     served_on_the_day(kota, central_sim, booking.application)
-    outage_sms = sms.received(PHONE)[-1]["body"]
+    # Served at 09:10, he is told the outage holds his card (reply ANTAR for delivery)
+    # and invited to rate the visit by SMS (IKM and nine digits).
+    since_served = [m["body"] for m in sms.received(PHONE)[-2:]]
+    [outage_sms] = [body for body in since_served if "ANTAR" in body]
     assert outage_sms.endswith("balas SMS ini dengan ANTAR.")
+    [survey_sms] = [body for body in since_served if body.startswith("Mohon nilai")]
+    assert "balas IKM" in survey_sms
     with travel(7, 1, 9, 15):
         assert sms.reply(phone=PHONE, text="ANTAR", base_url=live_server.url)[0] == 200
     assert "Pengantaran kartu" in sms.received(PHONE)[-1]["body"]
+    with travel(7, 1, 9, 20):
+        assert sms.reply(phone=PHONE, text="IKM 3 4 3 3 4 4 4 2 3 server pusat mati",
+                         base_url=live_server.url)[0] == 200
+    assert sms.received(PHONE)[-1]["body"].startswith("Terima kasih")
+    answer = SurveyAnswer.objects.get(application=booking.application)
+    assert (answer.scores()["U8"], answer.comment) == (2, "server pusat mati")
 
     kota.link_back_at_one(central_sim)
     application = Application.objects.get(pk=booking.application_id)
@@ -436,7 +447,10 @@ def test_the_same_journey_with_the_app(office_a, make_staff, live_server, http, 
     served_on_the_day(kota, central_sim, application)
     with travel(7, 1, 9, 15):
         api = app(http, rudi)
-        assert "di aplikasi" in api.get("/api/v1/notifications/").json()["results"][0]["body"]
+        # The outage notice offers delivery in the app; the survey invitation came too.
+        bodies = [n["body"] for n in api.get("/api/v1/notifications/").json()["results"][:2]]
+        assert sorted(("di aplikasi" in b, b.startswith("Mohon nilai")) for b in bodies) == [
+            (False, True), (True, False)]
         chosen = api.post(f"/api/v1/applications/{application.id}/handover/",
                           {"method": "delivery"})
         assert chosen.status_code == 200, chosen.json()

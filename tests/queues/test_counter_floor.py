@@ -2,6 +2,8 @@
 people wait (alerted to the supervisors once, closed when the counter calls), and the
 day's figures per counter and operator."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -32,7 +34,7 @@ from queues.services.counters import (
 )
 from queues.services.issuing import ticket_identify
 from registry.errors import DomainError
-from registry.models import Role
+from registry.models import ExportRecord, Role
 from tests.queues.conftest import MONDAY, at, walk_in
 
 
@@ -143,6 +145,22 @@ def test_a_simulated_morning_an_idle_counter_is_caught_once_and_closed_by_its_ca
     assert page.status_code == 200
     assert [(r["counter"], r["idle_waiting_minutes"]) for r in page.context["rows"]] == [
         ("Loket 5", 16.0)]
+    # ... and exported as the page shows it, recorded.
+    [(csv_label, csv_url), _xlsx] = page.context["export_links"]
+    assert csv_label == "Ekspor CSV"
+    exported = client.get(reverse("admin:queues_counter_figures") + csv_url)
+    assert exported["Content-Disposition"] == (
+        'attachment; filename="counter_figures-3275-20260629-20260629.csv"')
+    assert list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")))) == [
+        ["Hari", "Loket", "Petugas", "Terlayani", "Terlayani sebagian", "Tidak terlayani",
+         "Tidak hadir", "Layanan, median", "Layanan, p90", "Menganggur",
+         "Menganggur saat ada yang menunggu", "Jeda, per alasan",
+         "Panggilan di luar urutan, per alasan", "Peringatan menganggur"],
+        ["2026-06-29", "Loket 5", "operator-a", "1", "0", "0", "1", "9.0", "9.0", "17.0",
+         "16.0", "-", "-", "1"]]
+    record = ExportRecord.objects.get()
+    assert (record.office, record.row_count, record.list_name) == (
+        office_a, 1, "queues.counter_figures")
     assert client.get(reverse("admin:queues_counter_figures"),
                       {"office": office_b.pk, "date_from": "2026-06-29",
                        "date_to": "2026-06-29"}).context["form"].errors

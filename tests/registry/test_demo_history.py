@@ -25,7 +25,7 @@ from registry.central.models import (
     CentralOutage,
 )
 from registry.deliveries.models import Delivery, DeliveryAttempt, Handover
-from registry.models import Application, CaseEvent, Office, Resident
+from registry.models import Application, CaseEvent, Office, Resident, TurnAway
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ SCOPED = [(Application, ["service"]),
           (DeliveryAttempt, ["delivery"]), (Complaint, ["application"]),
           (ComplaintDeadline, ["complaint"]),
           (SurveyAnswer, ["application", "lane", "service", "counter"]),
-          (CaseEvent, ["application"])]
+          (CaseEvent, ["application"]), (TurnAway, ["service"])]
 
 
 def _days(queryset, field: str, office: Office) -> set[date]:
@@ -155,6 +155,8 @@ def _assert_history(office: Office) -> None:
     assert TicketEvent.objects.filter(office=office, kind="transferred").exists()
     assert CounterEvent.objects.filter(office=office, state="paused").exists()
     assert CounterAlert.objects.filter(office=office, day__lt=today).exists()
+    # Some residents were sent away at the door before (the one-trip charts).
+    assert TurnAway.objects.filter(office=office, at__lt=NOW).count() >= 5
 
     # The link: outages, most work done within a day, some for days, a few refused.
     assert CentralOutage.objects.filter(office=office, ended_at__lt=NOW).exists()
