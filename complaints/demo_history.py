@@ -269,8 +269,9 @@ class _Office:
             if rng.random() < 0.88:
                 responded = clock.add(acknowledged, days=rng.randint(0, 3),
                                       minutes=rng.randint(30, 300))
-                if rng.random() < 0.15:
-                    responded = clock.add(received, days=rng.randint(5, 9))
+                if rng.random() < 0.15:  # late: after the response deadline
+                    responded = max(clock.add(received, days=rng.randint(5, 9)),
+                                    clock.add(acknowledged, minutes=30))
                 if rng.random() < 0.75:
                     resolved = clock.add(responded, days=rng.randint(0, 6),
                                          minutes=rng.randint(10, 200))

@@ -48,6 +48,7 @@ from queues.models import (
     TicketStatus,
 )
 from queues.services.counters import counter_create, pause_reasons_ensure
+from queues.services.walk_in_limits import ISSUING_STARTS_BEFORE_OPENING
 from registry.appointments.demo_history import bookings_finished
 from registry.appointments.models import Booking, BookingStatus
 from registry.calendar import OfficeCalendar, office_day_bounds, office_local
@@ -55,6 +56,7 @@ from registry.central.demo_history import visits_completed
 from registry.central.models import CentralOutage
 from registry.demo_history import (
     FAMILY_NAMES,
+    FEMALE_NAMES,
     MALE_NAMES,
     applications_create,
     day_load,
@@ -153,7 +155,7 @@ def _operators(office: Office, count: int, rng) -> list:
     for number in range(len(users) + 1, count + 1):
         user, created = get_user_model().objects.get_or_create(
             username=f"loket{number}.{office.code}",
-            defaults={"first_name": rng.choice(MALE_NAMES),
+            defaults={"first_name": rng.choice(MALE_NAMES + FEMALE_NAMES),
                       "last_name": rng.choice([n for n in FAMILY_NAMES if n])})
         if created:
             user.set_unusable_password()
@@ -214,7 +216,9 @@ class _Office:
             self.numbers[day, lane_id] = max(self.numbers[day, lane_id], number)
         self.limit = now()
         self.tickets: list[_Ticket] = []
-        self.counter_events: list[CounterEvent] = []
+        # (counter id, day, at, state, previous, operator id, actor id, pause reason
+        # id, ticket): written once the tickets have their ids.
+        self.counter_events: list[tuple] = []
         self.alerts: list[CounterAlert] = []
 
     # --- the day ------------------------------------------------------------------
@@ -408,8 +412,9 @@ class _Day:
             return
         load = day_load(self.office, self.day)
         count = round(WALK_INS_PER_COUNTER * len(self.desks) * load * rng.uniform(0.9, 1.1))
+        kiosk = self.opens - ISSUING_STARTS_BEFORE_OPENING.total_seconds()
         points = [(self.opens + m * 60, w) for m, w in ARRIVALS
-                  if self.opens + m * 60 < self.walk_ins_until]
+                  if kiosk <= self.opens + m * 60 < self.walk_ins_until]
         spans = [(t, points[i + 1][0] if i + 1 < len(points) else self.walk_ins_until, w)
                  for i, (t, w) in enumerate(points)]
         weights = [w * (e - s) for s, e, w in spans]

@@ -6,8 +6,9 @@ for many offices, tests/benchmarks/history_data.py).
 `history_seed` runs each app's part (registry.extensions.HISTORY) office by office, in
 the order the apps registered them (INSTALLED_APPS), one transaction per office: an app
 reads the rows the apps before it wrote (the queues read the bookings, the deliveries
-the cards) and writes its own with bulk_create. This module gives them what the core
-owns: the day's load, residents and case files with their numbers, and the timeline.
+the cards) and writes its own in bulk (registry.services.bulk_sql: COPY on PostgreSQL).
+This module gives them what the core owns: the day's load, residents and case files with
+their numbers, and the timeline.
 
 Only working days (the office's week, closures and national holidays) have visits.
 Records are never written for today or later, nor anything that would make the sweeps
@@ -20,7 +21,6 @@ the days after that one (the demo's live data sits on the day it was loaded).
 """
 
 import hashlib
-import logging
 import random
 from collections import Counter
 from contextvars import ContextVar
@@ -51,8 +51,6 @@ from registry.models import (
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 from registry.services.sequences import sequence_take
 from registry.timeline import is_known_kind
-
-logger = logging.getLogger(__name__)
 
 # The office's Sequence row whose value is the ordinal of the day history last ran.
 HISTORY_SCOPE = "history"

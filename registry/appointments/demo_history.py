@@ -294,7 +294,7 @@ def _write(office, plans: list[_Plan], rebook_days: int, calendar, codes, limit,
     for slot_id, count in booked.items():
         slots[slot_id].booked += count
     rows_update(Slot, ["booked"], ((i, slots[i].booked) for i in booked))
-    events = _events(office, everything, limit)
+    events = _events(office, everything, limit, rebook_days)
     events_write(events)
     return {"registry.Resident": len(residents), "registry.Application": len(plans),
             "appointments.Booking": len(everything),
@@ -322,10 +322,10 @@ def _case_statuses(office, plans: list[_Plan], rebook_days: int, limit, calendar
         application.updated_at = application.closed_at or last.booking.created_at
 
 
-def _events(office, plans: list[_Plan], limit) -> list[dict]:
+def _events(office, plans: list[_Plan], limit, rebook_days: int) -> list[dict]:
     """The timeline of each booking, as booking_create, booking_cancel, booking_check_in
     and the expiry and lapse sweeps write it."""
-    events, dates = [], _Dates()
+    events, dates, zone = [], _Dates(), office_zone(office)
     for p in plans:
         booking, slot, application = p.booking, p.slot, p.application
         params = {"code": booking.code, "date": dates.text(slot.date),
@@ -342,7 +342,9 @@ def _events(office, plans: list[_Plan], limit) -> list[dict]:
                          None, True)]
         elif booking.status == BookingStatus.EXPIRED:
             entries.append(("booking.expired", booking.expired_at,
-                            {**params, "until": dates.text(application.rebook_until)},
+                            {**params, "until": dates.text(
+                                booking.expired_at.astimezone(zone).date()
+                                + timedelta(days=rebook_days))},
                             None, False))
         elif booking.status == BookingStatus.CHECKED_IN:
             entries.append(("booking.checked_in", booking.checked_in_at,

@@ -233,15 +233,20 @@ class _Office:
         taken = set(DispatchRun.objects.filter(office=self.office, day__gte=self.start)
                     .values_list("day", flat=True))
         self.runs: list[DispatchRun] = []
-        waiting = sorted(deliveries, key=lambda d: d.waiting_since)
+        coming = sorted(deliveries, key=lambda d: d.waiting_since)
+        waiting: list[Delivery] = []  # in the office, oldest first
         day = self.start
         while day <= self.end:
             if not self.calendar.is_working_day(day) or day in taken:
                 day += timedelta(days=1)
                 continue
             dispatch_at = office_local(self.office, day, settings.dispatch_time)
-            due = [d for d in waiting if d.waiting_since < dispatch_at
-                   and (d.not_before is None or d.not_before <= day)]
+            arrived = 0
+            while arrived < len(coming) and coming[arrived].waiting_since < dispatch_at:
+                arrived += 1
+            waiting.extend(coming[:arrived])
+            del coming[:arrived]
+            due = [d for d in waiting if d.not_before is None or d.not_before <= day]
             capacity = settings.max_per_courier * len(self.couriers)
             out = due[:capacity]
             self.runs.append(DispatchRun(

@@ -7,15 +7,20 @@ their history.
         [--seed 1] [--no-timeline] [--check-references] [--keep | --in-place]
 
 It creates its own test database (test_<name>_history, dropped at the end unless
---keep; SQLite in memory when DATABASE_URL is unset), or with --in-place writes into the
-database DATABASE_URL names (migrated already; nothing is dropped), then `generate`: offices as the
-demo's core makes them (office_create, the standard catalogue, a staff member for every
-role, a counter operator per counter and a spare), three to six counters over lanes A,
-B and C in different orders, places per slot that follow the counters, offices in the
-three time zones; then `--days` days of history ending yesterday, office by office,
-through every app's HISTORY part (bookings, queue days, central work and blank cards,
-hand-overs and deliveries, complaints and survey answers). It prints the time of each
-office and of the whole, and the rows written per table.
+--keep; on SQLite the settings' test file in var/), or with --in-place writes into the
+database DATABASE_URL names (migrated already; nothing is dropped), then `generate`:
+offices as the demo's core makes them (office_create, the standard catalogue, a staff
+member for every role, a counter operator per counter and a spare), three to six
+counters over lanes A, B and C in different orders, places per slot that follow the
+counters, offices in the three time zones; then `--days` days of history ending
+yesterday, office by office, through every app's HISTORY part (bookings, queue days,
+central work and blank cards, hand-overs and deliveries, complaints and survey answers,
+and every case's timeline unless --no-timeline). It prints the time of each office and
+of the whole, and the rows written per table. The same seed and day give the same rows.
+
+On PostgreSQL the foreign keys of the rows written are not checked where the database
+role may skip them (a superuser; --check-references checks them, half as long again):
+see `generate`.
 
 Another benchmark builds on it:
 
