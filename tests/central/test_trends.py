@@ -3,13 +3,11 @@ for print and the blank-card stock, per day, week and month of each office's cal
 (Kota Bekasi in WIB, Kota Makassar in WITA), exact; scoping; bounded queries."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from registry import extensions
 from registry.central.models import (
@@ -26,6 +24,7 @@ from registry.central.models import (
 from registry.central.trends import charts
 from registry.trends import Granularity, Period, trends_for
 from tests.factories import ApplicationFactory, OfficeFactory, card_stock_for
+from tests.trends import queries_of
 
 pytestmark = pytest.mark.django_db
 
@@ -205,10 +204,7 @@ def test_another_offices_records_never_appear(month, office_a, office_b):
 
 
 def queries(offices, days):
-    period = Period(JULY[0], JULY[0] + timedelta(days=days - 1), Granularity.DAY)
-    with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as run:
-        charts(offices=offices, period=period)
-    return len(run.captured_queries)
+    return queries_of(charts, offices, JULY[0], days, now=NOW)
 
 
 def test_queries_do_not_grow_with_offices_zones_or_days(month, office_a, office_b, office_m):

@@ -5,14 +5,12 @@ Bekasi in WIB, Kota Makassar in WITA), exact; the IKM grade boundaries; scoping;
 bounded queries."""
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from complaints.models import (
@@ -27,6 +25,7 @@ from complaints.trends import charts
 from registry import extensions
 from registry.trends import Granularity, Period, trends_for
 from tests.factories import ApplicationFactory, OfficeFactory
+from tests.trends import queries_of
 
 pytestmark = pytest.mark.django_db
 
@@ -269,10 +268,7 @@ def test_another_offices_records_never_appear(month, office_a, office_b):
 
 
 def queries(offices, days):
-    period = Period(JULY[0], JULY[0] + timedelta(days=days - 1), Granularity.DAY)
-    with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as run:
-        charts(offices=offices, period=period)
-    return len(run.captured_queries)
+    return queries_of(charts, offices, JULY[0], days, now=NOW)
 
 
 def test_queries_do_not_grow_with_offices_zones_or_days(month, office_a, office_b, office_m):

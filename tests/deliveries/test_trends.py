@@ -5,12 +5,10 @@ exact; scoping; bounded queries."""
 
 import itertools
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from registry import extensions
@@ -27,6 +25,7 @@ from registry.deliveries.models import (
 from registry.deliveries.trends import charts
 from registry.trends import Granularity, Period, trends_for
 from tests.factories import ApplicationFactory, OfficeFactory, UserFactory
+from tests.trends import queries_of
 
 pytestmark = pytest.mark.django_db
 
@@ -171,10 +170,7 @@ def test_another_offices_records_never_appear(month, office_a, office_b):
 
 
 def queries(offices, days):
-    period = Period(JULY[0], JULY[0] + timedelta(days=days - 1), Granularity.DAY)
-    with CaptureQueriesContext(connection) as run:
-        charts(offices=offices, period=period)
-    return len(run.captured_queries)
+    return queries_of(charts, offices, JULY[0], days)
 
 
 def test_queries_do_not_grow_with_offices_zones_or_days(month, office_a, office_b, office_m):
