@@ -531,3 +531,17 @@ APPOINTMENTS_SLOTS_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SLOTS_CACHE_
 # change drops it when it commits, so this only bounds the work of the screens and apps
 # polling it; 0 turns the cache off (the board benchmark measures both).
 QUEUES_BOARD_CACHE_SECONDS = int(os.environ.get("QUEUES_BOARD_CACHE_SECONDS", "1"))
+
+# How long personal data is kept (UU PDP 27/2022: no longer than its purpose needs), in
+# days, for every office alike; registry.services.retention sweeps what is older.
+# documents: uploaded documents, after their application closes; delivery_photos: proof
+# photos of deliveries; otp: sign-in code records; notification_bodies: the text of
+# messages sent (the fact of the message stays); access_log: the access log itself.
+# Each can be set by EOPEN_RETENTION_<NAME>_DAYS.
+RETENTION = {
+    name: int(os.environ.get(f"EOPEN_RETENTION_{name.upper()}_DAYS", default))
+    for name, default in {
+        "documents": 90, "delivery_photos": 365, "otp": 30,
+        "notification_bodies": 365, "access_log": 730,
+    }.items()
+}

@@ -893,3 +893,133 @@ class ExportRecord(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.list_name} ({self.row_count})"
+
+
+class AccessKind(models.TextChoices):
+    """What a staff member looked at that holds a resident's personal data."""
+
+    RESIDENT = "resident", _("Resident record")
+    RESIDENT_LIST = "resident_list", _("List of residents")
+    APPLICATION = "application", _("Case file")
+    DOCUMENT = "document", _("Document file")
+    DELIVERY_PHOTO = "delivery_photo", _("Delivery photo")
+    COMPLAINT = "complaint", _("Complaint with the complainant")
+    EXPORT = "export", _("Exported rows")
+    COUNTER = "counter", _("Counter page")
+
+
+class AccessLog(models.Model):
+    """One view of residents' personal data by a staff member: who, in which office and
+    role, when, what and why. Append-only: written by registry.services.access_log,
+    never changed; only the retention sweep removes rows past their time. A page
+    that lists residents is one row, with the residents shown in AccessLogResident."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("staff"),
+    )
+    # The office whose data was seen; empty when a page covered several offices.
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("office"),
+    )
+    # The role the staff member held there ("superuser" for the deployment's admins).
+    role = models.CharField(_("role"), max_length=32)
+    kind = models.CharField(_("what"), max_length=20, choices=AccessKind.choices)
+    # Which record: a case number, a complaint number, a list's name; never a NIK.
+    target = models.CharField(_("record"), max_length=120, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    resident_count = models.PositiveIntegerField(_("residents"), default=0)
+    residents = models.ManyToManyField(
+        Resident, through="AccessLogResident", related_name="+", verbose_name=_("residents"),
+    )
+
+    class Meta:
+        verbose_name = _("access to personal data")
+        verbose_name_plural = _("accesses to personal data")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["office", "at"], name="accesslog_office_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(_("The access log cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("The access log cannot be deleted."))
+
+
+class AccessLogResident(models.Model):
+    """A resident whose data one AccessLog row showed."""
+
+    access = models.ForeignKey(AccessLog, on_delete=models.CASCADE, related_name="entries")
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["access", "resident"], name="access_resident_once"),
+        ]
+        indexes = [models.Index(fields=["resident", "access"], name="accessresident_resident")]
+
+    def __str__(self):
+        return f"{self.access_id}: {self.resident_id}"
+
+
+class CorrectionField(models.TextChoices):
+    """What a resident may ask to have corrected. NIK, name, birth date and sex are
+    civil-registry data: the desk checks the documents before they change."""
+
+    NAME = "name", _("name")
+    BIRTH_DATE = "birth_date", _("birth date")
+    SEX = "sex", _("sex")
+    ADDRESS = "address", _("domicile address")
+    KELURAHAN = "kelurahan", _("kelurahan/desa")
+    KECAMATAN = "kecamatan", _("kecamatan")
+    EMAIL = "email", _("e-mail")
+    OTHER = "other", _("something else")
+
+
+class CorrectionStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CORRECTED = "corrected", _("Corrected")
+    REJECTED = "rejected", _("Not corrected")
+
+
+class CorrectionRequest(models.Model):
+    """A resident's request to correct their data (UU PDP art. 6), answered by the
+    front desk of the office that holds it, with a reply the resident reads."""
+
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="correction_requests",
+        verbose_name=_("resident"),
+    )
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office"),
+    )
+    field = models.CharField(_("field"), max_length=20, choices=CorrectionField.choices)
+    requested_value = models.CharField(_("correct value"), max_length=255)
+    note = models.TextField(_("resident's note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=CorrectionStatus.choices,
+        default=CorrectionStatus.OPEN, db_index=True,
+    )
+    reply = models.TextField(_("reply"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("handled by"),
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["office", "status"], name="correction_office_status")]
+
+    def __str__(self):
+        return f"{self.get_field_display()} ({self.get_status_display()})"

@@ -1,0 +1,64 @@
+"""The access log: who looked at a resident's personal data (UU PDP 27/2022).
+
+Every staff view of personal data writes one AccessLog row, with the residents it
+showed in AccessLogResident: a page that lists fifty residents is one row and one
+bulk insert, so the hot pages (the admin's resident list, the counter page) pay two
+INSERTs. The staff member's name is kept for the office's supervisors; the resident's
+own view of the log (registry.selectors) shows the office, the role and the reason.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from registry.models import AccessLog, AccessLogResident, Office, Resident, Role
+from registry.tenancy import staff_roles
+
+SUPERUSER_ROLE = "superuser"
+TARGET_MAX = 120
+REASON_MAX = 200
+
+# The role a log row names when the viewer holds several in the office: the one that
+# explains the access best (the front desk serves residents; a supervisor oversees).
+ROLE_ORDER = [
+    Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.COURIER, Role.PUBLIC_RELATIONS,
+    Role.SUPERVISOR, Role.OFFICE_ADMIN, Role.PROVINCIAL_SUPERVISOR,
+]
+
+
+def viewer_role(user, office: Office | int | None) -> str:
+    """The role `user` acted in at `office`, for the log."""
+    roles = staff_roles(user, office) if office is not None else set()
+    for role in ROLE_ORDER:
+        if role in roles:
+            return role
+    if getattr(user, "is_superuser", False):
+        return SUPERUSER_ROLE
+    return next(iter(sorted(roles)), "")
+
+
+def _resident_ids(residents: Iterable[Resident | int]) -> list[int]:
+    ids = {r if isinstance(r, int) else r.pk for r in residents}
+    ids.discard(None)
+    return sorted(ids)
+
+
+@transaction.atomic
+def record_access(user, *, kind: str, residents: Iterable[Resident | int],
+                  office: Office | int | None = None, target: str = "",
+                  reason: str = "") -> AccessLog | None:
+    """Log that `user` saw the personal data of `residents` (a kind of AccessKind).
+    Nothing is written when no resident was shown (an empty list page)."""
+    ids = _resident_ids(residents)
+    if not ids:
+        return None
+    office_id = office.pk if isinstance(office, Office) else office
+    log = AccessLog.objects.create(
+        user=user, office_id=office_id, role=viewer_role(user, office_id), kind=kind,
+        target=str(target)[:TARGET_MAX], reason=(reason or "").strip()[:REASON_MAX],
+        resident_count=len(ids),
+    )
+    AccessLogResident.objects.bulk_create(
+        [AccessLogResident(access=log, resident_id=rid) for rid in ids], batch_size=500,
+    )
+    return log
