@@ -60,6 +60,7 @@ from complaints.services.responses import (
     template_render,
 )
 from registry import tenancy
+from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
     ListExportMixin,
     NoAddMixin,
@@ -70,7 +71,7 @@ from registry.admin_base import (
 from registry.calendar import office_today
 from registry.charts import CHART_JS, chart_config
 from registry.errors import DomainError
-from registry.models import Office, StaffMembership
+from registry.models import AccessKind, Office, StaffMembership
 from registry.trends import Chart, Series
 
 REPORT_MAX_DAYS = 731
@@ -141,7 +142,9 @@ class ComplaintLogForm(forms.ModelForm):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
+class ComplaintAdmin(AccessLogMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
+    access_kind = AccessKind.COMPLAINT
+
     list_display = ["reference", "received_at", "channel", "category", "status",
                     "assignee", "next_due"]
     list_filter = ["status", "channel", "category", "confidential"]

@@ -36,3 +36,9 @@ class ComplaintsConfig(AppConfig):
         # The month's complaints in the monthly report.
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
         extensions.register(extensions.TRENDS, trends.charts)
+
+        # The settings staff change, in the audit of staff changes (registry.audit).
+        from complaints.models import ComplaintSettings, ResponseTemplate
+        from registry.audit import audit
+
+        audit(ComplaintSettings, ResponseTemplate)

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     # Its two tables record refresh tokens already used (registry.api.auth).
     "rest_framework_simplejwt.token_blacklist",
     "axes",
+    # The audit of staff changes (registry.audit): its entries are registry.AuditEntry.
+    "auditlog",
     # The registry core first, then the apps that stand on it, each registering what it
     # adds to the core (roles, event kinds, figures, links) in its AppConfig.ready(), in
     # this order.
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The staff member and address of each audited change (registry.audit).
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "registry.middleware.OfficeTimezoneMiddleware",
@@ -545,3 +549,9 @@ RETENTION = {
         "notification_bodies": 365, "access_log": 730,
     }.items()
 }
+
+# The audit of staff changes (registry.audit) is written to registry.AuditEntry, which
+# carries the office; the changes are stored as JSON values, before and after.
+AUDITLOG_LOGENTRY_MODEL = "registry.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True
+

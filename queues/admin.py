@@ -30,6 +30,7 @@ from queues.models import (
 )
 from queues.views import STATISTICS
 from registry import tenancy
+from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
     EXPORT_PERM,
     ListExportMixin,
@@ -42,7 +43,7 @@ from registry.admin_base import (
     tabular_response,
 )
 from registry.calendar import office_today
-from registry.models import ExportFormat, Office
+from registry.models import AccessKind, ExportFormat, Office
 from registry.services.exports import export_record
 
 # A statistics page covers at most this many days: a quarter.
@@ -372,7 +373,8 @@ class CounterAlertAdmin(ReadOnlyMixin, OfficeScopedAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, ListExportMixin, OfficeScopedAdmin):
+class TicketAdmin(AccessLogMixin, FiguresPageMixin, ReadOnlyMixin, ListExportMixin,
+                  OfficeScopedAdmin):
     """Tickets by day, lane, counter, operator and status, each with its history."""
 
     list_display = ["code", "day", "lane", "service", "source", "priority", "status",
@@ -387,6 +389,7 @@ class TicketAdmin(FiguresPageMixin, ReadOnlyMixin, ListExportMixin, OfficeScoped
     date_hierarchy = "day"
     inlines = [TicketEventInline]
     export_resident_path = "resident"
+    access_kind = AccessKind.COUNTER
     change_list_template = "admin/queues/ticket/change_list.html"
     fields = ["office", "day", "code", "lane", "service", "source", "booking", "priority",
               "band", "order_at", "resident", "application", "status", "counter", "operator",

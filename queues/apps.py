@@ -29,3 +29,9 @@ class QueuesConfig(AppConfig):
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+
+        # The settings staff change, in the audit of staff changes (registry.audit).
+        from queues.models import Counter, CounterLane, LaneQuota, PauseReason, QueueSettings
+        from registry.audit import audit
+
+        audit(QueueSettings, PauseReason, Counter, CounterLane, LaneQuota)

@@ -55,9 +55,10 @@ from queues.serving_views import SERVING_ACTIONS, serving_action, serving_contex
 from registry import desk, printed_codes, tenancy
 from registry.calendar import office_today
 from registry.errors import DomainError
-from registry.models import Lane, Office, Resident, Role, Service
+from registry.models import AccessKind, Lane, Office, Resident, Role, Service
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
+from registry.services.access_log import record_access
 from registry.services.residents import resident_register
 
 ISSUE = "queues.issue_ticket"
@@ -369,6 +370,9 @@ def counter_page(request, pk):
     if current is not None:
         other_lanes = other_lanes.exclude(pk=current.lane_id)
     resident = current.resident if current is not None else None
+    if resident is not None:
+        record_access(request.user, kind=AccessKind.COUNTER, residents=[resident],
+                      office=office, target=current.code)
     return render(request, "queues/counter.html", {
         **serving_context(current),
         "resident_desk": _resident_desk(office, resident) if resident else None,
@@ -585,6 +589,8 @@ def counter_receipt(request, pk, ticket):
                                             "this once; codes printed before no longer "
                                             "work."))
         return redirect(url)
+    record_access(request.user, kind=AccessKind.COUNTER, residents=[ticket.resident_id],
+                  office=counter.office_id, target=ticket.code)
     response = render(request, "queues/counter_receipt.html", {
         "counter": counter, "office": counter.office, "ticket": ticket,
         "resident": ticket.resident, "today": office_today(counter.office),

@@ -1,10 +1,12 @@
 """Admin of the registry core. State changes go through registry.services."""
 
+from auditlog.mixins import LogEntryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import desk, selectors, tenancy
+from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
     ListExportMixin,
     NoAddMixin,
@@ -28,7 +31,10 @@ from registry.admin_base import (
 )
 from registry.errors import DomainError
 from registry.models import (
+    AccessKind,
+    AccessLog,
     Application,
+    AuditEntry,
     CaseEvent,
     Closure,
     ExportRecord,
@@ -49,6 +55,7 @@ from registry.models import (
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
 from registry.service_sets import combination_key
+from registry.services.access_log import role_label
 from registry.services.cases import application_add_note, application_open
 from registry.services.offices import closure_add, office_create
 from registry.services.residents import (
@@ -62,6 +69,9 @@ from registry.services.staff import (
     staff_user_create,
 )
 from registry.validators import normalize_phone
+
+# The residents an access-log row shows on its page (a list page may have shown 100).
+LOG_RESIDENTS_SHOWN = 100
 
 
 class WorkingHoursInline(OfficeScopedInline, admin.TabularInline):
@@ -298,7 +308,7 @@ class PhoneBindConfirmForm(forms.Form):
 
 
 @admin.register(Resident)
-class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
+class ResidentAdmin(AccessLogMixin, NotFoundNotRedirect, admin.ModelAdmin):
     """Residents are national records: staff see those domiciled in their office or
     with a case file there. The NIK is masked; the full NIK is shown on request, with
     a reason, and the viewing is recorded. A self-registered resident carries a "not
@@ -306,6 +316,8 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
     sent to it and read back at the desk (registry.desk), never by typing it in."""
 
     form = ResidentForm
+    access_resident_path = "pk"
+    access_kind = AccessKind.RESIDENT
     list_display = ["name", "masked_nik_display", "birth_date", "phone", "kecamatan",
                     "kelurahan", "nik_needs_review", "identity_verified", "phone_bound"]
     list_filter = ["nik_needs_review", ("identity_verified_at", admin.EmptyFieldListFilter),
@@ -314,6 +326,17 @@ class ResidentAdmin(NotFoundNotRedirect, admin.ModelAdmin):
     search_fields = ["=nik", "name", "=phone"]
     list_select_related = ["domicile_office"]
     actions = ["mark_nik_verified", "mark_identity_verified"]
+
+    def access_office_id(self, request, obj) -> int | None:
+        """The office of the user's through which they see the resident: the domicile,
+        else the only office they work in, else one where the resident has a case."""
+        office_ids = tenancy.staff_office_ids(request.user)
+        if obj.domicile_office_id in office_ids:
+            return obj.domicile_office_id
+        if len(office_ids) == 1:
+            return next(iter(office_ids))
+        return (Application.objects.filter(resident=obj, office_id__in=office_ids)
+                .order_by("office_id").values_list("office_id", flat=True).first())
 
     @admin.display(description=gettext_lazy("NIK"))
     def masked_nik_display(self, obj):
@@ -549,7 +572,8 @@ class ApplicationForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ListExportMixin, OfficeScopedAdmin):
+class ApplicationAdmin(AccessLogMixin, ListExportMixin, OfficeScopedAdmin):
+    access_kind = AccessKind.APPLICATION
     form = ApplicationForm
     list_display = ["number", "resident_name", "service", "channel", "status", "created_at"]
     list_filter = ["status", "channel", "service__lane", "service"]
@@ -662,6 +686,73 @@ class ExportRecordAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     search_fields = ["user__username", "list_name"]
     list_select_related = ["user", "office"]
     date_hierarchy = "at"
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyMixin, OfficeScopedAdmin):
+    """Who looked at residents' personal data, each office its own (registry.services.
+    access_log): append-only, nobody changes or deletes a row here."""
+
+    list_display = ["at", "user", "role_display", "kind", "target", "resident_count",
+                    "reason"]
+    list_filter = ["kind", "role"]
+    search_fields = ["user__username", "target", "reason"]
+    list_select_related = ["user", "office"]
+    date_hierarchy = "at"
+    fields = ["at", "user", "office", "role_display", "kind", "target", "reason",
+              "resident_count", "residents_shown"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("role"), ordering="role")
+    def role_display(self, obj):
+        return role_label(obj.role)
+
+    @admin.display(description=gettext_lazy("residents shown"))
+    def residents_shown(self, obj):
+        residents = Resident.objects.filter(
+            pk__in=obj.entries.values("resident_id")).order_by("name")[:LOG_RESIDENTS_SHOWN]
+        return ", ".join(str(resident) for resident in residents) or "-"
+
+
+# django-auditlog's own admin of the entries shows every office's: replaced below.
+if admin.site.is_registered(AuditEntry):
+    admin.site.unregister(AuditEntry)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(LogEntryAdminMixin, ReadOnlyMixin, OfficeScopedAdmin):
+    """What staff changed in settings, accounts, memberships, the catalogue and closures,
+    with the values before and after (registry.audit). Each office's overseers see its
+    entries, and those of the staff accounts that work there; nobody edits or deletes
+    an entry."""
+
+    list_display = ["timestamp", "actor", "action", "content_type", "object_repr",
+                    "msg_short"]
+    list_filter = ["action", ("content_type", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["object_repr", "actor__username"]
+    list_select_related = ["actor", "content_type", "office"]
+    date_hierarchy = "timestamp"
+    fields = ["timestamp", "actor", "office", "action", "content_type", "object_repr",
+              "msg", "remote_addr"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        office_ids = tenancy.staff_office_ids(request.user)
+        staff_ids = StaffMembership.objects.filter(office_id__in=office_ids).values("user_id")
+        accounts = Q(office__isnull=True,
+                     content_type=ContentType.objects.get_for_model(get_user_model()),
+                     object_id__in=staff_ids)
+        return queryset.filter(Q(office_id__in=office_ids) | accounts)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and obj.office_id is None:
+            # A staff account's entry: seen by those who may see the audit in an office
+            # the account works in (get_queryset keeps only those).
+            return bool(tenancy.offices_with_perm(request.user, "registry.view_auditentry"))
+        return super().has_view_permission(request, obj)
 
 
 @admin.register(TurnAway)

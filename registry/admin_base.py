@@ -33,8 +33,9 @@ from openpyxl import Workbook
 
 from registry import tenancy
 from registry.errors import DomainError
-from registry.models import ExportFormat, Office, Resident
+from registry.models import AccessKind, ExportFormat, Office, Resident
 from registry.nik import mask_nik
+from registry.services.access_log import record_access
 from registry.services.exports import export_record
 
 
@@ -366,18 +367,20 @@ class ListExportMixin:
                             tenancy.offices_with_perm(request.user, FULL_NIK_PERM)}
         if self.export_resident_path:
             header.append("NIK")
-        rows, per_office, disclosed = [], Counter(), set()
+        rows, per_office, disclosed, shown = [], Counter(), set(), {}
         for obj in objects:
             row = [self._export_cell(name, obj) for name in columns]
             if self.export_resident_path:
                 resident = self._export_resident(obj)
                 if resident is None:
                     row.append("")
-                elif obj.office_id in full_nik_offices:
-                    row.append(resident.nik)
-                    disclosed.add((obj.office_id, resident.id))
                 else:
-                    row.append(mask_nik(resident.nik))
+                    shown.setdefault(obj.office_id, set()).add(resident.id)
+                    if obj.office_id in full_nik_offices:
+                        row.append(resident.nik)
+                        disclosed.add((obj.office_id, resident.id))
+                    else:
+                        row.append(mask_nik(resident.nik))
             rows.append(row)
             per_office[obj.office_id] += 1
 
@@ -385,6 +388,10 @@ class ListExportMixin:
                       list_name=f"{self.opts.app_label}.{self.opts.model_name}",
                       query=self._export_query(request), file_format=file_format,
                       office_ids=office_ids, rows_by_office=per_office, disclosed=disclosed)
+        for office_id, resident_ids in sorted(shown.items()):
+            record_access(request.user, kind=AccessKind.EXPORT, residents=resident_ids,
+                          office=office_id, target=f"{self.opts.app_label}.{self.opts.model_name}"
+                          f" {file_format}")
         filename = f"{self.opts.model_name}-{timezone.localdate():%Y-%m-%d}.{file_format}"
         return tabular_response([(str(self.opts.verbose_name_plural), header, rows)],
                                 file_format=file_format, filename=filename)

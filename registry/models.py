@@ -3,6 +3,7 @@ catalogue, case files with their timeline, notifications."""
 
 from datetime import time
 
+from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -899,13 +900,15 @@ class AccessKind(models.TextChoices):
     """What a staff member looked at that holds a resident's personal data."""
 
     RESIDENT = "resident", _("Resident record")
-    RESIDENT_LIST = "resident_list", _("List of residents")
+    LIST = "list", _("List of residents")
     APPLICATION = "application", _("Case file")
+    BOOKING = "booking", _("Booking")
     DOCUMENT = "document", _("Document file")
+    DELIVERY = "delivery", _("Delivery or hand-over")
     DELIVERY_PHOTO = "delivery_photo", _("Delivery photo")
     COMPLAINT = "complaint", _("Complaint with the complainant")
     EXPORT = "export", _("Exported rows")
-    COUNTER = "counter", _("Counter page")
+    COUNTER = "counter", _("Queue ticket")
 
 
 class AccessLog(models.Model):
@@ -1023,3 +1026,53 @@ class CorrectionRequest(models.Model):
 
     def __str__(self):
         return f"{self.get_field_display()} ({self.get_status_display()})"
+
+
+def _audit_office_id(instance) -> int | None:
+    """The office a changed row belongs to: its own, or that of the row it hangs from
+    (a counter's lane, a service's requirement). None for staff accounts: their audit
+    is seen through their memberships."""
+    if isinstance(instance, Office):
+        return instance.pk
+    office_id = getattr(instance, "office_id", None)
+    if office_id is not None:
+        return office_id
+    for field in instance._meta.concrete_fields:
+        if field.many_to_one and any(f.name == "office" for f in
+                                     field.related_model._meta.concrete_fields):
+            parent = getattr(instance, field.name, None)
+            if parent is not None:
+                return parent.office_id
+    return None
+
+
+class AuditEntryManager(LogEntryManager):
+    def log_create(self, instance, force_log: bool = False, **kwargs):
+        kwargs.setdefault("office_id", _audit_office_id(instance))
+        return super().log_create(instance, force_log, **kwargs)
+
+    def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
+        kwargs.setdefault("office_id", _audit_office_id(instance))
+        return super().log_m2m_changes(changed_queryset, instance, operation, field_name,
+                                       **kwargs)
+
+
+class AuditEntry(AbstractLogEntry):
+    """A change to settings, staff accounts, memberships, the catalogue or closures,
+    with the values before and after (django-auditlog writes it; registry.audit says
+    which models). It carries the office, so each office's supervisors see theirs; no
+    one can change or delete it from the admin."""
+
+    # Kept when the office itself is deleted: the entry saying so must survive.
+    office = models.ForeignKey(
+        Office, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+        related_name="+", verbose_name=_("office"),
+    )
+
+    objects = AuditEntryManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = _("change to settings")
+        verbose_name_plural = _("changes to settings")
+        indexes = [models.Index(fields=["office", "timestamp"], name="auditentry_office_at")]
+

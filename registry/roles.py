@@ -32,6 +32,10 @@ EXPORT_RECORDS = ["registry.view_exportrecord"]
 # or oversee an office, and public relations (the satisfaction index is theirs too).
 TRENDS = ["registry.view_trends"]
 
+# Who looked at residents' data (registry.services.access_log) and what staff changed in
+# settings, accounts and the catalogue (registry.audit): for those who oversee an office.
+OVERSIGHT = ["registry.view_accesslog", "registry.view_auditentry"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -48,7 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
-        *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
@@ -70,7 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
-        *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
     ],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: [
@@ -83,7 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *VIEW_CORE,
         "registry.view_staffmembership",
         "registry.view_nikdisclosure",
-        *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
     ],
 }
 

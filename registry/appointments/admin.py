@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from registry import tenancy
 from registry.admin import ClosureAdmin, OfficeAdmin
+from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
     ListExportMixin,
     NoAddMixin,
@@ -48,7 +49,7 @@ from registry.appointments.services.slots import lane_schedule_save
 from registry.appointments.views import VIEW_SLOTS
 from registry.calendar import office_today
 from registry.errors import DomainError
-from registry.models import Closure, Lane, Office
+from registry.models import AccessKind, Closure, Lane, Office
 
 # The day view reads at most this far from today either way; slots_day makes a day's
 # slots when they do not exist, which is right within a year and noise beyond it.
@@ -119,7 +120,8 @@ def _file_link(document):
 
 
 @admin.register(Booking)
-class BookingAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
+class BookingAdmin(AccessLogMixin, NoAddMixin, NoDeleteMixin, ListExportMixin,
+                   OfficeScopedAdmin):
     """Bookings by day, lane, service, status and channel, each read-only with its
     documents and case file. The front desk cancels with a reason (the resident is
     told) and books for residents without a phone from the assisted booking page."""
@@ -134,6 +136,7 @@ class BookingAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin
     date_hierarchy = "day"
     ordering = ["-day", "slot__start", "id"]
     export_resident_path = "resident"
+    access_kind = AccessKind.BOOKING
     inlines = [BookingDocumentInline]
     actions = ["cancel_with_reason"]
     change_list_template = "admin/appointments/booking/change_list.html"
@@ -359,7 +362,7 @@ class LaneScheduleAdmin(NoDeleteMixin, OfficeScopedAdmin):
 
 
 @admin.register(BookingDocument)
-class BookingDocumentAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
+class BookingDocumentAdmin(AccessLogMixin, NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     """The documents residents declared or sent ahead; the front desk accepts or rejects
     each file sent, with a reason the resident receives at once."""
 
@@ -369,6 +372,8 @@ class BookingDocumentAdmin(NoAddMixin, NoDeleteMixin, OfficeScopedAdmin):
     search_fields = ["=booking__code", "booking__resident__name"]
     list_select_related = ["office", "booking", "booking__resident", "requirement",
                            "reviewed_by"]
+    access_resident_path = "booking__resident_id"
+    access_kind = AccessKind.DOCUMENT
     ordering = ["booking__day", "booking__slot__start", "id"]
     actions = ["accept", "reject_with_reason"]
     change_form_template = "admin/appointments/bookingdocument/change_form.html"

@@ -25,3 +25,9 @@ class AppointmentsConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+
+        # The settings staff change, in the audit of staff changes (registry.audit).
+        from registry.appointments.models import AppointmentSettings, LaneSchedule
+        from registry.audit import audit
+
+        audit(AppointmentSettings, LaneSchedule)

@@ -40,9 +40,10 @@ from registry.appointments.services.slots import bookable_range
 from registry.auth import role_allows
 from registry.calendar import office_today
 from registry.errors import DomainError
-from registry.models import Office, Resident, Service
+from registry.models import AccessKind, Office, Resident, Service
 from registry.nik import NikError, parse_nik
 from registry.service_sets import as_service_set
+from registry.services.access_log import record_access
 from registry.services.residents import resident_register
 
 BOOK = "appointments.add_booking"
@@ -402,6 +403,9 @@ def document_file(request, pk):
         handle = document.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
+    record_access(request.user, kind=AccessKind.DOCUMENT, residents=[
+        document.booking.resident_id], office=document.office_id,
+        target=f"{document.booking.code} {document.requirement.code}")
     extension = document.file.name.rsplit(".", 1)[-1]
     response = FileResponse(
         handle, content_type=document.content_type or "application/octet-stream",

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import tenancy
+from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
     ListExportMixin,
     NoAddMixin,
@@ -50,7 +51,7 @@ from registry.deliveries.services.handovers import (
     handover_options,
 )
 from registry.errors import DomainError
-from registry.models import Office, Role
+from registry.models import AccessKind, Office, Role
 
 # A proof export covers at most this many days: a quarter is what an audit asks for.
 EXPORT_MAX_DAYS = 92
@@ -111,7 +112,8 @@ class ExportForm(forms.Form):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
+class DeliveryAdmin(AccessLogMixin, NoAddMixin, NoDeleteMixin, ListExportMixin,
+                    OfficeScopedAdmin):
     """Home deliveries by day, courier, kecamatan and status; each with its attempts and
     proof. Supervisors reopen one with a reason, dispatch today's deliveries, and export
     the proofs of a date range."""
@@ -129,6 +131,8 @@ class DeliveryAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmi
     date_hierarchy = "scheduled_for"
     inlines = [DeliveryAttemptInline]
     export_resident_path = "application__resident"
+    access_resident_path = "application__resident_id"
+    access_kind = AccessKind.DELIVERY
     actions = ["reopen"]
     change_list_template = "admin/deliveries/delivery/change_list.html"
     readonly_fields = ["office", "application", "handover", "status", "waiting_since",
@@ -288,7 +292,8 @@ class CollectForm(forms.Form):
 
 
 @admin.register(Handover)
-class HandoverAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmin):
+class HandoverAdmin(AccessLogMixin, NoAddMixin, NoDeleteMixin, ListExportMixin,
+                    OfficeScopedAdmin):
     """How each printed card reaches its resident. At the front desk: record or change
     the resident's choice, and hand the card over at the counter (receipt code)."""
 
@@ -299,6 +304,8 @@ class HandoverAdmin(NoAddMixin, NoDeleteMixin, ListExportMixin, OfficeScopedAdmi
     list_select_related = ["application", "application__resident", "application__service",
                            "card", "handed_over_by", "office"]
     export_resident_path = "application__resident"
+    access_resident_path = "application__resident_id"
+    access_kind = AccessKind.DELIVERY
     readonly_fields = ["office", "application", "card", "method", "proxy_name", "proxy_nik",
                        "proxy_relation", "chosen_at", "chosen_by", "completed_at",
                        "collected_by_name", "collected_by_nik", "collected_relation",

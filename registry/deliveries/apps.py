@@ -26,3 +26,9 @@ class DeliveriesConfig(AppConfig):
         extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+
+        # The settings staff change, in the audit of staff changes (registry.audit).
+        from registry.audit import audit
+        from registry.deliveries.models import CourierAbsence, DeliverySettings
+
+        audit(DeliverySettings, CourierAbsence)

@@ -21,8 +21,9 @@ from registry.deliveries import selectors
 from registry.deliveries.models import DeliveryAttempt, FailReason, Relation
 from registry.deliveries.services.couriers import delivery_deliver, delivery_fail
 from registry.errors import DomainError
-from registry.models import Office, Role
+from registry.models import AccessKind, Office, Role
 from registry.privacy import mask_phone
+from registry.services.access_log import record_access
 
 LOGIN_URL = "deliveries:login"
 
@@ -152,7 +153,8 @@ def courier_fail(request, pk):
 def proof_photo(request, pk):
     """A delivery photo, for staff of its office who may see deliveries (and the
     courier who took it). Everyone else gets 404, as for any other office's object."""
-    attempt = DeliveryAttempt.objects.filter(pk=pk).exclude(photo="").first()
+    attempt = (DeliveryAttempt.objects.select_related("delivery__application")
+               .filter(pk=pk).exclude(photo="").first())
     if attempt is None:
         raise Http404
     allowed = request.user.has_perm("deliveries.view_delivery", attempt) or (
@@ -164,6 +166,9 @@ def proof_photo(request, pk):
         handle = attempt.photo.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
+    record_access(request.user, kind=AccessKind.DELIVERY_PHOTO,
+                  residents=[attempt.delivery.application.resident_id],
+                  office=attempt.office_id, target=attempt.delivery.application.number)
     response = FileResponse(handle, content_type=(
         "image/png" if attempt.photo.name.endswith(".png") else "image/jpeg"))
     response["Cache-Control"] = "private, no-store"

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='at')),
                 ('role', models.CharField(max_length=32, verbose_name='role')),
-                ('kind', models.CharField(choices=[('resident', 'Resident record'), ('resident_list', 'List of residents'), ('application', 'Case file'), ('document', 'Document file'), ('delivery_photo', 'Delivery photo'), ('complaint', 'Complaint with the complainant'), ('export', 'Exported rows'), ('counter', 'Counter page')], max_length=20, verbose_name='what')),
+                ('kind', models.CharField(choices=[('resident', 'Resident record'), ('list', 'List of residents'), ('application', 'Case file'), ('booking', 'Booking'), ('document', 'Document file'), ('delivery', 'Delivery or hand-over'), ('delivery_photo', 'Delivery photo'), ('complaint', 'Complaint with the complainant'), ('export', 'Exported rows'), ('counter', 'Queue ticket')], max_length=20, verbose_name='what')),
                 ('target', models.CharField(blank=True, max_length=120, verbose_name='record')),
                 ('reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
                 ('resident_count', models.PositiveIntegerField(default=0, verbose_name='residents')),

@@ -10,6 +10,7 @@ own view of the log (registry.selectors) shows the office, the role and the reas
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from registry.models import AccessLog, AccessLogResident, Office, Resident, Role
 from registry.tenancy import staff_roles
@@ -24,6 +25,13 @@ ROLE_ORDER = [
     Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.COURIER, Role.PUBLIC_RELATIONS,
     Role.SUPERVISOR, Role.OFFICE_ADMIN, Role.PROVINCIAL_SUPERVISOR,
 ]
+
+
+def role_label(role: str) -> str:
+    """A log row's role as staff and residents read it."""
+    if role == SUPERUSER_ROLE:
+        return _("System administrator")
+    return str(Role(role).label) if role in Role.values else role
 
 
 def viewer_role(user, office: Office | int | None) -> str:
