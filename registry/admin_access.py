@@ -97,7 +97,7 @@ class AccessLogMixin:
         by_office: dict[int | None, list[int]] = {}
         for office_id, rid in pairs:
             by_office.setdefault(office_id, []).append(rid)
-        for office_id, ids in by_office.items():
+        for office_id, ids in sorted(by_office.items(), key=lambda item: item[0] or 0):
             record_access(request.user, kind=kind, residents=ids, office=office_id,
                           target=target, reason=reason)
 
