@@ -432,3 +432,20 @@ def test_office_staff_do_not_see_the_runs(run, client, make_staff, office_a, rol
                               args=[run.pk])).status_code == 403
     index = client.get(reverse("admin:index"))
     assert "retentionrun" not in index.content.decode()
+
+
+def test_staff_read_that_a_file_was_removed_by_the_retention_period(world):
+    from registry.appointments.admin import _file_link
+    from registry.deliveries.admin import DeliveryAttemptInline
+    from registry.deliveries.models import Delivery
+
+    retention.retention_sweep(now=NOW)
+
+    removed = BookingDocument.objects.get(pk=world["doc_due"].pk)
+    never_sent = BookingDocument.objects.get(pk=world["doc_none"].pk)
+    assert _file_link(removed) == "dihapus pada 29 Juni 2026 (masa simpan berakhir)"
+    assert _file_link(never_sent) == "-"
+    inline = DeliveryAttemptInline(Delivery, admin.site)
+    photo = DeliveryAttempt.objects.get(pk=world["photo_due"].pk)
+    assert inline.photo_link(photo) == "dihapus pada 29 Juni 2026 (masa simpan berakhir)"
+    assert inline.photo_link(DeliveryAttempt.objects.get(pk=world["photo_none"].pk)) == "-"
