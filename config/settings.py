@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded defaults (SQLite file, broker folders, uploads).
@@ -432,6 +433,14 @@ CELERY_BEAT_SCHEDULE = {
     "sign-in-records-purge": {
         "task": "registry.tasks.sign_in_records_purge",
         "schedule": timedelta(hours=1),
+    },
+    # Personal data past its limit in RETENTION (registry.services.retention): files,
+    # message texts, old records. At 02:00 in Indonesia's western zone (19:00 UTC), when
+    # the offices are closed; each removed row is no longer due, so a doubled beat
+    # removes nothing twice.
+    "retention-sweep": {
+        "task": "registry.tasks.retention_sweep",
+        "schedule": crontab(hour=19, minute=0),
     },
     # The end of each office's day (queues): tickets past their own sweep time are closed
     # as no-shows; each closed ticket is marked, so a doubled beat closes nothing twice.

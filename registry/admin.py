@@ -45,6 +45,7 @@ from registry.models import (
     Office,
     Requirement,
     Resident,
+    RetentionRun,
     Role,
     Service,
     ServiceCombination,
@@ -764,6 +765,28 @@ class TurnAwayAdmin(ReadOnlyMixin, OfficeScopedAdmin):
     list_filter = ["reason"]
     list_select_related = ["resident", "service", "application", "actor", "office"]
     date_hierarchy = "at"
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The retention sweep's record (registry.services.retention): for the deployment's
+    superusers only, as the limits are the same for every office; nobody changes it."""
+
+    list_display = ["started_at", "finished_at", "dry_run", "counts_display"]
+    list_filter = ["dry_run"]
+    fields = ["started_at", "finished_at", "dry_run", "days", "counts"]
+    readonly_fields = fields
+    date_hierarchy = "started_at"
+
+    @admin.display(description=gettext_lazy("removed"))
+    def counts_display(self, obj):
+        return ", ".join(f"{name}: {count}" for name, count in obj.counts.items())
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
 
 
 if admin.site.is_registered(get_user_model()):

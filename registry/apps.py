@@ -20,12 +20,14 @@ class RegistryConfig(AppConfig):
             views,
         )
         from registry.api import schema  # noqa: F401 - registers the OpenAPI extension
+        from registry.services import retention
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links,
             trends=selectors.trends)
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
+        extensions.register(extensions.RETENTION, *retention.CORE_RULES)
         audit.audit_core()
 
 

@@ -30,6 +30,9 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   trying a resident's SMS (from their bound phone) as one of the app's commands: the
   answer to send back (a translatable text and its parameters) and the office it is
   about, or None when the text is not the app's (the SMS webhook tries each in turn);
+- RETENTION: a registry.services.retention.RetentionRule, one kind of personal data the
+  app keeps (its files, its columns, its rows) and how it is removed once older than
+  its limit in settings.RETENTION (the daily retention sweep, manage.py retention);
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -47,6 +50,7 @@ REPORT_TABLES = "report_tables"
 DEMO = "demo"
 HISTORY = "history"
 SMS_COMMANDS = "sms_commands"
+RETENTION = "retention"
 
 _registered: dict[str, list] = defaultdict(list)
 

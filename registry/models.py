@@ -1076,3 +1076,26 @@ class AuditEntry(AbstractLogEntry):
         verbose_name_plural = _("changes to settings")
         indexes = [models.Index(fields=["office", "timestamp"], name="auditentry_office_at")]
 
+
+class RetentionRun(models.Model):
+    """One run of the retention sweep (registry.services.retention): when, with which
+    limits, and how many of each kind it removed (or, for a dry run, would remove).
+    Written only by the sweep; the admin shows it read-only to superusers."""
+
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    # Empty while the run goes on, or when it stopped before its end (its counts are
+    # then those of the rules it finished).
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    # The limits in force, in days per kind (settings.RETENTION), and per rule the
+    # number of rows or files removed.
+    days = models.JSONField(_("limits (days)"), default=dict)
+    counts = models.JSONField(_("removed"), default=dict)
+
+    class Meta:
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,7 @@ from celery import shared_task
 from registry import otp
 from registry.background import enqueue_now
 from registry.notify.backends import TemporaryFailure
-from registry.services import notification_sending
+from registry.services import notification_sending, retention
 
 
 @shared_task(name="registry.tasks.notification_deliver")
@@ -67,3 +67,13 @@ def phone_change_notify(self, resident_id: int, old_phone: str, generation: int)
 @shared_task(name="registry.tasks.sign_in_records_purge")
 def sign_in_records_purge() -> int:
     return otp.sign_in_records_purge()
+
+
+# --- Retention (registry.services.retention) ------------------------------------------
+# Longer than the default limit: a first run over a backlog deletes files and rows in
+# up to MAX_BATCHES batches per rule; what is left waits for the next night.
+
+
+@shared_task(name="registry.tasks.retention_sweep", time_limit=1800)
+def retention_sweep() -> dict:
+    return retention.retention_sweep().counts

@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -112,6 +113,9 @@ class BookingDocumentInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin
 
 def _file_link(document):
     if not document.file:
+        if document.file_removed_at:
+            return _("removed on %(date)s (retention period)") % {
+                "date": date_format(timezone.localtime(document.file_removed_at))}
         return "-"
     url = reverse("appointments:document-file", args=[document.pk])
     review = reverse("admin:appointments_bookingdocument_change", args=[document.pk])
@@ -402,7 +406,7 @@ class BookingDocumentAdmin(AccessLogMixin, NoAddMixin, NoDeleteMixin, OfficeScop
     @admin.display(description=gettext_lazy("file"))
     def file_link(self, obj):
         if not obj.file:
-            return "-"
+            return _file_link(obj)
         url = reverse("appointments:document-file", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("open"))
 

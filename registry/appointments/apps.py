@@ -19,12 +19,14 @@ class AppointmentsConfig(AppConfig):
             trends,
             views,
         )
+        from registry.appointments.services.retention import DOCUMENTS
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+        extensions.register(extensions.RETENTION, DOCUMENTS)
 
         # The settings staff change, in the audit of staff changes (registry.audit).
         from registry.appointments.models import AppointmentSettings, LaneSchedule

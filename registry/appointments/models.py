@@ -233,6 +233,10 @@ class BookingDocument(models.Model):
         verbose_name=_("requirement"))
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     file = models.FileField(_("file"), upload_to=document_upload_to, blank=True)
+    # When the retention sweep deleted the file (settings.RETENTION "documents"): the
+    # row stays with the case, the file is gone.
+    file_removed_at = models.DateTimeField(_("file removed at"), null=True, blank=True,
+                                           editable=False)
     content_type = models.CharField(_("file type"), max_length=40, blank=True)
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     uploaded_at = models.DateTimeField(_("sent at"), null=True, blank=True)

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -76,6 +78,9 @@ class DeliveryAttemptInline(NoAddMixin, NoChangeMixin, OfficeScopedInline, admin
     @admin.display(description=gettext_lazy("photo"))
     def photo_link(self, obj):
         if not obj.photo:
+            if obj.photo_removed_at:
+                return _("removed on %(date)s (retention period)") % {
+                    "date": date_format(timezone.localtime(obj.photo_removed_at))}
             return "-"
         url = reverse("deliveries:photo", args=[obj.pk])
         return format_html('<a href="{0}" target="_blank"><img src="{0}" alt="" '

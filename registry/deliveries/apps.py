@@ -17,6 +17,7 @@ class DeliveriesConfig(AppConfig):
             handover_delivery_by_sms,
             handover_open,
         )
+        from registry.deliveries.services.retention import DELIVERY_PHOTOS
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
@@ -26,6 +27,7 @@ class DeliveriesConfig(AppConfig):
         extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+        extensions.register(extensions.RETENTION, DELIVERY_PHOTOS)
 
         # The settings staff change, in the audit of staff changes (registry.audit).
         from registry.audit import audit

@@ -235,6 +235,10 @@ class DeliveryAttempt(models.Model):
     recipient_relation = models.CharField(_("recipient's relation"), max_length=16, blank=True,
                                           choices=Relation.choices)
     photo = models.FileField(_("photo"), upload_to=_photo_path, blank=True)
+    # When the retention sweep deleted the photo (settings.RETENTION "delivery_photos"):
+    # the attempt stays, the proof that there was a photo with it.
+    photo_removed_at = models.DateTimeField(_("photo removed at"), null=True, blank=True,
+                                            editable=False)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True,
                                    blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True,
