@@ -36,3 +36,7 @@ class ComplaintsConfig(AppConfig):
         # The month's complaints in the monthly report.
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
         extensions.register(extensions.TRENDS, trends.charts)
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        from complaints import personal_export
+
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)

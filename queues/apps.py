@@ -29,3 +29,7 @@ class QueuesConfig(AppConfig):
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        from queues import personal_export
+
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)

@@ -30,6 +30,10 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   trying a resident's SMS (from their bound phone) as one of the app's commands: the
   answer to send back (a translatable text and its parameters) and the office it is
   about, or None when the text is not the app's (the SMS webhook tries each in turn);
+- PERSONAL_EXPORT: a pair `(section, function(resident) -> JSON-able)`, the app's part
+  of a resident's own data for GET /api/v1/me/export/ (registry.personal_export): each
+  function reads its section in a bounded number of queries (one per section, whatever
+  the number of rows), never another resident's rows, and no staff member's name;
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -47,6 +51,7 @@ REPORT_TABLES = "report_tables"
 DEMO = "demo"
 HISTORY = "history"
 SMS_COMMANDS = "sms_commands"
+PERSONAL_EXPORT = "personal_export"
 
 _registered: dict[str, list] = defaultdict(list)
 

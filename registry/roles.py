@@ -32,6 +32,11 @@ EXPORT_RECORDS = ["registry.view_exportrecord"]
 # or oversee an office, and public relations (the satisfaction index is theirs too).
 TRENDS = ["registry.view_trends"]
 
+# Residents' requests to correct their data (registry.services.corrections): the front
+# desk answers them; those who run or oversee the office read them.
+CORRECTIONS_ANSWER = ["registry.view_correctionrequest", "registry.change_correctionrequest"]
+CORRECTIONS_VIEW = ["registry.view_correctionrequest"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -49,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_notification",
         *TURN_AWAY,
         *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *CORRECTIONS_VIEW,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
@@ -56,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.add_application", "registry.change_application",
         "registry.view_notification",
         *TURN_AWAY,
+        *CORRECTIONS_ANSWER,
     ],
     Role.COUNTER_OPERATOR: [
         *VIEW_CORE,
@@ -71,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_notification",
         *TURN_AWAY,
         *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *CORRECTIONS_VIEW,
     ],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: [

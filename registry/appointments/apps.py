@@ -25,3 +25,7 @@ class AppointmentsConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        from registry.appointments import personal_export
+
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)

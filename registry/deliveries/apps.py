@@ -26,3 +26,7 @@ class DeliveriesConfig(AppConfig):
         extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        from registry.deliveries import personal_export
+
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
