@@ -704,8 +704,9 @@ class CorrectionAnswerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reply"].required = True
-        self.fields["reply"].max_length = 2000
+        if "reply" in self.fields:  # answered, or read by a role that cannot answer
+            self.fields["reply"].required = True
+            self.fields["reply"].max_length = 2000
 
 
 class OpenFirstFilter(admin.SimpleListFilter):
@@ -769,13 +770,16 @@ class CorrectionRequestAdmin(DomainErrorAsMessageMixin, NoAddMixin, NoDeleteMixi
             return False
         return super().has_change_permission(request, obj)
 
+    def _answering(self, request, obj) -> bool:
+        return obj is not None and self.has_change_permission(request, obj)
+
     def get_fields(self, request, obj=None):
-        if obj is not None and obj.status == CorrectionStatus.OPEN:
+        if self._answering(request, obj):
             return [*self.SHOWN, "answer", "reply"]
         return [*self.SHOWN, *self.ANSWERED]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == CorrectionStatus.OPEN:
+        if self._answering(request, obj):
             return self.SHOWN
         return [*self.SHOWN, *self.ANSWERED]
 
