@@ -14,13 +14,16 @@ class ComplaintsConfig(AppConfig):
             demo_history,
             demo_one_trip,
             events,
+            personal_export,
             roles,
             selectors,
             trends,
             views,
         )
+        from complaints.models import ComplaintSettings, ResponseTemplate
         from complaints.services.surveys import survey_answer_by_sms, survey_invite
         from registry import extensions
+        from registry.audit import audit
         from registry.central.services.jobs import VISIT_COMPLETED
 
         extensions.register_app(
@@ -36,9 +39,7 @@ class ComplaintsConfig(AppConfig):
         # The month's complaints in the monthly report.
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
         extensions.register(extensions.TRENDS, trends.charts)
-
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
         # The settings staff change, in the audit of staff changes (registry.audit).
-        from complaints.models import ComplaintSettings, ResponseTemplate
-        from registry.audit import audit
-
         audit(ComplaintSettings, ResponseTemplate)

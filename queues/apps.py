@@ -14,12 +14,15 @@ class QueuesConfig(AppConfig):
             demo,
             demo_history,
             events,
+            personal_export,
             roles,
             selectors,
             trends,
             views,
         )
+        from queues.models import Counter, CounterLane, LaneQuota, PauseReason, QueueSettings
         from registry import extensions
+        from registry.audit import audit
         from registry.central.selectors import OUTAGE_HOLDUPS
 
         extensions.register_app(
@@ -29,9 +32,7 @@ class QueuesConfig(AppConfig):
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
-
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
         # The settings staff change, in the audit of staff changes (registry.audit).
-        from queues.models import Counter, CounterLane, LaneQuota, PauseReason, QueueSettings
-        from registry.audit import audit
-
         audit(QueueSettings, PauseReason, Counter, CounterLane, LaneQuota)

@@ -20,9 +20,11 @@ from django.utils.translation import gettext_lazy
 from registry import desk, selectors, tenancy
 from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
+    DomainErrorAsMessageMixin,
     ListExportMixin,
     NoAddMixin,
     NoChangeMixin,
+    NoDeleteMixin,
     NotFoundNotRedirect,
     OfficeScopedAdmin,
     OfficeScopedInline,
@@ -37,6 +39,9 @@ from registry.models import (
     AuditEntry,
     CaseEvent,
     Closure,
+    CorrectionField,
+    CorrectionRequest,
+    CorrectionStatus,
     ExportRecord,
     Lane,
     NikDisclosure,
@@ -56,8 +61,9 @@ from registry.models import (
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
 from registry.service_sets import combination_key
-from registry.services.access_log import role_label
+from registry.services.access_log import record_access, role_label
 from registry.services.cases import application_add_note, application_open
+from registry.services.corrections import correction_answer
 from registry.services.offices import closure_add, office_create
 from registry.services.residents import (
     resident_nik_disclose,
@@ -787,6 +793,119 @@ class RetentionRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
+
+class CorrectionAnswerForm(forms.ModelForm):
+    answer = forms.ChoiceField(
+        label=gettext_lazy("answer"), widget=forms.RadioSelect,
+        choices=[(CorrectionStatus.CORRECTED, CorrectionStatus.CORRECTED.label),
+                 (CorrectionStatus.REJECTED, CorrectionStatus.REJECTED.label)],
+        help_text=gettext_lazy(
+            "Corrected: a domicile address, kelurahan, kecamatan or e-mail takes the "
+            "requested value at once. A name, birth date or sex is civil-registry data: "
+            "change it in the civil registry after checking the documents (KK, birth "
+            "certificate); this answer only records it."))
+
+    class Meta:
+        model = CorrectionRequest
+        fields = ["reply"]
+        widgets = {"reply": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"reply": gettext_lazy(
+            "The resident reads this in the app's inbox: say what was changed, or why "
+            "not and what to bring to the desk.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "reply" in self.fields:  # answered, or read by a role that cannot answer
+            self.fields["reply"].required = True
+            self.fields["reply"].max_length = 2000
+
+
+class OpenFirstFilter(admin.SimpleListFilter):
+    """The desk's work list: open requests unless another status is chosen."""
+
+    title = gettext_lazy("status")
+    parameter_name = "state"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*CorrectionStatus.choices, (self.ALL, _("All"))]
+
+    def choices(self, changelist):
+        current = self.value() or CorrectionStatus.OPEN
+        for value, label in self.lookup_choices:
+            yield {"selected": current == value, "display": label,
+                   "query_string": changelist.get_query_string({self.parameter_name: value})}
+
+    def queryset(self, request, queryset):
+        value = self.value() or CorrectionStatus.OPEN
+        if value == self.ALL:
+            return queryset
+        return queryset.filter(status=value)
+
+
+@admin.register(CorrectionRequest)
+class CorrectionRequestAdmin(DomainErrorAsMessageMixin, NoAddMixin, NoDeleteMixin,
+                             OfficeScopedAdmin):
+    """Residents' requests to correct their data, asked in the app
+    (registry.services.corrections): the front desk answers each with a reply; the
+    resident's data is shown, never edited here."""
+
+    form = CorrectionAnswerForm
+    list_display = ["created_at", "resident_name", "field", "requested_value", "status",
+                    "handled_at"]
+    list_filter = [OpenFirstFilter, "field"]
+    search_fields = ["=resident__nik", "resident__name"]
+    list_select_related = ["resident", "office"]
+    date_hierarchy = "created_at"
+    SHOWN = ["office", "resident_name", "masked_nik", "field", "current_value",
+             "requested_value", "note", "created_at"]
+    ANSWERED = ["status", "reply", "handled_by", "handled_at"]
+
+    @admin.display(description=gettext_lazy("resident"), ordering="resident__name")
+    def resident_name(self, obj):
+        return obj.resident.name
+
+    @admin.display(description=gettext_lazy("NIK"))
+    def masked_nik(self, obj):
+        return obj.resident.masked_nik
+
+    @admin.display(description=gettext_lazy("value held now"))
+    def current_value(self, obj):
+        if obj.field == CorrectionField.OTHER:
+            return "-"
+        return getattr(obj.resident, obj.field) or "-"
+
+    def has_change_permission(self, request, obj=None):
+        # An answered request is shown, not answered again.
+        if obj is not None and obj.status != CorrectionStatus.OPEN:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def _answering(self, request, obj) -> bool:
+        return obj is not None and self.has_change_permission(request, obj)
+
+    def get_fields(self, request, obj=None):
+        if self._answering(request, obj):
+            return [*self.SHOWN, "answer", "reply"]
+        return [*self.SHOWN, *self.ANSWERED]
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._answering(request, obj):
+            return self.SHOWN
+        return [*self.SHOWN, *self.ANSWERED]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET" and self.has_view_or_change_permission(
+                request, obj):
+            record_access(request.user, kind=AccessKind.RESIDENT, residents=[obj.resident_id],
+                          office=obj.office_id, target=f"#{obj.pk}",
+                          reason=_("Answering a correction request"))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        correction_answer(request=obj, by=request.user, status=form.cleaned_data["answer"],
+                          reply=form.cleaned_data["reply"])
 
 
 if admin.site.is_registered(get_user_model()):

@@ -33,6 +33,10 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
 - RETENTION: a registry.services.retention.RetentionRule, one kind of personal data the
   app keeps (its files, its columns, its rows) and how it is removed once older than
   its limit in settings.RETENTION (the daily retention sweep, manage.py retention);
+- PERSONAL_EXPORT: a pair `(section, function(resident) -> JSON-able)`, the app's part
+  of a resident's own data for GET /api/v1/me/export/ (registry.personal_export): each
+  function reads its section in a bounded number of queries (one per section, whatever
+  the number of rows), never another resident's rows, and no staff member's name;
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -51,6 +55,7 @@ DEMO = "demo"
 HISTORY = "history"
 SMS_COMMANDS = "sms_commands"
 RETENTION = "retention"
+PERSONAL_EXPORT = "personal_export"
 
 _registered: dict[str, list] = defaultdict(list)
 

@@ -36,6 +36,11 @@ TRENDS = ["registry.view_trends"]
 # settings, accounts and the catalogue (registry.audit): for those who oversee an office.
 OVERSIGHT = ["registry.view_accesslog", "registry.view_auditentry"]
 
+# Residents' requests to correct their data (registry.services.corrections): the front
+# desk answers them; those who run or oversee the office read them.
+CORRECTIONS_ANSWER = ["registry.view_correctionrequest", "registry.change_correctionrequest"]
+CORRECTIONS_VIEW = ["registry.view_correctionrequest"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -53,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_notification",
         *TURN_AWAY,
         *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
+        *CORRECTIONS_VIEW,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
@@ -60,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.add_application", "registry.change_application",
         "registry.view_notification",
         *TURN_AWAY,
+        *CORRECTIONS_ANSWER,
     ],
     Role.COUNTER_OPERATOR: [
         *VIEW_CORE,
@@ -75,6 +82,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_notification",
         *TURN_AWAY,
         *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
+        *CORRECTIONS_VIEW,
     ],
     Role.COURIER: [],
     Role.PUBLIC_RELATIONS: [

@@ -1,16 +1,34 @@
 """Reads of the registry core that are more than a filter, always given the office or
 the resident they are for."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import tenancy
 from registry.calendar import office_day_bounds
 from registry.models import (
+    AccessKind,
+    AccessLog,
     Application,
     CaseEvent,
     Closure,
+    CorrectionRequest,
+    CorrectionStatus,
+    NikDisclosure,
     Notification,
     Office,
     Resident,
@@ -20,6 +38,7 @@ from registry.models import (
     TurnAway,
     TurnAwayReason,
 )
+from registry.services.access_log import ROLE_ORDER, SUPERUSER_ROLE
 from registry.trends import Chart, Kind, Series, Table, count_by_day, nested
 
 
@@ -54,6 +73,86 @@ def notifications_for_resident(*, resident: Resident) -> QuerySet[Notification]:
         .select_related("office")
         .order_by("-created_at", "-id")
     )
+
+
+# --- What the resident sees of their own data (UU PDP 27/2022) -------------------------
+
+# A NikDisclosure (a staff member saw the full NIK) shows in the resident's access log as
+# this kind, beside AccessLog's own kinds.
+FULL_NIK_KIND = "full_nik"
+ACCESS_KIND_LABELS = {**dict(AccessKind.choices), FULL_NIK_KIND: gettext_lazy("Full NIK")}
+ACCESS_ROLE_LABELS = {**dict(Role.choices),
+                      SUPERUSER_ROLE: gettext_lazy("System administrator")}
+# The fields of one access-log entry, in the order both halves of the union select them.
+ACCESS_ENTRY_FIELDS = ("entry_at", "entry_id", "entry_source", "entry_office_id",
+                       "entry_office_code", "entry_office_name", "entry_office_timezone",
+                       "entry_role", "entry_kind", "entry_target", "entry_reason")
+
+
+def access_role_label(role: str) -> str:
+    """The role's name as the resident reads it ("Loket pelayanan"), never a person."""
+    if not role:
+        return _("Office staff")
+    return str(ACCESS_ROLE_LABELS.get(role, role))
+
+
+def access_kind_label(kind: str) -> str:
+    return str(ACCESS_KIND_LABELS.get(kind, kind))
+
+
+def _disclosure_role():
+    """The role a NikDisclosure's viewer held in its office (a disclosure records no
+    role): the first of ROLE_ORDER among their memberships there now, else "superuser"
+    for the deployment's admins, in the query (no query per row)."""
+    order = Case(*[When(role=role, then=Value(index)) for index, role in enumerate(ROLE_ORDER)],
+                 default=Value(len(ROLE_ORDER)), output_field=IntegerField())
+    held = (StaffMembership.objects.filter(user_id=OuterRef("user_id"),
+                                           office_id=OuterRef("office_id"))
+            .annotate(rank=order).order_by("rank", "role").values("role")[:1])
+    return Coalesce(Subquery(held, output_field=CharField()),
+                    Case(When(user__is_superuser=True, then=Value(SUPERUSER_ROLE)),
+                         default=Value(""), output_field=CharField()),
+                    output_field=CharField())
+
+
+def access_log_for_resident(*, resident: Resident) -> QuerySet:
+    """Every recorded look at `resident`'s personal data, newest first: the access log
+    (AccessLog through AccessLogResident) and the full-NIK disclosures, as one union of
+    dicts (ACCESS_ENTRY_FIELDS) that paginates in the database. Who looked is never
+    selected: only the office, the role, what and why."""
+    text = CharField()
+    logged = (AccessLog.objects.filter(entries__resident=resident)
+              .annotate(entry_at=F("at"), entry_id=F("id"),
+                        entry_source=Value("access", output_field=text),
+                        entry_office_id=F("office_id"), entry_office_code=F("office__code"),
+                        entry_office_name=F("office__name"),
+                        entry_office_timezone=F("office__timezone"),
+                        entry_role=F("role"), entry_kind=F("kind"),
+                        entry_target=F("target"), entry_reason=F("reason"))
+              .values(*ACCESS_ENTRY_FIELDS).order_by())
+    disclosed = (NikDisclosure.objects.filter(resident=resident)
+                 .annotate(entry_at=F("at"), entry_id=F("id"),
+                           entry_source=Value("nik", output_field=text),
+                           entry_office_id=F("office_id"),
+                           entry_office_code=F("office__code"),
+                           entry_office_name=F("office__name"),
+                           entry_office_timezone=F("office__timezone"),
+                           entry_role=_disclosure_role(),
+                           entry_kind=Value(FULL_NIK_KIND, output_field=text),
+                           entry_target=Value("", output_field=text),
+                           entry_reason=F("reason"))
+                 .values(*ACCESS_ENTRY_FIELDS).order_by())
+    return logged.union(disclosed, all=True).order_by("-entry_at", "-entry_source", "-entry_id")
+
+
+def correction_requests_for_resident(*, resident: Resident) -> QuerySet[CorrectionRequest]:
+    return (CorrectionRequest.objects.filter(resident=resident)
+            .select_related("office").order_by("-created_at", "-id"))
+
+
+def correction_requests_open_count(*, resident: Resident) -> int:
+    return CorrectionRequest.objects.filter(resident=resident,
+                                            status=CorrectionStatus.OPEN).count()
 
 
 def residents_for_staff(*, user) -> QuerySet[Resident]:

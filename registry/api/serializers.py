@@ -3,7 +3,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.api.fields import IntegerField, OfficeDateTimeField, office_local_iso
-from registry.models import Application, Notification, Office, Requirement, Resident, Service
+from registry.models import (
+    Application,
+    CorrectionField,
+    CorrectionRequest,
+    Notification,
+    Office,
+    Requirement,
+    Resident,
+    Service,
+)
+from registry.personal_export import access_entry
 
 # Every free-text input has a bound, so a huge body is refused cleanly.
 NIK_FIELD = {"max_length": 32}
@@ -197,3 +207,69 @@ class MarkReadSerializer(serializers.Serializer):
         child=IntegerField(min_value=1), required=False, max_length=500,
         help_text=_("Mark these read; all when left out."),
     )
+
+
+class AccessEntrySerializer(serializers.Serializer):
+    """One look at the resident's data (registry.personal_export.access_entry): the
+    office, the role, what and why; never the staff member."""
+
+    at = serializers.DateTimeField()
+    office = serializers.CharField(allow_null=True, help_text=_(
+        "The office's region code; null for a page that covered several offices."))
+    office_name = serializers.CharField(allow_null=True)
+    role = serializers.CharField(help_text=_(
+        "The viewer's role there: front_desk, counter_operator, supervisor, office_admin, "
+        "public_relations, provincial_supervisor, courier, or superuser for the system's "
+        "administrators."))
+    role_label = serializers.CharField()
+    kind = serializers.CharField(help_text=_(
+        "resident, resident_list, application, document, delivery_photo, complaint, "
+        "export, counter, or full_nik (the full NIK was shown)."))
+    what = serializers.CharField(help_text=_("What was seen, in words."))
+    record = serializers.CharField(allow_blank=True, help_text=_(
+        "Which record: a case number, a complaint reference, a list's name."))
+    reason = serializers.CharField(allow_blank=True)
+
+    def to_representation(self, instance):
+        return access_entry(instance)
+
+
+class CorrectionCreateSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=CorrectionField.choices)
+    value = serializers.CharField(max_length=255, required=False, help_text=_(
+        "The correct value (a birth date as YYYY-MM-DD, sex as M or F)."))
+    requested_value = serializers.CharField(max_length=255, required=False, help_text=_(
+        "Another name of `value`."))
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if "value" not in attrs and "requested_value" not in attrs:
+            raise serializers.ValidationError(
+                {"value": [_("Write the correct value.")]}, code="required")
+        return attrs
+
+
+class CorrectionRequestSerializer(serializers.ModelSerializer):
+    office = serializers.CharField(source="office.code")
+    office_name = serializers.CharField(source="office.name")
+    field_label = serializers.CharField(source="get_field_display")
+    value = serializers.CharField(source="requested_value")
+    status_label = serializers.CharField(source="get_status_display")
+    created_at = OfficeDateTimeField()
+    handled_at = OfficeDateTimeField(allow_null=True)
+
+    class Meta:
+        model = CorrectionRequest
+        fields = ["id", "office", "office_name", "field", "field_label", "value", "note",
+                  "status", "status_label", "reply", "created_at", "handled_at"]
+
+
+class PersonalExportSerializer(serializers.Serializer):
+    """Only for the schema: the document's sections (registry.personal_export)."""
+
+    generated_at = serializers.DateTimeField()
+    profile = serializers.DictField()
+    applications = serializers.ListField(child=serializers.DictField())
+    notifications = serializers.ListField(child=serializers.DictField())
+    correction_requests = serializers.ListField(child=serializers.DictField())
+    access_log = serializers.ListField(child=serializers.DictField())

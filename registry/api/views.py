@@ -7,7 +7,12 @@ from datetime import timedelta
 from axes.helpers import get_client_ip_address
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -23,9 +28,12 @@ from registry.api.auth import (
     tokens_refresh,
     tokens_revoke,
 )
+from registry.api.idempotency import IdempotentCreateMixin
 from registry.calendar import OfficeCalendar, office_today
 from registry.errors import DomainError, NotFound, Throttled
 from registry.models import Resident, Service, Weekday
+from registry.personal_export import personal_export
+from registry.services.corrections import correction_request_create
 from registry.services.notifications import notifications_mark_read
 
 UPCOMING_CLOSURE_DAYS = 60
@@ -336,3 +344,72 @@ class NotificationMarkReadView(APIView):
         count = notifications_mark_read(
             resident=request.user.resident, ids=serializer.validated_data.get("ids"))
         return Response({"marked": count})
+
+
+class AccessLogView(generics.ListAPIView):
+    """Who looked at my data: each view of the resident's personal data by staff, and
+    each time a staff member saw their full NIK, newest first: the office, the role,
+    what was seen and why; never the staff member's name."""
+
+    permission_classes = [IsResident]
+    serializer_class = s.AccessEntrySerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no request
+            return Resident.objects.none()
+        return selectors.access_log_for_resident(resident=self.request.user.resident)
+
+
+class PersonalExportView(APIView):
+    """All my data as one JSON document."""
+
+    permission_classes = [IsResident]
+
+    @extend_schema(responses={200: OpenApiResponse(s.PersonalExportSerializer, description=(
+        "The resident's data, section by section: profile (the full NIK included), "
+        "applications with their timelines, notifications, correction_requests, "
+        "access_log, and the sections of the installed apps: bookings, documents (file "
+        "metadata only: name, type, size, when sent), cards, tickets, handovers, "
+        "deliveries, complaints with their responses, survey_answers. Each section is "
+        "a list of objects (profile: one object)."))}, parameters=[OpenApiParameter(
+        "Content-Disposition", location=OpenApiParameter.HEADER, response=[200],
+        description='attachment; filename="e-open-data.json"')])
+    def get(self, request):
+        document = personal_export(resident=request.user.resident)
+        return Response(document, headers={
+            "Content-Disposition": 'attachment; filename="e-open-data.json"'})
+
+
+@extend_schema_view(
+    get=extend_schema(responses=s.CorrectionRequestSerializer(many=True)),
+    post=extend_schema(request=s.CorrectionCreateSerializer, responses={
+        201: s.CorrectionRequestSerializer,
+        400: OpenApiResponse(s.ErrorSerializer, description=(
+            "a field error, value_required, value_too_long, email_invalid, "
+            "birth_date_invalid, sex_invalid, value_unchanged, note_too_long, no_office "
+            "(no office holds the resident's data yet) or too_many_open_requests "
+            "(at most 5 open at once)")),
+    }),
+)
+class CorrectionRequestListView(IdempotentCreateMixin, ResidentScopedMixin,
+                                generics.ListCreateAPIView):
+    """My requests to correct my data, newest first; a new one goes to the front desk
+    of my domicile office (else of my latest case file), which answers it."""
+
+    serializer_class = s.CorrectionRequestSerializer
+
+    def get_resident_queryset(self, resident):
+        return selectors.correction_requests_for_resident(resident=resident)
+
+    def create(self, request, *args, **kwargs):
+        serializer = s.CorrectionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        created = correction_request_create(
+            resident=request.user.resident, field=data["field"],
+            value=data.get("value", data.get("requested_value", "")),
+            note=data.get("note", ""))
+        created = selectors.correction_requests_for_resident(
+            resident=request.user.resident).get(pk=created.pk)
+        return Response(s.CorrectionRequestSerializer(created).data,
+                        status=status.HTTP_201_CREATED)

@@ -14,22 +14,24 @@ class AppointmentsConfig(AppConfig):
             demo,
             demo_history,
             events,
+            personal_export,
             roles,
             selectors,
             trends,
             views,
         )
+        from registry.appointments.models import AppointmentSettings, LaneSchedule
         from registry.appointments.services.retention import DOCUMENTS
+        from registry.audit import audit
 
         extensions.register_app(
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+
         extensions.register(extensions.RETENTION, DOCUMENTS)
-
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
         # The settings staff change, in the audit of staff changes (registry.audit).
-        from registry.appointments.models import AppointmentSettings, LaneSchedule
-        from registry.audit import audit
-
         audit(AppointmentSettings, LaneSchedule)

@@ -20,3 +20,7 @@ class CentralConfig(AppConfig):
         # The link's outages; the central work of served visits is written by the
         # queues' history, which calls demo_history.visits_completed.
         extensions.register(extensions.HISTORY, demo_history.history)
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        from registry.central import personal_export
+
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)

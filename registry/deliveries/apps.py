@@ -10,8 +10,19 @@ class DeliveriesConfig(AppConfig):
     def ready(self):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
+        from registry.audit import audit
         from registry.central.services.jobs import CARD_PLANNED, CARD_PRINTED
-        from registry.deliveries import demo, demo_history, events, roles, selectors, trends, views
+        from registry.deliveries import (
+            demo,
+            demo_history,
+            events,
+            personal_export,
+            roles,
+            selectors,
+            trends,
+            views,
+        )
+        from registry.deliveries.models import CourierAbsence, DeliverySettings
         from registry.deliveries.services.handovers import (
             handover_card_printed,
             handover_delivery_by_sms,
@@ -27,10 +38,9 @@ class DeliveriesConfig(AppConfig):
         extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.HISTORY, demo_history.history)
+
         extensions.register(extensions.RETENTION, DELIVERY_PHOTOS)
-
+        # The app's part of a resident's own data (GET /api/v1/me/export/).
+        extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
         # The settings staff change, in the audit of staff changes (registry.audit).
-        from registry.audit import audit
-        from registry.deliveries.models import CourierAbsence, DeliverySettings
-
         audit(DeliverySettings, CourierAbsence)

@@ -31,7 +31,9 @@ from queues.services.counters import counter_create
 from registry.api.auth import tokens_for_resident, tokens_for_staff
 from registry.appointments.models import Slot
 from registry.appointments.services.slots import slots_ensure
-from registry.models import Role, Service
+from registry.models import AccessKind, Role, Service
+from registry.services.access_log import record_access
+from registry.services.residents import resident_nik_disclose
 from tests.appointments.conftest import MONDAY, NOW, book
 from tests.complaints.surveys import scores, served_visit
 from tests.factories import ApplicationFactory, assigned_delivery
@@ -88,6 +90,8 @@ OWN_BODIES = {
     "POST /api/v1/surveys/": lambda w: {"application": w["served"].application_id,
                                         "scores": scores(4), "comment": "Cepat."},
     "POST /api/v1/field/deliveries/{id}/fail/": lambda w: {"reason": "nobody_home"},
+    "POST /api/v1/me/correction-requests/": lambda w: {"field": "address",
+                                                       "value": "Jl. Melati 3"},
 }
 # The running test's world, set by `world`.
 WORLD: dict = {}
@@ -168,6 +172,11 @@ def world(office_a, office_b, resident_a, make_staff, settings):
     ticket_recall(counter=loket, by=operator)
     # A visit served at another counter, for the satisfaction survey.
     served = served_visit(office_a, resident_a, make_staff, counter_number=13)
+    # A look at the resident's data and at their full NIK, for the access log.
+    desk = make_staff(office_a, Role.FRONT_DESK, username="loket-fuzz-desk")
+    record_access(desk, kind=AccessKind.RESIDENT, residents=[resident_a], office=office_a,
+                  reason="Memeriksa data")
+    resident_nik_disclose(resident=resident_a, office=office_a, user=desk, reason="KTP")
     resident_tokens = tokens_for_resident(resident_a)
     WORLD.update(
         served=served,
