@@ -171,7 +171,7 @@ def world(clock, limits, office_a, office_b, resident_a, resident_b, make_staff)
 
     def access(at, *residents):
         log = AccessLog.objects.create(at=at, user=staff, office=office_a, role="front_desk",
-                                       kind=AccessKind.RESIDENT_LIST, target="list",
+                                       kind=AccessKind.LIST, target="list",
                                        resident_count=len(residents))
         AccessLogResident.objects.bulk_create(
             AccessLogResident(access=log, resident=resident) for resident in residents)
