@@ -412,16 +412,17 @@ class ColumnSpec:
 
 
 def reencrypt_column(connection, spec: ColumnSpec, *, batch_size: int = 500,
-                     plaintext_ok: bool = False) -> int:
+                     plaintext_ok: bool = False, after_pk=None) -> int:
     """Encrypt under the current key every non-empty value of the column not under it
     yet (plaintext too when `plaintext_ok`: the data migration), writing the derived
-    columns with it, in batches of `batch_size` rows by primary key. Each row is
-    updated only if its value has not changed meanwhile. Returns the rows changed."""
+    columns with it, in batches of `batch_size` rows by primary key (from after
+    `after_pk`). Each row is updated only if its value has not changed meanwhile.
+    Returns the rows changed."""
     ring = key_ring()
     qn = connection.ops.quote_name
     table, column, pk = qn(spec.table), qn(spec.column), qn(spec.pk)
     current_prefix = f"{ring.current}$%"
-    changed, last = 0, None
+    changed, last = 0, after_pk
     while True:
         where = f"{column} <> '' AND {column} NOT LIKE %s"
         params: list = [current_prefix]

@@ -26,8 +26,8 @@ from registry.central.models import (
     StockMovementReason,
 )
 from registry.central.services.jobs import RECEIPT_ALPHABET
-from registry.encryption import encrypt
 from registry.demo_history import at_work, events_write, moment, now, working_days
+from registry.encryption import encrypt
 from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 
