@@ -412,7 +412,8 @@ class ColumnSpec:
 
 
 def reencrypt_column(connection, spec: ColumnSpec, *, batch_size: int = 500,
-                     plaintext_ok: bool = False, after_pk=None) -> int:
+                     plaintext_ok: bool = False, after_pk=None,
+                     max_batches: int | None = None) -> int:
     """Encrypt under the current key every non-empty value of the column not under it
     yet (plaintext too when `plaintext_ok`: the data migration), writing the derived
     columns with it, in batches of `batch_size` rows by primary key (from after
@@ -422,8 +423,9 @@ def reencrypt_column(connection, spec: ColumnSpec, *, batch_size: int = 500,
     qn = connection.ops.quote_name
     table, column, pk = qn(spec.table), qn(spec.column), qn(spec.pk)
     current_prefix = f"{ring.current}$%"
-    changed, last = 0, after_pk
+    changed, last, batches = 0, after_pk, 0
     while True:
+        batches += 1
         where = f"{column} <> '' AND {column} NOT LIKE %s"
         params: list = [current_prefix]
         if last is not None:
@@ -452,7 +454,7 @@ def reencrypt_column(connection, spec: ColumnSpec, *, batch_size: int = 500,
                                f"WHERE {pk} = %s AND {column} = %s",
                                [*values, row_pk, stored])
                 changed += cursor.rowcount
-        if len(rows) < batch_size:
+        if len(rows) < batch_size or batches == max_batches:
             return changed
         last = rows[-1][0]
 
