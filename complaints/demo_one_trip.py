@@ -177,7 +177,7 @@ def seed(*, offices: dict, stdout=None) -> None:
              now=office_local(office, earlier, time(10, 0)))
     bookings_expire_due(now=office_local(office, today, time(0, 5)))
     wahyu = people[3]
-    sms_inbound_receive(gateway_id=f"demo-{wahyu.nik}", sender=wahyu.phone, text="1",
+    sms_inbound_receive(gateway_id=f"demo-resident-{wahyu.pk}", sender=wahyu.phone, text="1",
                         now=office_local(office, today, time(0, 30)))
     # 4. The phone desk turned his signature change into lost card + signature change.
     booking = book(4, second, signature, index=3)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from queues.models import Counter
+from registry.encryption import EncryptedCharField
 from registry.models import Application, Lane, Office, Resident, Service
 
 # SP4N-LAPOR! (Permenpan-RB 62/2018 on the national complaint system): a complaint is
@@ -125,7 +126,8 @@ class Complaint(models.Model):
     channel = models.CharField(_("channel"), max_length=16, choices=ComplaintChannel.choices)
     # Where the post is (a URL) or who wrote it (a handle, an address, a number).
     link = models.CharField(_("link"), max_length=500, blank=True)
-    handle = models.CharField(_("account or contact"), max_length=200, blank=True)
+    # Encrypted at rest (registry.encryption): for SMS and WhatsApp it is a phone number.
+    handle = EncryptedCharField(_("account or contact"), max_length=200, blank=True)
     lapor_tracking_id = models.CharField(_("SP4N-LAPOR! tracking ID"), max_length=40,
                                          blank=True)
     # The link (or LAPOR! tracking ID) normalised: the same post logged twice is caught.

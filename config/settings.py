@@ -5,6 +5,8 @@ Celery broker on the local filesystem, so `make run` needs no server. Production
 sets DATABASE_URL (PostgreSQL) and REDIS_URL (Celery broker and cache).
 """
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -496,6 +498,23 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "e-Open <no-reply@localhost>")
 # Links sent to residents (re-book, booking detail) open the app's deep links.
 APP_LINK_BASE = os.environ.get("APP_LINK_BASE", "https://e-open.example.go.id/app")
+
+# --- Personal data at rest (registry.encryption) -------------------------------
+# NIKs and phone numbers are stored encrypted (AES-256-GCM) with a keyed hash beside
+# them for exact lookups. EOPEN_FIELD_KEYS is "<id>:<base64 of 32 bytes>,..." and the
+# first key encrypts; the others only decrypt, until `manage.py rotate_field_keys` has
+# moved their rows. EOPEN_LOOKUP_KEY (base64 of 32 bytes) keys the lookup hashes: it
+# cannot rotate without recomputing every hash, so keep it apart from the others.
+# Development and tests derive both from SECRET_KEY; production must set them, and
+# `check --deploy` fails without them (registry.checks).
+def _dev_key(purpose: str) -> str:
+    return base64.b64encode(hashlib.sha256(f"{purpose}:{SECRET_KEY}".encode()).digest()).decode()
+
+
+FIELD_ENCRYPTION_KEYS = os.environ.get(
+    "EOPEN_FIELD_KEYS", f"dev:{_dev_key('eopen-field-key')}" if DEBUG or TESTING else "")
+FIELD_LOOKUP_KEY = os.environ.get(
+    "EOPEN_LOOKUP_KEY", _dev_key("eopen-lookup-key") if DEBUG or TESTING else "")
 
 # --- Logging ---------------------------------------------------------------
 LOGGING = {

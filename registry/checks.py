@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from registry.encryption import parse_keys
 from registry.notify.backends import LogBackend, SimulatedGateway
 
 
@@ -47,4 +49,21 @@ def check_sms_gateway_secret(app_configs=None, **kwargs):
             hint="Set SMS_GATEWAY_INBOUND_SECRET to the secret the SMS gateway signs "
                  "its webhook with (README, Running in production).",
             id="registry.W002")]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_field_encryption_keys(app_configs=None, **kwargs):
+    """NIKs and phones are encrypted at rest with keys from the environment
+    (registry.encryption); production has no development default, and without them
+    nothing holding a NIK or a phone can be read or written."""
+    try:
+        parse_keys(settings.FIELD_ENCRYPTION_KEYS, settings.FIELD_LOOKUP_KEY)
+    except ImproperlyConfigured as exc:
+        return [checks.Error(
+            f"The keys that encrypt NIKs and phone numbers are missing or wrong: {exc}",
+            hint="Set EOPEN_FIELD_KEYS (\"k1:<base64 of 32 random bytes>\", the current "
+                 "key first) and EOPEN_LOOKUP_KEY (base64 of 32 other random bytes); "
+                 "README, Running in production.",
+            id="registry.E002")]
     return []

@@ -13,6 +13,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.encryption import (
+    EncryptedCharField,
+    EncryptedModelMixin,
+    EncryptedQuerySet,
+    Last4Field,
+    LookupHashField,
+    lookup_hash,
+)
 from registry.nik import mask_nik
 
 
@@ -192,15 +200,34 @@ class PhoneType(models.TextChoices):
     NONE = "none", _("No phone (printed slip and the desk)")
 
 
-class Resident(models.Model):
-    """A resident, identified by NIK. Residents are national, not owned by one office:
-    staff see those domiciled in their office or with a case file there."""
+class ResidentQuerySet(EncryptedQuerySet):
+    def with_nik(self, nik: str):
+        """The resident with this NIK, by its keyed hash (the NIK itself is encrypted)."""
+        return self.filter(nik_hash=lookup_hash(nik, normalizer="nik")) if nik else self.none()
 
-    nik = models.CharField(_("NIK"), max_length=16, unique=True)
+    def with_phone(self, phone: str):
+        """Residents with this phone number, in any spelling (0812..., +62812...)."""
+        return (self.filter(phone_hash=lookup_hash(phone, normalizer="phone")) if phone
+                else self.none())
+
+
+class Resident(EncryptedModelMixin, models.Model):
+    """A resident, identified by NIK. Residents are national, not owned by one office:
+    staff see those domiciled in their office or with a case file there.
+
+    The NIK and phone are encrypted at rest (registry.encryption): exact lookups and the
+    NIK's uniqueness go through their keyed hashes, a partial search through the NIK's
+    last four digits."""
+
+    nik = EncryptedCharField(_("NIK"), max_length=16, hash_field="nik_hash", normalizer="nik")
+    nik_hash = LookupHashField(source="nik", unique=True)
+    nik_last4 = Last4Field(source="nik", db_index=True)
     name = models.CharField(_("name"), max_length=120)
     birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True, hash_field="phone_hash",
+                               normalizer="phone")
+    phone_hash = LookupHashField(source="phone", db_index=True)
     email = models.EmailField(_("e-mail"), blank=True)
     address = models.CharField(_("domicile address"), max_length=255, blank=True)
     kelurahan = models.CharField(_("kelurahan/desa"), max_length=80, blank=True)
@@ -252,6 +279,8 @@ class Resident(models.Model):
     # everywhere, a phone bound anew) ends every token issued before.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+
+    objects = ResidentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("resident")
@@ -681,7 +710,7 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class NotificationDelivery(models.Model):
+class NotificationDelivery(EncryptedModelMixin, models.Model):
     """The sending of one notification through one channel: an outbox row, so that
     nothing is lost if the broker is down when the notification is created."""
 
@@ -694,7 +723,9 @@ class NotificationDelivery(models.Model):
         verbose_name=_("notification"), db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=16, choices=NotificationChannel.choices)
-    address = models.CharField(_("address"), max_length=254, blank=True)
+    # A phone number or an e-mail address: encrypted, never searched.
+    address = EncryptedCharField(_("address"), max_length=254, blank=True,
+                                 normalizer="address")
     status = models.CharField(
         _("status"), max_length=16, choices=DeliveryStatus.choices,
         default=DeliveryStatus.PENDING,
@@ -704,6 +735,8 @@ class NotificationDelivery(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_ref = models.CharField(_("provider reference"), max_length=120, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+
+    objects = EncryptedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("notification delivery")
@@ -734,7 +767,7 @@ class OtpPurpose(models.TextChoices):
     DESK_BIND = "desk_bind", _("phone bound at the desk")
 
 
-class OtpChallenge(models.Model):
+class OtpChallenge(EncryptedModelMixin, models.Model):
     """One request for a sign-in code; only the code's hash is stored.
 
     A row is written for every request, sent or not, so the throttle counts requests
@@ -742,8 +775,11 @@ class OtpChallenge(models.Model):
     does the same work whatever the NIK. Only a `sent` challenge can be verified.
     """
 
-    nik = models.CharField(max_length=16, db_index=True)
-    phone = models.CharField(max_length=20, db_index=True)
+    # Encrypted; the throttles count by the keyed hashes.
+    nik = EncryptedCharField(max_length=16, hash_field="nik_hash", normalizer="nik")
+    nik_hash = LookupHashField(source="nik", db_index=True)
+    phone = EncryptedCharField(max_length=20, hash_field="phone_hash", normalizer="phone")
+    phone_hash = LookupHashField(source="phone", db_index=True)
     # Each purpose is verified only where it was asked for: an app sign-in code never
     # binds at the desk, a desk code never signs in to the app.
     purpose = models.CharField(max_length=16, choices=OtpPurpose.choices,
@@ -765,6 +801,8 @@ class OtpChallenge(models.Model):
     # when the code is verified, so a request alone leaves no record that would hold the
     # NIK against its owner.
     registration = models.JSONField(null=True, blank=True)
+
+    objects = EncryptedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("one-time code")

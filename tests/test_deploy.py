@@ -11,6 +11,9 @@ GATEWAYS = {
     "NOTIFY_SMS_BACKEND": "registry.notify.backends.SmsGatewayBackend",
     "NOTIFY_EMAIL_BACKEND": "registry.notify.backends.EmailBackend",
     "SMS_GATEWAY_INBOUND_SECRET": "9f1c2e7a4b8d3f6a0c5e1b7d9a2f4c6e",
+    # The keys of NIKs and phones at rest (registry.encryption): base64 of 32 bytes.
+    "EOPEN_FIELD_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "EOPEN_LOOKUP_KEY": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
 }
 
 
@@ -53,3 +56,12 @@ def test_check_deploy_warns_of_channels_left_on_the_log_backend(tmp_path):
     warned = sorted(line.split("'")[1] for line in (unset.stdout + unset.stderr).splitlines()
                     if "(registry.W001)" in line)
     assert warned == ["email", "sms", "whatsapp"]
+
+
+def test_check_deploy_fails_without_the_field_encryption_keys(tmp_path):
+    environment = {k: v for k, v in GATEWAYS.items() if not k.startswith("EOPEN_")}
+    result = check_deploy(tmp_path, **environment)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert output.count("registry.E002") == 1
+    assert "EOPEN_FIELD_KEYS is not set." in output

@@ -15,6 +15,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.encryption import (
+    EncryptedCharField,
+    EncryptedModelMixin,
+    EncryptedQuerySet,
+    LookupHashField,
+)
 from registry.models import Application, Lane, Office, Requirement, Resident, Service
 
 
@@ -270,7 +276,7 @@ class SmsOfferStatus(models.TextChoices):
     EMPTY = "empty", _("No free time to offer")
 
 
-class SmsOffer(models.Model):
+class SmsOffer(EncryptedModelMixin, models.Model):
     """Free times offered by SMS to a resident without the app, after their booking
     expired or was cancelled: they reply 1 or 2 from their bound phone to book one
     (registry.appointments.services.sms_replies). The slots are kept in the order
@@ -291,7 +297,10 @@ class SmsOffer(models.Model):
         Booking, on_delete=models.CASCADE, null=True, blank=True, related_name="sms_offer",
         verbose_name=_("ended booking"))
     slot_ids = models.JSONField(_("offered slots"), default=list)
-    phone = models.CharField(_("sent to"), max_length=20)
+    # Encrypted at rest; a reply finds its offer by the keyed hash (registry.encryption).
+    phone = EncryptedCharField(_("sent to"), max_length=20, hash_field="phone_hash",
+                               normalizer="phone")
+    phone_hash = LookupHashField(source="phone", db_index=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
@@ -300,6 +309,8 @@ class SmsOffer(models.Model):
         verbose_name=_("booking made"))
     status = models.CharField(_("status"), max_length=16, choices=SmsOfferStatus.choices,
                               default=SmsOfferStatus.OPEN)
+
+    objects = EncryptedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("SMS offer")
@@ -331,7 +342,8 @@ class SmsInbound(models.Model):
     office = models.ForeignKey(
         Office, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
         verbose_name=_("office"))
-    sender = models.CharField(_("from"), max_length=32)
+    # Encrypted at rest: the phone is found through the residents' phone hashes.
+    sender = EncryptedCharField(_("from"), max_length=32, normalizer="phone")
     text = models.CharField(_("text"), max_length=480, blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     outcome = models.CharField(_("outcome"), max_length=16,

@@ -27,6 +27,7 @@ from registry.central.models import (
 )
 from registry.central.services.jobs import RECEIPT_ALPHABET
 from registry.demo_history import at_work, events_write, moment, now, working_days
+from registry.encryption import encrypt
 from registry.models import Application, ApplicationStatus, Office, Role, StaffMembership
 from registry.services.bulk_sql import instance, objects_insert, rows_insert
 
@@ -131,7 +132,7 @@ def visits_completed(*, office: Office, visits: list[tuple[Application, datetime
         events.append(_event(application, "application.status", finished, operator,
                              {"old": ApplicationStatus.OPEN,
                               "new": ApplicationStatus.IN_PROGRESS}))
-        payload = {"nik": application.resident.nik, "service": service.code,
+        payload = {"nik": encrypt(application.resident.nik), "service": service.code,
                    "services": [service.code], "number": application.number}
         data = print_job = None
         if service.needs_central:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.central.models import Card
+from registry.encryption import EncryptedCharField
 from registry.models import Application, Office
 
 
@@ -80,7 +81,9 @@ class Handover(models.Model):
     method = models.CharField(_("method"), max_length=16, choices=HandoverMethod.choices,
                               default=HandoverMethod.PICKUP)
     proxy_name = models.CharField(_("proxy's name"), max_length=120, blank=True)
-    proxy_nik = models.CharField(_("proxy's NIK"), max_length=16, blank=True)
+    # Encrypted at rest (registry.encryption); read only with their hand-over.
+    proxy_nik = EncryptedCharField(_("proxy's NIK"), max_length=16, blank=True,
+                                   normalizer="nik")
     proxy_relation = models.CharField(_("proxy's relation"), max_length=16, blank=True,
                                       choices=PROXY_RELATIONS)
     chosen_at = models.DateTimeField(_("chosen at"), null=True, blank=True)
@@ -90,7 +93,8 @@ class Handover(models.Model):
     )
     completed_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     collected_by_name = models.CharField(_("received by"), max_length=120, blank=True)
-    collected_by_nik = models.CharField(_("receiver's NIK"), max_length=16, blank=True)
+    collected_by_nik = EncryptedCharField(_("receiver's NIK"), max_length=16, blank=True,
+                                          normalizer="nik")
     collected_relation = models.CharField(_("receiver's relation"), max_length=16, blank=True,
                                           choices=Relation.choices)
     handed_over_by = models.ForeignKey(

@@ -28,6 +28,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.base import ModelState
 from django.utils import translation
 
+from registry.encryption import EncryptedCharField, derived_fields, encrypt
+
 logger = logging.getLogger(__name__)
 
 
@@ -111,6 +113,8 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 def _copy_value(field, name: str) -> str:
     """The expression writing value `name` of `field` in COPY's text format."""
     kind = field.get_internal_type()
+    if isinstance(field, EncryptedCharField):
+        return f"encrypt(str({name})).translate(escapes)"
     if kind == "JSONField":
         return f"dumps({name}, cls=encoders[{name!r}]).translate(escapes)"
     if kind == "BooleanField":
@@ -132,7 +136,7 @@ def _copy_formatter(fields: list):
              for name, field in zip(names, fields, strict=True)]
     source = (f"def line(row):\n    {', '.join(names)}, = row\n"
               f"    return '\\t'.join(({', '.join(parts)},))\n")
-    scope = {"dumps": json.dumps, "escapes": _COPY_ESCAPES,
+    scope = {"dumps": json.dumps, "escapes": _COPY_ESCAPES, "encrypt": encrypt,
              "encoders": {name: getattr(field, "encoder", None)
                           for name, field in zip(names, fields, strict=True)}}
     exec(compile(source, "<copy row>", "exec"), scope)  # noqa: S102 - our own source
@@ -177,6 +181,8 @@ def _adapter(field, db):
     """How a value of `field` is written, as the ORM prepares it (None: as it is). `db`
     is the connection itself, not the thread-local proxy, read once per value."""
     kind = field.get_internal_type()
+    if isinstance(field, EncryptedCharField):
+        return encrypt
     if kind == "DateTimeField" and db.vendor == "sqlite":
         # What adapt_datetimefield_value makes of an aware datetime (naive UTC text),
         # without its checks: hundreds of thousands of values.
@@ -205,8 +211,9 @@ def objects_insert(objects: list) -> list:
     model = type(objects[0])
     pk = model._meta.pk
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # The hash and last-4 columns of encrypted fields are computed as save() would.
     stamped = [f for f in fields if getattr(f, "auto_now", False)
-               or getattr(f, "auto_now_add", False)]
+               or getattr(f, "auto_now_add", False) or f in derived_fields(model)]
     related = [(f.attname, f.name) for f in fields if f.is_relation]
     attnames = [f.attname for f in fields]
     rows = []

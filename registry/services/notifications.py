@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from registry.background import enqueue_on_commit
+from registry.encryption import ColumnSpec, EncryptedCharField, reencrypt_column
 from registry.models import (
     Application,
     CaseEvent,
@@ -260,6 +261,14 @@ def notifications_send_from_rows(*, office_id: int, kind: str, title, body, rows
             [*rule_params["address"], DeliveryStatus.PENDING, now, *rows_params,
              *rule_params["reachable"]])
         delivered = cursor.rowcount
+        if delivered and any(rule.address and not isinstance(
+                Resident._meta.get_field(rule.address), EncryptedCharField)
+                for rule in CHANNEL_RULES):
+            # The SQL copied the residents' encrypted phones as they are, but the e-mail
+            # addresses in clear: those are encrypted here (registry.encryption).
+            reencrypt_column(connection, ColumnSpec(
+                NotificationDelivery._meta.db_table, "address"), plaintext_ok=True,
+                after_pk=after_id)
         cursor.execute(
             f"INSERT INTO {CaseEvent._meta.db_table} "  # noqa: S608 - our names only
             "(office_id, application_id, at, kind, params, note, actor_id, by_resident) "

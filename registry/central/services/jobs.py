@@ -47,6 +47,7 @@ from registry.central.services.link import (
     central_outage_tell,
     open_outage,
 )
+from registry.encryption import decrypt, encrypt, is_ciphertext
 from registry.errors import Conflict
 from registry.models import Application, ApplicationStatus, Office
 from registry.service_sets import service_set_of
@@ -128,7 +129,7 @@ def central_work_create(*, application: Application, by=None) -> list[CentralJob
         return list(CentralJob.objects.filter(application=application).order_by("id"))
     jobs = []
     # One data change and one print for all the services of the visit: one card.
-    payload = {"nik": application.resident.nik, "service": service.primary.code,
+    payload = {"nik": encrypt(application.resident.nik), "service": service.primary.code,
                "services": service.codes, "number": application.number}
     first = None
     if service.needs_central:
@@ -204,6 +205,13 @@ def _claim(job_id: int, now: datetime):
     return job, attempt
 
 
+def payload_in_clear(payload: dict) -> dict:
+    """The payload as the central server takes it: the NIK is stored encrypted
+    (registry.encryption) and decrypted only to be sent."""
+    nik = payload.get("nik", "")
+    return {**payload, "nik": decrypt(nik)} if is_ciphertext(nik) else payload
+
+
 def central_job_send(*, job_id: int) -> CentralJob | None:
     """Send one job to the central server and record the answer (see module doc)."""
     claimed = _claim(job_id, timezone.now())
@@ -211,7 +219,8 @@ def central_job_send(*, job_id: int) -> CentralJob | None:
         return None
     job, attempt = claimed
     request = CentralRequest(job_id=str(job.key), kind=job.kind, office_code=job.office.code,
-                             application_number=job.application.number, payload=job.payload)
+                             application_number=job.application.number,
+                             payload=payload_in_clear(job.payload))
     try:
         answer = get_client().submit(request)
     except LinkDown as exc:
