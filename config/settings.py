@@ -531,3 +531,9 @@ APPOINTMENTS_SLOTS_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SLOTS_CACHE_
 # change drops it when it commits, so this only bounds the work of the screens and apps
 # polling it; 0 turns the cache off (the board benchmark measures both).
 QUEUES_BOARD_CACHE_SECONDS = int(os.environ.get("QUEUES_BOARD_CACHE_SECONDS", "1"))
+
+# --- Personal data (UU 27/2022) -------------------------------------------------
+# How many days each kind of personal data is kept once its purpose is served; the
+# records of processing (admin, registry.processing) show these figures.
+RETENTION = {"documents": 90, "delivery_photos": 365, "otp": 30, "notification_bodies": 365,
+             "access_log": 730}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.nik import mask_nik
+from registry.processing import ADMINDUK, PUBLIC_SERVICE, SECURITY, PersonalData
 
 
 class TimeZone(models.TextChoices):
@@ -252,6 +253,16 @@ class Resident(models.Model):
     token_generation = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
 
+    personal_data = PersonalData(
+        data=[_("NIK"), _("name"), _("birth date"), _("sex"), _("phone"), _("e-mail"),
+              _("domicile address"), _("location of the home")],
+        purpose=_("Identifying residents, serving their civil-registry requests and telling "
+                  "them about them"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+    )
+
     class Meta:
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
@@ -486,6 +497,14 @@ class Application(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
+    personal_data = PersonalData(
+        data=[_("the services a resident asked for and the state of the request")],
+        purpose=_("Handling a resident's request from booking to hand-over"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+    )
+
     class Meta:
         verbose_name = _("application")
         verbose_name_plural = _("applications")
@@ -532,6 +551,16 @@ class CaseEvent(models.Model):
         related_name="+", verbose_name=_("by staff"),
     )
     by_resident = models.BooleanField(_("by the resident"), default=False)
+
+    personal_data = PersonalData(
+        data=[_("the history of a resident's request"), _("notes by staff")],
+        purpose=_("The timeline of a request, shown to the resident and staff; the facts of a "
+                "complaint's chronology"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+        fields=("application", "params", "note"),
+    )
 
     class Meta:
         verbose_name = _("case event")
@@ -589,6 +618,14 @@ class TurnAway(models.Model):
         related_name="+", verbose_name=_("by staff"),
     )
 
+    personal_data = PersonalData(
+        data=[_("a resident sent away at the door, with the reason")],
+        purpose=_("Recording trips made for nothing, for the chronology of a later complaint"),
+        legal_basis=PUBLIC_SERVICE,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS],
+    )
+
     class Meta:
         verbose_name = _("turn-away at the door")
         verbose_name_plural = _("turn-aways at the door")
@@ -614,6 +651,14 @@ class NikDisclosure(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     reason = models.CharField(_("reason"), max_length=200)
+
+    personal_data = PersonalData(
+        data=[_("which staff member saw a resident's full NIK, and why")],
+        purpose=_("Accountability for access to NIKs; shown to the resident"),
+        legal_basis=SECURITY,
+        retention="access_log",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR],
+    )
 
     class Meta:
         verbose_name = _("NIK disclosure")
@@ -657,6 +702,16 @@ class Notification(models.Model):
         _("deduplication key"), max_length=120, null=True, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    personal_data = PersonalData(
+        data=[_("messages to a resident")],
+        purpose=_("Telling residents about their requests (the app's inbox)"),
+        legal_basis=PUBLIC_SERVICE,
+        retention="notification_bodies",
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS],
+        fields=("resident", "application", "title", "body"),
+    )
 
     class Meta:
         verbose_name = _("notification")
@@ -703,6 +758,15 @@ class NotificationDelivery(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_ref = models.CharField(_("provider reference"), max_length=120, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+
+    personal_data = PersonalData(
+        data=[_("the phone number or e-mail address a message went to")],
+        purpose=_("Sending messages by WhatsApp, SMS and e-mail, and retrying failed ones"),
+        legal_basis=PUBLIC_SERVICE,
+        retention="notification_bodies",
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS],
+    )
 
     class Meta:
         verbose_name = _("notification delivery")
@@ -765,6 +829,14 @@ class OtpChallenge(models.Model):
     # NIK against its owner.
     registration = models.JSONField(null=True, blank=True)
 
+    personal_data = PersonalData(
+        data=[_("NIK"), _("phone"), _("self-registration details"), _("IP address")],
+        purpose=_("Signing residents in with one-time codes, and throttling abuse"),
+        legal_basis=SECURITY,
+        retention="otp",
+        roles=[],
+    )
+
     class Meta:
         verbose_name = _("one-time code")
         verbose_name_plural = _("one-time codes")
@@ -793,6 +865,14 @@ class ActivationCode(models.Model):
     expires_at = models.DateTimeField(_("expires at"))
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    personal_data = PersonalData(
+        data=[_("activation codes issued to a resident (hashed)")],
+        purpose=_("Binding a phone for a resident who has none bound"),
+        legal_basis=SECURITY,
+        retention="otp",
+        roles=[],
+    )
 
     class Meta:
         verbose_name = _("activation code")
@@ -883,13 +963,23 @@ class ExportRecord(models.Model):
     full_niks = models.BooleanField(_("full NIKs"), default=False)
     at = models.DateTimeField(_("at"), default=timezone.now)
 
+    personal_data = PersonalData(
+        data=[_("which staff member exported which list, and whether with full NIKs")],
+        purpose=_("Accountability for personal data leaving the system"),
+        legal_basis=SECURITY,
+        retention="access_log",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR],
+        fields=("user", "query", "full_niks"),
+    )
+
     class Meta:
         verbose_name = _("export")
         verbose_name_plural = _("exports")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["office", "at"], name="exportrecord_office_at")]
         permissions = [("export_data", _("Can export the admin lists")),
-                       ("view_trends", _("Can see the dashboard and the monthly reports"))]
+                       ("view_trends", _("Can see the dashboard and the monthly reports")),
+                       ("view_processing", _("Can see the records of processing"))]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.list_name} ({self.row_count})"

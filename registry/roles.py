@@ -32,6 +32,10 @@ EXPORT_RECORDS = ["registry.view_exportrecord"]
 # or oversee an office, and public relations (the satisfaction index is theirs too).
 TRENDS = ["registry.view_trends"]
 
+# The records of processing (registry.admin_processing): those who answer for how an
+# office handles personal data, its administrator and the provincial supervisor over it.
+PROCESSING = ["registry.view_processing"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -48,7 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
-        *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *PROCESSING,
     ],
     Role.FRONT_DESK: [
         *VIEW_CORE,
@@ -83,7 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *VIEW_CORE,
         "registry.view_staffmembership",
         "registry.view_nikdisclosure",
-        *EXPORT, *EXPORT_RECORDS, *TRENDS,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *PROCESSING,
     ],
 }
 
