@@ -28,4 +28,5 @@ class QueuesConfig(AppConfig):
             staff_alerts=counter_figures.staff_alerts, demo=demo.seed)
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
         extensions.register(extensions.TRENDS, trends.charts)
+        extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)

@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry import desk, selectors, tenancy
+from registry import admin_breaches, desk, selectors, tenancy  # noqa: F401 - registers
 from registry.admin_base import (
     ListExportMixin,
     NoAddMixin,

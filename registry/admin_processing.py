@@ -23,7 +23,7 @@ PROCESSING_PERM = "registry.view_processing"
 
 
 def may_see_processing(user) -> bool:
-    return bool(user.is_superuser and user.is_active
+    return bool((user.is_superuser and user.is_active)
                 or tenancy.offices_with_perm(user, PROCESSING_PERM))
 
 

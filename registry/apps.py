@@ -11,6 +11,7 @@ class RegistryConfig(AppConfig):
     def ready(self):
         # The core's own parts first; the apps above add theirs in their ready().
         from registry import (
+            breaches,
             checks,  # noqa: F401 - registers the system checks
             events,
             extensions,
@@ -25,6 +26,7 @@ class RegistryConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links,
             trends=selectors.trends)
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
+        extensions.register(extensions.BREACH_DATA, breaches.core_breach_data)
 
 
 class EOpenAdminConfig(admin_apps.AdminConfig):

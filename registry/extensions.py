@@ -30,6 +30,10 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   trying a resident's SMS (from their bound phone) as one of the app's commands: the
   answer to send back (a translatable text and its parameters) and the office it is
   about, or None when the text is not the app's (the SMS webhook tries each in turn);
+- BREACH_DATA: a selector `(*, kinds: set[str], start, end) -> [QuerySet]` naming the
+  residents whose data of those kinds (registry.models.BreachDataKind) the app wrote
+  in the period (either end None: open), each QuerySet of one column of resident ids
+  (registry.breaches);
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -47,6 +51,7 @@ REPORT_TABLES = "report_tables"
 DEMO = "demo"
 HISTORY = "history"
 SMS_COMMANDS = "sms_commands"
+BREACH_DATA = "breach_data"
 
 _registered: dict[str, list] = defaultdict(list)
 

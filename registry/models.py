@@ -1,7 +1,7 @@
 """The civil-registry core: offices (tenants), staff roles, residents, the service
 catalogue, case files with their timeline, notifications."""
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.nik import mask_nik
-from registry.processing import ADMINDUK, PUBLIC_SERVICE, SECURITY, PersonalData
+from registry.processing import ADMINDUK, BREACH_DUTY, PUBLIC_SERVICE, SECURITY, PersonalData
 
 
 class TimeZone(models.TextChoices):
@@ -983,3 +983,140 @@ class ExportRecord(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.list_name} ({self.row_count})"
+
+
+# --- Personal-data breaches (UU 27/2022 art. 46) -------------------------------------
+
+
+class BreachDataKind(models.TextChoices):
+    """The kinds of personal data a breach may have exposed; each selects the residents
+    whose data of that kind was written in the incident's period (registry.breaches)."""
+
+    IDENTITY = "identity", _("Identity (NIK, name, birth date)")
+    CONTACT = "contact", _("Contact details (phone, e-mail, messages)")
+    ADDRESS = "address", _("Address and location of the home")
+    CASES = "cases", _("Requests, bookings and queue tickets")
+    DOCUMENTS = "documents", _("Uploaded documents")
+    PHOTOS = "photos", _("Delivery photos")
+    COMPLAINTS = "complaints", _("Complaints and survey answers")
+
+
+class BreachStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    NOTIFYING = "notifying", _("Sending notices")
+    NOTIFIED = "notified", _("Residents notified")
+
+
+# The notice sent as written here (it is data, editable per incident, not a text of the
+# interface): in Indonesian, the language every resident reads.
+DEFAULT_BREACH_NOTICE = (
+    "Kami memberitahukan bahwa telah terjadi kegagalan pelindungan data pribadi yang "
+    "mungkin melibatkan data Anda di layanan Disdukcapil. Data yang terdampak, waktu "
+    "kejadian dan langkah yang telah kami ambil dapat Anda tanyakan di kantor Disdukcapil "
+    "atau melalui kanal pengaduan. Jangan berikan kode OTP atau data pribadi Anda kepada "
+    "siapa pun yang mengaku sebagai petugas. Pemberitahuan ini disampaikan sesuai Pasal 46 "
+    "UU Nomor 27 Tahun 2022 tentang Pelindungan Data Pribadi."
+)
+
+# Residents must be told within 3 x 24 hours of the breach's discovery (UU 27/2022
+# art. 46 (1)).
+BREACH_NOTICE_HOURS = 72
+
+
+class BreachIncident(models.Model):
+    """A failure to protect personal data, opened by a superuser: which residents it
+    concerns (a query of kinds of data, an office and a period) and the notice they are
+    sent. Across offices by nature, so superusers only."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("what happened"))
+    discovered_at = models.DateTimeField(_("discovered at"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("opened by"),
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    kinds = models.JSONField(_("kinds of data affected"), default=list)
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("office"), help_text=_("Empty: every office."),
+    )
+    period_start = models.DateTimeField(_("data written from"), null=True, blank=True)
+    period_end = models.DateTimeField(_("data written until"), null=True, blank=True)
+    notice_text = models.TextField(_("notice to residents"), default=DEFAULT_BREACH_NOTICE)
+    # Told by hand (a letter to the PDP authority), recorded here.
+    authority_notified_at = models.DateTimeField(_("PDP authority notified at"), null=True,
+                                                 blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=BreachStatus.choices,
+                              default=BreachStatus.OPEN)
+    # Set when the last affected resident has been sent the notice.
+    residents_notified_at = models.DateTimeField(_("residents notified at"), null=True,
+                                                 blank=True)
+
+    class Meta:
+        verbose_name = _("data breach")
+        verbose_name_plural = _("data breaches")
+        ordering = ["-discovered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True) | Q(period_end__isnull=True)
+                | Q(period_start__lte=models.F("period_end")),
+                name="breach_period_in_order"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        super().clean()
+        if not self.kinds:
+            raise ValidationError({"kinds": _("Choose at least one kind of data.")})
+        if set(self.kinds) - set(BreachDataKind.values):
+            raise ValidationError({"kinds": _("Choose kinds of data from the list.")})
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": _("The end is before the start.")})
+
+    @property
+    def deadline(self):
+        """When the residents must have been told: 3 x 24 hours after discovery."""
+        return self.discovered_at + timedelta(hours=BREACH_NOTICE_HOURS)
+
+
+class BreachNotice(models.Model):
+    """That a resident was sent an incident's notice: one per incident and resident,
+    so nobody is told twice."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    incident = models.ForeignKey(
+        BreachIncident, on_delete=models.PROTECT, related_name="notices",
+        verbose_name=_("data breach"),
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="+", verbose_name=_("resident")
+    )
+    notification = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("notification"),
+    )
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    personal_data = PersonalData(
+        data=[_("which residents were told of a data breach")],
+        purpose=_("Telling the residents concerned of a breach within 3 x 24 hours"),
+        legal_basis=BREACH_DUTY,
+        roles=[],
+    )
+
+    class Meta:
+        verbose_name = _("breach notice")
+        verbose_name_plural = _("breach notices")
+        ordering = ["incident", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "resident"],
+                                    name="breach_notice_once_per_resident"),
+        ]
+
+    def __str__(self):
+        return f"{self.incident_id}: {self.resident_id}"

@@ -31,6 +31,8 @@ COMPLAINTS = _("Legal obligation (UU 27/2022 art. 20 (2) c): handling complaints
                "UU 25/2009 on Public Services and Perpres 76/2013")
 SECURITY = _("Legal obligation (UU 27/2022 art. 35 and 39): keeping personal data "
              "secure and accountable")
+BREACH_DUTY = _("Legal obligation (UU 27/2022 art. 46): telling the data subjects of a "
+                "failure to protect their personal data")
 CONSENT = _("Consent (UU 27/2022 art. 20 (2) a): given by the resident when answering")
 
 # What the retention column says when no figure of settings.RETENTION applies.
