@@ -11,7 +11,7 @@ notification's dedup key stand behind it.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import BigIntegerField, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,7 +57,8 @@ def breach_notices_send_batch(*, incident_id: int, batch_size: int = BREACH_BATC
                        .order_by("-created_at", "-id").values("office_id")[:1])
         residents = list(
             breach_residents_pending(incident=incident)
-            .annotate(notice_office_id=Coalesce(F("domicile_office_id"), Subquery(last_office)))
+            .annotate(notice_office_id=Coalesce(F("domicile_office_id"), Subquery(last_office),
+                                                output_field=BigIntegerField()))
             .order_by("id")[:batch_size])
         if not residents:
             if incident.residents_notified_at is None and incident.notices.exists():
@@ -90,11 +91,11 @@ def breach_notices_send(*, incident: BreachIncident, batch_size: int = BREACH_BA
     (if any) in a Celery task after commit. Sending again tells only those not yet told.
     Returns {"sent": told now, "pending": left for the task}."""
     if not incident.kinds:
-        raise DomainError(_("Choose at least one kind of data."))
+        raise DomainError(_("Choose at least one kind of data."), "breach_kinds_required")
     from registry.tasks import breach_notices_send as send_task
 
     if not breach_affected_residents(incident=incident).exists():
-        raise DomainError(_("No resident matches this breach's query."))
+        raise DomainError(_("No resident matches this breach's query."), "breach_no_residents")
     with transaction.atomic():
         BreachIncident.objects.filter(pk=incident.pk, residents_notified_at__isnull=True
                                       ).update(status=BreachStatus.NOTIFYING)
