@@ -219,7 +219,8 @@ def test_superuser_opens_an_incident_and_sends_from_admin(client, world, superus
                                   args=[breach.pk])).content.decode()
     assert '<td id="affected-count">2</td>' in page
     assert '<td id="pending-count">2</td>' in page
-    assert "A registered in July" in page and "B with a July case in A" in page
+    assert "A registered in July" in page
+    assert "B with a July case in A" in page
     assert "B registered in July" not in page
     with time_machine.travel(DISCOVERED + timedelta(hours=80), tick=False):
         response = client.post(reverse("admin:registry_breachincident_send",

@@ -69,7 +69,9 @@ def test_declarations_are_complete_and_consistent():
     for record in records:
         declaration = record.declaration
         assert isinstance(declaration, PersonalData)
-        assert declaration.data and declaration.purpose and declaration.legal_basis
+        assert declaration.data
+        assert declaration.purpose
+        assert declaration.legal_basis
         assert set(declaration.roles) <= set(Role.values), record.label
         assert declaration.retention is None or declaration.retention in settings.RETENTION
         # An explicit field list may add fields, never leave out one found mechanically.
