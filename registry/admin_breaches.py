@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry.admin_base import report_domain_error
+from registry.admin_base import OfficeScopedAdmin, report_domain_error
 from registry.breaches import breach_affected_residents, breach_deadline_text, breach_is_overdue
 from registry.errors import DomainError
 from registry.models import BreachDataKind, BreachIncident, BreachNotice
@@ -45,7 +45,7 @@ def superuser_only(request) -> bool:
 
 
 @admin.register(BreachIncident)
-class BreachIncidentAdmin(admin.ModelAdmin):
+class BreachIncidentAdmin(OfficeScopedAdmin):
     form = BreachIncidentForm
     list_display = ["title", "discovered_at", "office", "status", "deadline_column",
                     "notices_sent", "authority_notified_at"]
@@ -65,7 +65,16 @@ class BreachIncidentAdmin(admin.ModelAdmin):
                                              "residents_notified_at"]}),
         (None, {"fields": ["opened_by", "opened_at"]}),
     ]
+    add_fieldsets = [
+        (None, {"fields": ["title", "description", "discovered_at",
+                           "authority_notified_at"]}),
+        fieldsets[1],
+        (gettext_lazy("Notice"), {"fields": ["notice_text"]}),
+    ]
     change_form_template = "admin/registry/breachincident/change_form.html"
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
 
     def has_module_permission(self, request):
         return superuser_only(request)
@@ -84,7 +93,12 @@ class BreachIncidentAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("office").annotate(
+        # An incident of every office has no office: not the office scope's filter, but
+        # superusers' alone.
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if not superuser_only(request):
+            return queryset.none()
+        return queryset.select_related("office").annotate(
             notice_count=Count("notices"))
 
     @admin.display(description=gettext_lazy("notices sent"))

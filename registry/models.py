@@ -1079,6 +1079,8 @@ class BreachIncident(models.Model):
     @property
     def deadline(self):
         """When the residents must have been told: 3 x 24 hours after discovery."""
+        if self.discovered_at is None:
+            return None
         return self.discovered_at + timedelta(hours=BREACH_NOTICE_HOURS)
 
 
