@@ -15,7 +15,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry import admin_breaches, desk, selectors, tenancy  # noqa: F401 - registers
+from registry import (
+    admin_breaches,  # noqa: F401 - registers the breaches' admin
+    desk,
+    selectors,
+    tenancy,
+)
 from registry.admin_base import (
     ListExportMixin,
     NoAddMixin,

@@ -251,3 +251,16 @@ def test_only_superusers_see_breaches(client, world, superuser, make_staff, offi
     assert BreachNotice.objects.count() == 0
     index = client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:registry_breachincident_changelist") not in index
+
+
+def test_the_list_does_not_query_per_incident(client, world, superuser, office_a,
+                                              django_assert_max_num_queries):
+    for number in range(4):
+        breach = incident(superuser, title=f"Kejadian {number}", office=office_a,
+                          kinds=[BreachDataKind.IDENTITY, BreachDataKind.CASES], **PERIOD)
+        breach_notices_send(incident=breach)
+    client.force_login(superuser)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("admin:registry_breachincident_changelist"))
+    assert response.status_code == 200
+    assert [row.notice_count for row in response.context["cl"].result_list] == [2, 2, 2, 2]

@@ -159,3 +159,16 @@ def test_export_has_one_row_per_record(client, make_staff, office_a):
     xlsx = client.get(reverse("admin:processing_export", args=["xlsx"]))
     assert xlsx.status_code == 200
     assert client.get(reverse("admin:processing_export", args=["pdf"])).status_code == 404
+
+
+def test_every_role_that_may_view_a_model_is_in_its_record():
+    """A role granted `<app>.view_<model>` in a roles table must be listed (the record
+    may list more: couriers see their deliveries on the courier page, not in admin)."""
+    from registry import extensions
+
+    tables = extensions.registered(extensions.ROLES)
+    for record in processing_records():
+        perm = f"{record.model._meta.app_label}.view_{record.model._meta.model_name}"
+        granted = {str(role) for table in tables for role, perms in table.items()
+                   if perm in perms}
+        assert granted <= {str(role) for role in record.declaration.roles}, record.label
