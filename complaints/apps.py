@@ -31,6 +31,7 @@ class ComplaintsConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         # The real case in one trip, at each of its stages (after every app's demo).
         extensions.register(extensions.DEMO, demo_one_trip.seed)
+        extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
         # The satisfaction survey (IKM) is offered once the visit completed the case.
         extensions.register(VISIT_COMPLETED, survey_invite)

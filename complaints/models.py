@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from queues.models import Counter
 from registry.encryption import EncryptedCharField
-from registry.models import Application, Lane, Office, Resident, Service
+from registry.models import Application, Lane, Office, Resident, Role, Service
+from registry.processing import COMPLAINTS, CONSENT, PersonalData
 
 # SP4N-LAPOR! (Permenpan-RB 62/2018 on the national complaint system): a complaint is
 # acknowledged within 3 working days, answered within 5 and settled within 10.
@@ -172,6 +173,16 @@ class Complaint(models.Model):
         _("working minutes to resolution"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
+    personal_data = PersonalData(
+        data=[_("the complaint's text"), _("the complainant's name and account"),
+              _("the link to the resident's case")],
+        purpose=_("Handling complaints and answering them"),
+        legal_basis=COMPLAINTS,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR, Role.PUBLIC_RELATIONS,
+               Role.PROVINCIAL_SUPERVISOR],
+        fields=("text", "handle", "link", "complainant_name", "resident", "application"),
+    )
+
     class Meta:
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
@@ -290,6 +301,13 @@ class Attachment(models.Model):
                                     null=True, blank=True, related_name="+",
                                     verbose_name=_("uploaded by"))
 
+    personal_data = PersonalData(
+        data=[_("files attached to complaints (screenshots, photos)")],
+        purpose=_("Handling complaints and answering them"),
+        legal_basis=COMPLAINTS,
+        roles=[Role.SUPERVISOR, Role.PUBLIC_RELATIONS],
+    )
+
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
@@ -330,6 +348,14 @@ class Chronology(models.Model):
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      null=True, blank=True, related_name="+",
                                      verbose_name=_("published by"))
+
+    personal_data = PersonalData(
+        data=[_("the chronology of a resident's case")],
+        purpose=_("Answering a complaint with the facts of the records"),
+        legal_basis=COMPLAINTS,
+        roles=[Role.SUPERVISOR, Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+        fields=("complaint", "generated", "points"),
+    )
 
     class Meta:
         verbose_name = _("chronology")
@@ -453,6 +479,14 @@ class ComplaintResponse(models.Model):
     template = models.ForeignKey(ResponseTemplate, on_delete=models.SET_NULL, null=True,
                                  blank=True, related_name="+", verbose_name=_("template"))
     redactions = models.PositiveSmallIntegerField(_("items redacted"), default=0)
+
+    personal_data = PersonalData(
+        data=[_("answers sent to the complainant")],
+        purpose=_("Handling complaints and answering them"),
+        legal_basis=COMPLAINTS,
+        roles=[Role.SUPERVISOR, Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+        fields=("complaint", "text"),
+    )
 
     class Meta:
         verbose_name = _("response")
@@ -584,6 +618,15 @@ class SurveyAnswer(models.Model):
     complaint = models.OneToOneField(Complaint, on_delete=models.PROTECT, null=True,
                                      blank=True, related_name="survey_answer",
                                      verbose_name=_("complaint"))
+
+    personal_data = PersonalData(
+        data=[_("satisfaction answers and comments")],
+        purpose=_("Measuring satisfaction with the service (IKM, PermenPANRB 14/2017)"),
+        legal_basis=CONSENT,
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PUBLIC_RELATIONS,
+               Role.PROVINCIAL_SUPERVISOR],
+        fields=("resident", "application", "comment"),
+    )
 
     class Meta:
         verbose_name = _("satisfaction survey answer")

@@ -38,8 +38,9 @@ from complaints.models import (
 )
 from queues.selectors import tickets_served
 from registry import tenancy
+from registry.breaches import in_period
 from registry.calendar import office_day_bounds, office_local_text
-from registry.models import Application, Office, Resident, Role
+from registry.models import Application, BreachDataKind, Office, Resident, Role
 from registry.trends import Table
 
 # Who sees a confidential complainant besides the assignee, and who sees follow-up.
@@ -382,3 +383,16 @@ def report_tables(*, offices, period) -> dict:
                               header=header, rows=office_rows,
                               empty=_("No complaint received this month."))]
             for office_id, office_rows in rows.items()}
+
+
+def breach_data(*, kinds: set[str], start, end) -> list[QuerySet]:
+    """BREACH_DATA (registry.breaches): complaints received and survey answers given in
+    the period by a known resident (complaints)."""
+    if BreachDataKind.COMPLAINTS not in kinds:
+        return []
+    return [
+        Complaint.objects.filter(in_period("received_at", start, end), resident__isnull=False)
+        .values("resident_id"),
+        SurveyAnswer.objects.filter(in_period("answered_at", start, end))
+        .values("resident_id"),
+    ]

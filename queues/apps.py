@@ -31,6 +31,7 @@ class QueuesConfig(AppConfig):
             staff_alerts=counter_figures.staff_alerts, demo=demo.seed)
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
         extensions.register(extensions.TRENDS, trends.charts)
+        extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
         # The app's part of a resident's own data (GET /api/v1/me/export/).
         extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)

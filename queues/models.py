@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import Application, Lane, Office, Resident, Service
+from registry.models import Application, Lane, Office, Resident, Role, Service
+from registry.processing import PUBLIC_SERVICE, PersonalData
 
 
 class QueueSettings(models.Model):
@@ -321,6 +322,14 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     # A kiosk form's one-time key: a double tap returns the same ticket.
     issue_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+
+    personal_data = PersonalData(
+        data=[_("queue tickets of a resident's visits")],
+        purpose=_("Serving residents at the counters in order"),
+        legal_basis=PUBLIC_SERVICE,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+    )
 
     class Meta:
         verbose_name = _("ticket")

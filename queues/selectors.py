@@ -32,9 +32,10 @@ from queues.models import (
 )
 from registry.api.fields import office_local_iso
 from registry.appointments.models import Booking, BookingStatus
+from registry.breaches import in_period
 from registry.calendar import office_day_bounds, office_hours_on, office_local, office_today
 from registry.central.selectors import office_link_state
-from registry.models import Application, Lane, Office, Resident, Service
+from registry.models import Application, BreachDataKind, Lane, Office, Resident, Service
 
 RECENT_CALLS = 8
 NEXT_NUMBERS = 5
@@ -746,3 +747,12 @@ def application_last_served_ticket(*, application: Application) -> Ticket | None
     return (tickets_served().filter(application=application)
             .select_related("lane", "service", "counter")
             .order_by("-finished_at", "-id").first())
+
+
+def breach_data(*, kinds: set[str], start, end) -> list[QuerySet]:
+    """BREACH_DATA (registry.breaches): queue tickets of a known resident issued in the
+    period (cases)."""
+    if BreachDataKind.CASES not in kinds:
+        return []
+    return [Ticket.objects.filter(in_period("issued_at", start, end), resident__isnull=False)
+            .values("resident_id")]

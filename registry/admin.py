@@ -17,7 +17,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry import desk, selectors, tenancy
+from registry import (
+    admin_breaches,  # noqa: F401 - registers the breaches' admin
+    desk,
+    selectors,
+    tenancy,
+)
 from registry.admin_access import AccessLogMixin
 from registry.admin_base import (
     DomainErrorAsMessageMixin,

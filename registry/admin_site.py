@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import tenancy
+from registry.admin_processing import may_see_processing
 from registry.calendar import office_today
 from registry.dashboard import figures_for, staff_alerts_for
 
@@ -34,7 +35,7 @@ class EOpenAdminSite(admin.AdminSite):
     def get_urls(self):
         from django.urls import path
 
-        from registry import admin_trends
+        from registry import admin_processing, admin_trends
 
         def page(view):
             return self.admin_view(lambda request, **kwargs: view(request, self, **kwargs))
@@ -44,6 +45,9 @@ class EOpenAdminSite(admin.AdminSite):
             path("dashboard/export/<str:file_format>/",
                  page(admin_trends.dashboard_export_view), name="dashboard_export"),
             path("report/", page(admin_trends.report_view), name="monthly_report"),
+            path("processing/", page(admin_processing.processing_view), name="processing"),
+            path("processing/export/<str:file_format>/",
+                 page(admin_processing.processing_export_view), name="processing_export"),
             *super().get_urls(),
         ]
 
@@ -58,5 +62,6 @@ class EOpenAdminSite(admin.AdminSite):
                                office=office, roles=tenancy.staff_roles(request.user, office))})
         may_see_trends = bool(tenancy.offices_with_perm(request.user, "registry.view_trends"))
         extra_context = {**(extra_context or {}), "office_panels": panels,
-                         "may_see_trends": may_see_trends}
+                         "may_see_trends": may_see_trends,
+                         "may_see_processing": may_see_processing(request.user)}
         return super().index(request, extra_context)

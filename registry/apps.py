@@ -12,6 +12,7 @@ class RegistryConfig(AppConfig):
         # The core's own parts first; the apps above add theirs in their ready().
         from registry import (
             audit,
+            breaches,
             checks,  # noqa: F401 - registers the system checks
             events,
             extensions,
@@ -29,6 +30,7 @@ class RegistryConfig(AppConfig):
         extensions.register(extensions.REPORT_TABLES, selectors.report_tables)
         extensions.register(extensions.RETENTION, *retention.CORE_RULES)
         audit.audit_core()
+        extensions.register(extensions.BREACH_DATA, breaches.core_breach_data)
 
 
 class EOpenAdminConfig(admin_apps.AdminConfig):

@@ -37,6 +37,10 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   of a resident's own data for GET /api/v1/me/export/ (registry.personal_export): each
   function reads its section in a bounded number of queries (one per section, whatever
   the number of rows), never another resident's rows, and no staff member's name;
+- BREACH_DATA: a selector `(*, kinds: set[str], start, end) -> [QuerySet]` naming the
+  residents whose data of those kinds (registry.models.BreachDataKind) the app wrote
+  in the period (either end None: open), each QuerySet of one column of resident ids
+  (registry.breaches);
 - any app may name further hooks for the apps above it (registry.central's
   OUTAGE_HOLDUPS, say): the name is the contract.
 """
@@ -56,6 +60,7 @@ HISTORY = "history"
 SMS_COMMANDS = "sms_commands"
 RETENTION = "retention"
 PERSONAL_EXPORT = "personal_export"
+BREACH_DATA = "breach_data"
 
 _registered: dict[str, list] = defaultdict(list)
 

@@ -1,7 +1,7 @@
 """The civil-registry core: offices (tenants), staff roles, residents, the service
 catalogue, case files with their timeline, notifications."""
 
-from datetime import time
+from datetime import time, timedelta
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
@@ -22,6 +22,7 @@ from registry.encryption import (
     lookup_hash,
 )
 from registry.nik import mask_nik
+from registry.processing import ADMINDUK, BREACH_DUTY, PUBLIC_SERVICE, SECURITY, PersonalData
 
 
 class TimeZone(models.TextChoices):
@@ -281,6 +282,15 @@ class Resident(EncryptedModelMixin, models.Model):
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
 
     objects = ResidentQuerySet.as_manager()
+    personal_data = PersonalData(
+        data=[_("NIK"), _("name"), _("birth date"), _("sex"), _("phone"), _("e-mail"),
+              _("domicile address"), _("location of the home")],
+        purpose=_("Identifying residents, serving their civil-registry requests and telling "
+                  "them about them"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+    )
 
     class Meta:
         verbose_name = _("resident")
@@ -516,6 +526,14 @@ class Application(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
+    personal_data = PersonalData(
+        data=[_("the services a resident asked for and the state of the request")],
+        purpose=_("Handling a resident's request from booking to hand-over"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+    )
+
     class Meta:
         verbose_name = _("application")
         verbose_name_plural = _("applications")
@@ -562,6 +580,16 @@ class CaseEvent(models.Model):
         related_name="+", verbose_name=_("by staff"),
     )
     by_resident = models.BooleanField(_("by the resident"), default=False)
+
+    personal_data = PersonalData(
+        data=[_("the history of a resident's request"), _("notes by staff")],
+        purpose=_("The timeline of a request, shown to the resident and staff; the facts of a "
+                "complaint's chronology"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+        fields=("application", "params", "note"),
+    )
 
     class Meta:
         verbose_name = _("case event")
@@ -619,6 +647,14 @@ class TurnAway(models.Model):
         related_name="+", verbose_name=_("by staff"),
     )
 
+    personal_data = PersonalData(
+        data=[_("a resident sent away at the door, with the reason")],
+        purpose=_("Recording trips made for nothing, for the chronology of a later complaint"),
+        legal_basis=PUBLIC_SERVICE,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS],
+    )
+
     class Meta:
         verbose_name = _("turn-away at the door")
         verbose_name_plural = _("turn-aways at the door")
@@ -644,6 +680,14 @@ class NikDisclosure(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     reason = models.CharField(_("reason"), max_length=200)
+
+    personal_data = PersonalData(
+        data=[_("which staff member saw a resident's full NIK, and why")],
+        purpose=_("Accountability for access to NIKs; shown to the resident"),
+        legal_basis=SECURITY,
+        retention="access_log",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR],
+    )
 
     class Meta:
         verbose_name = _("NIK disclosure")
@@ -687,6 +731,16 @@ class Notification(models.Model):
         _("deduplication key"), max_length=120, null=True, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    personal_data = PersonalData(
+        data=[_("messages to a resident")],
+        purpose=_("Telling residents about their requests (the app's inbox)"),
+        legal_basis=PUBLIC_SERVICE,
+        retention="notification_bodies",
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS],
+        fields=("resident", "application", "title", "body"),
+    )
 
     class Meta:
         verbose_name = _("notification")
@@ -737,6 +791,14 @@ class NotificationDelivery(EncryptedModelMixin, models.Model):
     last_error = models.TextField(_("last error"), blank=True)
 
     objects = EncryptedQuerySet.as_manager()
+    personal_data = PersonalData(
+        data=[_("the phone number or e-mail address a message went to")],
+        purpose=_("Sending messages by WhatsApp, SMS and e-mail, and retrying failed ones"),
+        legal_basis=PUBLIC_SERVICE,
+        retention="notification_bodies",
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS],
+    )
 
     class Meta:
         verbose_name = _("notification delivery")
@@ -803,6 +865,13 @@ class OtpChallenge(EncryptedModelMixin, models.Model):
     registration = models.JSONField(null=True, blank=True)
 
     objects = EncryptedQuerySet.as_manager()
+    personal_data = PersonalData(
+        data=[_("NIK"), _("phone"), _("self-registration details"), _("IP address")],
+        purpose=_("Signing residents in with one-time codes, and throttling abuse"),
+        legal_basis=SECURITY,
+        retention="otp",
+        roles=[],
+    )
 
     class Meta:
         verbose_name = _("one-time code")
@@ -832,6 +901,14 @@ class ActivationCode(models.Model):
     expires_at = models.DateTimeField(_("expires at"))
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    personal_data = PersonalData(
+        data=[_("activation codes issued to a resident (hashed)")],
+        purpose=_("Binding a phone for a resident who has none bound"),
+        legal_basis=SECURITY,
+        retention="otp",
+        roles=[],
+    )
 
     class Meta:
         verbose_name = _("activation code")
@@ -922,13 +999,23 @@ class ExportRecord(models.Model):
     full_niks = models.BooleanField(_("full NIKs"), default=False)
     at = models.DateTimeField(_("at"), default=timezone.now)
 
+    personal_data = PersonalData(
+        data=[_("which staff member exported which list, and whether with full NIKs")],
+        purpose=_("Accountability for personal data leaving the system"),
+        legal_basis=SECURITY,
+        retention="access_log",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR],
+        fields=("user", "query", "full_niks"),
+    )
+
     class Meta:
         verbose_name = _("export")
         verbose_name_plural = _("exports")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["office", "at"], name="exportrecord_office_at")]
         permissions = [("export_data", _("Can export the admin lists")),
-                       ("view_trends", _("Can see the dashboard and the monthly reports"))]
+                       ("view_trends", _("Can see the dashboard and the monthly reports")),
+                       ("view_processing", _("Can see the records of processing"))]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.list_name} ({self.row_count})"
@@ -976,6 +1063,15 @@ class AccessLog(models.Model):
         Resident, through="AccessLogResident", related_name="+", verbose_name=_("residents"),
     )
 
+    personal_data = PersonalData(
+        data=[_("which staff member saw which residents' data, when, where and why")],
+        purpose=_("Accountability for every view of residents' personal data; shown to the "
+                  "resident without the staff member's name"),
+        legal_basis=SECURITY,
+        retention="access_log",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR],
+    )
+
     class Meta:
         verbose_name = _("access to personal data")
         verbose_name_plural = _("accesses to personal data")
@@ -999,6 +1095,14 @@ class AccessLogResident(models.Model):
 
     access = models.ForeignKey(AccessLog, on_delete=models.CASCADE, related_name="entries")
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+
+    personal_data = PersonalData(
+        data=[_("the residents an access-log entry showed")],
+        purpose=_("Telling each resident who looked at their data"),
+        legal_basis=SECURITY,
+        retention="access_log",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PROVINCIAL_SUPERVISOR],
+    )
 
     class Meta:
         constraints = [
@@ -1055,6 +1159,14 @@ class CorrectionRequest(models.Model):
     )
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+
+    personal_data = PersonalData(
+        data=[_("the field to correct and its correct value"), _("the resident's note"),
+              _("the reply")],
+        purpose=_("Answering a resident's request to correct their data (UU 27/2022 art. 6)"),
+        legal_basis=SECURITY,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR],
+    )
 
     class Meta:
         verbose_name = _("correction request")
@@ -1137,3 +1249,142 @@ class RetentionRun(models.Model):
 
     def __str__(self):
         return f"{self.started_at:%Y-%m-%d %H:%M}"
+
+
+# --- Personal-data breaches (UU 27/2022 art. 46) -------------------------------------
+
+
+class BreachDataKind(models.TextChoices):
+    """The kinds of personal data a breach may have exposed; each selects the residents
+    whose data of that kind was written in the incident's period (registry.breaches)."""
+
+    IDENTITY = "identity", _("Identity (NIK, name, birth date)")
+    CONTACT = "contact", _("Contact details (phone, e-mail, messages)")
+    ADDRESS = "address", _("Address and location of the home")
+    CASES = "cases", _("Requests, bookings and queue tickets")
+    DOCUMENTS = "documents", _("Uploaded documents")
+    PHOTOS = "photos", _("Delivery photos")
+    COMPLAINTS = "complaints", _("Complaints and survey answers")
+
+
+class BreachStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    NOTIFYING = "notifying", _("Sending notices")
+    NOTIFIED = "notified", _("Residents notified")
+
+
+# The notice sent as written here (it is data, editable per incident, not a text of the
+# interface): in Indonesian, the language every resident reads.
+DEFAULT_BREACH_NOTICE = (
+    "Kami memberitahukan bahwa telah terjadi kegagalan pelindungan data pribadi yang "
+    "mungkin melibatkan data Anda di layanan Disdukcapil. Data yang terdampak, waktu "
+    "kejadian dan langkah yang telah kami ambil dapat Anda tanyakan di kantor Disdukcapil "
+    "atau melalui kanal pengaduan. Jangan berikan kode OTP atau data pribadi Anda kepada "
+    "siapa pun yang mengaku sebagai petugas. Pemberitahuan ini disampaikan sesuai Pasal 46 "
+    "UU Nomor 27 Tahun 2022 tentang Pelindungan Data Pribadi."
+)
+
+# Residents must be told within 3 x 24 hours of the breach's discovery (UU 27/2022
+# art. 46 (1)).
+BREACH_NOTICE_HOURS = 72
+
+
+class BreachIncident(models.Model):
+    """A failure to protect personal data, opened by a superuser: which residents it
+    concerns (a query of kinds of data, an office and a period) and the notice they are
+    sent. Across offices by nature, so superusers only."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("what happened"))
+    discovered_at = models.DateTimeField(_("discovered at"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("opened by"),
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    kinds = models.JSONField(_("kinds of data affected"), default=list)
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("office"), help_text=_("Empty: every office."),
+    )
+    period_start = models.DateTimeField(_("data written from"), null=True, blank=True)
+    period_end = models.DateTimeField(_("data written until"), null=True, blank=True)
+    notice_text = models.TextField(_("notice to residents"), default=DEFAULT_BREACH_NOTICE)
+    # Told by hand (a letter to the PDP authority), recorded here.
+    authority_notified_at = models.DateTimeField(_("PDP authority notified at"), null=True,
+                                                 blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=BreachStatus.choices,
+                              default=BreachStatus.OPEN)
+    # Set when the last affected resident has been sent the notice.
+    residents_notified_at = models.DateTimeField(_("residents notified at"), null=True,
+                                                 blank=True)
+
+    class Meta:
+        verbose_name = _("data breach")
+        verbose_name_plural = _("data breaches")
+        ordering = ["-discovered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True) | Q(period_end__isnull=True)
+                | Q(period_start__lte=models.F("period_end")),
+                name="breach_period_in_order"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        super().clean()
+        if not self.kinds:
+            raise ValidationError({"kinds": _("Choose at least one kind of data.")})
+        if set(self.kinds) - set(BreachDataKind.values):
+            raise ValidationError({"kinds": _("Choose kinds of data from the list.")})
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": _("The end is before the start.")})
+
+    @property
+    def deadline(self):
+        """When the residents must have been told: 3 x 24 hours after discovery."""
+        if self.discovered_at is None:
+            return None
+        return self.discovered_at + timedelta(hours=BREACH_NOTICE_HOURS)
+
+
+class BreachNotice(models.Model):
+    """That a resident was sent an incident's notice: one per incident and resident,
+    so nobody is told twice."""
+
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office")
+    )
+    incident = models.ForeignKey(
+        BreachIncident, on_delete=models.PROTECT, related_name="notices",
+        verbose_name=_("data breach"),
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="+", verbose_name=_("resident")
+    )
+    notification = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("notification"),
+    )
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    personal_data = PersonalData(
+        data=[_("which residents were told of a data breach")],
+        purpose=_("Telling the residents concerned of a breach within 3 x 24 hours"),
+        legal_basis=BREACH_DUTY,
+        roles=[],
+    )
+
+    class Meta:
+        verbose_name = _("breach notice")
+        verbose_name_plural = _("breach notices")
+        ordering = ["incident", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "resident"],
+                                    name="breach_notice_once_per_resident"),
+        ]
+
+    def __str__(self):
+        return f"{self.incident_id}: {self.resident_id}"

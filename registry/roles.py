@@ -41,6 +41,10 @@ OVERSIGHT = ["registry.view_accesslog", "registry.view_auditentry"]
 CORRECTIONS_ANSWER = ["registry.view_correctionrequest", "registry.change_correctionrequest"]
 CORRECTIONS_VIEW = ["registry.view_correctionrequest"]
 
+# The records of processing (registry.admin_processing): those who answer for how an
+# office handles personal data, its administrator and the provincial supervisor over it.
+PROCESSING = ["registry.view_processing"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OFFICE_ADMIN: [
         *VIEW_CORE,
@@ -57,7 +61,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.view_nikdisclosure",
         "registry.view_notification",
         *TURN_AWAY,
-        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT, *PROCESSING,
         *CORRECTIONS_VIEW,
     ],
     Role.FRONT_DESK: [
@@ -95,7 +99,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *VIEW_CORE,
         "registry.view_staffmembership",
         "registry.view_nikdisclosure",
-        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT,
+        *EXPORT, *EXPORT_RECORDS, *TRENDS, *OVERSIGHT, *PROCESSING,
     ],
 }
 

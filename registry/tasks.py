@@ -6,6 +6,7 @@ from registry import otp
 from registry.background import enqueue_now
 from registry.notify.backends import TemporaryFailure
 from registry.services import notification_sending, retention
+from registry.services.breaches import breach_notices_send_batch
 
 
 @shared_task(name="registry.tasks.notification_deliver")
@@ -77,3 +78,14 @@ def sign_in_records_purge() -> int:
 @shared_task(name="registry.tasks.retention_sweep", time_limit=1800)
 def retention_sweep() -> dict:
     return retention.retention_sweep().counts
+
+
+# --- Personal-data breaches (registry.services.breaches) -----------------------------
+
+
+@shared_task(name="registry.tasks.breach_notices_send")
+def breach_notices_send(incident_id: int) -> None:
+    # One batch per run, then the next run: each batch commits on its own, and a
+    # worker lost mid-way leaves the rest for "send notices" again (never anyone twice).
+    if breach_notices_send_batch(incident_id=incident_id):
+        enqueue_now(breach_notices_send, incident_id)

@@ -28,6 +28,7 @@ class AppointmentsConfig(AppConfig):
             roles=roles.ROLE_PERMISSIONS, event_kinds=events.EVENT_KINDS,
             figures=selectors.dashboard_figures, staff_links=views.staff_links, demo=demo.seed)
         extensions.register(extensions.TRENDS, trends.charts)
+        extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
 
         extensions.register(extensions.RETENTION, DOCUMENTS)

@@ -21,7 +21,8 @@ from registry.encryption import (
     EncryptedQuerySet,
     LookupHashField,
 )
-from registry.models import Application, Lane, Office, Requirement, Resident, Service
+from registry.models import Application, Lane, Office, Requirement, Resident, Role, Service
+from registry.processing import ADMINDUK, PUBLIC_SERVICE, PersonalData
 
 
 class AppointmentSettings(models.Model):
@@ -183,6 +184,14 @@ class Booking(models.Model):
     # Which run of the expiry sweep took the row (services.bookings_expire_due).
     sweep_token = models.CharField(max_length=32, blank=True, editable=False)
 
+    personal_data = PersonalData(
+        data=[_("appointments booked by or for a resident")],
+        purpose=_("Booking visits, so that one visit succeeds"),
+        legal_basis=PUBLIC_SERVICE,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+    )
+
     class Meta:
         verbose_name = _("booking")
         verbose_name_plural = _("bookings")
@@ -254,6 +263,16 @@ class BookingDocument(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reject_reason = models.CharField(_("reason for rejecting"), max_length=300, blank=True)
 
+    personal_data = PersonalData(
+        data=[_("scans of documents (family card, certificates, letters)")],
+        purpose=_("Checking the requirements before the visit"),
+        legal_basis=ADMINDUK,
+        retention="documents",
+        retention_note=_("after the application closes"),
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PROVINCIAL_SUPERVISOR],
+    )
+
     class Meta:
         verbose_name = _("booking document")
         verbose_name_plural = _("booking documents")
@@ -311,6 +330,13 @@ class SmsOffer(EncryptedModelMixin, models.Model):
                               default=SmsOfferStatus.OPEN)
 
     objects = EncryptedQuerySet.as_manager()
+    personal_data = PersonalData(
+        data=[_("phone"), _("times offered by SMS")],
+        purpose=_("Re-booking by SMS for residents without a smartphone"),
+        legal_basis=PUBLIC_SERVICE,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PROVINCIAL_SUPERVISOR],
+    )
 
     class Meta:
         verbose_name = _("SMS offer")
@@ -357,6 +383,16 @@ class SmsInbound(models.Model):
     booking = models.ForeignKey(
         Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("booking made"))
+
+    personal_data = PersonalData(
+        data=[_("the sender's phone number"), _("the text of the SMS")],
+        purpose=_("Answering residents' SMS commands"),
+        legal_basis=PUBLIC_SERVICE,
+        retention="notification_bodies",
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.SUPERVISOR,
+               Role.PROVINCIAL_SUPERVISOR],
+        fields=("sender", "text", "resident"),
+    )
 
     class Meta:
         verbose_name = _("SMS received")

@@ -17,6 +17,8 @@ from registry.appointments.models import (
     BookingStatus,
     DocumentReview,
     Slot,
+    SmsInbound,
+    SmsOffer,
 )
 from registry.appointments.services.slots import (
     SLOTS_VERSION_KEY,
@@ -24,7 +26,8 @@ from registry.appointments.services.slots import (
     slots_ensure,
     slots_ensure_window,
 )
-from registry.models import Application, Office, Resident, Service
+from registry.breaches import in_period
+from registry.models import Application, BreachDataKind, Office, Resident, Service
 from registry.service_sets import ServiceSet
 
 MAX_SLOT_DAYS = 31
@@ -144,3 +147,23 @@ def bookings_of_application(*, application: Application) -> QuerySet[Booking]:
     """The case's bookings with their slot, in the order they were made."""
     return (Booking.objects.filter(application=application)
             .select_related("slot").order_by("created_at", "id"))
+
+
+def breach_data(*, kinds: set[str], start, end) -> list[QuerySet]:
+    """BREACH_DATA (registry.breaches): bookings made (cases), documents uploaded
+    (documents) and SMS offers and replies (contact) in the period."""
+    sources = []
+    if BreachDataKind.CASES in kinds:
+        sources.append(Booking.objects.filter(in_period("created_at", start, end))
+                       .values("resident_id"))
+    if BreachDataKind.DOCUMENTS in kinds:
+        sources.append(BookingDocument.objects.exclude(file="")
+                       .filter(in_period("uploaded_at", start, end))
+                       .values("booking__resident_id"))
+    if BreachDataKind.CONTACT in kinds:
+        sources.append(SmsOffer.objects.filter(in_period("created_at", start, end))
+                       .values("resident_id"))
+        sources.append(SmsInbound.objects.filter(in_period("received_at", start, end),
+                                                 resident__isnull=False)
+                       .values("resident_id"))
+    return sources

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import Application, Office
+from registry.models import Application, Office, Role
+from registry.processing import ADMINDUK, PersonalData
 
 
 class CentralLink(models.Model):
@@ -148,6 +149,15 @@ class CentralJob(models.Model):
         CentralOutage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
     )
 
+    personal_data = PersonalData(
+        data=[_("a resident's data sent to the ministry's central server")],
+        purpose=_("Recording data changes and printing cards through the central server (SIAK)"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.COUNTER_OPERATOR, Role.SUPERVISOR, Role.PUBLIC_RELATIONS,
+               Role.PROVINCIAL_SUPERVISOR],
+        fields=("application", "payload"),
+    )
+
     class Meta:
         db_table = "registry_centraljob"  # made in registry's migrations
         verbose_name = _("central job")
@@ -278,6 +288,15 @@ class Card(models.Model):
     )
     receipt_code = models.CharField(_("receipt code"), max_length=9)
     printed_at = models.DateTimeField(_("printed"), null=True, blank=True)
+
+    personal_data = PersonalData(
+        data=[_("the printed card and its receipt code")],
+        purpose=_("Handing the printed card to its holder"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+        fields=("application", "receipt_code"),
+    )
 
     class Meta:
         db_table = "registry_card"  # made in registry's migrations

@@ -37,6 +37,7 @@ class DeliveriesConfig(AppConfig):
         extensions.register(CARD_PRINTED, handover_card_printed)
         extensions.register(extensions.SMS_COMMANDS, handover_delivery_by_sms)
         extensions.register(extensions.TRENDS, trends.charts)
+        extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
 
         extensions.register(extensions.RETENTION, DELIVERY_PHOTOS)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.central.models import Card
 from registry.encryption import EncryptedCharField
-from registry.models import Application, Office
+from registry.models import Application, Office, Role
+from registry.processing import ADMINDUK, PUBLIC_SERVICE, PersonalData
 
 
 class DeliverySettings(models.Model):
@@ -104,6 +105,16 @@ class Handover(models.Model):
     fingerprint_verified = models.BooleanField(_("fingerprint matched"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
+    personal_data = PersonalData(
+        data=[_("the proxy's name and NIK"), _("the receiver's name, NIK and relation")],
+        purpose=_("Proof that the card reached its holder or an authorised proxy"),
+        legal_basis=ADMINDUK,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR],
+        fields=("application", "proxy_name", "proxy_nik", "proxy_relation", "collected_by_name",
+                "collected_by_nik", "collected_relation"),
+    )
+
     class Meta:
         verbose_name = _("hand-over")
         verbose_name_plural = _("hand-overs")
@@ -173,6 +184,16 @@ class Delivery(models.Model):
     )
     reopen_reason = models.CharField(_("reason for reopening"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    personal_data = PersonalData(
+        data=[_("delivery address"), _("location of the home"),
+              _("the recipient's name and relation")],
+        purpose=_("Delivering printed cards to residents' homes"),
+        legal_basis=PUBLIC_SERVICE,
+        roles=[Role.OFFICE_ADMIN, Role.FRONT_DESK, Role.COUNTER_OPERATOR, Role.SUPERVISOR,
+               Role.PUBLIC_RELATIONS, Role.PROVINCIAL_SUPERVISOR,
+               Role.COURIER],
+    )
 
     class Meta:
         verbose_name = _("delivery")
@@ -247,6 +268,17 @@ class DeliveryAttempt(models.Model):
                                    blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True,
                                     blank=True)
+
+    personal_data = PersonalData(
+        data=[_("photo of the hand-over"), _("place of the hand-over"),
+              _("the recipient's name and relation")],
+        purpose=_("Proof of delivery"),
+        legal_basis=PUBLIC_SERVICE,
+        retention="delivery_photos",
+        roles=[Role.OFFICE_ADMIN, Role.SUPERVISOR, Role.PUBLIC_RELATIONS,
+               Role.PROVINCIAL_SUPERVISOR,
+               Role.COURIER],
+    )
 
     class Meta:
         verbose_name = _("delivery attempt")

@@ -5,10 +5,11 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from registry import tenancy
+from registry.breaches import in_period
 from registry.calendar import office_today
 from registry.central.models import CardStock, CentralJob, CentralJobStatus
 from registry.deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Handover
-from registry.models import Application, Resident, Role
+from registry.models import Application, BreachDataKind, Resident, Role
 
 
 def deliveries_for_resident(*, resident: Resident) -> QuerySet[Delivery]:
@@ -85,3 +86,18 @@ def delivery_attempts_of_deliveries(*, deliveries) -> QuerySet[DeliveryAttempt]:
     made."""
     return DeliveryAttempt.objects.filter(delivery__in=deliveries).order_by(
         "delivery", "number")
+
+
+def breach_data(*, kinds: set[str], start, end) -> list[QuerySet]:
+    """BREACH_DATA (registry.breaches): delivery addresses written (address) and proof
+    photos taken (photos) in the period, by the card holder."""
+    sources = []
+    if BreachDataKind.ADDRESS in kinds:
+        sources.append(Delivery.objects.filter(
+            in_period("created_at", start, end) | in_period("reopened_at", start, end))
+            .values("application__resident_id"))
+    if BreachDataKind.PHOTOS in kinds:
+        sources.append(DeliveryAttempt.objects.exclude(photo="")
+                       .filter(in_period("at", start, end))
+                       .values("delivery__application__resident_id"))
+    return sources
