@@ -152,7 +152,11 @@ def test_a_provincial_supervisor_sees_both_offices(make_staff, client, office_a,
     response = client.get(reverse("admin:registry_application_changelist"))
     assert {a.pk for a in response.context["cl"].result_list} == {application_a.pk,
                                                                   application_b.pk}
-    change = client.get(reverse("admin:registry_application_change", args=[application_b.pk]))
+    url = reverse("admin:registry_application_change", args=[application_b.pk])
+    # An overseer says why before a case file opens (registry.admin_access).
+    assert "access_reason" in client.get(url).content.decode()
+    client.post(url, {"access_reason": "Checking a complaint"})
+    change = client.get(url)
     assert change.status_code == 200
     assert change.context["has_change_permission"] is False
 

@@ -133,12 +133,13 @@ def test_the_log_backend_writes_no_body_and_a_masked_recipient_in_production(cap
 
 
 def test_the_log_backend_writes_the_whole_message_in_development(caplog, settings):
-    """`make run` (DJANGO_DEBUG=1): demo residents read their sign-in code in the log."""
+    """`make run` (DJANGO_DEBUG=1): demo residents read their sign-in code in the log; the
+    phone number is masked there too (config.logfilters.MaskPersonalData)."""
     settings.DEBUG = True
     caplog.set_level(logging.INFO, logger="registry.notify")
     LogBackend().send(OTP)
     assert logged(caplog) == [
-        ("notification channel=sms to=+6281234500001 kind=otp ref=otp7 "
+        ("notification channel=sms to=+62812*****001 kind=otp ref=otp7 "
         "title='e-Open sign-in code' body='Your e-Open code is 493817. It is valid for 5 "
         "minutes.' link=")]
 
