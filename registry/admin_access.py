@@ -91,7 +91,11 @@ class AccessLogMixin:
         return pairs
 
     def access_target(self, obj) -> str:
-        return f"{self.opts.model_name} #{obj.pk}"
+        """The record as the resident knows it: a case number, a booking or complaint
+        code, a ticket; else the kind and id. Never a NIK."""
+        known = getattr(obj, "number", None) or getattr(obj, "code", None)
+        return f"{self.opts.verbose_name} {known}" if known else (
+            f"{self.opts.verbose_name} #{obj.pk}")
 
     def _record_by_office(self, request, pairs, *, kind, target, reason="") -> None:
         by_office: dict[int | None, list[int]] = {}

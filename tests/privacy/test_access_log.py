@@ -56,6 +56,10 @@ def test_opening_a_resident_and_a_case_file_is_recorded(
         (AccessKind.RESIDENT, office_a.id, Role.FRONT_DESK, "", [resident_a.id]),
         (AccessKind.APPLICATION, office_a.id, Role.FRONT_DESK, "", [resident_a.id]),
     ]
+    # The record as the resident knows it (the case number), never a NIK.
+    case = AccessLog.objects.get(kind=AccessKind.APPLICATION)
+    assert case.target.endswith(application_a.number)
+    assert resident_a.nik not in "".join(AccessLog.objects.values_list("target", flat=True))
 
 
 def test_another_office_resident_is_not_found_and_not_logged(
