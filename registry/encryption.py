@@ -514,3 +514,19 @@ def column_specs(models_list) -> list[ColumnSpec]:
                                     normalizer=field.normalizer, hash_column=hash_col,
                                     last4_column=last4, pk=model._meta.pk.column))
     return specs
+
+
+def encrypt_columns(*specs: ColumnSpec):
+    """The data migration of `specs`: existing rows encrypted (plaintext included), and
+    back to text when the migration is reversed."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        for spec in specs:
+            reencrypt_column(schema_editor.connection, spec, plaintext_ok=True)
+
+    def backwards(apps, schema_editor):
+        for spec in specs:
+            decrypt_column(schema_editor.connection, spec)
+
+    return migrations.RunPython(forwards, backwards)

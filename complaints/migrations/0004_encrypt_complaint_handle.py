@@ -3,17 +3,9 @@ rest (issue 17)."""
 
 import registry.encryption
 from django.db import migrations
-from registry.encryption import ColumnSpec, decrypt_column, reencrypt_column
+from registry.encryption import ColumnSpec, encrypt_columns
 
 COLUMN = ColumnSpec("complaints_complaint", "handle")
-
-
-def encrypt_rows(apps, schema_editor):
-    reencrypt_column(schema_editor.connection, COLUMN, plaintext_ok=True)
-
-
-def decrypt_rows(apps, schema_editor):
-    decrypt_column(schema_editor.connection, COLUMN)
 
 
 class Migration(migrations.Migration):
@@ -28,5 +20,5 @@ class Migration(migrations.Migration):
             name='handle',
             field=registry.encryption.EncryptedCharField(blank=True, max_length=200, verbose_name='account or contact'),
         ),
-        migrations.RunPython(encrypt_rows, decrypt_rows),
+        encrypt_columns(COLUMN),
     ]

@@ -4,7 +4,7 @@ ciphertext + hashes), and only then the NIK's uniqueness moved to its hash."""
 
 import registry.encryption
 from django.db import migrations
-from registry.encryption import ColumnSpec, decrypt_column, reencrypt_column
+from registry.encryption import ColumnSpec, encrypt_columns
 
 COLUMNS = [
     ColumnSpec("registry_resident", "nik", "nik", "nik_hash", "nik_last4"),
@@ -13,16 +13,6 @@ COLUMNS = [
     ColumnSpec("registry_otpchallenge", "phone", "phone", "phone_hash"),
     ColumnSpec("registry_notificationdelivery", "address", "address"),
 ]
-
-
-def encrypt_rows(apps, schema_editor):
-    for spec in COLUMNS:
-        reencrypt_column(schema_editor.connection, spec, plaintext_ok=True)
-
-
-def decrypt_rows(apps, schema_editor):
-    for spec in COLUMNS:
-        decrypt_column(schema_editor.connection, spec)
 
 
 class Migration(migrations.Migration):
@@ -82,7 +72,7 @@ class Migration(migrations.Migration):
             name='phone',
             field=registry.encryption.EncryptedCharField(blank=True, hash_field='phone_hash', max_length=20, normalizer='phone', verbose_name='phone'),
         ),
-        migrations.RunPython(encrypt_rows, decrypt_rows),
+        encrypt_columns(*COLUMNS),
         migrations.AlterField(
             model_name='resident',
             name='nik_hash',

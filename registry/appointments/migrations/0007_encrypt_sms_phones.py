@@ -2,22 +2,12 @@
 
 import registry.encryption
 from django.db import migrations
-from registry.encryption import ColumnSpec, decrypt_column, reencrypt_column
+from registry.encryption import ColumnSpec, encrypt_columns
 
 COLUMNS = [
     ColumnSpec("appointments_smsoffer", "phone", "phone", "phone_hash"),
     ColumnSpec("appointments_smsinbound", "sender", "phone"),
 ]
-
-
-def encrypt_rows(apps, schema_editor):
-    for spec in COLUMNS:
-        reencrypt_column(schema_editor.connection, spec, plaintext_ok=True)
-
-
-def decrypt_rows(apps, schema_editor):
-    for spec in COLUMNS:
-        decrypt_column(schema_editor.connection, spec)
 
 
 class Migration(migrations.Migration):
@@ -42,5 +32,5 @@ class Migration(migrations.Migration):
             name='phone',
             field=registry.encryption.EncryptedCharField(hash_field='phone_hash', max_length=20, normalizer='phone', verbose_name='sent to'),
         ),
-        migrations.RunPython(encrypt_rows, decrypt_rows),
+        encrypt_columns(*COLUMNS),
     ]

@@ -2,22 +2,12 @@
 
 import registry.encryption
 from django.db import migrations
-from registry.encryption import ColumnSpec, decrypt_column, reencrypt_column
+from registry.encryption import ColumnSpec, encrypt_columns
 
 COLUMNS = [
     ColumnSpec("deliveries_handover", "proxy_nik", "nik"),
     ColumnSpec("deliveries_handover", "collected_by_nik", "nik"),
 ]
-
-
-def encrypt_rows(apps, schema_editor):
-    for spec in COLUMNS:
-        reencrypt_column(schema_editor.connection, spec, plaintext_ok=True)
-
-
-def decrypt_rows(apps, schema_editor):
-    for spec in COLUMNS:
-        decrypt_column(schema_editor.connection, spec)
 
 
 class Migration(migrations.Migration):
@@ -37,5 +27,5 @@ class Migration(migrations.Migration):
             name='proxy_nik',
             field=registry.encryption.EncryptedCharField(blank=True, max_length=16, normalizer='nik', verbose_name="proxy's NIK"),
         ),
-        migrations.RunPython(encrypt_rows, decrypt_rows),
+        encrypt_columns(*COLUMNS),
     ]
