@@ -585,4 +585,8 @@ RETENTION = {
 # carries the office; the changes are stored as JSON values, before and after.
 AUDITLOG_LOGENTRY_MODEL = "registry.AuditEntry"
 AUDITLOG_STORE_JSON_CHANGES = True
+# django-auditlog's own migrations would create its default table even though the entries
+# go to registry.AuditEntry (its initial migration is not marked swappable); that unused
+# table's foreign key to the content types would stop PostgreSQL from truncating them.
+MIGRATION_MODULES = {"auditlog": None}
 
