@@ -111,7 +111,7 @@ class AccessLogMixin:
         if changelist is not None and response.status_code == 200:
             self._record_by_office(
                 request, self.access_residents(request, list(changelist.result_list)),
-                kind=AccessKind.LIST, target=f"{self.opts.app_label}.{self.opts.model_name}")
+                kind=AccessKind.LIST, target=str(self.opts.verbose_name_plural))
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

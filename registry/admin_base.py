@@ -390,8 +390,8 @@ class ListExportMixin:
                       office_ids=office_ids, rows_by_office=per_office, disclosed=disclosed)
         for office_id, resident_ids in sorted(shown.items()):
             record_access(request.user, kind=AccessKind.EXPORT, residents=resident_ids,
-                          office=office_id, target=f"{self.opts.app_label}.{self.opts.model_name}"
-                          f" {file_format}")
+                          office=office_id,
+                          target=f"{self.opts.verbose_name_plural} ({file_format.upper()})")
         filename = f"{self.opts.model_name}-{timezone.localdate():%Y-%m-%d}.{file_format}"
         return tabular_response([(str(self.opts.verbose_name_plural), header, rows)],
                                 file_format=file_format, filename=filename)

@@ -35,7 +35,8 @@ def test_the_resident_list_is_one_row_with_the_residents_shown(
         (AccessKind.LIST, office_a.id, Role.FRONT_DESK, "",
          sorted([resident_a.id, other_here.id]))]
     assert AccessLog.objects.get(user=desk_a).resident_count == 2
-    assert AccessLog.objects.get(user=desk_a).target == "registry.resident"
+    # The list by its name, in the staff member's language (Indonesian by default).
+    assert AccessLog.objects.get(user=desk_a).target == "penduduk"
 
 
 def test_an_empty_list_writes_nothing(client, make_staff, office_b, resident_a):
