@@ -19,7 +19,11 @@ from registry import tenancy
 from registry.calendar import office_today
 from registry.deliveries import selectors
 from registry.deliveries.models import DeliveryAttempt, FailReason, Relation
-from registry.deliveries.services.couriers import delivery_deliver, delivery_fail
+from registry.deliveries.services.couriers import (
+    delivery_deliver,
+    delivery_fail,
+    record_route_access,
+)
 from registry.errors import DomainError
 from registry.models import AccessKind, Office, Role
 from registry.privacy import mask_phone
@@ -85,6 +89,7 @@ def courier_route(request):
         stop.phone_visible = selectors.delivery_phone_visible(delivery=stop,
                                                               courier=request.user)
         stop.masked_phone = mask_phone(stop.application.resident.phone)
+    record_route_access(request.user, stops)
     return render(request, "deliveries/courier.html", {
         "day": day, "office": office, "stops": stops, "deliver_form": DeliverForm(),
         "fail_form": FailForm(), "done": sum(1 for s in stops if s.status != "assigned"),

@@ -18,7 +18,11 @@ from registry.calendar import office_today
 from registry.deliveries import selectors
 from registry.deliveries.api import serializers as s
 from registry.deliveries.models import Delivery, DeliveryStatus
-from registry.deliveries.services.couriers import delivery_deliver, delivery_fail
+from registry.deliveries.services.couriers import (
+    delivery_deliver,
+    delivery_fail,
+    record_route_access,
+)
 from registry.deliveries.services.handovers import (
     handover_choose,
     handover_for_application,
@@ -107,7 +111,16 @@ class FieldDeliveryListView(generics.ListAPIView):
 
     @extend_schema(parameters=[s.FieldDateSerializer])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        page = getattr(self, "_shown", None)
+        if page:
+            record_route_access(request.user, page)
+        return response
+
+    def paginate_queryset(self, queryset):
+        shown = super().paginate_queryset(queryset)
+        self._shown = list(queryset) if shown is None else shown
+        return shown
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

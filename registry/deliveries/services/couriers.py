@@ -28,8 +28,9 @@ from registry.deliveries.models import (
 )
 from registry.deliveries.validators import check_photo
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import ApplicationStatus, Office, Role, StaffMembership
+from registry.models import AccessKind, ApplicationStatus, Office, Role, StaffMembership
 from registry.service_sets import service_set_of
+from registry.services.access_log import record_access
 from registry.services.cases import (
     application_set_status,
     case_event_record,
@@ -256,3 +257,14 @@ def delivery_settings_update(*, office: Office, max_per_courier: int,
     found.dispatch_time = dispatch_time
     found.save()
     return found
+
+
+def record_route_access(user, stops) -> None:
+    """A courier's route shows each stop's resident (name, address, phone): one access-log
+    row per office, with the residents of the stops (registry.services.access_log)."""
+    by_office: dict[int, list[int]] = {}
+    for stop in stops:
+        by_office.setdefault(stop.office_id, []).append(stop.application.resident_id)
+    for office_id, resident_ids in sorted(by_office.items()):
+        record_access(user, kind=AccessKind.DELIVERY, residents=resident_ids,
+                      office=office_id, target=str(_("route")))
