@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
 from PIL import Image
@@ -53,7 +54,10 @@ def test_the_courier_gets_the_days_route_with_masked_codes(route, as_staff, clie
     assert first["status"] == "assigned"
     assert set(first) >= {"id", "address", "resident_name", "receipt_code", "status"}
     token = tokens_for_staff(courier)["access"]
-    with django_assert_max_num_queries(8):
+    # The route in a fixed number of queries whatever its length, with its access-log row
+    # (registry.services.access_log: one statement on PostgreSQL; on SQLite two INSERTs
+    # in a savepoint).
+    with django_assert_max_num_queries(8 if connection.vendor == "postgresql" else 11):
         in_process = client.get(f"/api/v1/field/deliveries/?date={day}",
                                 HTTP_AUTHORIZATION=f"Bearer {token}")
     assert in_process.json() == body
