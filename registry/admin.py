@@ -66,7 +66,7 @@ from registry.models import (
 from registry.nik import NikError, parse_nik
 from registry.privacy import mask_phone
 from registry.service_sets import combination_key
-from registry.services.access_log import record_access, role_label
+from registry.services.access_log import role_label
 from registry.services.cases import application_add_note, application_open
 from registry.services.corrections import correction_answer
 from registry.services.offices import closure_add, office_create
@@ -341,16 +341,26 @@ class ResidentAdmin(AccessLogMixin, NotFoundNotRedirect, admin.ModelAdmin):
     list_select_related = ["domicile_office"]
     actions = ["mark_nik_verified", "mark_identity_verified"]
 
-    def access_office_id(self, request, obj) -> int | None:
-        """The office of the user's through which they see the resident: the domicile,
-        else the only office they work in, else one where the resident has a case."""
+    def access_residents(self, request, objects: list) -> list[tuple[int | None, int]]:
+        """Each resident with the office of the user's through which they see them: the
+        domicile, else the only office they work in, else the first where the resident
+        has a case (one query for all the rows that need it)."""
         office_ids = tenancy.staff_office_ids(request.user)
-        if obj.domicile_office_id in office_ids:
-            return obj.domicile_office_id
-        if len(office_ids) == 1:
-            return next(iter(office_ids))
-        return (Application.objects.filter(resident=obj, office_id__in=office_ids)
-                .order_by("office_id").values_list("office_id", flat=True).first())
+        only = next(iter(office_ids)) if len(office_ids) == 1 else None
+        elsewhere = [obj.pk for obj in objects
+                     if obj.domicile_office_id not in office_ids and only is None]
+        by_case: dict[int, int] = {}
+        if elsewhere:
+            for resident_id, office_id in (
+                    Application.objects.filter(resident_id__in=elsewhere,
+                                               office_id__in=office_ids)
+                    .order_by("-office_id").values_list("resident_id", "office_id")):
+                by_case[resident_id] = office_id  # the lowest office id is kept
+        return [(obj.domicile_office_id if obj.domicile_office_id in office_ids
+                 else only or by_case.get(obj.pk), obj.pk) for obj in objects]
+
+    def access_office_id(self, request, obj) -> int | None:
+        return self.access_residents(request, [obj])[0][0]
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset,
@@ -859,8 +869,8 @@ class OpenFirstFilter(admin.SimpleListFilter):
 
 
 @admin.register(CorrectionRequest)
-class CorrectionRequestAdmin(DomainErrorAsMessageMixin, NoAddMixin, NoDeleteMixin,
-                             OfficeScopedAdmin):
+class CorrectionRequestAdmin(AccessLogMixin, DomainErrorAsMessageMixin, NoAddMixin,
+                             NoDeleteMixin, OfficeScopedAdmin):
     """Residents' requests to correct their data, asked in the app
     (registry.services.corrections): the front desk answers each with a reply; the
     resident's data is shown, never edited here."""
@@ -908,15 +918,6 @@ class CorrectionRequestAdmin(DomainErrorAsMessageMixin, NoAddMixin, NoDeleteMixi
         if self._answering(request, obj):
             return self.SHOWN
         return [*self.SHOWN, *self.ANSWERED]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        if obj is not None and request.method == "GET" and self.has_view_or_change_permission(
-                request, obj):
-            record_access(request.user, kind=AccessKind.RESIDENT, residents=[obj.resident_id],
-                          office=obj.office_id, target=f"#{obj.pk}",
-                          reason=_("Answering a correction request"))
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         correction_answer(request=obj, by=request.user, status=form.cleaned_data["answer"],

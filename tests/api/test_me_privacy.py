@@ -323,14 +323,15 @@ def test_the_desk_applies_an_address_and_the_resident_is_told(client, resident_a
     assert told.title == "Data Anda telah diperbaiki"
     assert told.body == "Perbaikan alamat domisili Anda: Alamat sudah kami ubah."
     # The open list no longer shows it; the resident reads the reply, and the desk's
-    # opening of the form is in the resident's access log without the desk's name.
+    # list and opening of the form are in the resident's access log (newest first)
+    # without the desk's name.
     assert list(client.get(reverse("admin:registry_correctionrequest_changelist"))
                 .context["cl"].result_list) == []
     api = as_resident(resident_a)
     assert api.get(CORRECTIONS).json()["results"][0]["reply"] == "Alamat sudah kami ubah."
     log = api.get(ACCESS_LOG)
     assert [(r["kind"], r["role"]) for r in log.json()["results"]] == [
-        ("resident", "front_desk")]
+        ("resident", "front_desk"), ("list", "front_desk")]
     assert "desk-a" not in log.text
 
 

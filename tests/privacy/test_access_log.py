@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registry.models import AccessKind, AccessLog, AccessLogResident, Role
@@ -182,3 +183,21 @@ def test_a_superuser_without_a_role_is_named_as_such(make_staff, office_a, resid
     assert log.role == "superuser"
     assert role_label(log.role) == "Administrator sistem"
     assert AccessLogResident.objects.filter(access=log).count() == 1
+
+
+def test_residents_seen_through_a_case_cost_one_query_whatever_their_number(
+        client, provincial, office_b):
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("admin:registry_resident_changelist")).status_code == 200
+        return len(captured)
+
+    client.force_login(provincial)
+    first = ApplicationFactory(office=office_b, resident=ResidentFactory(domicile_office=None))
+    one = list_queries()
+    more = [ApplicationFactory(office=office_b, resident=ResidentFactory(domicile_office=None))
+            for _n in range(3)]
+    assert list_queries() == one
+    last = AccessLog.objects.latest("id")
+    assert (last.office_id, sorted(last.entries.values_list("resident_id", flat=True))) == (
+        office_b.id, sorted([first.resident_id, *(a.resident_id for a in more)]))
