@@ -137,6 +137,17 @@ else:
             },
         }
     }
+# DATABASE_REPLICA_URL: a streaming replica of the primary; the dashboards, the monthly
+# report and the lists' exports read from it (registry.replica), everything else and
+# every write uses the primary. Tests point it at the primary (MIRROR).
+if os.environ.get("DATABASE_URL") and os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["registry.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis -------------------------------------------------------

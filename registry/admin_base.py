@@ -35,6 +35,7 @@ from registry import tenancy
 from registry.errors import DomainError
 from registry.models import AccessKind, ExportFormat, Office, Resident
 from registry.nik import mask_nik
+from registry.replica import replica_reads
 from registry.services.access_log import record_access
 from registry.services.exports import export_record
 
@@ -352,7 +353,8 @@ class ListExportMixin:
             messages.error(request, _("These filters cannot be exported."))
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         queryset = changelist.queryset.filter(**{f"{self.office_lookup}__in": office_ids})
-        objects = list(queryset[:EXPORT_MAX_ROWS + 1])
+        with replica_reads():
+            objects = list(queryset[:EXPORT_MAX_ROWS + 1])
         if len(objects) > EXPORT_MAX_ROWS:
             messages.error(request, _("An export holds at most %(count)d rows: narrow the "
                                       "filters.") % {"count": EXPORT_MAX_ROWS})

@@ -24,6 +24,7 @@ from registry import charts, reports, tenancy, trends
 from registry.admin_base import EXPORT_PERM, tabular_response
 from registry.calendar import office_today
 from registry.models import ExportFormat, Office
+from registry.replica import replica_reads
 from registry.services.exports import export_record
 
 TRENDS_PERM = "registry.view_trends"
@@ -114,7 +115,8 @@ def dashboard_view(request, admin_site):
     form, chosen, period = dashboard_choice(request, offices)
     rows = []
     if period is not None:
-        rows = chart_rows(chosen, trends.trends_for(offices=chosen, period=period))
+        with replica_reads():
+            rows = chart_rows(chosen, trends.trends_for(offices=chosen, period=period))
     export_offices = {o.id for o in tenancy.offices_with_perm(request.user, EXPORT_PERM)}
     query = request.GET.urlencode()
     context = {
@@ -144,7 +146,9 @@ def dashboard_export_view(request, admin_site, file_format):
             **admin_site.each_context(request), "title": _("Dashboard"), "form": form,
             "rows": [], "offices": [], "period": None, "chart_js": charts.CHART_JS},
             status=400)
-    sheets, per_office = trend_sheets(chosen, trends.trends_for(offices=chosen, period=period))
+    with replica_reads():
+        sheets, per_office = trend_sheets(chosen,
+                                          trends.trends_for(offices=chosen, period=period))
     export_record(user=request.user, list_name="registry.dashboard",
                   query=request.GET.urlencode(), file_format=file_format,
                   office_ids={o.id for o in chosen}, rows_by_office=per_office, disclosed=set())
@@ -213,7 +217,8 @@ def report_view(request, admin_site):
             "report": None}, status=400)
     chosen = list(form.cleaned_data["office"]) or default_offices(offices)
     period = month_period(form.cleaned_data["month"])
-    report = reports.monthly_report(offices=chosen, period=period)
+    with replica_reads():
+        report = reports.monthly_report(offices=chosen, period=period)
     if form.cleaned_data.get("format") == "pdf":
         name = chosen[0].code if len(chosen) == 1 else "offices"
         response = HttpResponse(reports.report_pdf(report), content_type="application/pdf")
