@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded defaults (SQLite file, broker folders, uploads).
@@ -117,6 +118,24 @@ if os.environ.get("DATABASE_URL"):
             conn_health_checks=True,
         )
     }
+    # DATABASE_POOLER=pgbouncer: DATABASE_URL names a PgBouncer in transaction pooling
+    # mode, where each transaction may get another server connection, so nothing may
+    # outlive a transaction on the server: no prepared statements (psycopg prepares a
+    # query after 5 runs; PgBouncer 1.18 cannot route them; Django's default client-side
+    # binding prepares nothing anyway), and no server-side cursors (`.iterator()` would
+    # open a WITH HOLD cursor outside a transaction). The code takes no session-level
+    # advisory lock, LISTEN or SET (set_config is transaction-local), and PgBouncer
+    # keeps each client's TimeZone, which Django sets at connect.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#transaction-pooling-server-side-cursors
+    # https://www.psycopg.org/psycopg3/docs/advanced/prepare.html#using-prepared-statements-with-pgbouncer
+    DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+    if DATABASE_POOLER == "pgbouncer":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    elif DATABASE_POOLER:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOLER is {DATABASE_POOLER!r}; the only pooler known is "
+            "'pgbouncer' (leave it unset for a direct connection).")
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
