@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded defaults (SQLite file, broker folders, uploads).
@@ -117,6 +118,24 @@ if os.environ.get("DATABASE_URL"):
             conn_health_checks=True,
         )
     }
+    # DATABASE_POOLER=pgbouncer: DATABASE_URL names a PgBouncer in transaction pooling
+    # mode, where each transaction may get another server connection, so nothing may
+    # outlive a transaction on the server: no prepared statements (psycopg prepares a
+    # query after 5 runs; PgBouncer 1.18 cannot route them; Django's default client-side
+    # binding prepares nothing anyway), and no server-side cursors (`.iterator()` would
+    # open a WITH HOLD cursor outside a transaction). The code takes no session-level
+    # advisory lock, LISTEN or SET (set_config is transaction-local), and PgBouncer
+    # keeps each client's TimeZone, which Django sets at connect.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#transaction-pooling-server-side-cursors
+    # https://www.psycopg.org/psycopg3/docs/advanced/prepare.html#using-prepared-statements-with-pgbouncer
+    DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+    if DATABASE_POOLER == "pgbouncer":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    elif DATABASE_POOLER:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOLER is {DATABASE_POOLER!r}; the only pooler known is "
+            "'pgbouncer' (leave it unset for a direct connection).")
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -388,38 +407,64 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if REDIS_URL:
+    # Several nodes each run a beat; RedBeat keeps the schedule and each entry's last
+    # run in Redis and lets only the holder of one Redis lock send. The holder renews the
+    # lock on every tick (at most BEAT_MAX_LOOP_INTERVAL apart), so a beat that dies,
+    # even by SIGKILL, leaves it to expire after REDBEAT_LOCK_TIMEOUT seconds, and a
+    # waiting beat (which tries every BEAT_MAX_LOOP_INTERVAL) takes over with the last
+    # runs the dead one recorded: the takeover is bounded by the sum of the two. A beat
+    # that finds its lock gone (paused longer than the timeout) stops rather than send
+    # beside the new holder. https://github.com/sibson/redbeat
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    # Set, so RedBeat does not fall back to the broker's transport options.
+    CELERY_REDBEAT_REDIS_OPTIONS = {}
+    CELERY_REDBEAT_KEY_PREFIX = os.environ.get("EOPEN_BEAT_KEY_PREFIX", "eopen:beat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("EOPEN_BEAT_LOCK_SECONDS", "30"))
+    CELERY_BEAT_MAX_LOOP_INTERVAL = int(os.environ.get("EOPEN_BEAT_LOOP_SECONDS", "5"))
+# The schedule's intervals are divided by this: the several-nodes test
+# (tests/nodes/test_several_nodes.py) runs a simulated hour in a minute with 60. Daily
+# (crontab) entries keep the wall clock.
+BEAT_TIME_SCALE = float(os.environ.get("EOPEN_BEAT_TIME_SCALE", "1"))
+
+
+def _every(interval: timedelta) -> timedelta:
+    return interval / BEAT_TIME_SCALE
+
+
 # One static schedule. Every periodic task is an idempotent sweep over rows that
 # carry their own due time, so a missed or doubled beat changes nothing.
 CELERY_BEAT_SCHEDULE = {
     "notifications-resend-pending": {
         "task": "registry.tasks.notifications_resend_pending",
-        "schedule": timedelta(minutes=1),
+        "schedule": _every(timedelta(minutes=1)),
     },
     # The central link (registry.central): health per office, retries of transmissions
     # that are due or whose sender died, low blank-card stock alerts not yet sent.
     "central-link-check-all": {
         "task": "central.tasks.central_link_check_all",
-        "schedule": timedelta(minutes=1),
+        "schedule": _every(timedelta(minutes=1)),
     },
     "central-jobs-resend-due": {
         "task": "central.tasks.central_jobs_resend_due",
-        "schedule": timedelta(minutes=1),
+        "schedule": _every(timedelta(minutes=1)),
     },
     "card-stock-alerts-due": {
         "task": "central.tasks.card_stock_alerts_due",
-        "schedule": timedelta(minutes=15),
+        "schedule": _every(timedelta(minutes=15)),
     },
     # Each office's morning dispatch once its dispatch time has come on a working day
     # (registry.deliveries); the day's DispatchRun row makes it run once.
     "deliveries-dispatch-due": {
         "task": "deliveries.tasks.deliveries_dispatch_due",
-        "schedule": timedelta(minutes=5),
+        "schedule": _every(timedelta(minutes=5)),
     },
     # Complaint deadlines (complaints): warn the assignee before, the supervisors after;
     # each deadline row records its alerts, so a doubled beat alerts once.
     "complaint-deadlines-sweep": {
         "task": "complaints.tasks.complaint_deadlines_sweep",
-        "schedule": timedelta(minutes=5),
+        "schedule": _every(timedelta(minutes=5)),
     },
     # Appointments (registry.appointments): bookings whose day ended without a check-in
     # expire; open cases past their re-booking limit lapse; reminders whose hour has come
@@ -427,25 +472,25 @@ CELERY_BEAT_SCHEDULE = {
     # time or its sent mark, so a doubled beat expires, lapses and reminds once.
     "appointments-bookings-expire-due": {
         "task": "appointments.tasks.bookings_expire_due",
-        "schedule": timedelta(minutes=5),
+        "schedule": _every(timedelta(minutes=5)),
     },
     "appointments-applications-lapse-due": {
         "task": "appointments.tasks.applications_lapse_due",
-        "schedule": timedelta(minutes=30),
+        "schedule": _every(timedelta(minutes=30)),
     },
     "appointments-bookings-remind-due": {
         "task": "appointments.tasks.bookings_remind_due",
-        "schedule": timedelta(minutes=5),
+        "schedule": _every(timedelta(minutes=5)),
     },
     "appointments-slots-ensure-all": {
         "task": "appointments.tasks.slots_ensure_all",
-        "schedule": timedelta(hours=1),
+        "schedule": _every(timedelta(hours=1)),
     },
     # Sign-in records past their use: code requests, spent activation codes, the used
     # refresh tokens of expired sign-ins (registry.otp.sign_in_records_purge).
     "sign-in-records-purge": {
         "task": "registry.tasks.sign_in_records_purge",
-        "schedule": timedelta(hours=1),
+        "schedule": _every(timedelta(hours=1)),
     },
     # Personal data past its limit in RETENTION (registry.services.retention): files,
     # message texts, old records. At 02:00 in Indonesia's western zone (19:00 UTC), when
@@ -461,11 +506,11 @@ CELERY_BEAT_SCHEDULE = {
     # office's supervisors; one open alert per counter, so a doubled beat alerts once.
     "queues-counter-alerts-due": {
         "task": "queues.tasks.counter_alerts_due",
-        "schedule": timedelta(minutes=1),
+        "schedule": _every(timedelta(minutes=1)),
     },
     "queues-tickets-close-due": {
         "task": "queues.tasks.tickets_close_due",
-        "schedule": timedelta(minutes=10),
+        "schedule": _every(timedelta(minutes=10)),
     },
 }
 
