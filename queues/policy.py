@@ -39,9 +39,6 @@ from django.db.models import Case, F, PositiveSmallIntegerField, Q, Value, When
 
 from queues.models import Band, CallReason, Ticket
 
-# The order in which the fairness cap picks: the in-turn ticket issued first.
-FAIRNESS_ORDER = ("order_at", "id")
-
 
 def effective_band(*, band: int, order_at: datetime, now: datetime) -> int:
     """The band a waiting ticket is called in at `now` (rule 2)."""
@@ -83,11 +80,6 @@ def call_reason(*, band: int, transferred: bool, forced_by_fairness: bool) -> st
     return CallReason.NEXT
 
 
-def cap_reached(recent_ahead_flags: list[bool], cap: int) -> bool:
-    """`recent_ahead_flags`: the lane's latest calls, newest first."""
-    return len(recent_ahead_flags) >= cap and all(recent_ahead_flags[:cap])
-
-
 def _in_turn_sql(alias: str) -> str:
     """in_turn_q(now) in SQL, for the ticket row `alias`."""
     return (f"({alias}.band = {Band.IN_TURN} OR ({alias}.band = {Band.BOOKING_ON_TIME} "
@@ -103,8 +95,10 @@ def _band_sql(alias: str) -> str:
 def call_next_sql(*, lock_clause: str) -> str:
     """Rules 1 to 3 for "call next" as one statement that claims the counter's next
     ticket and marks it called: `UPDATE ... FROM (SELECT ... LIMIT 1 <lock_clause>)
-    ... RETURNING` the ticket's columns and `ahead` (the call passes over a ticket
-    waiting in turn). The same SQL runs on SQLite and PostgreSQL; PostgreSQL adds
+    ... RETURNING` the ticket's columns, `ahead` (the call passes over a ticket
+    waiting in turn) and `anyone_to_tell` (a resident waiting in the lane may be due a
+    "nearly your turn" message; queues.services.notices.notify_nearly_turn). The
+    same SQL runs on SQLite and PostgreSQL; PostgreSQL adds
     `FOR UPDATE OF t SKIP LOCKED` as `lock_clause`, so the conditions on the claimed
     row (waiting, today, this office) are re-checked on its latest version and two
     counters in the same instant take two different tickets.
@@ -164,5 +158,8 @@ WHERE queues_ticket.id = picked.picked_id AND queues_ticket.status = %(waiting)s
 RETURNING {columns},
     CASE WHEN {band_u} <> {Band.IN_TURN} AND EXISTS (
         SELECT 1 FROM queues_ticket o WHERE {same_lane} AND {in_turn_o}
-        AND o.id <> queues_ticket.id) THEN 1 ELSE 0 END AS ahead
+        AND o.id <> queues_ticket.id) THEN 1 ELSE 0 END AS ahead,
+    CASE WHEN EXISTS (
+        SELECT 1 FROM queues_ticket o WHERE {same_lane} AND o.resident_id IS NOT NULL
+        AND NOT o.ahead_told AND o.id <> queues_ticket.id) THEN 1 ELSE 0 END AS anyone_to_tell
 """  # noqa: S608

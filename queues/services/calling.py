@@ -156,7 +156,8 @@ def ticket_call_next(*, counter: Counter, by) -> Ticket | None:
             wait_seconds=seconds_between(now, ticket.queued_at) if first_in_lane else None)
         counter_state_set(counter, CounterState.CALLING, by=by, now=now, ticket=ticket)
         notify_called(ticket, counter)
-        notify_nearly_turn(office, ticket.lane_id, day, settings=settings)
+        if ticket.anyone_to_tell:
+            notify_nearly_turn(office, ticket.lane_id, day, settings=settings)
         board_changed(office)
     return ticket
 
