@@ -37,10 +37,7 @@ from datetime import datetime
 
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, Value, When
 
-from queues.models import Band, CallReason
-
-# The order in which the fairness cap picks: the in-turn ticket issued first.
-FAIRNESS_ORDER = ("order_at", "id")
+from queues.models import Band, CallReason, Ticket
 
 
 def effective_band(*, band: int, order_at: datetime, now: datetime) -> int:
@@ -83,6 +80,86 @@ def call_reason(*, band: int, transferred: bool, forced_by_fairness: bool) -> st
     return CallReason.NEXT
 
 
-def cap_reached(recent_ahead_flags: list[bool], cap: int) -> bool:
-    """`recent_ahead_flags`: the lane's latest calls, newest first."""
-    return len(recent_ahead_flags) >= cap and all(recent_ahead_flags[:cap])
+def _in_turn_sql(alias: str) -> str:
+    """in_turn_q(now) in SQL, for the ticket row `alias`."""
+    return (f"({alias}.band = {Band.IN_TURN} OR ({alias}.band = {Band.BOOKING_ON_TIME} "
+            f"AND {alias}.order_at > %(now)s))")
+
+
+def _band_sql(alias: str) -> str:
+    """effective_band() in SQL, for the ticket row `alias`."""
+    return (f"(CASE WHEN {alias}.band = {Band.BOOKING_ON_TIME} AND {alias}.order_at > %(now)s "
+            f"THEN {Band.IN_TURN} ELSE {alias}.band END)")
+
+
+def call_next_sql(*, lock_clause: str) -> str:
+    """Rules 1 to 3 for "call next" as one statement that claims the counter's next
+    ticket and marks it called: `UPDATE ... FROM (SELECT ... LIMIT 1 <lock_clause>)
+    ... RETURNING` the ticket's columns, `ahead` (the call passes over a ticket
+    waiting in turn) and `anyone_to_tell` (a resident waiting in the lane may be due a
+    "nearly your turn" message; queues.services.notices.notify_nearly_turn). The
+    same SQL runs on SQLite and PostgreSQL; PostgreSQL adds
+    `FOR UPDATE OF t SKIP LOCKED` as `lock_clause`, so the conditions on the claimed
+    row (waiting, today, this office) are re-checked on its latest version and two
+    counters in the same instant take two different tickets.
+
+    How it follows the rules: the counter's lanes are joined in its order (rule 1);
+    within a lane the tickets sort by effective band, order time and id (rule 2). A
+    lane whose last `cap` calls were all ahead of turn (`capped`) sorts its in-turn
+    tickets that waited past the fair limit first (rule 3): that is the ticket the
+    cap calls, and when no ticket out of turn is waiting it is also the lane order's
+    first, so only the reason differs ("waited longest" only when it passed over
+    one). Parameters: counter, office, operator, day, now, fair_before, cap and the
+    status and kind names (queues.services.calling)."""
+    in_turn_t, in_turn_o = _in_turn_sql("t"), _in_turn_sql("o")
+    band_u = _band_sql("queues_ticket")
+    columns = ", ".join(f"queues_ticket.{field.column}"
+                        for field in Ticket._meta.concrete_fields)
+    same_lane = ("o.office_id = %(office)s AND o.lane_id = queues_ticket.lane_id "
+                 "AND o.day = %(day)s AND o.status = %(waiting)s")
+    # Only this module's constants and the lock clause are interpolated; every value
+    # is a parameter.
+    return f"""
+WITH lanes AS (
+    SELECT lane_id, position FROM queues_counterlane WHERE counter_id = %(counter)s
+), recent AS (
+    SELECT e.lane_id AS lane_id, e.ahead_of_turn AS ahead,
+           ROW_NUMBER() OVER (PARTITION BY e.lane_id ORDER BY e.at DESC, e.id DESC) AS n
+    FROM queues_ticketevent e
+    WHERE e.office_id = %(office)s AND e.day = %(day)s AND e.kind = %(called_kind)s
+      AND e.lane_id IN (SELECT lane_id FROM lanes)
+), capped AS (
+    SELECT lane_id FROM recent WHERE n <= %(cap)s GROUP BY lane_id
+    HAVING SUM(CASE WHEN ahead THEN 1 ELSE 0 END) >= %(cap)s
+), picked AS (
+    SELECT t.id AS picked_id,
+           CASE WHEN t.lane_id IN (SELECT lane_id FROM capped) AND {in_turn_t}
+                     AND t.order_at <= %(fair_before)s THEN 0 ELSE 1 END AS fair_rank
+    FROM queues_ticket t JOIN lanes l ON l.lane_id = t.lane_id
+    WHERE t.office_id = %(office)s AND t.day = %(day)s AND t.status = %(waiting)s
+    ORDER BY l.position, fair_rank, {_band_sql("t")}, t.order_at, t.id
+    LIMIT 1 {lock_clause}
+)
+UPDATE queues_ticket SET
+    status = %(called)s, counter_id = %(counter)s, operator_id = %(operator)s,
+    called_at = %(now)s,
+    call_reason = CASE
+        WHEN picked.fair_rank = 0 AND EXISTS (
+            SELECT 1 FROM queues_ticket o WHERE {same_lane} AND NOT {in_turn_o})
+            THEN '{CallReason.FAIRNESS}'
+        WHEN {band_u} = {Band.PRIORITY} THEN '{CallReason.PRIORITY}'
+        WHEN {band_u} = {Band.BOOKING_ON_TIME} THEN '{CallReason.BOOKING}'
+        WHEN queues_ticket.transferred_from_id IS NOT NULL THEN '{CallReason.TRANSFERRED}'
+        ELSE '{CallReason.NEXT}' END,
+    call_count = call_count + 1,
+    first_called_at = CASE WHEN call_count = 0 THEN %(now)s ELSE first_called_at END
+FROM picked
+WHERE queues_ticket.id = picked.picked_id AND queues_ticket.status = %(waiting)s
+RETURNING {columns},
+    CASE WHEN {band_u} <> {Band.IN_TURN} AND EXISTS (
+        SELECT 1 FROM queues_ticket o WHERE {same_lane} AND {in_turn_o}
+        AND o.id <> queues_ticket.id) THEN 1 ELSE 0 END AS ahead,
+    CASE WHEN EXISTS (
+        SELECT 1 FROM queues_ticket o WHERE {same_lane} AND o.resident_id IS NOT NULL
+        AND NOT o.ahead_told AND o.id <> queues_ticket.id) THEN 1 ELSE 0 END AS anyone_to_tell
+"""  # noqa: S608

@@ -67,9 +67,13 @@ def ticket_timeline_record(ticket: Ticket, event: TicketEvent, extra: dict | Non
 def ticket_event_record(ticket: Ticket, kind: str, *, at: datetime, lane: Lane | None = None,
             counter: Counter | None = None, by=None, timeline_extra: dict | None = None,
             **fields) -> TicketEvent:
+    if lane is None and Ticket.lane.is_cached(ticket):
+        lane = ticket.lane
+    # Without the lane at hand (call next's claim returns the row alone) its id does.
     event = TicketEvent.objects.create(
         office_id=ticket.office_id, ticket=ticket, day=ticket.day, at=at, kind=kind,
-        lane=lane or ticket.lane, counter=counter, actor=actor_of(by), **fields)
+        **({"lane": lane} if lane is not None else {"lane_id": ticket.lane_id}),
+        counter=counter, actor=actor_of(by), **fields)
     ticket_timeline_record(ticket, event, timeline_extra)
     return event
 

@@ -6,7 +6,7 @@ Locks: see queues.lock_objects (the counter, then the ticket).
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,6 @@ from queues.models import (
     Outcome,
     QueueSettings,
     Ticket,
-    TicketEvent,
     TicketEventKind,
     TicketStatus,
 )
@@ -49,7 +48,7 @@ from registry.calendar import (
 )
 from registry.central.services.jobs import application_visit_completed
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import ApplicationStatus, Lane, Office
+from registry.models import ApplicationStatus, Lane
 from registry.services.offices import office_settings_get
 
 logger = logging.getLogger(__name__)
@@ -58,35 +57,6 @@ logger = logging.getLogger(__name__)
 def _counter_lane_ids(counter: Counter) -> list[int]:
     return list(CounterLane.objects.filter(counter=counter).order_by("position")
                 .values_list("lane_id", flat=True))
-
-
-def _claim_in_lane(*, office: Office, lane_id: int, day, now: datetime,
-                   settings: QueueSettings) -> tuple[Ticket, bool] | None:
-    """The lane's next ticket by the policy, its row locked (SKIP LOCKED), and whether
-    the fairness cap chose it.
-
-    The conditions are on the locked rows themselves, never in a subquery: when another
-    counter's call commits while this statement runs, PostgreSQL re-checks them on the
-    row's new version and passes over the ticket just called. (A `pk IN (subquery)`
-    would be re-checked against the statement's old snapshot and hand the same ticket
-    to both counters' claims.)"""
-    waiting = Ticket.objects.filter(office=office, lane_id=lane_id, day=day,
-                                    status=TicketStatus.WAITING)
-    recent = list(TicketEvent.objects.filter(
-        office=office, lane_id=lane_id, day=day, kind=TicketEventKind.CALLED)
-        .order_by("-at", "-id").values_list("ahead_of_turn", flat=True)[:settings.ahead_cap])
-    claim = (lock_objects.tickets_for_update(skip_locked=True).select_related("lane", "service")
-             .filter(office=office, lane_id=lane_id, day=day, status=TicketStatus.WAITING))
-    if policy.cap_reached(recent, settings.ahead_cap) and waiting.exclude(
-            policy.in_turn_q(now)).exists():
-        longest = claim.filter(
-            policy.in_turn_q(now),
-            order_at__lte=now - timedelta(minutes=settings.fairness_wait_minutes),
-        ).order_by(*policy.FAIRNESS_ORDER).first()
-        if longest is not None:
-            return longest, True
-    ticket = claim.order_by(*policy.lane_order(now)).first()
-    return (ticket, False) if ticket is not None else None
 
 
 def _passes_over_in_turn(ticket: Ticket, now: datetime) -> bool:
@@ -116,42 +86,79 @@ def _mark_called(ticket: Ticket, *, counter: Counter, by, reason: str, ahead_of_
         wait_seconds=seconds_between(now, ticket.queued_at) if first_in_lane else None)
     counter_state_set(counter, CounterState.CALLING, by=by, now=now, ticket=ticket)
     notify_called(ticket, counter)
-    notify_nearly_turn(counter.office, ticket.lane, ticket.day, settings=settings)
+    notify_nearly_turn(counter.office, ticket.lane_id, ticket.day, settings=settings)
     board_changed(counter.office)
+
+
+def _claim_next(*, counter: Counter, by, day, now: datetime,
+                settings: QueueSettings) -> tuple[Ticket, bool] | None:
+    """Claim the counter's next ticket by the policy and mark it called, in one
+    statement (queues.policy.call_next_sql). Returns the ticket and whether the call
+    passed over a ticket waiting in turn (ahead of turn)."""
+    lock = " FOR UPDATE OF t SKIP LOCKED" if connection.features.has_select_for_update_skip_locked \
+        else ""  # SQLite: the write lock of the transaction serialises calls
+    params = {
+        "counter": counter.pk, "office": counter.office_id, "operator": getattr(by, "pk", None),
+        "day": day, "now": now, "cap": settings.ahead_cap,
+        "fair_before": now - timedelta(minutes=settings.fairness_wait_minutes),
+        "waiting": TicketStatus.WAITING, "called": TicketStatus.CALLED,
+        "called_kind": TicketEventKind.CALLED,
+    }
+    claimed = list(Ticket.objects.raw(policy.call_next_sql(lock_clause=lock), params))
+    if not claimed:
+        return None
+    ticket = claimed[0]
+    return ticket, bool(ticket.ahead)
+
+
+def _counter_ensure_idle_for_call(counter: Counter) -> None:
+    """The idle check folded into the counter's lock (lock_objects.counter_for_call):
+    when the counter's state and the ticket it holds agree, that is the answer; when
+    they disagree (an action here committed while this one waited for the lock, or a
+    sweep closed its ticket) look again with a fresh statement."""
+    active = counter.state in (CounterState.CALLING, CounterState.SERVING)
+    if counter.busy_code is not None and active:
+        raise Conflict(_("Finish ticket %(code)s first (done, no-show or transfer).")
+                       % {"code": counter.busy_code}, "counter_busy",
+                       extra={"ticket": counter.busy_code})
+    if counter.busy_code is not None or active:
+        counter_ensure_idle(counter)
 
 
 def ticket_call_next(*, counter: Counter, by) -> Ticket | None:
     """Call the next ticket for `counter` by the policy (queues.policy); None when
     nobody is waiting in its lanes.
 
-    Locks the counter's row (one action at a time at a counter), then claims the ticket
-    with SELECT ... FOR UPDATE SKIP LOCKED: two counters calling in the same instant
-    take two different tickets, and the conditional UPDATE to "called" plus the
-    one-active-ticket-per-counter constraint are the last defence.
+    Locks the counter's row (one action at a time at a counter), reading its office,
+    queue settings and current ticket in the same statement; then claims and marks the
+    ticket in one statement with FOR UPDATE SKIP LOCKED (queues.policy.call_next_sql):
+    two counters calling in the same instant take two different tickets, and the
+    conditional UPDATE to "called" plus the one-active-ticket-per-counter constraint
+    are the last defence. Settings and the counter's lanes are read in these
+    statements, so a change in the admin applies to the next call on every worker.
     """
     with transaction.atomic():
-        counter = lock_objects.counter_for_update(counter.pk)
-        counter_ensure_idle(counter)
+        counter = lock_objects.counter_for_call(counter.pk)
+        _counter_ensure_idle_for_call(counter)
         now = timezone.now()
         counter_ensure_open(counter, by, now)
         office = counter.office
         settings = office_settings_get(QueueSettings, office=office)
         day = office_today(office)
-        for lane_id in _counter_lane_ids(counter):
-            claimed = _claim_in_lane(office=office, lane_id=lane_id, day=day, now=now,
-                                     settings=settings)
-            if claimed is not None:
-                break
-        else:
+        claimed = _claim_next(counter=counter, by=by, day=day, now=now, settings=settings)
+        if claimed is None:
             return None
-        ticket, forced = claimed
-        band = policy.effective_band(band=ticket.band, order_at=ticket.order_at, now=now)
-        reason = policy.call_reason(band=band,
-                                    transferred=ticket.transferred_from_id is not None,
-                                    forced_by_fairness=forced)
-        ahead = band != Band.IN_TURN and _passes_over_in_turn(ticket, now)
-        _mark_called(ticket, counter=counter, by=by, reason=reason, ahead_of_turn=ahead,
-                     now=now, settings=settings)
+        ticket, ahead = claimed
+        first_in_lane = ticket.call_count == 1
+        ticket_event_record(
+            ticket, TicketEventKind.CALLED, at=now, counter=counter, by=by,
+            reason=ticket.call_reason, ahead_of_turn=ahead,
+            wait_seconds=seconds_between(now, ticket.queued_at) if first_in_lane else None)
+        counter_state_set(counter, CounterState.CALLING, by=by, now=now, ticket=ticket)
+        notify_called(ticket, counter)
+        if ticket.anyone_to_tell:
+            notify_nearly_turn(office, ticket.lane_id, day, settings=settings)
+        board_changed(office)
     return ticket
 
 

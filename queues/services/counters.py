@@ -79,21 +79,29 @@ def counter_state_set(counter: Counter, state: str, *, by, now: datetime,
     (CounterEvent). `operator` is who works at it from now on (default: unchanged; None
     when it closes). An open idle-counter alert closes when the counter calls or
     closes. Nothing is written when nothing changes."""
-    operator = counter.operator if operator is None and state != CounterState.CLOSED \
-        else operator
+    # By id: the operator's row is not read when it stays the same.
+    operator_id = counter.operator_id if operator is None and state != CounterState.CLOSED \
+        else getattr(operator, "pk", None)
     note = (note or "").strip()[:120]
     if (counter.state, counter.operator_id, counter.pause_reason_id, counter.pause_note) == (
-            state, getattr(operator, "pk", None), getattr(pause_reason, "pk", None), note):
+            state, operator_id, getattr(pause_reason, "pk", None), note):
         return None
     previous = counter.state
     counter.state, counter.state_since = state, now
-    counter.operator = operator
+    if operator is not None and operator_id is not None:
+        counter.operator = operator
+    else:
+        counter.operator_id = operator_id
     counter.pause_reason, counter.pause_note = pause_reason, note
-    counter.save(update_fields=["state", "state_since", "operator", "pause_reason",
-                                "pause_note"])
+    # An UPDATE, not save(): the state's history is the CounterEvent below, not the
+    # audit of staff changes to settings (registry.audit), which records the counter's
+    # name, lanes and being in use when staff edit them.
+    Counter.objects.filter(pk=counter.pk).update(
+        state=state, state_since=now, operator_id=operator_id, pause_reason=pause_reason,
+        pause_note=note)
     event = CounterEvent.objects.create(
         office_id=counter.office_id, counter=counter, day=office_today(counter.office),
-        at=now, state=state, previous=previous, operator=operator, actor=actor_of(by),
+        at=now, state=state, previous=previous, operator_id=operator_id, actor=actor_of(by),
         pause_reason=pause_reason, note=note, ticket=ticket)
     if state in (CounterState.CALLING, CounterState.CLOSED):
         counter_alert_close(counter=counter, now=now,

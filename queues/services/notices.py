@@ -57,12 +57,12 @@ def notify_called(ticket: Ticket, counter: Counter) -> None:
         application=ticket.application)
 
 
-def notify_nearly_turn(office: Office, lane: Lane, day,
+def notify_nearly_turn(office: Office, lane_id: int, day,
                         settings: QueueSettings | None = None) -> None:
     """Residents with `notify_ahead` or fewer tickets ahead of them in the lane are told
     once per lane; the dedup key keeps it once even if two calls race."""
     settings = settings or office_settings_get(QueueSettings, office=office)
-    head = list(Ticket.objects.filter(office=office, lane=lane, day=day,
+    head = list(Ticket.objects.filter(office=office, lane_id=lane_id, day=day,
                                       status=TicketStatus.WAITING)
                 .order_by(*policy.lane_order(timezone.now()))
                 .values_list("id", "resident_id", "ahead_told")[:settings.notify_ahead + 1])
@@ -70,6 +70,7 @@ def notify_nearly_turn(office: Office, lane: Lane, day,
                if resident_id is not None and not told}
     if not to_tell:
         return
+    lane = Lane.objects.get(pk=lane_id, office=office)
     for ticket in Ticket.objects.filter(pk__in=to_tell).select_related("resident",
                                                                        "application"):
         notification_send(

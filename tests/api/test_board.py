@@ -160,3 +160,31 @@ def test_the_board_costs_a_bounded_number_of_queries(client, kota_morning, setti
     settings.QUEUES_BOARD_CACHE_SECONDS = 0
     with django_assert_max_num_queries(8):
         assert client.get("/api/v1/offices/3275/board/").status_code == 200
+
+
+def test_a_change_in_one_office_drops_only_that_offices_board(http, kota_morning, office_b,
+                                                              make_staff, settings):
+    """Each office's board is cached under keys of its own, in each language; a call
+    at Kota Bekasi drops Kota Bekasi's answers and leaves Kabupaten Bekasi's cached
+    (with 514 offices polling, one office's change must not recompute all the boards)."""
+    from queues.services.board import BOARD_CACHE_KEY
+
+    settings.QUEUES_BOARD_CACHE_SECONDS = 600  # nothing expires during the test
+    cache.clear()
+    for code in ("3275", "3216"):
+        for language in ("id", "en"):
+            assert http.get(f"/api/v1/offices/{code}/board/",
+                            headers={"Accept-Language": language}).status_code == 200
+    keys = {code: [BOARD_CACHE_KEY.format(code=code, language=language)
+                   for language, _name in settings.LANGUAGES] for code in ("3275", "3216")}
+    assert all(cache.get(key) is not None for key in keys["3275"] + keys["3216"])
+    ticket_no_show(counter=kota_morning["loket2"], by=kota_morning["operator"])
+    assert [cache.get(key) for key in keys["3275"]] == [None, None]
+    assert all(cache.get(key) is not None for key in keys["3216"])
+    # And a change at Kabupaten Bekasi drops only its own.
+    http.get("/api/v1/offices/3275/board/")
+    operator_b = make_staff(office_b, Role.COUNTER_OPERATOR, username="operator.b")
+    loket1 = counter_create(office=office_b, number=1, lanes=[lanes_of(office_b)["C"]])
+    assert ticket_call_next(counter=loket1, by=operator_b).code == "C-001"
+    assert [cache.get(key) for key in keys["3216"]] == [None, None]
+    assert cache.get(keys["3275"][0]) is not None

@@ -11,7 +11,10 @@ two or three of lanes A, B and C in its own order) and enough waiting tickets. E
 round, ten threads (one per counter, each with its own database connection) wait at a
 barrier and call `ticket_call_next` together; each call is timed; then each counter
 marks its ticket a no-show (not timed). It checks no ticket was called twice, and
-reports the median, p95 and maximum latency over all calls.
+reports the statements of one call, the median, p95 and maximum latency over all
+calls, and the Python CPU time per call (the ten threads share one interpreter, so
+the last of ten calls waits for the others' Python work: p95 is about ten times it,
+plus the database's time).
 
 With --http the same rounds go through the counter page on gunicorn (4 sync workers):
 ten signed-in operators POST ".../call-next/" at once; the time is until the answer
@@ -61,7 +64,11 @@ def run_service_rounds(counters, users, rounds):
     from queues.services.calling import ticket_call_next, ticket_no_show
 
     latencies, called, errors = [], [], []
-    barrier = threading.Barrier(len(counters))
+    # The process's CPU time at each barrier: a round's calls take the time between its
+    # first and second barrier (the threads share one interpreter, so this is the
+    # Python work of the ten calls; the database's is in another process).
+    marks = []
+    barrier = threading.Barrier(len(counters), action=lambda: marks.append(time.process_time()))
     lock = threading.Lock()
 
     def operator(index):
@@ -93,7 +100,22 @@ def run_service_rounds(counters, users, rounds):
         thread.join()
     if errors:
         raise RuntimeError(f"call next failed: {errors!r}")
-    return latencies, called
+    cpu = [marks[n + 1] - marks[n] for n in range(0, len(marks) - 1, 2)]
+    return latencies, called, sum(cpu) / max(1, len(called))
+
+
+def statements_per_call(counter, user):
+    """The statements of one call next (besides BEGIN and COMMIT), by their first word."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from queues.services.calling import ticket_call_next, ticket_no_show
+
+    with CaptureQueriesContext(connection) as captured:
+        ticket = ticket_call_next(counter=counter, by=user)
+    ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
+    return [q["sql"].split()[0] for q in captured.captured_queries
+            if q["sql"] not in ("BEGIN", "COMMIT")]
 
 
 def run_http_rounds(database, counters, users, rounds):
@@ -181,10 +203,11 @@ def main():
     with common.bench_database("callnext") as database:
         from queues.models import Ticket, TicketEvent
 
-        office, counters, users = setup(args.rounds * (2 if args.http else 1))
+        office, counters, users = setup(args.rounds * (2 if args.http else 1) + 1)
         # Warm the connections and caches of each thread once.
         run_service_rounds(counters, users, 1)
-        latencies, called = run_service_rounds(counters, users, args.rounds)
+        statements = statements_per_call(counters[5], users[5])
+        latencies, called, cpu = run_service_rounds(counters, users, args.rounds)
         taken = [pk for pk in called if pk is not None]
         calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id",
                                                                             flat=True))
@@ -192,7 +215,10 @@ def main():
         assert max(calls.values()) == 1, "a ticket was called twice"
         print(f"10 counters, {args.rounds} rounds; {len(taken)} tickets called, none twice; "
               f"{Ticket.objects.filter(office=office, status='waiting').count()} still waiting")
+        print(f"statements per call: {len(statements)} ({' '.join(statements)}), "
+              f"besides BEGIN and COMMIT")
         report("call next (service, 10 at once)", latencies)
+        print(f"  Python CPU per call in these rounds: {cpu * 1000:.1f} ms")
         if args.http:
             report("call next (HTTP POST on gunicorn, 10 at once)",
                    run_http_rounds(database, counters, users, args.rounds))

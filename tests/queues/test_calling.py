@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from queues import selectors
 from queues.models import (
@@ -351,3 +353,87 @@ def test_identify_reuses_the_residents_open_case(office_a, counter_factory, oper
     with pytest.raises(Conflict):
         ticket_identify(counter=counter, resident=stranger, by=operator)
     assert Ticket.objects.get().resident == application_a.resident
+
+
+def test_a_change_of_lanes_or_settings_applies_to_the_next_call(office_a, counter_factory,
+                                                                operator, clock):
+    """Call next reads the counter's lanes and the office's settings in its own
+    statements (no copy kept by a worker), so what staff change in the admin applies
+    to the very next call."""
+    from queues.services.counters import counter_set_lanes
+
+    counter = counter_factory("BA")
+    lanes = lanes_of(office_a)
+    walk_in(office_a, "A")                              # A-001 at 08:00
+    walk_in(office_a, "B")                              # B-001 at 08:00
+    counter_set_lanes(counter=counter, lanes=[lanes["A"], lanes["B"]])
+    assert codes_called(counter, operator, 1) == ["A-001"]
+    settings = QueueSettings.objects.get(office=office_a)
+    settings.ahead_cap, settings.fairness_wait_minutes = 1, 30
+    settings.save()
+    clock.move_to(at(40))
+    walk_in(office_a, "B", priority="elderly")          # B-002 at 08:40
+    walk_in(office_a, "B", priority="elderly")          # B-003 at 08:40
+    # Cap 1: one call ahead of turn, then the walk-in who waited 40 minutes.
+    called = []
+    for _n in range(3):
+        ticket = ticket_call_next(counter=counter, by=operator)
+        called.append((ticket.code, ticket.call_reason))
+        ticket_no_show(counter=counter, by=operator)
+    assert called == [("B-002", "priority"), ("B-001", "fairness"), ("B-003", "priority")]
+
+
+def test_the_fairness_cap_counts_each_lane_apart(office_a, counter_factory, operator, clock):
+    """Calls ahead of turn in lane C do not make lane B's next call a fairness call,
+    and a lane at its cap with nobody out of turn left calls its first ticket as
+    "next"."""
+    QueueSettings.objects.update_or_create(office=office_a,
+                                           defaults={"ahead_cap": 2, "fairness_wait_minutes": 30})
+    lane_c, lane_b = counter_factory("C"), counter_factory("B")
+    walk_in(office_a, "B")                             # B-001 at 08:00
+    walk_in(office_a, "C")                             # C-001 at 08:00
+    clock.move_to(at(5))
+    walk_in(office_a, "C", priority="elderly")         # C-002
+    walk_in(office_a, "C", priority="elderly")         # C-003
+    walk_in(office_a, "B", priority="elderly")         # B-002
+    clock.move_to(at(35))
+    called = []
+    for counter in (lane_c, lane_c, lane_b, lane_c, lane_b, lane_c):
+        ticket = ticket_call_next(counter=counter, by=operator)
+        called.append(ticket and (ticket.code, ticket.call_reason))
+        if ticket is not None:
+            ticket_no_show(counter=counter, by=operator)
+    assert called == [("C-002", "priority"), ("C-003", "priority"), ("B-002", "priority"),
+                      ("C-001", "next"), ("B-001", "next"), None]
+
+
+def test_a_counter_left_calling_by_the_sweep_calls_again(office_a, counter_factory, operator,
+                                                         clock):
+    """The counter's row still says "calling" but its ticket was closed (the end-of-day
+    sweep does not touch the counter): the idle check looks again and lets it call."""
+    counter = counter_factory("C")
+    walk_in(office_a)
+    walk_in(office_a)
+    first = ticket_call_next(counter=counter, by=operator)
+    Ticket.objects.filter(pk=first.pk).update(status=TicketStatus.NO_SHOW, closed_at=at(1))
+    assert Counter.objects.get(pk=counter.pk).state == CounterState.CALLING
+    assert ticket_call_next(counter=counter, by=operator).code == "C-002"
+
+
+def test_call_next_reads_and_writes_in_few_statements(office_a, counter_factory, operator,
+                                                      clock):
+    """Lock the counter (with settings and its current ticket), claim and mark the
+    ticket, its history, the counter's state and history, the idle alert; the
+    nearly-your-turn query only when a resident with an account waits."""
+    counter = counter_factory("C")
+    for _n in range(3):
+        walk_in(office_a)
+    ticket_call_next(counter=counter, by=operator)      # opens the counter
+    ticket_no_show(counter=counter, by=operator)
+    with CaptureQueriesContext(connection) as captured:
+        ticket = ticket_call_next(counter=counter, by=operator)
+    assert ticket.code == "C-002"
+    statements = [q["sql"] for q in captured.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
+    assert [sql.split()[0] for sql in statements] == [
+        "SELECT", "WITH", "INSERT", "UPDATE", "INSERT", "UPDATE"], statements
