@@ -618,10 +618,13 @@ APPOINTMENTS_SLOTS_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SLOTS_CACHE_
                                                       "5"))
 
 # --- Queues (queues) -----------------------------------------------------------
-# Seconds the display board's answer is cached per office and language. Every queue
-# change drops it when it commits, so this only bounds the work of the screens and apps
-# polling it; 0 turns the cache off (the board benchmark measures both).
-QUEUES_BOARD_CACHE_SECONDS = int(os.environ.get("QUEUES_BOARD_CACHE_SECONDS", "1"))
+# Seconds the display board's answer is cached per office and language (each office's
+# stretched by up to half again, queues.api.views.board_cache_seconds). Every queue
+# change drops it when it commits, so this bounds only how old the board's estimates
+# and clock may be, and the work of the screens and apps polling it: with 514 offices'
+# screens polling every 2 s, 1 s meant a computation for nearly every request
+# (README "Scaling"). 0 turns the cache off (the board benchmarks measure both).
+QUEUES_BOARD_CACHE_SECONDS = int(os.environ.get("QUEUES_BOARD_CACHE_SECONDS", "10"))
 
 # How long personal data is kept (UU PDP 27/2022: no longer than its purpose needs), in
 # days, for every office alike; registry.services.retention sweeps what is older.

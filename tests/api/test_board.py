@@ -188,3 +188,14 @@ def test_a_change_in_one_office_drops_only_that_offices_board(http, kota_morning
     assert ticket_call_next(counter=loket1, by=operator_b).code == "C-001"
     assert [cache.get(key) for key in keys["3216"]] == [None, None]
     assert cache.get(keys["3275"][0]) is not None
+
+
+def test_offices_boards_expire_at_different_moments_within_half_again():
+    """Filled together when the screens come on, 514 offices' boards must not all be
+    recomputed in the same second when they expire."""
+    from queues.api.views import board_cache_seconds
+
+    lives = [board_cache_seconds(str(3000 + n), 10) for n in range(514)]
+    assert all(10 <= life < 15 for life in lives)
+    assert len(set(lives)) > 300  # of 514, in steps of 5 ms
+    assert board_cache_seconds("3275", 10) == board_cache_seconds("3275", 10)
