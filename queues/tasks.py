@@ -33,11 +33,12 @@ def tickets_close_due() -> int:
 
 
 @shared_task(name="queues.tasks.counter_alerts_due")
-def counter_alerts_due() -> int:
+def counter_alerts_due(now: str | None = None) -> int:
     """Every minute: one counter_alerts_office per office with a counter idle or
-    paused (or an alert open); how many were queued."""
+    paused (or an alert open), each checking at the beat's moment (`now`, ISO 8601,
+    for a benchmark or a replay); how many were queued."""
     return fan_out(counter_alerts_office, counter_alerts.offices_with_open_counters(),
-                   timezone.now().isoformat())
+                   now or timezone.now().isoformat())
 
 
 @shared_task(name="queues.tasks.counter_alerts_office")
