@@ -33,6 +33,10 @@ class QueuesConfig(AppConfig):
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
+        from queues import demo_national
+
+        extensions.register(extensions.NATIONAL_SETUP, demo_national.setup)
+        extensions.register(extensions.NATIONAL_DAY, demo_national.day)
         # The app's part of a resident's own data (GET /api/v1/me/export/).
         extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
         # The settings staff change, in the audit of staff changes (registry.audit).

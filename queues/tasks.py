@@ -6,38 +6,53 @@ from datetime import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from queues.models import Counter, CounterState
 from queues.services import closing, counter_alerts
 from queues.services.counters import counters_close_stale
 from registry.background import fan_out
 from registry.models import Office
 
-# Batches per run: a busy deployment's evening fits easily; the next beat takes the rest.
+# Batches per office and run: an office's evening fits easily; the next beat takes the rest.
 MAX_BATCHES = 50
 
 
 @shared_task(name="queues.tasks.tickets_close_due")
-def tickets_close_due() -> int:
-    """The end-of-day sweep: close the tickets whose day is over, batch by batch."""
+def tickets_close_due(now: str | None = None) -> int:
+    """The end-of-day sweep: one tickets_close_office per office with a ticket due or
+    a counter still open (closing.tickets_close_offices), as one Celery group, each
+    closing at the beat's moment; how many were queued. At national scale an evening
+    closes a few thousand tickets over hundreds of offices: side by side on the
+    workers, and one office's failure does not hold up the others."""
+    moment = datetime.fromisoformat(now) if now else timezone.now()
+    return fan_out(tickets_close_office, closing.tickets_close_offices(now=moment),
+                   moment.isoformat())
+
+
+@shared_task(name="queues.tasks.tickets_close_office")
+def tickets_close_office(office_id: int, now: str | None = None) -> int:
+    """Close the office's tickets whose day is over, batch by batch (each its own
+    transaction), then its counters left open on an earlier day, so no timer runs
+    overnight; how many tickets were closed."""
+    moment = datetime.fromisoformat(now) if now else timezone.now()
     closed = 0
     for _batch in range(MAX_BATCHES):
-        count = closing.tickets_close_due()
+        count = closing.tickets_close_due(now=moment, batch=closing.SWEEP_BATCH,
+                                          office_id=office_id)
         closed += count
         if count < closing.SWEEP_BATCH:
             break
-    # Counters left open on an earlier day close, so no timer runs overnight.
-    for office in Office.objects.filter(pk__in=Counter.objects.exclude(
-            state=CounterState.CLOSED).values("office_id")):
-        counters_close_stale(office=office)
+    office = Office.objects.filter(pk=office_id).first()
+    if office is not None:
+        counters_close_stale(office=office, now=moment)
     return closed
 
 
 @shared_task(name="queues.tasks.counter_alerts_due")
-def counter_alerts_due() -> int:
+def counter_alerts_due(now: str | None = None) -> int:
     """Every minute: one counter_alerts_office per office with a counter idle or
-    paused (or an alert open); how many were queued."""
+    paused (or an alert open), each checking at the beat's moment (`now`, ISO 8601,
+    for a benchmark or a replay); how many were queued."""
     return fan_out(counter_alerts_office, counter_alerts.offices_with_open_counters(),
-                   timezone.now().isoformat())
+                   now or timezone.now().isoformat())
 
 
 @shared_task(name="queues.tasks.counter_alerts_office")

@@ -26,6 +26,12 @@ AppConfig.ready(), and the core reads them in the order of INSTALLED_APPS:
   `start`..`end` in bulk, as its services would have left them (registry.demo_history
   runs the parts in order, so an app builds on the rows of the apps before it: the demo's
   60 days, the benchmarks' year);
+- NATIONAL_SETUP: a function `(*, offices)` giving new offices of the national
+  deployment what the app needs to work (the queues' counters, the appointments' lane
+  plans), in bulk where it can (registry.demo_national, manage.py load_demo --national);
+- NATIONAL_DAY: a function `(*, office, day: date, moment: datetime, rng) ->
+  {model label: rows}` writing the office's live `day` as seen at `moment`, with the
+  work each of the app's periodic tasks finds due then (registry.demo_national);
 - SMS_COMMANDS: a function `(*, resident, text) -> (answer, params, office) | None`
   trying a resident's SMS (from their bound phone) as one of the app's commands: the
   answer to send back (a translatable text and its parameters) and the office it is
@@ -57,6 +63,8 @@ TRENDS = "trends"
 REPORT_TABLES = "report_tables"
 DEMO = "demo"
 HISTORY = "history"
+NATIONAL_SETUP = "national_setup"
+NATIONAL_DAY = "national_day"
 SMS_COMMANDS = "sms_commands"
 RETENTION = "retention"
 PERSONAL_EXPORT = "personal_export"

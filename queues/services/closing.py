@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from queues import lock_objects
 from queues.models import (
+    Counter,
+    CounterState,
     Outcome,
     Ticket,
     TicketEventKind,
@@ -44,15 +46,30 @@ def _close_at_end_of_day(ticket: Ticket, now: datetime) -> None:
         booking_finished(ticket, by=None)
 
 
-def tickets_close_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """The end-of-day sweep, one batch: tickets past their `sweep_due_at` still waiting
-    or called become no-shows (bookings behind them follow the appointments rules),
-    tickets still being served are closed without an outcome, and no-shows marked
-    earlier are closed for good. Rows another transaction holds are skipped and taken
-    by the next run; running it twice changes nothing."""
+def tickets_close_offices(*, now: datetime) -> list[int]:
+    """The offices the end-of-day sweep has work at, at `now`: a ticket past its
+    `sweep_due_at` not closed yet, or a counter not closed (left open on an earlier
+    day, maybe: counters_close_stale decides). In id order."""
+    due = set(Ticket.objects.filter(closed_at__isnull=True, sweep_due_at__lte=now)
+              .values_list("office_id", flat=True).distinct())
+    due |= set(Counter.objects.exclude(state=CounterState.CLOSED)
+               .values_list("office_id", flat=True).distinct())
+    return sorted(due)
+
+
+def tickets_close_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH,
+                      office_id: int | None = None) -> int:
+    """The end-of-day sweep, one batch (of one office with `office_id`): tickets past
+    their `sweep_due_at` still waiting or called become no-shows (bookings behind them
+    follow the appointments rules), tickets still being served are closed without an
+    outcome, and no-shows marked earlier are closed for good. Rows another transaction
+    holds are skipped and taken by the next run; running it twice changes nothing."""
     now = now or timezone.now()
+    tickets = lock_objects.tickets_for_update(skip_locked=True)
+    if office_id is not None:
+        tickets = tickets.filter(office_id=office_id)
     with transaction.atomic():
-        due = list(lock_objects.tickets_for_update(skip_locked=True)
+        due = list(tickets
                    .filter(closed_at__isnull=True, sweep_due_at__lte=now)
                    .select_related("office", "lane", "counter", "application", "booking")
                    .order_by("sweep_due_at", "id")[:batch])

@@ -37,7 +37,7 @@ from queues.models import (
     TicketStatus,
 )
 from registry.background import enqueue_on_commit
-from registry.calendar import office_day_bounds, office_today
+from registry.calendar import office_day_bounds, office_zone
 from registry.models import Office
 from registry.selectors import office_supervisors
 from registry.services.offices import office_settings_get
@@ -90,7 +90,7 @@ def counter_alerts_check(*, office: Office, now: datetime | None = None) -> int:
     """Raise the alerts now due at `office`, and close the open ones nobody waits
     for any more; how many were raised. Safe to run at any time, and twice."""
     now = now or timezone.now()
-    day = office_today(office)
+    day = now.astimezone(office_zone(office)).date()
     start_of_day = office_day_bounds(office, day)[0]
     queue_settings = office_settings_get(QueueSettings, office=office)
     threshold = timedelta(minutes=queue_settings.idle_alert_minutes)

@@ -30,6 +30,10 @@ class AppointmentsConfig(AppConfig):
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
+        from registry.appointments import demo_national
+
+        extensions.register(extensions.NATIONAL_SETUP, demo_national.setup)
+        extensions.register(extensions.NATIONAL_DAY, demo_national.day)
 
         extensions.register(extensions.RETENTION, DOCUMENTS)
         # The app's part of a resident's own data (GET /api/v1/me/export/).

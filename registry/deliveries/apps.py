@@ -39,6 +39,9 @@ class DeliveriesConfig(AppConfig):
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)
+        from registry.deliveries import demo_national
+
+        extensions.register(extensions.NATIONAL_DAY, demo_national.day)
 
         extensions.register(extensions.RETENTION, DELIVERY_PHOTOS)
         # The app's part of a resident's own data (GET /api/v1/me/export/).

@@ -27,7 +27,7 @@ from registry.central.services.link import (
 )
 from registry.errors import Conflict, DomainError
 from registry.models import Notification, Role
-from tests.factories import ApplicationFactory, card_stock_for
+from tests.factories import ApplicationFactory, OfficeFactory, card_stock_for
 
 pytestmark = pytest.mark.django_db
 WIB = ZoneInfo("Asia/Jakarta")
@@ -247,12 +247,17 @@ def test_the_sweep_queues_due_jobs_in_bounded_batches(office_a, queued, serve, c
     assert CentralJob.objects.get(pk=jobs[1].id).status == CentralJobStatus.BLOCKED
 
 
-def test_the_beat_checks_every_active_office(office_a, office_b, queued, committed):
+def test_the_beat_checks_every_active_office(office_a, office_b, mocker):
+    office_c = OfficeFactory(code="3171")
     office_b.is_active = False
     office_b.save()
-    with committed():
-        assert central_link_check_all() == 1
-    assert queued == [("central.tasks.central_link_check", (office_a.id,))]
+    # One Celery group of a task per active office (registry.background.fan_out).
+    fanned = []
+    mocker.patch("registry.central.services.link.fan_out",
+                 side_effect=lambda task, ids, *args: fanned.append((task.name, ids, args))
+                 or len(ids))
+    assert central_link_check_all() == 2
+    assert fanned == [("central.tasks.central_link_check", [office_a.id, office_c.id], ())]
 
 
 def test_the_outage_notice_gives_an_action_without_the_app(office_a, central_sim, serve,

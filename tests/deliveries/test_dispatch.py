@@ -34,7 +34,7 @@ from registry.deliveries.services.dispatch import (
 )
 from registry.deliveries.services.handovers import handover_choose
 from registry.errors import Conflict, DomainError, NotFound
-from registry.models import ApplicationStatus, Notification, Role
+from registry.models import ApplicationStatus, Closure, Notification, Role
 from tests.deliveries.conftest import MONDAY, coords
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_routes_go_nearest_first_from_the_office(printed, office_a, make_staff):
 
 
 def test_no_dispatch_on_a_closed_day_and_the_beat_waits_for_the_morning(
-        printed, office_a, make_staff, queued_deliveries, committed):
+        printed, office_a, office_b, make_staff, queued_deliveries, mocker):
     make_staff(office_a, Role.COURIER)
     make_waiting(printed, 1)
     saturday = date(2022, 7, 2)
@@ -141,10 +141,21 @@ def test_no_dispatch_on_a_closed_day_and_the_beat_waits_for_the_morning(
     for moment in (datetime(2022, 7, 2, 9, 0, tzinfo=WIB),  # Saturday
                    datetime(2022, 7, 4, 6, 30, tzinfo=WIB)):  # Monday, before 07:00
         assert deliveries_dispatch_due(now=moment) == []
-    with time_machine.travel(datetime(2022, 7, 4, 7, 5, tzinfo=WIB), tick=False), committed():
-        assert deliveries_dispatch_due() == [office_a.id]
-    assert queued_deliveries == [("deliveries.tasks.deliveries_dispatch",
-                                  (office_a.id, "2022-07-04"))]
+    # Monday 07:05: one task per office due, as a Celery group (office_b too: the
+    # morning's run is recorded even with nothing to assign), each with its local day.
+    fanned = []
+    mocker.patch("registry.deliveries.services.dispatch.fan_out",
+                 side_effect=lambda task, ids, *args: fanned.append((task.name, ids, args)))
+    with time_machine.travel(datetime(2022, 7, 4, 7, 5, tzinfo=WIB), tick=False):
+        assert deliveries_dispatch_due() == [office_a.id, office_b.id]
+    assert fanned == [("deliveries.tasks.deliveries_dispatch", [office_a.id, office_b.id],
+                       ("2022-07-04",))]
+    # Once an office has dispatched that day, or is closed, the beat leaves it out.
+    deliveries_dispatch(office=office_a, day=date(2022, 7, 4))
+    Closure.objects.create(office=office_b, date=date(2022, 7, 4), reason="Banjir")
+    with time_machine.travel(datetime(2022, 7, 4, 7, 10, tzinfo=WIB), tick=False):
+        assert deliveries_dispatch_due() == []
+    assert queued_deliveries == []
 
 
 def test_residents_are_told_once_that_the_card_comes_today(printed, office_a, make_staff):

@@ -49,6 +49,12 @@ class Broker:
         self.queue.append((task, args))
         return True
 
+    def fan_out(self, task, office_ids, *args):
+        """registry.background.fan_out: one task per office, queued here too."""
+        for office_id in office_ids:
+            self.publish(task, office_id, *args)
+        return len(office_ids)
+
     def drain(self):
         ran = []
         while self.queue:
@@ -62,6 +68,7 @@ class Broker:
 def broker(mocker):
     broker = Broker()
     mocker.patch("registry.background.enqueue_now", side_effect=broker.publish)
+    mocker.patch("registry.deliveries.services.dispatch.fan_out", side_effect=broker.fan_out)
     return broker
 
 

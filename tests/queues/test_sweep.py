@@ -57,17 +57,27 @@ def test_the_sweep_closes_the_day(office_a, office_b, counter_factory, operator,
     assert ticket_call_next(counter=serving_counter, by=operator).code == "C-001"
 
 
-def test_the_task_runs_batches_until_nothing_is_due(office_a, clock, monkeypatch):
+def test_the_task_runs_batches_until_nothing_is_due(office_a, office_b, clock, monkeypatch):
     for _n in range(5):
         walk_in(office_a)
+    walk_in(office_b)
     monkeypatch.setattr(closing, "SWEEP_BATCH", 2)
     clock.move_to(datetime(2022, 7, 2, 0, 0, tzinfo=WIB))
-    real = tickets_close_due
-    monkeypatch.setattr(closing, "tickets_close_due", lambda: real(batch=2))
-    assert tasks.tickets_close_due() == 5
-    assert tasks.tickets_close_due() == 0
+    # The beat: one task per office with work, as a group, at its moment.
+    queued = []
+    monkeypatch.setattr(tasks, "fan_out", lambda task, ids, *args: queued.append(
+        (task.name, ids, args)) or len(ids))
+    assert tasks.tickets_close_due() == 2
+    moment = "2022-07-01T17:00:00+00:00"
+    assert queued == [("queues.tasks.tickets_close_office", [office_a.id, office_b.id],
+                       (moment,))]
+    # An office's task closes its own tickets, in batches, until none is due.
+    assert tasks.tickets_close_office(office_a.id, moment) == 5
+    assert tasks.tickets_close_office(office_a.id, moment) == 0
+    assert Ticket.objects.filter(office=office_b, status="waiting").count() == 1
+    assert tasks.tickets_close_office(office_b.id, moment) == 1
     assert set(Ticket.objects.values_list("status", flat=True)) == {"no_show"}
-    assert TicketEvent.objects.filter(kind="no_show").count() == 5
+    assert TicketEvent.objects.filter(kind="no_show").count() == 6
 
 
 def test_a_ticket_finished_in_the_day_is_not_touched(office_a, counter_factory, operator,

@@ -5,6 +5,7 @@ area, and the residents told when their courier comes.
 import heapq
 import math
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -12,11 +13,11 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.background import enqueue_on_commit
+from registry.background import enqueue_on_commit, fan_out
 from registry.calendar import (
+    national_holiday,
     office_is_working_day,
     office_today,
-    office_zone,
 )
 from registry.deliveries import lock_objects
 from registry.deliveries.models import (
@@ -27,7 +28,7 @@ from registry.deliveries.models import (
     DispatchRun,
 )
 from registry.errors import DomainError
-from registry.models import Office, Role, StaffMembership
+from registry.models import Closure, Office, Role, StaffMembership, WorkingHours
 from registry.services.cases import (
     case_events_record_many,
 )
@@ -207,26 +208,53 @@ def _carry_over_unattempted(office: Office, day: date) -> int:
     return len(stale)
 
 
+def deliveries_dispatch_offices(*, now=None) -> list[int]:
+    """The offices whose dispatch time has come on a working day and that have not
+    dispatched that day, at `now`, in id order: in four queries whatever the number of
+    offices (the beat asks every five minutes, 514 offices at national scale)."""
+    now = now or timezone.now()
+    due: dict[int, date] = {}
+    for office_id, zone, dispatch_time in (
+            Office.objects.filter(is_active=True).order_by("id")
+            .values_list("id", "timezone", "delivery_settings__dispatch_time")):
+        local_now = now.astimezone(ZoneInfo(zone))
+        if local_now.time() >= (dispatch_time or DEFAULT_DISPATCH_TIME):
+            due[office_id] = local_now.date()
+    if not due:
+        return []
+    days = set(due.values())
+    weekdays: dict[int, set[int]] = {}
+    for office_id, weekday in WorkingHours.objects.filter(office_id__in=due).values_list(
+            "office_id", "weekday"):
+        weekdays.setdefault(office_id, set()).add(weekday)
+    closed = set(Closure.objects.filter(office_id__in=due, date__in=days)
+                 .values_list("office_id", "date"))
+    # The morning's run is recorded even when there was nothing to assign, so a card
+    # printed in the afternoon waits for the next working morning.
+    done = set(DispatchRun.objects.filter(office_id__in=due, day__in=days)
+               .values_list("office_id", "day"))
+    return [office_id for office_id, day in due.items()
+            if day.weekday() in weekdays.get(office_id, ()) and not national_holiday(day)
+            and (office_id, day) not in closed and (office_id, day) not in done]
+
+
 def deliveries_dispatch_due(*, now=None) -> list[int]:
-    """The beat's sweep: queue today's dispatch for every office whose dispatch time
-    has come on a working day and that has not dispatched today."""
+    """The beat's sweep: queue today's dispatch (deliveries_dispatch, one task per
+    office, as Celery groups: one per local date) for every office
+    deliveries_dispatch_offices names; those offices. A doubled beat queues an office
+    twice at most, and its DispatchRun row makes the second task do nothing."""
     from registry.deliveries.tasks import deliveries_dispatch as dispatch_task
 
-    queued = []
-    for office in Office.objects.filter(is_active=True).select_related("delivery_settings"):
-        local_now = (now or timezone.now()).astimezone(office_zone(office))
-        today = local_now.date()
-        dispatch_time = (office.delivery_settings.dispatch_time
-                         if hasattr(office, "delivery_settings") else DEFAULT_DISPATCH_TIME)
-        if local_now.time() < dispatch_time or not office_is_working_day(office, today):
-            continue
-        # The morning's run is recorded even when there was nothing to assign, so a card
-        # printed in the afternoon waits for the next working morning.
-        if DispatchRun.objects.filter(office=office, day=today).exists():
-            continue
-        enqueue_on_commit(dispatch_task, office.id, today.isoformat())
-        queued.append(office.id)
-    return queued
+    now = now or timezone.now()
+    offices = deliveries_dispatch_offices(now=now)
+    by_day: dict[date, list[int]] = {}
+    zones = dict(Office.objects.filter(pk__in=offices).values_list("id", "timezone"))
+    for office_id in offices:
+        by_day.setdefault(now.astimezone(ZoneInfo(zones[office_id])).date(),
+                          []).append(office_id)
+    for day, office_ids in sorted(by_day.items()):
+        fan_out(dispatch_task, office_ids, day.isoformat())
+    return offices
 
 
 def deliveries_notify_scheduled(*, office_id: int, day: date) -> int:
