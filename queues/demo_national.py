@@ -1,7 +1,7 @@
 """This app's part of the national deployment (registry.demo_national).
 
 NATIONAL_SETUP: each new office gets registry.demo_national.counter_count counters
-(three to six) serving lanes A, B and C in different orders.
+(nine to twelve) serving lanes A, B and C in different orders.
 
 NATIONAL_DAY: the live day's queue as seen at the deployment's moment: WAITING
 walk-in tickets waiting in the office's lanes since the last hour, and IDLE_COUNTERS
