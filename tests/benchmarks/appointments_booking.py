@@ -30,6 +30,7 @@ on a queue of their own that is deleted at the end).
 """
 
 import argparse
+import base64
 import http.client
 import json
 import multiprocessing
@@ -48,6 +49,10 @@ from pathlib import Path
 
 # The tokens made here must be valid for the server started below: one key for both.
 os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+# And the residents' NIKs and phones written here must be readable by it (the server
+# runs without the test settings' derived keys).
+os.environ.setdefault("EOPEN_FIELD_KEYS", f"bench:{base64.b64encode(os.urandom(32)).decode()}")
+os.environ.setdefault("EOPEN_LOOKUP_KEY", base64.b64encode(os.urandom(32)).decode())
 # Bookings made in this process (the in-process measure) publish their tasks as the
 # server does: to Redis when there is one (the test settings appointments_common sets
 # would use an in-memory broker), on a queue of their own deleted at the end.
@@ -387,10 +392,13 @@ def main():
         finally:
             server.terminate()
             server.wait(timeout=30)
-            errors = [line for line in log_path.read_text(errors="replace").splitlines()
-                      if " ERROR " in line or "Traceback" in line]
+            log = log_path.read_text(errors="replace").splitlines()
+            errors = [line for line in log if " ERROR " in line or "Traceback" in line]
             print(f"server log: {len(errors)} error lines" + "".join(
                 f"\n  {line}" for line in errors[:20]))
+            if errors:  # the first error in full
+                first = log.index(errors[0])
+                print("\n".join(f"  | {line}" for line in log[first:first + 60]))
             log_path.unlink()
             if os.environ.get("REDIS_URL"):
                 import redis
