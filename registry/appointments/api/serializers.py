@@ -6,12 +6,9 @@ from rest_framework import serializers
 
 from registry.api.fields import DateRangeQuerySerializer, OfficeDateTimeField, office_local_iso
 from registry.appointments.models import (
-    Booking,
     BookingChannel,
-    BookingDocument,
     BookingStatus,
     DocumentReview,
-    Slot,
 )
 from registry.appointments.services.bookings import booking_change_deadline
 from registry.appointments.services.requirements import requirement_dict
@@ -78,17 +75,13 @@ class SlotQuerySerializer(DateRangeQuerySerializer):
                     "those of the visit's lane."))
 
 
-class SlotSerializer(serializers.ModelSerializer):
+class SlotSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     date = serializers.DateField(read_only=True)
     start = OfficeDateTimeField(source="starts_at", office_path="office")
     end = OfficeDateTimeField(source="ends_at", office_path="office")
     lane = serializers.CharField(source="lane.letter", read_only=True)
     remaining = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Slot
-        fields = ["id", "date", "start", "end", "lane", "remaining"]
 
 
 class BookingCreateSerializer(serializers.Serializer):
@@ -110,7 +103,7 @@ class DocumentUploadSerializer(serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True)
 
 
-class BookingDocumentSerializer(serializers.ModelSerializer):
+class BookingDocumentSerializer(serializers.Serializer):
     requirement = serializers.CharField(source="requirement.code", read_only=True)
     name = serializers.CharField(source="requirement.name", read_only=True)
     valid_days = serializers.IntegerField(source="requirement.valid_days", read_only=True)
@@ -119,21 +112,15 @@ class BookingDocumentSerializer(serializers.ModelSerializer):
     review = serializers.ChoiceField(choices=DocumentReview.choices, read_only=True)
     reject_reason = serializers.CharField(read_only=True)
 
-    class Meta:
-        model = BookingDocument
-        fields = ["requirement", "name", "valid_days", "issued_on", "sent", "review",
-                  "reject_reason"]
-
     def get_sent(self, document) -> bool:
         return bool(document.file)
 
 
-class BookingSerializer(serializers.ModelSerializer):
-    # Every field declared: a ModelSerializer maps the model's fields anew for each
-    # answer, a cost every booking's answer paid.
+class BookingSerializer(serializers.Serializer):
+    # A plain Serializer, every field declared: a ModelSerializer reads the model's
+    # fields anew for each answer, a cost every booking's answer paid.
     code = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=BookingStatus.choices, read_only=True)
-    channel = serializers.ChoiceField(choices=BookingChannel.choices, read_only=True)
     office = serializers.CharField(source="office.code", read_only=True)
     service = serializers.CharField(source="service.code", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True)
@@ -141,6 +128,7 @@ class BookingSerializer(serializers.ModelSerializer):
     estimated_minutes = serializers.SerializerMethodField()
     slot = SlotSerializer(read_only=True)
     application = serializers.IntegerField(source="application_id", read_only=True)
+    channel = serializers.ChoiceField(choices=BookingChannel.choices, read_only=True)
     created_at = OfficeDateTimeField()
     checked_in_at = OfficeDateTimeField()
     cancel_reason = serializers.CharField(read_only=True)
@@ -149,15 +137,6 @@ class BookingSerializer(serializers.ModelSerializer):
     calendar = serializers.SerializerMethodField()
     requirements = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Booking
-        fields = ["code", "status", "office", "service", "service_name", "services",
-                  "estimated_minutes", "slot",
-                  "application",
-                  "channel", "created_at", "checked_in_at", "cancel_reason",
-                  "can_change_until", "qr_url", "calendar", "requirements",
-                  "documents"]
 
     def _visit(self, booking):
         """The visit's services: the creating view hands over the set it booked (the
