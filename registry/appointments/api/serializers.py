@@ -106,7 +106,8 @@ class DocumentUploadSerializer(serializers.Serializer):
 class BookingDocumentSerializer(serializers.Serializer):
     requirement = serializers.CharField(source="requirement.code", read_only=True)
     name = serializers.CharField(source="requirement.name", read_only=True)
-    valid_days = serializers.IntegerField(source="requirement.valid_days", read_only=True)
+    valid_days = serializers.IntegerField(source="requirement.valid_days", read_only=True,
+                                          allow_null=True)
     issued_on = serializers.DateField(read_only=True, allow_null=True)
     sent = serializers.SerializerMethodField()
     review = serializers.ChoiceField(choices=DocumentReview.choices, read_only=True)
@@ -129,8 +130,8 @@ class BookingSerializer(serializers.Serializer):
     slot = SlotSerializer(read_only=True)
     application = serializers.IntegerField(source="application_id", read_only=True)
     channel = serializers.ChoiceField(choices=BookingChannel.choices, read_only=True)
-    created_at = OfficeDateTimeField()
-    checked_in_at = OfficeDateTimeField()
+    created_at = OfficeDateTimeField(read_only=True)
+    checked_in_at = OfficeDateTimeField(read_only=True, allow_null=True)
     cancel_reason = serializers.CharField(read_only=True)
     can_change_until = serializers.SerializerMethodField()
     qr_url = serializers.SerializerMethodField()
