@@ -11,6 +11,7 @@ class AppointmentsConfig(AppConfig):
         # What this app adds to the registry core (see registry.extensions).
         from registry import extensions
         from registry.appointments import (
+            catalogue,
             demo,
             demo_history,
             events,
@@ -40,3 +41,5 @@ class AppointmentsConfig(AppConfig):
         extensions.register(extensions.PERSONAL_EXPORT, *personal_export.SECTIONS)
         # The settings staff change, in the audit of staff changes (registry.audit).
         audit(AppointmentSettings, LaneSchedule)
+        # Each worker's copy of the offices' catalogues follows staff changes.
+        catalogue.catalogue_follow()

@@ -3,6 +3,7 @@ few statements from a SELECT (set-based sweeps).
 """
 
 import logging
+import secrets
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -63,7 +64,7 @@ def application_open(*, office: Office, resident: Resident, service: Service, ch
         number = sequence_next(office=office, scope=f"application:{year}")
         application = Application.objects.create(
             office=office,
-            number=f"{office.code}-{year}-{number:05d}",
+            number=_case_number(office, year, number),
             resident=resident,
             service=service,
             channel=channel,
@@ -79,6 +80,78 @@ def application_open(*, office: Office, resident: Resident, service: Service, ch
         )
         turn_aways_link(application=application)
     return application
+
+
+# A case opened with its number taken last (application_start) carries this until
+# application_number_take: unique (the rest is random) and never a real number.
+UNNUMBERED_PREFIX = "~"
+
+
+def application_start(*, office: Office, resident: Resident, service: Service,
+                      channel: str, by=None, at=None) -> tuple[Application, dict]:
+    """Open a case file, as `application_open` does, inside the caller's transaction,
+    leaving to the caller the timeline entry that says so (returned, to be written with
+    the caller's own entries by case_events_record_many) and the case number: the
+    caller takes it with `application_number_take` as the last write before its
+    commit, and links the resident's turn-aways (turn_aways_link) when it knows there
+    are any.
+
+    On PostgreSQL the case gets a placeholder number here and its real one at the end:
+    the per-office number's row lock, which every new case of the office waits for, is
+    then held only from that statement to the commit. Elsewhere (SQLite, one writer at a
+    time anyway) the number is taken here."""
+    if service.office_id != office.id or not service.is_active:
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    year = office_today(office).year
+    if connection.vendor == "postgresql":
+        number = f"{UNNUMBERED_PREFIX}{secrets.token_hex(9)}"
+    else:
+        number = _case_number(office, year, sequence_next(office=office,
+                                                          scope=f"application:{year}"))
+    application = Application.objects.create(
+        office=office, number=number, resident=resident, service=service, channel=channel,
+        created_by=by if getattr(by, "pk", None) else None)
+    opened = {"application": application, "kind": "application.opened",
+              "params": {"number": number, "service": service.name, "channel": channel},
+              "actor": by, "by_resident": channel == "app", "at": at}
+    return application, opened
+
+
+def _case_number(office: Office, year: int, number: int) -> str:
+    return f"{office.code}-{year}-{number:05d}"
+
+
+_NUMBER_TAKE_SQL = (
+    "WITH seq AS ("
+    " INSERT INTO registry_sequence (office_id, scope, value) VALUES (%s, %s, 1)"
+    " ON CONFLICT (office_id, scope) DO UPDATE SET value = registry_sequence.value + 1"
+    " RETURNING value),"
+    " app AS (UPDATE registry_application SET number = %s ||"
+    " CASE WHEN seq.value < 100000 THEN lpad(seq.value::text, 5, '0')"
+    " ELSE seq.value::text END"
+    " FROM seq WHERE registry_application.id = %s RETURNING registry_application.number)"
+    " UPDATE registry_caseevent SET params = jsonb_set(params, '{number}',"
+    " to_jsonb(app.number)) FROM app"
+    " WHERE registry_caseevent.application_id = %s"
+    " AND registry_caseevent.kind = 'application.opened'"
+    " RETURNING app.number")
+
+
+def application_number_take(*, application: Application) -> None:
+    """Give a case opened by `application_start` its number: the next of its office
+    and year, on the case and in its "application.opened" entry (already written). One
+    statement on PostgreSQL, the last before the caller's commit; nothing to do where
+    application_start took it."""
+    if not application.number.startswith(UNNUMBERED_PREFIX):
+        return
+    year = office_today(application.office).year
+    with connection.cursor() as cursor:
+        # The upsert of sequence_next, the case's number and its opening entry's,
+        # in one statement.
+        cursor.execute(_NUMBER_TAKE_SQL,
+            [application.office_id, f"application:{year}",
+             f"{application.office.code}-{year}-", application.id, application.id])
+        application.number = cursor.fetchone()[0]
 
 
 def turn_aways_link(*, application: Application) -> int:

@@ -67,7 +67,8 @@ def notification_channels_for(resident: Resident) -> list[tuple[str, str]]:
 def notification_send(*, office: Office, resident: Resident, kind: str, title, body,
                       params: dict | None = None, application: Application | None = None,
                       link: str = "", dedup_key: str | None = None,
-                      channels: list[tuple[str, str]] | None = None) -> Notification | None:
+                      channels: list[tuple[str, str]] | None = None,
+                      case_events: list[dict] | None = None) -> Notification | None:
     """Tell a resident something: store it in their inbox and queue its sending on
     each of their channels once the transaction commits (notifications_send_many, for
     one resident, each delivery in a task of its own).
@@ -77,8 +78,14 @@ def notification_send(*, office: Office, resident: Resident, kind: str, title, b
     call with the key returns None and sends nothing. `channels`, (channel, address)
     pairs, replace the resident's own (CHANNEL_RULES): an answer to an SMS goes back by
     SMS to the number it came from.
+
+    The sending is one task for all the notification's deliveries (one message to the
+    broker); each delivery is still its own row, sent and retried on its own, and the
+    resend sweep queues any whose task was lost. `case_events`, timeline entries of
+    the caller (as case_events_record_many takes them), are written in the same
+    statement as the notification's own entry, before it.
     """
-    from registry.tasks import notification_deliver
+    from registry.tasks import notification_deliver, notifications_deliver_many
 
     entry = {"office_id": office.id, "resident": resident, "kind": kind, "title": title,
              "body": body, "params": params, "link": link, "dedup_key": dedup_key,
@@ -88,13 +95,17 @@ def notification_send(*, office: Office, resident: Resident, kind: str, title, b
         if dedup_key:
             try:
                 with transaction.atomic():
-                    [(notification, deliveries)] = _notifications_write(entries=[entry])
+                    [(notification, deliveries)] = _notifications_write(
+                        entries=[entry], case_events=case_events)
             except IntegrityError:
                 return None
         else:
-            [(notification, deliveries)] = _notifications_write(entries=[entry])
-        for delivery in deliveries:
-            enqueue_on_commit(notification_deliver, delivery.id)
+            [(notification, deliveries)] = _notifications_write(entries=[entry],
+                                                                case_events=case_events)
+        if len(deliveries) == 1:
+            enqueue_on_commit(notification_deliver, deliveries[0].id)
+        elif deliveries:
+            enqueue_on_commit(notifications_deliver_many, [d.id for d in deliveries])
     return notification
 
 
@@ -129,7 +140,8 @@ def notifications_send_many(*, entries: list[dict], batch_size: int = 2000) -> i
     return len(written)
 
 
-def _notifications_write(*, entries: list[dict], batch_size: int = 2000
+def _notifications_write(*, entries: list[dict], batch_size: int = 2000,
+                         case_events: list[dict] | None = None,
                          ) -> list[tuple[Notification, list[NotificationDelivery]]]:
     """The rows of telling residents, for one or many: each entry's inbox entry (texts
     in its resident's language), a pending delivery per channel the resident has, and
@@ -167,10 +179,10 @@ def _notifications_write(*, entries: list[dict], batch_size: int = 2000
     NotificationDelivery.objects.bulk_create(
         [delivery for _notification, deliveries in written for delivery in deliveries],
         batch_size=batch_size)
-    case_events_record_many(entries=[
+    case_events_record_many(entries=[*(case_events or []), *(
         {"office_id": n.office_id, "application_id": n.application_id,
          "kind": "notification.sent", "params": {"title": n.title}}
-        for n in notifications if n.application_id], batch_size=batch_size)
+        for n in notifications if n.application_id)], batch_size=batch_size)
     return written
 
 

@@ -85,7 +85,11 @@ def test_the_residents_journey_through_the_api_alone(http, office_a, settings, c
     body = booked.json()
     assert (body["status"], body["slot"]["id"], body["office"], body["service"]) == \
         ("booked", first["id"], "3275", "KTP_HILANG")
-    assert body["qr"].startswith("data:image/svg+xml;base64,")
+    # The QR is fetched from its URL, drawn on demand; the answer does not carry it.
+    assert "qr" not in body
+    qr = api.get(body["qr_url"])
+    assert (qr.status_code, qr.headers["Content-Type"]) == (200, "image/svg+xml")
+    assert "<svg" in qr.text
     assert [r["code"] for r in body["requirements"]] == ["KK", "SURAT_KEHILANGAN"]
     booking_code, application = body["code"], body["application"]
 

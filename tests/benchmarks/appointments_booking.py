@@ -13,6 +13,10 @@ Kota Bekasi (3275) and its catalogue, the residents and their tokens
 workers, DJANGO_DEBUG off, ALLOWED_HOSTS set; tasks go to Redis when REDIS_URL is set,
 on a queue of their own that is deleted at the end).
 
+0. In-process (appointments_booking_inprocess, `--inprocess-runs` runs of
+   `--inprocess-bookings` bookings, 0 to leave out): the SQL statements of one booking
+   (BEGIN and COMMIT included) and the milliseconds from request to response through
+   Django's test client, no network, before the server starts.
 1. The race, `--rounds` times on a new slot each time: a slot with `--places` places
    left (two more already booked); `--race` residents, each on a connection opened
    beforehand, send POST /api/v1/bookings/ together. Exactly `--places` answers must be
@@ -26,6 +30,7 @@ on a queue of their own that is deleted at the end).
 """
 
 import argparse
+import base64
 import http.client
 import json
 import multiprocessing
@@ -44,10 +49,21 @@ from pathlib import Path
 
 # The tokens made here must be valid for the server started below: one key for both.
 os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+# And the residents' NIKs and phones written here must be readable by it (the server
+# runs without the test settings' derived keys).
+os.environ.setdefault("EOPEN_FIELD_KEYS", f"bench:{base64.b64encode(os.urandom(32)).decode()}")
+os.environ.setdefault("EOPEN_LOOKUP_KEY", base64.b64encode(os.urandom(32)).decode())
+# Bookings made in this process (the in-process measure) publish their tasks as the
+# server does: to Redis when there is one (the test settings appointments_common sets
+# would use an in-memory broker), on a queue of their own deleted at the end.
+if os.environ.get("REDIS_URL"):
+    os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
+IN_PROCESS_QUEUE = f"apptbench-ip-{uuid.uuid4().hex[:8]}"
+os.environ.setdefault("CELERY_QUEUE", IN_PROCESS_QUEUE)
 
-from tests.benchmarks import appointments_common as common  # noqa: I001  (sets Django up)
-from registry.appointments.services.bookings import booking_create
-from registry.appointments.services.slots import (
+from tests.benchmarks import appointments_common as common  # noqa: E402,I001  (sets Django up)
+from registry.appointments.services.bookings import booking_create  # noqa: E402
+from registry.appointments.services.slots import (  # noqa: E402
     bookable_range,
     lane_schedule_for,
     slots_ensure,
@@ -269,9 +285,14 @@ def main():
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--pool", type=int, default=8000,
                         help="residents for the booking throughput, one booking each")
+    parser.add_argument("--inprocess-bookings", type=int, default=100,
+                        help="bookings per in-process run (0: no in-process measure)")
+    parser.add_argument("--inprocess-runs", type=int, default=5)
     args = parser.parse_args()
-
+    # Function-local: the in-process measure imports this module for its data.
     from django.db import connection
+
+    from tests.benchmarks import appointments_booking_inprocess as in_process
 
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database: the figure is for PostgreSQL.")
@@ -283,11 +304,28 @@ def main():
     queue_name = f"apptbench-{uuid.uuid4().hex[:8]}"
     with common.bench_database("booking") as database:
         started = time.perf_counter()
-        needed = args.rounds * (args.race + 2) + args.pool
+        in_process_needed = (in_process.needed(args.inprocess_bookings, args.inprocess_runs,
+                                               warmup=20) if args.inprocess_bookings else 0)
+        needed = args.rounds * (args.race + 2) + args.pool + in_process_needed
         office, service, slots, residents, tokens = build(needed)
         print(f"database {database}: office {OFFICE}, {len(slots)} slots of lane "
               f"{service.lane.letter}, {len(residents)} residents with tokens, built in "
               f"{time.perf_counter() - started:.0f} s")
+        # 0. In-process: the statements and milliseconds of one booking, no network.
+        in_process_figures = None
+        if args.inprocess_bookings:
+            print("in-process: POST /api/v1/bookings/ through Django's test client")
+            in_process_tokens = tokens[len(tokens) - in_process_needed:]
+            tokens = tokens[:len(tokens) - in_process_needed]
+            try:
+                in_process_figures = in_process.measure_in_process(
+                    in_process_tokens, slots[:-args.rounds], bookings=args.inprocess_bookings,
+                    runs=args.inprocess_runs, warmup=20, show_sql=False)
+            finally:
+                if os.environ.get("REDIS_URL"):
+                    import redis
+
+                    redis.Redis.from_url(os.environ["REDIS_URL"]).delete(IN_PROCESS_QUEUE)
         port = free_port()
         # The server's log (a warning line per 409) goes to a file; errors are shown.
         log_path = Path(tempfile.mkstemp(prefix="apptbench-gunicorn-", suffix=".log")[1])
@@ -354,10 +392,13 @@ def main():
         finally:
             server.terminate()
             server.wait(timeout=30)
-            errors = [line for line in log_path.read_text(errors="replace").splitlines()
-                      if " ERROR " in line or "Traceback" in line]
+            log = log_path.read_text(errors="replace").splitlines()
+            errors = [line for line in log if " ERROR " in line or "Traceback" in line]
             print(f"server log: {len(errors)} error lines" + "".join(
                 f"\n  {line}" for line in errors[:20]))
+            if errors:  # the first error in full
+                first = log.index(errors[0])
+                print("\n".join(f"  | {line}" for line in log[first:first + 60]))
             log_path.unlink()
             if os.environ.get("REDIS_URL"):
                 import redis
@@ -368,6 +409,9 @@ def main():
         med = {kind: common.median(values) for kind, values in rates.items()}
         med_p95 = {kind: common.median(values) for kind, values in p95s.items()}
         print()
+        if in_process_figures:
+            print(in_process.summary(in_process_figures, args.inprocess_runs,
+                                     args.inprocess_bookings))
         print(f"race: {args.rounds - failures}/{args.rounds} rounds exactly {args.places} x "
               f"201 and {args.race - args.places} x 409 slot_full; median time to answer "
               f"all {args.race}: {common.median(race_times):.2f} s, p95 latency "

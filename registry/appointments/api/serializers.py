@@ -5,8 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from registry.api.fields import DateRangeQuerySerializer, OfficeDateTimeField, office_local_iso
-from registry.appointments.documents import booking_qr_data_uri
-from registry.appointments.models import Booking, BookingDocument, Slot
+from registry.appointments.models import (
+    BookingChannel,
+    BookingStatus,
+    DocumentReview,
+)
 from registry.appointments.services.bookings import booking_change_deadline
 from registry.appointments.services.requirements import requirement_dict
 from registry.service_sets import service_set_of
@@ -72,15 +75,13 @@ class SlotQuerySerializer(DateRangeQuerySerializer):
                     "those of the visit's lane."))
 
 
-class SlotSerializer(serializers.ModelSerializer):
+class SlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    date = serializers.DateField(read_only=True)
     start = OfficeDateTimeField(source="starts_at", office_path="office")
     end = OfficeDateTimeField(source="ends_at", office_path="office")
     lane = serializers.CharField(source="lane.letter", read_only=True)
     remaining = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Slot
-        fields = ["id", "date", "start", "end", "lane", "remaining"]
 
 
 class BookingCreateSerializer(serializers.Serializer):
@@ -102,22 +103,25 @@ class DocumentUploadSerializer(serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True)
 
 
-class BookingDocumentSerializer(serializers.ModelSerializer):
+class BookingDocumentSerializer(serializers.Serializer):
     requirement = serializers.CharField(source="requirement.code", read_only=True)
     name = serializers.CharField(source="requirement.name", read_only=True)
-    valid_days = serializers.IntegerField(source="requirement.valid_days", read_only=True)
+    valid_days = serializers.IntegerField(source="requirement.valid_days", read_only=True,
+                                          allow_null=True)
+    issued_on = serializers.DateField(read_only=True, allow_null=True)
     sent = serializers.SerializerMethodField()
-
-    class Meta:
-        model = BookingDocument
-        fields = ["requirement", "name", "valid_days", "issued_on", "sent", "review",
-                  "reject_reason"]
+    review = serializers.ChoiceField(choices=DocumentReview.choices, read_only=True)
+    reject_reason = serializers.CharField(read_only=True)
 
     def get_sent(self, document) -> bool:
         return bool(document.file)
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class BookingSerializer(serializers.Serializer):
+    # A plain Serializer, every field declared: a ModelSerializer reads the model's
+    # fields anew for each answer, a cost every booking's answer paid.
+    code = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=BookingStatus.choices, read_only=True)
     office = serializers.CharField(source="office.code", read_only=True)
     service = serializers.CharField(source="service.code", read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True)
@@ -125,45 +129,41 @@ class BookingSerializer(serializers.ModelSerializer):
     estimated_minutes = serializers.SerializerMethodField()
     slot = SlotSerializer(read_only=True)
     application = serializers.IntegerField(source="application_id", read_only=True)
-    created_at = OfficeDateTimeField()
-    checked_in_at = OfficeDateTimeField()
+    channel = serializers.ChoiceField(choices=BookingChannel.choices, read_only=True)
+    created_at = OfficeDateTimeField(read_only=True)
+    checked_in_at = OfficeDateTimeField(read_only=True, allow_null=True)
     cancel_reason = serializers.CharField(read_only=True)
     can_change_until = serializers.SerializerMethodField()
-    qr = serializers.SerializerMethodField()
     qr_url = serializers.SerializerMethodField()
     calendar = serializers.SerializerMethodField()
     requirements = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Booking
-        fields = ["code", "status", "office", "service", "service_name", "services",
-                  "estimated_minutes", "slot",
-                  "application",
-                  "channel", "created_at", "checked_in_at", "cancel_reason",
-                  "can_change_until", "qr", "qr_url", "calendar", "requirements",
-                  "documents"]
+    def _visit(self, booking):
+        """The visit's services: the creating view hands over the set it booked (the
+        catalogue's objects), the others read the booking's case."""
+        visit = self.context.get("visit")
+        if visit is not None and visit.primary.id == booking.service_id:
+            return visit
+        return service_set_of(booking.application, primary=booking.service)
 
     def get_services(self, booking) -> list[str]:
         """Every service of the visit, the first one first."""
-        return service_set_of(booking.application, primary=booking.service).codes
+        return self._visit(booking).codes
 
     def get_estimated_minutes(self, booking) -> int:
         """How long the visit's services take at the counter: the office's figure for
         the combination, else the sum of the services' minutes."""
-        return service_set_of(booking.application, primary=booking.service).estimated_minutes
+        return self._visit(booking).estimated_minutes
 
     def get_can_change_until(self, booking) -> str | None:
         if booking.status != "booked":
             return None
         return office_local_iso(booking_change_deadline(booking), booking.office)
 
-    def get_qr(self, booking) -> str:
-        """The booking code as a QR image (SVG data URI) for the kiosk's scanner."""
-        return booking_qr_data_uri(booking.code)
-
     def get_qr_url(self, booking) -> str:
-        """The booking code's QR as an SVG image, drawn on demand (needs the token)."""
+        """The booking code's QR for the kiosk's scanner, an SVG image drawn on demand
+        (GET with the resident's token)."""
         return self._absolute("booking-qr", booking)
 
     def _absolute(self, name: str, booking) -> str:
@@ -177,8 +177,11 @@ class BookingSerializer(serializers.ModelSerializer):
         return self._absolute("booking-calendar", booking)
 
     def get_requirements(self, booking) -> list[dict]:
-        visit = service_set_of(booking.application, primary=booking.service)
-        return [requirement_dict(r) for r in visit.requirements()]
+        return [requirement_dict(r) for r in self._visit(booking).requirements()]
 
     def get_documents(self, booking) -> list[dict]:
-        return BookingDocumentSerializer(booking.documents.all(), many=True).data
+        # The creating view hands over the rows it wrote, the others read them.
+        documents = self.context.get("documents")
+        if documents is None:
+            documents = booking.documents.all()
+        return BookingDocumentSerializer(documents, many=True).data

@@ -3,7 +3,6 @@ resident's bookings. Views parse and answer; the rules are in the services."""
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -24,8 +23,9 @@ from registry.api.parsers import JSONParser
 from registry.api.views import ResidentScopedMixin, office_or_404
 from registry.appointments import selectors
 from registry.appointments.api import serializers as s
+from registry.appointments.catalogue import office_catalogue
 from registry.appointments.documents import booking_ics, booking_qr_svg
-from registry.appointments.models import BookingDocument, Slot
+from registry.appointments.models import Booking, Slot
 from registry.appointments.services.booking_documents import booking_document_upload
 from registry.appointments.services.bookings import (
     booking_cancel,
@@ -34,19 +34,7 @@ from registry.appointments.services.bookings import (
 )
 from registry.appointments.services.requirements import requirement_check
 from registry.errors import NotFound
-from registry.models import Service
 from registry.service_sets import as_service_set, requested_codes, service_set_get
-
-
-def _service_or_404(office, code: str) -> Service:
-    # One row by its unique key: the model's ordering (office, lane) has nothing to sort.
-    service = (Service.objects.select_related("lane", "office")
-               .prefetch_related("requirements")
-               .filter(office=office, code=str(code)[:32], is_active=True)
-               .order_by().first())
-    if service is None:
-        raise NotFound(_("This service is not offered by this office."), "service_not_found")
-    return service
 
 
 class SlotListView(generics.ListAPIView):
@@ -97,12 +85,19 @@ class SlotListView(generics.ListAPIView):
 
 def _office_and_service(data):
     """The office and the visit's service, or its ServiceSet when `services` names
-    more than the one service."""
-    office = office_or_404(data["office"])
+    more than the one service. One service comes from this process's copy of the
+    office's catalogue (registry.appointments.catalogue)."""
+    copy = office_catalogue(code=data["office"])
+    if copy is None:
+        office_or_404(data["office"])  # its NotFound
     codes = requested_codes(data["service"], data.get("services"))
     if len(codes) == 1:
-        return office, _service_or_404(office, codes[0])
-    return office, service_set_get(office=office, codes=codes)
+        service = copy.services.get(str(codes[0])[:32])
+        if service is None:
+            raise NotFound(_("This service is not offered by this office."),
+                           "service_not_found")
+        return copy.office, service
+    return copy.office, service_set_get(office=copy.office, codes=codes)
 
 
 class RequirementCheckView(APIView):
@@ -137,6 +132,11 @@ class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
 
     serializer_class = s.BookingSerializer
 
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the answer's shape has no model
+            return Booking.objects.none()
+        return super().get_queryset()
+
     def get_resident_queryset(self, resident):
         return (selectors.bookings_for_resident(resident=resident)
                 .prefetch_related("service__requirements", "documents__requirement",
@@ -147,18 +147,15 @@ class BookingListCreateView(IdempotentCreateMixin, ResidentScopedMixin,
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         office, service = _office_and_service(data)
-        slot = Slot.objects.select_related("lane", "office").filter(pk=data["slot"],
-                                                                    office=office).first()
-        if slot is None:
-            raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
+        # The slot is read by the statement that takes its place (booking_create).
         booking = booking_create(
-            office=office, resident=request.user.resident, service=service, slot=slot,
-            documents=data["documents"])
-        # The answer is made from the objects at hand (office, service with its
-        # requirements, slot and lane); only the documents are read back.
-        prefetch_related_objects([booking], Prefetch(
-            "documents", queryset=BookingDocument.objects.select_related("requirement")))
-        body = s.BookingSerializer(booking, context={"request": request}).data
+            office=office, resident=request.user.resident, service=service,
+            slot=data["slot"], documents=data["documents"])
+        # The answer is made from the objects at hand (office, visit, slot, documents):
+        # nothing is read back.
+        body = s.BookingSerializer(booking, context={
+            "request": request, "visit": as_service_set(service),
+            "documents": booking.documents_written}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 

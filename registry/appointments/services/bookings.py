@@ -10,7 +10,7 @@ resident and service is a partial unique constraint. Bookings are locked with
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +51,7 @@ from registry.models import (
     PhoneType,
     Resident,
     Service,
+    TurnAway,
 )
 from registry.service_sets import (
     ServiceSet,
@@ -58,7 +59,15 @@ from registry.service_sets import (
     as_service_set,
     service_set_of,
 )
-from registry.services.cases import application_open, application_set_status, case_event_record
+from registry.services.bulk_sql import sql_value
+from registry.services.cases import (
+    TURN_AWAY_LINK_DAYS,
+    application_number_take,
+    application_set_status,
+    application_start,
+    case_event_record,
+    turn_aways_link,
+)
 from registry.services.notifications import notification_send
 from registry.services.offices import office_settings_get
 
@@ -83,35 +92,221 @@ def _take_place(slot: Slot, *, office: Office) -> None:
     slots_changed(office=office)
 
 
+def _in(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _place_take_reading(*, office: Office, slot_id: int, resident: Resident,
+                        service_set: ServiceSet, now: datetime) -> Slot | None:
+    """Take one place of the office's slot `slot_id` if it has room and is open, and
+    answer the slot as it is now, or None (nothing taken). The UPDATE locks the slot's
+    row until the caller's transaction ends.
+
+    The same statement reads what the booking needs to know of the resident: the case
+    waiting for a booking for a service of the visit (`waiting_id`, see
+    _application_continue), whether they have turn-aways to link to a new case
+    (`turned_away`, registry.services.cases.turn_aways_link) and whether one of the
+    visit's services is already in an active booking beside another one
+    (`active_beside`: the constraint one_active_booking_per_service holds a booking's
+    first service only). Written as SQL, not compiled from querysets: this is the one
+    statement every booking runs, and compiling three subqueries cost more than running
+    them."""
+    ids = sorted(service_set.ids)
+    extra = [service.id for service in service_set.extra]
+    active = [BookingStatus.BOOKED.value, BookingStatus.CHECKED_IN.value]
+    extras = Application.extra_services.through._meta.db_table
+    # The resident's open case for a service of the visit with no active booking (the
+    # newest); see _application_continue.
+    waiting = (
+        f"SELECT a.id FROM {Application._meta.db_table} a "  # noqa: S608 - our names
+        "WHERE a.office_id = %s AND a.resident_id = %s AND a.status = %s "
+        f"AND (a.service_id IN ({_in(ids)}) OR EXISTS (SELECT 1 FROM {extras} x "
+        f"WHERE x.application_id = a.id AND x.service_id IN ({_in(ids)}))) "
+        f"AND NOT EXISTS (SELECT 1 FROM {Booking._meta.db_table} b "
+        f"WHERE b.application_id = a.id AND b.status IN ({_in(active)})) "
+        "ORDER BY a.created_at DESC LIMIT 1")
+    waiting_params = [office.id, resident.id, ApplicationStatus.OPEN.value, *ids, *ids,
+                      *active]
+    turned_away = (
+        f"SELECT t.id FROM {TurnAway._meta.db_table} t "  # noqa: S608 - our names
+        "WHERE t.office_id = %s AND t.resident_id = %s AND t.application_id IS NULL "
+        "AND t.at >= %s AND (t.service_id = %s OR t.service_id IS NULL) LIMIT 1")
+    turned_params = [office.id, resident.id,
+                     sql_value(now - timedelta(days=TURN_AWAY_LINK_DAYS)),
+                     service_set.primary.id]
+    beside = (
+        f"SELECT b.id FROM {Booking._meta.db_table} b "  # noqa: S608 - our names
+        f"WHERE b.resident_id = %s AND b.status IN ({_in(active)}) "
+        f"AND (EXISTS (SELECT 1 FROM {extras} x WHERE x.application_id = b.application_id "
+        f"AND x.service_id IN ({_in(ids)}))"
+        + (f" OR b.service_id IN ({_in(extra)})" if extra else "") + ") LIMIT 1")
+    beside_params = [resident.id, *active, *ids, *extra]
+    table = Slot._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(field.column)
+                        for field in Slot._meta.concrete_fields)
+    rows = list(Slot.objects.raw(
+        f"UPDATE {table} SET booked = booked + 1 "  # noqa: S608 - our names only
+        "WHERE id = %s AND office_id = %s AND booked < capacity AND NOT is_closed "
+        f"RETURNING {columns}, ({waiting}) AS waiting_id, ({turned_away}) AS turned_away, "
+        f"({beside}) AS active_beside",
+        [slot_id, office.id, *waiting_params, *turned_params, *beside_params]))
+    if not rows:
+        return None
+    slots_changed(office=office)
+    return rows[0]
+
+
 def place_free(booking: Booking) -> None:
     Slot.objects.filter(pk=booking.slot_id, booked__gt=0).update(booked=F("booked") - 1)
     slots_changed(office=booking.office)
 
 
-def _application_for(*, office, resident, service_set: ServiceSet, channel,
-                     by) -> Application:
+def booking_create(*, office: Office, resident: Resident, service: Service | ServiceSet,
+                   slot: Slot | int, documents: list[dict],
+                   channel: str = BookingChannel.APP, by=None,
+                   now: datetime | None = None) -> Booking:
+    """Book a place for a visit of one service or several (a ServiceSet): the
+    requirements are checked for the slot's day, one place of the visit's lane is
+    taken, and the booking opens (or continues) the resident's case.
+
+    `slot` is the Slot, or only its id (the API: the slot is then read by the statement
+    that takes its place, and checked after; a refusal rolls the place back).
+
+    Refuses with slot_not_found (404), slot_not_bookable or the requirement problems
+    (400), active_booking_exists or slot_full (409), in that order, changing nothing.
+    """
+    now = now or timezone.now()
+    service_set = as_service_set(service)
+    if any(s.office_id != office.id or not s.is_active for s in service_set.services):
+        raise NotFound(_("This service is not offered by this office."), "service_not_found")
+    if isinstance(slot, Slot):
+        declared = _booking_checks(office=office, service_set=service_set, slot=slot,
+                                   documents=documents, now=now)
+    else:
+        declared = documents_declare(service_set=service_set, documents=documents)
+    for attempt in range(3):
+        try:
+            return _booking_write(office=office, resident=resident, service_set=service_set,
+                                  slot=slot, documents=documents, declared=declared,
+                                  channel=channel, by=by, now=now)
+        except IntegrityError as error:
+            broken = violated_constraint(error, Booking)
+            if broken == "one_active_booking_per_service":
+                raise _active_booking_exists() from None
+            # A new code equal to an existing one (one chance in 10^11): the whole
+            # transaction is rolled back and tried again with another code.
+            if broken != "booking_code_unique" or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _active_booking_exists() -> Conflict:
+    return Conflict(_("You already have an active booking for this service; cancel or "
+                      "reschedule it instead."), "active_booking_exists")
+
+
+def _booking_checks(*, office, service_set, slot, documents, now) -> list[DeclaredDocument]:
+    """The slot is bookable now for the visit, and the documents meet the
+    requirements on its day; the documents as declared."""
+    refusal = slot_refusal(office=office, lane_id=service_set.lane_id, slot=slot, now=now)
+    if refusal:
+        raise refusal
+    declared = documents_declare(service_set=service_set, documents=documents)
+    requirement_problems_raise(requirement_problems(
+        service_set=service_set, visit_date=slot.date, today=office_today(office),
+        documents=declared))
+    return declared
+
+
+def _refusal_raise(*, office, resident, service_set, slot_id, documents, now) -> None:
+    """No place was taken: raise what the checks before taking would have said, else
+    active_booking_exists, else slot_full."""
+    slot = Slot.objects.filter(pk=slot_id, office=office).first()
+    if slot is None:
+        raise NotFound(_("This slot does not exist for this service."), "slot_not_found")
+    _booking_checks(office=office, service_set=service_set, slot=slot, documents=documents,
+                    now=now)
+    if (Booking.objects.filter(resident=resident,
+                               status__in=[BookingStatus.BOOKED, BookingStatus.CHECKED_IN])
+            .filter(Q(service__in=service_set.ids)
+                    | Q(application__extra_services__in=service_set.ids)).exists()):
+        raise _active_booking_exists()
+    raise Conflict(_("This slot is full; choose another."), "slot_full")
+
+
+def _booking_write(*, office, resident, service_set, slot, documents, declared, channel,
+                   by, now):
+    """The booking's rows, in one transaction: the place first (the slot's row lock),
+    the case number last (the office's number lock, held to the commit)."""
+    slot_id = slot.pk if isinstance(slot, Slot) else slot
+    by_resident = channel in (BookingChannel.APP, BookingChannel.SMS)
+    with transaction.atomic():
+        taken = _place_take_reading(office=office, slot_id=slot_id, resident=resident,
+                                    service_set=service_set, now=now)
+        if taken is None:
+            _refusal_raise(office=office, resident=resident, service_set=service_set,
+                           slot_id=slot_id, documents=documents, now=now)
+        if isinstance(slot, Slot):
+            slot.booked = taken.booked
+        else:
+            taken.office = office
+            if taken.lane_id == service_set.lane_id:
+                taken.lane = service_set.lane
+            _booking_checks(office=office, service_set=service_set, slot=taken,
+                            documents=documents, now=now)
+            slot = taken
+        if taken.active_beside:
+            raise _active_booking_exists()
+        events = []
+        application = None
+        if taken.waiting_id:
+            application = _application_continue(
+                application_id=taken.waiting_id, service_set=service_set,
+                by_resident=by_resident, by=by)
+        if application is None:
+            application, opened = application_start(
+                office=office, resident=resident, service=service_set.primary,
+                channel=Channel.ASSISTED if channel == BookingChannel.ASSISTED else Channel.APP,
+                by=by, at=now)
+            events.append(opened)
+            if service_set.extra:
+                application_services_set(application, service_set)
+            if taken.turned_away:
+                turn_aways_link(application=application)
+        booking = Booking.objects.create(
+            office=office, code=_new_code(), resident=resident, service=service_set.primary,
+            application=application, slot=slot, day=slot.date,
+            expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
+            created_by=by if getattr(by, "pk", None) else None, created_at=now)
+        # Kept on the booking for the creating request's answer (not read back).
+        booking.documents_written = BookingDocument.objects.bulk_create(
+            BookingDocument(office=office, booking=booking, requirement=doc.requirement,
+                            issued_on=doc.issued_on) for doc in declared)
+        params = slot_params(booking, service_set=service_set)
+        events.append({"application": application, "kind": "booking.created",
+                       "params": {**params, "channel": channel}, "actor": by,
+                       "by_resident": by_resident, "at": now})
+        notification_send(
+            office=office, resident=resident, kind="booking.created",
+            title=_("Booking %(code)s confirmed"),
+            body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
+                   "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
+                   "the kiosk."),
+            params={**params, "requirements": requirements_text(service_set)},
+            application=application, link=booking_link(booking), case_events=events)
+        application_number_take(application=application)
+    return booking
+
+
+def _application_continue(*, application_id, service_set, by_resident, by):
     """The resident's open case waiting for a booking (after a missed visit or an office
-    cancellation) for a service of this visit, or a new one; it carries the visit's
-    services from now on. A signature change re-booked as lost card + signature change
+    cancellation), locked, carrying the visit's services from now on; None when it is
+    no longer open. A signature change re-booked as lost card + signature change
     continues the same case file."""
-    waiting = (Application.objects
-               .filter(office=office, resident=resident, status=ApplicationStatus.OPEN)
-               .filter(Q(service__in=service_set.ids)
-                       | Q(extra_services__in=service_set.ids))
-               .exclude(bookings__status__in=[BookingStatus.BOOKED,
-                                              BookingStatus.CHECKED_IN])
-               .order_by("-created_at").values_list("pk", flat=True).first())
     application = (registry_lock_objects.applications_for_update()
-                   .filter(pk=waiting, status=ApplicationStatus.OPEN).first()
-                   if waiting else None)
+                   .filter(pk=application_id, status=ApplicationStatus.OPEN).first())
     if application is None:
-        application = application_open(
-            office=office, resident=resident, service=service_set.primary,
-            channel=Channel.ASSISTED if channel == BookingChannel.ASSISTED else Channel.APP,
-            by=by)
-        if service_set.extra:
-            application_services_set(application, service_set)
-        return application
+        return None
     if application.rebook_until is not None:
         application.rebook_until = None
         application.save(update_fields=["rebook_until", "updated_at"])
@@ -123,84 +318,8 @@ def _application_for(*, office, resident, service_set: ServiceSet, channel,
         case_event_record(application=application, kind="booking.services_changed",
                           params={"code": "", "from": before.name, "to": service_set.name,
                                   "where": "rebooking"}, actor=by,
-                          by_resident=channel in (BookingChannel.APP, BookingChannel.SMS))
+                          by_resident=by_resident)
     return application
-
-
-def booking_create(*, office: Office, resident: Resident, service: Service | ServiceSet,
-                   slot: Slot, documents: list[dict], channel: str = BookingChannel.APP,
-                   by=None, now: datetime | None = None) -> Booking:
-    """Book a place for a visit of one service or several (a ServiceSet): the
-    requirements are checked for the slot's day, one place of the visit's lane is
-    taken, and the booking opens (or continues) the resident's case.
-
-    Refuses with slot_full or active_booking_exists (409), or the requirement problems
-    (400), changing nothing.
-    """
-    now = now or timezone.now()
-    service_set = as_service_set(service)
-    service = service_set.primary
-    if any(s.office_id != office.id or not s.is_active for s in service_set.services):
-        raise NotFound(_("This service is not offered by this office."), "service_not_found")
-    refusal = slot_refusal(office=office, lane_id=service_set.lane_id, slot=slot, now=now)
-    if refusal:
-        raise refusal
-    declared = documents_declare(service_set=service_set, documents=documents)
-    requirement_problems_raise(requirement_problems(
-        service_set=service_set, visit_date=slot.date, today=office_today(office),
-        documents=declared))
-    active = Conflict(_("You already have an active booking for this service; cancel or "
-                        "reschedule it instead."), "active_booking_exists")
-    # Any service of the visit already booked, first or beside another, is one booking
-    # too many (the constraint holds the first service; this read the others).
-    active_bookings = Booking.objects.filter(
-        resident=resident, status__in=[BookingStatus.BOOKED, BookingStatus.CHECKED_IN])
-    if active_bookings.filter(Q(service__in=service_set.ids)
-                              | Q(application__extra_services__in=service_set.ids)).exists():
-        raise active
-    for attempt in range(3):
-        try:
-            return _booking_write(office=office, resident=resident, service_set=service_set,
-                                  slot=slot, declared=declared, channel=channel, by=by,
-                                  now=now)
-        except IntegrityError as error:
-            broken = violated_constraint(error, Booking)
-            if broken == "one_active_booking_per_service":
-                raise active from None
-            # A new code equal to an existing one (one chance in 10^11): the whole
-            # transaction is rolled back and tried again with another code.
-            if broken != "booking_code_unique" or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _booking_write(*, office, resident, service_set, slot, declared, channel, by, now):
-    with transaction.atomic():
-        _take_place(slot, office=office)
-        application = _application_for(office=office, resident=resident,
-                                       service_set=service_set, channel=channel, by=by)
-        booking = Booking.objects.create(
-            office=office, code=_new_code(), resident=resident, service=service_set.primary,
-            application=application, slot=slot, day=slot.date,
-            expires_at=office_day_bounds(office, slot.date)[1], channel=channel,
-            created_by=by if getattr(by, "pk", None) else None, created_at=now)
-        BookingDocument.objects.bulk_create(
-            BookingDocument(office=office, booking=booking, requirement=doc.requirement,
-                            issued_on=doc.issued_on) for doc in declared)
-        params = slot_params(booking, service_set=service_set)
-        case_event_record(
-            application=application, kind="booking.created",
-            params={**params, "channel": channel}, actor=by,
-            by_resident=channel in (BookingChannel.APP, BookingChannel.SMS))
-        notification_send(
-            office=office, resident=resident, kind="booking.created",
-            title=_("Booking %(code)s confirmed"),
-            body=_("%(service)s on %(date)s, %(start)s-%(end)s, lane %(lane)s "
-                   "(%(lane_name)s). Bring: %(requirements)s. Show code %(code)s at "
-                   "the kiosk."),
-            params={**params, "requirements": requirements_text(service_set)},
-            application=application, link=booking_link(booking))
-    return booking
 
 
 def booking_get_by_code(*, office: Office, code: str) -> Booking:
