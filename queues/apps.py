@@ -30,6 +30,10 @@ class QueuesConfig(AppConfig):
             figures=selectors.dashboard_figures, staff_links=views.staff_links,
             staff_alerts=counter_figures.staff_alerts, demo=demo.seed)
         extensions.register(OUTAGE_HOLDUPS, ("tickets_held", selectors.tickets_of_applications))
+        from queues.services.board import board_changed_office
+        from registry.central.services.link import OUTAGE_CHANGED
+
+        extensions.register(OUTAGE_CHANGED, board_changed_office)
         extensions.register(extensions.TRENDS, trends.charts)
         extensions.register(extensions.BREACH_DATA, selectors.breach_data)
         extensions.register(extensions.HISTORY, demo_history.history)

@@ -23,8 +23,10 @@ from registry.api.views import office_or_404
 
 # Every board screen and app polls this: one computation per office and language every
 # settings.QUEUES_BOARD_CACHE_SECONDS at most. Each change to the queue drops the cached
-# answer when it commits (queues.services.board.board_changed), so the cache never
-# delays a call or a new number; only the estimates and the clock age, by that much.
+# answer when it commits (queues.services.board.board_changed), and so does a change of
+# the central link's outage notice (registry.central's OUTAGE_CHANGED): the cache never
+# delays a call, a new number or a notice. The estimates and the clock age by that
+# much at most, and so may the lanes' names and the office's settings changed in admin.
 
 
 def board_cache_seconds(code: str, seconds: float) -> float:

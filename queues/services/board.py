@@ -37,6 +37,13 @@ def board_changed(office: Office) -> None:
     transaction.on_commit(lambda: cache.delete_many(keys))
 
 
+def board_changed_office(*, office_id: int) -> None:
+    """board_changed for an office named by id: the central link's outage notice,
+    which the board shows, started, changed or ended (registry.central's
+    OUTAGE_CHANGED)."""
+    board_changed(Office.objects.only("code").get(pk=office_id))
+
+
 def actor_of(by):
     return by if getattr(by, "pk", None) else None
 

@@ -199,3 +199,33 @@ def test_offices_boards_expire_at_different_moments_within_half_again():
     assert all(10 <= life < 15 for life in lives)
     assert len(set(lives)) > 300  # of 514, in steps of 5 ms
     assert board_cache_seconds("3275", 10) == board_cache_seconds("3275", 10)
+
+
+def test_an_outage_declared_changed_and_ended_drops_the_offices_board(http, office_a, office_b,
+                                                                     settings):
+    """The board shows the central link's notice: each change of it is on the next poll,
+    however long the board is cached, and the other office's board stays cached."""
+    from queues.services.board import BOARD_CACHE_KEY
+    from registry.central.services.link import (
+        central_outage_declare,
+        central_outage_end,
+        central_outage_update,
+    )
+
+    settings.QUEUES_BOARD_CACHE_SECONDS = 600
+    cache.clear()
+
+    def notice():
+        return http.get("/api/v1/offices/3275/board/").json()["notice"]
+
+    assert notice() is None
+    assert http.get("/api/v1/offices/3216/board/").status_code == 200
+    other = BOARD_CACHE_KEY.format(code="3216", language="id")
+    outage = central_outage_declare(office=office_a, cause="Kabel putus",
+                                    message="Pencetakan tertunda.")
+    assert "Pencetakan tertunda." in str(notice())
+    central_outage_update(outage=outage, message="Pulih pukul 13.00.", expected_back=None)
+    assert "Pulih pukul 13.00." in str(notice())
+    central_outage_end(outage=outage)
+    assert notice() is None
+    assert cache.get(other) is not None

@@ -4,6 +4,7 @@ PostgreSQL.
     DATABASE_URL=postgres://eopen:eopen@127.0.0.1:5432/eopen_queues \\
     REDIS_URL=redis://127.0.0.1:6379/4 \\
         .venv/bin/python -m tests.benchmarks.queues_call_next [--rounds 60] [--http]
+        [--processes]
 
 It creates its own test database (dropped at the end) with a Kota Bekasi morning
 (tests/benchmarks/queues_common.py) plus five more counters (ten in all, each serving
@@ -15,6 +16,11 @@ reports the statements of one call, the median, p95 and maximum latency over all
 calls, and the Python CPU time per call (the ten threads share one interpreter, so
 the last of ten calls waits for the others' Python work: p95 is about ten times it,
 plus the database's time).
+
+With --processes the same rounds run again with each counter in a process of its own
+(forked, its own connection), as each counter's request is in a server's worker
+process: no interpreter is shared, so the figure is the service's and the database's
+on the machine's cores, not ten calls queued behind one interpreter's lock.
 
 With --http the same rounds go through the counter page on gunicorn (4 sync workers):
 ten signed-in operators POST ".../call-next/" at once; the time is until the answer
@@ -102,6 +108,61 @@ def run_service_rounds(counters, users, rounds):
         raise RuntimeError(f"call next failed: {errors!r}")
     cpu = [marks[n + 1] - marks[n] for n in range(0, len(marks) - 1, 2)]
     return latencies, called, sum(cpu) / max(1, len(called))
+
+
+def _process_operator(counter, user, rounds, barrier, results):
+    """One counter in a process of its own (as each counter's request is in a server's
+    worker process): `rounds` calls, each timed between the barrier and the answer."""
+    from django.db import connection
+
+    from queues.services.calling import ticket_call_next, ticket_no_show
+
+    latencies, called = [], []
+    try:
+        for _round in range(rounds):
+            barrier.wait()
+            started = time.perf_counter()
+            ticket = ticket_call_next(counter=counter, by=user)
+            latencies.append(time.perf_counter() - started)
+            called.append(ticket.pk if ticket else None)
+            barrier.wait()
+            if ticket is not None:
+                ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
+        results.put((latencies, called, None))
+    except Exception as exc:  # reported by the parent
+        barrier.abort()
+        results.put((latencies, called, repr(exc)))
+    finally:
+        connection.close()
+
+
+def run_process_rounds(counters, users, rounds):
+    """The rounds with each counter in its own process (forked, each with its own
+    database connection): no interpreter shared, as on a server."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # the children must not share the parent's connection
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(len(counters)), context.Queue()
+    processes = [context.Process(target=_process_operator,
+                                 args=(counter, user, rounds, barrier, results))
+                 for counter, user in zip(counters, users, strict=True)]
+    for process in processes:
+        process.start()
+    latencies, called, errors = [], [], []
+    for _process in processes:
+        times, tickets, error = results.get(timeout=600)
+        latencies += times
+        called += tickets
+        if error:
+            errors.append(error)
+    for process in processes:
+        process.join()
+    if errors:
+        raise RuntimeError(f"call next failed: {errors!r}")
+    return latencies, called
 
 
 def statements_per_call(counter, user):
@@ -195,6 +256,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--http", action="store_true")
+    parser.add_argument("--processes", action="store_true",
+                        help="also each counter in a process of its own")
     args = parser.parse_args()
     from django.db import connection
 
@@ -203,7 +266,8 @@ def main():
     with common.bench_database("callnext") as database:
         from queues.models import Ticket, TicketEvent
 
-        office, counters, users = setup(args.rounds * (2 if args.http else 1) + 1)
+        office, counters, users = setup(
+            args.rounds * (1 + int(args.http) + int(args.processes)) + 1)
         # Warm the connections and caches of each thread once.
         run_service_rounds(counters, users, 1)
         statements = statements_per_call(counters[5], users[5])
@@ -217,8 +281,16 @@ def main():
               f"{Ticket.objects.filter(office=office, status='waiting').count()} still waiting")
         print(f"statements per call: {len(statements)} ({' '.join(statements)}), "
               f"besides BEGIN and COMMIT")
-        report("call next (service, 10 at once)", latencies)
+        report("call next (service, 10 threads at once)", latencies)
         print(f"  Python CPU per call in these rounds: {cpu * 1000:.1f} ms")
+        if args.processes:
+            latencies, called = run_process_rounds(counters, users, args.rounds)
+            taken = [pk for pk in called if pk is not None]
+            calls = Tally(TicketEvent.objects.filter(kind="called").values_list(
+                "ticket_id", flat=True))
+            assert len(taken) == len(set(taken)), "a ticket was called by two counters"
+            assert max(calls.values()) == 1, "a ticket was called twice"
+            report("call next (service, 10 processes at once)", latencies)
         if args.http:
             report("call next (HTTP POST on gunicorn, 10 at once)",
                    run_http_rounds(database, counters, users, args.rounds))

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from registry import extensions
 from registry.background import enqueue_on_commit, fan_out
 from registry.calendar import office_local_text
 from registry.central import lock_objects
@@ -35,6 +36,10 @@ logger = logging.getLogger(__name__)
 # Two failures in a row (health checks or sends) open an outage: one lost packet is
 # not an outage, and a minute's check interval keeps detection within two minutes.
 FAILURES_FOR_OUTAGE = 2
+# Apps above register `(*, office_id)` here (registry.extensions): called, in the
+# transaction, when an office's outage starts, changes what residents are told, or
+# ends (the display board drops its cached answer, which shows the notice).
+OUTAGE_CHANGED = "central.outage_changed"
 
 
 # Until an office has a history of outages, residents are told to expect two hours.
@@ -86,6 +91,11 @@ def _round_up_quarter(moment: datetime) -> datetime:
     return datetime.fromtimestamp(rounded, tz=moment.tzinfo)
 
 
+def _outage_changed(office_id: int) -> None:
+    for changed in extensions.registered(OUTAGE_CHANGED):
+        changed(office_id=office_id)
+
+
 def _outage_start(*, office: Office, started_at: datetime, detection: str, cause: str = "",
                   message: str = "", expected_back: datetime | None = None,
                   by=None) -> CentralOutage:
@@ -101,6 +111,7 @@ def _outage_start(*, office: Office, started_at: datetime, detection: str, cause
             )
     except IntegrityError:
         return open_outage(office.id)
+    _outage_changed(office.id)
     logger.warning("Central link of office %s is down since %s (%s)", office.code,
                    started_at, cause)
     from registry.central.tasks import central_outage_notify
@@ -114,6 +125,7 @@ def _outage_end(*, outage: CentralOutage, at: datetime, detection: str, by=None)
     outage.end_detection = detection
     outage.ended_by = by if getattr(by, "pk", None) else None
     outage.save(update_fields=["ended_at", "end_detection", "ended_by"])
+    _outage_changed(outage.office_id)
     logger.warning("Central link of office %s is back at %s", outage.office_id, at)
     central_jobs_release(office_id=outage.office_id)
 
@@ -230,6 +242,7 @@ def central_outage_update(*, outage: CentralOutage, message: str,
     outage.message = (message or "").strip()
     outage.expected_back = expected_back
     outage.save(update_fields=["message", "expected_back"])
+    _outage_changed(outage.office_id)
     return outage
 
 
