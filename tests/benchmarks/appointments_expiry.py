@@ -187,16 +187,18 @@ class StatementCounter:
         return sum(self.kinds.values())
 
 
-def worker_main(argv: list[str]):
+def worker_main(argv: list[str], routes: dict | None = None):
     """The benchmark's worker: Celery's own (`argv` as for `celery worker`), with a
     statement counter on every database connection of its processes, a line per task
-    (TASK_LINE), and the delivery tasks routed to a queue no worker reads."""
+    (TASK_LINE), and the tasks of `routes` (by default the delivery tasks) routed to a
+    queue no worker reads."""
     from celery.signals import task_postrun, task_prerun
 
     from config.celery import app
 
-    app.conf.task_routes = {"registry.tasks.notifications_deliver_pending": {
-        "queue": os.environ[DELIVERY_QUEUE_ENV]}}
+    app.conf.task_routes = routes if routes is not None else {
+        "registry.tasks.notifications_deliver_pending": {
+            "queue": os.environ[DELIVERY_QUEUE_ENV]}}
     counter = StatementCounter()
     counter.attach_to_every_connection()  # inherited by the pool's processes
     counter.time_commits()

@@ -31,7 +31,6 @@ how the median compares with the task's period.
 """
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -44,7 +43,8 @@ from datetime import date
 from pathlib import Path
 
 from tests.benchmarks import appointments_common as common  # first: sets Django up
-from tests.benchmarks.appointments_expiry import StatementCounter, task_lines
+from tests.benchmarks.appointments_expiry import task_lines
+from tests.benchmarks.appointments_expiry import worker_main as expiry_worker_main
 
 # The follow-up tasks, routed to a queue nobody reads (DEAD_QUEUE_ENV).
 FOLLOW_UPS = ["registry.tasks.notifications_deliver_pending",
@@ -71,39 +71,10 @@ TASKS = {
 
 
 def worker_main(argv: list[str]):
-    """The benchmark's worker: Celery's own, with a statement counter on every
-    connection of its processes, a line per task, the follow-ups routed away."""
-    from celery.signals import task_postrun, task_prerun
-
-    from config.celery import app
-
-    app.conf.task_routes = {name: {"queue": os.environ[DEAD_QUEUE_ENV]}
-                            for name in FOLLOW_UPS}
-    counter = StatementCounter()
-    counter.attach_to_every_connection()
-    counter.time_commits()
-    log = logging.getLogger("bench")
-    begun = {}
-
-    @task_prerun.connect(weak=False)
-    def prerun(task_id=None, **kwargs):
-        counter.reset()
-        begun[task_id] = (time.time(), time.perf_counter())
-
-    @task_postrun.connect(weak=False)
-    def postrun(task_id=None, task=None, args=None, retval=None, state=None, **kwargs):
-        started, clock = begun.pop(task_id)
-        wall = time.perf_counter() - clock
-        kinds = ", ".join(f"{kind} {n} {counter.kind_seconds[kind]:.6f}"
-                          for kind, n in sorted(counter.kinds.items()))
-        office = args[0] if args else "-"
-        result = retval if isinstance(retval, int) else "-"
-        log.warning("bench-task %s office %s pid %d state %s result %s started %.6f "
-                    "wall %.6f statements %d (%s) in %.6f commit %.6f", task.name, office,
-                    os.getpid(), state, result, started, wall, counter.total, kinds,
-                    counter.seconds, counter.commit_seconds)
-
-    app.worker_main(argv)
+    """The benchmark's worker: appointments_expiry's (a statement counter on every
+    connection of its processes, a line per task), the follow-ups routed away."""
+    expiry_worker_main(argv, routes={name: {"queue": os.environ[DEAD_QUEUE_ENV]}
+                                     for name in FOLLOW_UPS})
 
 
 class LiveDay:

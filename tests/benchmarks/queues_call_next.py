@@ -12,7 +12,8 @@ two or three of lanes A, B and C in its own order) and enough waiting tickets. E
 round, ten threads (one per counter, each with its own database connection) wait at a
 barrier and call `ticket_call_next` together; each call is timed; then each counter
 marks its ticket a no-show (not timed). It checks no ticket was called twice, and
-reports the statements of one call, the median, p95 and maximum latency over all
+reports the statements of one call, one counter's calls alone (their median and
+Python CPU time), the median, p95 and maximum latency over all
 calls, and the Python CPU time per call (the ten threads share one interpreter, so
 the last of ten calls waits for the others' Python work: p95 is about ten times it,
 plus the database's time).
@@ -165,6 +166,21 @@ def run_process_rounds(counters, users, rounds):
     return latencies, called
 
 
+def alone(counter, user, calls):
+    """`calls` calls by one counter with nobody else calling: (median ms, Python CPU ms
+    per call); the rest of a call's time is the database's and the round trips'."""
+    from queues.services.calling import ticket_call_next, ticket_no_show
+
+    times, cpu = [], 0.0
+    for _n in range(calls):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        ticket = ticket_call_next(counter=counter, by=user)
+        times.append(time.perf_counter() - started)
+        cpu += time.process_time() - started_cpu
+        ticket_no_show(counter=counter, by=user, ticket_id=ticket.pk)
+    return statistics.median(times) * 1000, cpu / calls * 1000
+
+
 def statements_per_call(counter, user):
     """The statements of one call next (besides BEGIN and COMMIT), by their first word."""
     from django.db import connection
@@ -267,10 +283,11 @@ def main():
         from queues.models import Ticket, TicketEvent
 
         office, counters, users = setup(
-            args.rounds * (1 + int(args.http) + int(args.processes)) + 1)
+            args.rounds * (1 + int(args.http) + int(args.processes)) + 5)
         # Warm the connections and caches of each thread once.
         run_service_rounds(counters, users, 1)
         statements = statements_per_call(counters[5], users[5])
+        alone_ms, alone_cpu = alone(counters[5], users[5], 30)
         latencies, called, cpu = run_service_rounds(counters, users, args.rounds)
         taken = [pk for pk in called if pk is not None]
         calls = Tally(TicketEvent.objects.filter(kind="called").values_list("ticket_id",
@@ -281,6 +298,8 @@ def main():
               f"{Ticket.objects.filter(office=office, status='waiting').count()} still waiting")
         print(f"statements per call: {len(statements)} ({' '.join(statements)}), "
               f"besides BEGIN and COMMIT")
+        print(f"call next alone (one counter, nobody else calling, 30 calls): median "
+              f"{alone_ms:.1f} ms, of it {alone_cpu:.1f} ms this process's CPU")
         report("call next (service, 10 threads at once)", latencies)
         print(f"  Python CPU per call in these rounds: {cpu * 1000:.1f} ms")
         if args.processes:
