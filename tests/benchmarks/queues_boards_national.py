@@ -30,10 +30,8 @@ nearly every poll of an office computed its board again.
 """
 
 import argparse
-import multiprocessing
 import os
 import random
-import socket
 import statistics
 import sys
 import threading
@@ -42,7 +40,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from tests.benchmarks import queues_common as common
-from tests.benchmarks.queues_board import TRIVIAL, _free_port, start_gunicorn
+from tests.benchmarks.queues_board import (
+    TRIVIAL,
+    _free_port,
+    _get,
+    start_gunicorn,
+)
+from tests.benchmarks.queues_board import measure_paths as measure
 
 TICKETS_DONE, TICKETS_ACTIVE, TICKETS_WAITING = 100, 4, 46
 COUNTERS = [(1, "AC"), (2, "BA"), (3, "BC"), (4, "CB"), (5, "CA")]
@@ -163,74 +167,6 @@ def build_offices(count: int, seed: int = 514):
                              {letter: service_of[office.id, lane_of[office.id, letter].id]
                               for letter in "ABC"}) for office in offices}
     return codes, by_office, operator
-
-
-def _get(port: int, path: str) -> bool:
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Language: id\r\n"
-               "Connection: close\r\n\r\n").encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(request)
-        chunks = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    response = b"".join(chunks)
-    return response.startswith(b"HTTP/1.1 200") and (path == TRIVIAL or b'"lanes"' in response)
-
-
-def _client_process(port, paths, seconds, threads, queue):
-    stop_at = time.perf_counter() + seconds
-    latencies, failures = [[] for _t in range(threads)], [0] * threads
-
-    def loop(index):
-        order = list(paths)
-        random.Random(index).shuffle(order)
-        n = 0
-        while time.perf_counter() < stop_at:
-            path = order[n % len(order)]
-            n += 1
-            started = time.perf_counter()
-            try:
-                ok = _get(port, path)
-            except OSError:
-                ok = False
-            if ok:
-                latencies[index].append(time.perf_counter() - started)
-            else:
-                failures[index] += 1
-
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    queue.put(([x for per in latencies for x in per], sum(failures)))
-
-
-def measure(port: int, paths: list[str], seconds: float, clients: int) -> tuple[float, float]:
-    """(requests per second answered 200, p95 latency in ms) over `seconds`, each
-    client going round `paths` in its own shuffled order."""
-    from queues.selectors import percentile
-
-    queue = multiprocessing.Queue()
-    per_process = [clients // 2, clients - clients // 2]
-    processes = [multiprocessing.Process(target=_client_process,
-                                         args=(port, paths, seconds, n, queue))
-                 for n in per_process]
-    started = time.perf_counter()
-    for process in processes:
-        process.start()
-    results = [queue.get() for _p in processes]
-    for process in processes:
-        process.join()
-    elapsed = time.perf_counter() - started
-    latencies = [x for result in results for x in result[0]]
-    failed = sum(r[1] for r in results)
-    if failed:
-        print(f"  {failed} failed requests")
-    return len(latencies) / elapsed, percentile([x * 1000 for x in latencies], 95)
 
 
 class Writer(threading.Thread):
